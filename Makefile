@@ -1,0 +1,30 @@
+# Two set-up commands for a fresh machine (see README): `make demo` and `make test`.
+# Each creates .venv itself. torch is installed first and pinned, so a CPU-only machine gets the
+# CPU build instead of several GB of CUDA packages; the package itself only asks for a range.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+TORCH  ?= torch==2.13.0
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install "$(TORCH)"
+	$(PY) -m pip install -e ".[test]"
+	touch $@
+
+demo: install
+	$(VENV)/bin/kmb quickstart --workspace kmb-workspace
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) kmb-workspace

@@ -1,0 +1,1 @@
+"""Corpus: the storage contract (schemas, workspace, atomic writer, DuckDB views) and the corpus build."""

@@ -1,0 +1,268 @@
+"""The storage contract: every table's schema, declared once, and the one Parquet writer.
+
+Every stage writes Parquet through :class:`ParquetSink`. It buffers rows into row groups,
+compresses with zstd, and writes to a hidden temporary file in the target folder that is fsynced
+and renamed into place only when the sink closes cleanly. Readers glob ``*.parquet``, so a process
+killed mid-write leaves nothing they would pick up (at most a ``.*.tmp`` file, cleaned on the next
+write to that folder).
+
+The tables are documented in ``docs/storage.md``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+# Times are instants; NAVER gives Korea time, which parsers convert. Stored as UTC.
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+# --- raw documents: raw/<source>/*.parquet ---------------------------------------------------
+# Every source writes these core columns (the `documents` DuckDB view selects them), then its own.
+DOCUMENT_CORE_FIELDS = [
+    pa.field("doc_id", pa.string(), nullable=False),  # stable: "naver:{oid}:{aid}", "kci:{id}", ...
+    pa.field("source", pa.string(), nullable=False),  # naver_health, kci, textbook, article, news, other
+    pa.field("url", pa.string()),
+    pa.field("title", pa.string()),
+    pa.field("text", pa.string()),  # NFC, paragraphs separated by "\n"
+    pa.field("language", pa.string()),  # ISO 639-1 where known ("ko")
+    pa.field("published_at", TIMESTAMP),
+    pa.field("crawled_at", TIMESTAMP),  # when kmb fetched or imported it
+]
+DOCUMENTS = pa.schema(DOCUMENT_CORE_FIELDS)
+
+NAVER_DOCUMENTS = pa.schema(
+    DOCUMENT_CORE_FIELDS
+    + [
+        pa.field("press", pa.string()),
+        pa.field("reporter", pa.string()),
+        pa.field("modified_at", TIMESTAMP),
+        pa.field("sid1", pa.string()),
+        pa.field("sid2", pa.string()),
+        pa.field("oid", pa.string()),
+        pa.field("aid", pa.string()),
+        pa.field("html_sha256", pa.string()),
+        pa.field("parser_version", pa.string()),
+        pa.field("html", pa.string()),  # only with --keep-html, else null
+    ]
+)
+
+KCI_DOCUMENTS = pa.schema(
+    DOCUMENT_CORE_FIELDS
+    + [
+        pa.field("oai_identifier", pa.string()),
+        pa.field("metadata_format", pa.string()),  # oai_kci or oai_dc
+        pa.field("journal", pa.string()),
+        pa.field("issn", pa.string()),
+        pa.field("year", pa.int16()),
+        pa.field("doi", pa.string()),
+        pa.field("open_access", pa.bool_()),
+        pa.field("title_en", pa.string()),
+        pa.field("abstract_en", pa.string()),
+        pa.field("fulltext_chars", pa.int32()),  # 0 when only the abstract is in `text`
+    ]
+)
+
+LOCAL_DOCUMENTS = pa.schema(
+    DOCUMENT_CORE_FIELDS
+    + [
+        pa.field("path", pa.string()),  # as given, relative where possible
+        pa.field("file_sha256", pa.string()),
+        pa.field("format", pa.string()),  # txt, pdf, jats, jsonl, csv
+        pa.field("encoding", pa.string()),  # detected text encoding, null for binary formats
+        pa.field("record", pa.int32()),  # record number within a jsonl/csv file, else 0
+    ]
+)
+
+# Pages or files that could not be used: raw/<source>/rejects/*.parquet. Never silently dropped.
+REJECTS = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("url", pa.string()),  # or a file path
+        pa.field("status", pa.int32()),  # HTTP status, or null for local files
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("seen_at", TIMESTAMP),
+    ]
+)
+
+# --- corpus build: corpus/sentences/*.parquet, corpus/documents/*.parquet ---------------------
+SENTENCES = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("sent_idx", pa.int32(), nullable=False),  # order within the document, from 0
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("n_chars", pa.int32()),
+        pa.field("n_words", pa.int32()),  # whitespace-separated eojeol
+        pa.field("split", pa.string(), nullable=False),  # train or valid
+    ]
+)
+
+CORPUS_DOCUMENTS = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("split", pa.string()),  # null when dropped
+        pa.field("n_sentences", pa.int32()),
+        pa.field("n_words", pa.int64()),
+        pa.field("n_chars", pa.int64()),
+        pa.field("dropped", pa.string()),  # null when kept, else the rule that dropped it
+        pa.field("duplicate_of", pa.string()),  # doc_id of the kept copy for exact/near duplicates
+    ]
+)
+
+# --- terms: terms/terms.parquet, terms/term_freq.parquet --------------------------------------
+TERMS = pa.schema(
+    [
+        pa.field("term", pa.string(), nullable=False),  # NFC, trimmed, Korean
+        pa.field("sources", pa.list_(pa.string()), nullable=False),  # several when lists overlap
+        pa.field("english", pa.string()),
+        pa.field("gloss", pa.string()),  # Hanja or other gloss that was in parentheses
+        pa.field("category", pa.string()),
+        pa.field("first_file", pa.string()),
+    ]
+)
+
+TERM_FREQ = pa.schema(
+    [
+        pa.field("term", pa.string(), nullable=False),
+        pa.field("count", pa.int64(), nullable=False),  # occurrences in the train split
+        pa.field("doc_freq", pa.int64(), nullable=False),  # documents containing it
+        pa.field("mode", pa.string(), nullable=False),  # word-start or anywhere
+    ]
+)
+
+# Later stages add their tables here (pretraining pair shards, evaluation results).
+
+
+# --- the writer --------------------------------------------------------------------------------
+ROW_GROUP_ROWS = 64_000
+
+
+class ParquetSink:
+    """Write one Parquet file atomically, in row groups, zstd-compressed.
+
+    Use as a context manager. Rows (dicts) or Arrow tables/batches go in; on a clean exit the
+    temporary file is fsynced and renamed to ``path``; on an exception it is removed and ``path``
+    is untouched (an earlier file of that name stays as it was).
+    """
+
+    def __init__(self, path: str | os.PathLike, schema: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS):
+        self.path = Path(path)
+        self.schema = schema
+        self.row_group_rows = row_group_rows
+        self.rows_written = 0
+        self._buffer: list[Mapping] = []
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(self.path.parent)
+        self._tmp = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp"
+        self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+        self._closed = False
+
+    def write_row(self, row: Mapping) -> None:
+        self._buffer.append(row)
+        if len(self._buffer) >= self.row_group_rows:
+            self._flush_rows()
+
+    def write_rows(self, rows: Iterable[Mapping]) -> None:
+        for row in rows:
+            self.write_row(row)
+
+    def write_table(self, table: pa.Table | pa.RecordBatch) -> None:
+        self._flush_rows()
+        if isinstance(table, pa.RecordBatch):
+            table = pa.Table.from_batches([table])
+        table = table.select(self.schema.names).cast(self.schema)
+        self._writer.write_table(table, row_group_size=self.row_group_rows)
+        self.rows_written += table.num_rows
+
+    def _flush_rows(self) -> None:
+        if self._buffer:
+            table = pa.Table.from_pylist(self._buffer, schema=self.schema)
+            self._buffer = []
+            self._writer.write_table(table, row_group_size=self.row_group_rows)
+            self.rows_written += table.num_rows
+
+    def close(self) -> Path:
+        """Flush, fsync and rename into place. Returns the final path."""
+        if self._closed:
+            return self.path
+        self._flush_rows()
+        self._writer.close()
+        self._closed = True
+        with open(self._tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self._tmp, self.path)
+        _fsync_dir(self.path.parent)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop everything written so far; the target path is left as it was."""
+        if not self._closed:
+            self._closed = True
+            try:
+                self._writer.close()
+            finally:
+                self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "ParquetSink":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_table(path: str | os.PathLike, table: pa.Table, schema: pa.Schema) -> Path:
+    """Write a whole (small) table atomically through the same sink."""
+    with ParquetSink(path, schema) as sink:
+        sink.write_table(table)
+    return Path(path)
+
+
+def write_rows(path: str | os.PathLike, rows: Iterable[Mapping], schema: pa.Schema) -> int:
+    """Write an iterable of row dicts atomically; returns the number of rows."""
+    with ParquetSink(path, schema) as sink:
+        sink.write_rows(rows)
+    return sink.rows_written
+
+
+def part_name(prefix: str = "part") -> str:
+    """A new, unique file name for one more part of a table (parts are never rewritten)."""
+    import time
+
+    return f"{prefix}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet"
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    # Left by a killed writer. Only ours match: hidden, ending in .tmp, older than a minute,
+    # so a concurrent writer's live temporary is never touched.
+    import time
+
+    now = time.time()
+    for tmp in folder.glob(".*.parquet.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > 60:
+                tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,120 @@
+"""The workspace: one directory that holds everything a run produces, and its DuckDB views.
+
+    raw/<source>/*.parquet        documents, one folder per source (naver_health, kci, textbook, ...)
+    raw/<source>/rejects/         pages or files that could not be used, with the reason
+    corpus/sentences/, corpus/documents/, corpus/report.json
+    terms/terms.parquet, terms/term_freq.parquet
+    vocab/<name>/                 tokenizer directories
+    pretrain/<name>/              pair shards and checkpoints
+    models/<name>/                Hugging Face model directories
+    eval/<run>/                   evaluation results; eval/report.md
+    crawl/<spider>/               crawl state (Scrapy JOBDIR for --resume)
+    kmb.duckdb                    views over the Parquet above
+
+Chosen by ``--workspace`` or ``KMB_WORKSPACE``; default ``./kmb-workspace``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_WORKSPACE = "kmb-workspace"
+ENV_VAR = "KMB_WORKSPACE"
+STAGE_FOLDERS = ("raw", "corpus", "terms", "vocab", "pretrain", "models", "eval", "crawl")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def open(cls, root: str | os.PathLike | None = None) -> "Workspace":
+        """Open (and create) a workspace; ``None`` means $KMB_WORKSPACE or ./kmb-workspace."""
+        root = Path(root or os.environ.get(ENV_VAR) or DEFAULT_WORKSPACE).expanduser().resolve()
+        for name in STAGE_FOLDERS:
+            (root / name).mkdir(parents=True, exist_ok=True)
+        return cls(root)
+
+    # --- paths, one per stage ----------------------------------------------------------------
+    def raw(self, source: str) -> Path:
+        return self.root / "raw" / source
+
+    def rejects(self, source: str) -> Path:
+        return self.root / "raw" / source / "rejects"
+
+    @property
+    def corpus(self) -> Path:
+        return self.root / "corpus"
+
+    @property
+    def terms(self) -> Path:
+        return self.root / "terms"
+
+    def vocab(self, name: str) -> Path:
+        return self.root / "vocab" / name
+
+    def pretrain(self, name: str) -> Path:
+        return self.root / "pretrain" / name
+
+    def model(self, name: str) -> Path:
+        return self.root / "models" / name
+
+    def eval(self, run: str) -> Path:
+        return self.root / "eval" / run
+
+    def crawl_state(self, spider: str) -> Path:
+        return self.root / "crawl" / spider
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.root / "kmb.duckdb"
+
+    def raw_sources(self) -> list[str]:
+        raw = self.root / "raw"
+        return sorted(p.name for p in raw.iterdir() if p.is_dir() and any(p.glob("*.parquet")))
+
+    # --- DuckDB ------------------------------------------------------------------------------
+    def refresh_views(self) -> list[str]:
+        """(Re)create the views in kmb.duckdb over whatever Parquet exists now.
+
+        Paths are absolute so the views work from any working directory. A table with no file
+        yet gets no view (DuckDB cannot create a view over an empty glob). Returns the views made.
+        """
+        views = {name: glob for name, glob, _ in VIEWS if _has_files(self.root, glob)}
+        con = duckdb.connect(str(self.duckdb_path))
+        try:
+            existing = {r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()}
+            for name in existing - set(views):
+                con.execute(f'drop view if exists "{name}"')
+            for name, glob in views.items():
+                select = dict((n, s) for n, _, s in VIEWS)[name]
+                source = f"read_parquet('{(self.root / glob).as_posix()}', union_by_name=true)"
+                con.execute(f'create or replace view "{name}" as {select.format(src=source)}')
+        finally:
+            con.close()
+        return sorted(views)
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.duckdb_path), read_only=read_only)
+
+
+_CORE = "doc_id, source, url, title, text, language, published_at, crawled_at"
+
+# (view name, glob under the workspace, select over {src}). Later stages add theirs here.
+VIEWS: list[tuple[str, str, str]] = [
+    ("documents", "raw/*/*.parquet", f"select {_CORE} from {{src}}"),
+    ("raw_documents", "raw/*/*.parquet", "select * from {src}"),
+    ("rejects", "raw/*/rejects/*.parquet", "select * from {src}"),
+    ("sentences", "corpus/sentences/*.parquet", "select * from {src}"),
+    ("corpus_documents", "corpus/documents/*.parquet", "select * from {src}"),
+    ("terms", "terms/terms.parquet", "select * from {src}"),
+    ("term_freq", "terms/term_freq.parquet", "select * from {src}"),
+]
+
+
+def _has_files(root: Path, glob: str) -> bool:
+    return next(iter(root.glob(glob)), None) is not None

@@ -1,0 +1,1 @@
+"""Collect: Scrapy spiders that yield documents; item pipelines hand them to the storage writer."""

@@ -1,0 +1,1 @@
+"""Evaluation: intrinsic MLM/NSP, extrinsic NER/STS, metrics and the report."""

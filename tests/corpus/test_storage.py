@@ -1,0 +1,113 @@
+"""The storage contract: atomic writes, schemas, workspace layout and DuckDB views."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from kmb.corpus import storage
+from kmb.corpus.workspace import STAGE_FOLDERS, Workspace
+
+
+def _doc(i: int) -> dict:
+    return {
+        "doc_id": f"test:{i}",
+        "source": "test",
+        "url": f"http://127.0.0.1/{i}",
+        "title": f"제목 {i}",
+        "text": "고혈압은 흔한 질환이다.\n두 번째 문단.",
+        "language": "ko",
+        "published_at": datetime(2015, 3, 1, 9, 0, tzinfo=timezone.utc),
+        "crawled_at": datetime.now(timezone.utc),
+    }
+
+
+def test_sink_writes_row_groups_with_zstd(tmp_path):
+    path = tmp_path / "docs.parquet"
+    with storage.ParquetSink(path, storage.DOCUMENTS, row_group_rows=10) as sink:
+        sink.write_rows(_doc(i) for i in range(25))
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_rows == 25
+    assert meta.num_row_groups == 3
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+    table = pq.read_table(path)
+    assert table.schema.equals(storage.DOCUMENTS)
+    assert table.column("title")[3].as_py() == "제목 3"
+
+
+def test_failed_write_leaves_nothing_and_keeps_old_file(tmp_path):
+    path = tmp_path / "docs.parquet"
+    storage.write_rows(path, [_doc(0)], storage.DOCUMENTS)
+    with pytest.raises(RuntimeError):
+        with storage.ParquetSink(path, storage.DOCUMENTS) as sink:
+            sink.write_rows(_doc(i) for i in range(5))
+            raise RuntimeError("killed")
+    assert pq.read_table(path).num_rows == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs.parquet"]
+
+
+def test_killed_writer_leaves_no_parquet_file(tmp_path):
+    # A real SIGKILL in the middle of writing: readers must not find a .parquet file.
+    script = f"""
+import os, signal
+from kmb.corpus import storage
+sink = storage.ParquetSink({str(tmp_path / 'x.parquet')!r}, storage.TERM_FREQ, row_group_rows=100)
+sink.write_rows({{"term": "고혈압", "count": i, "doc_freq": 1, "mode": "word-start"}} for i in range(1000))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    proc = subprocess.run([sys.executable, "-c", script])
+    assert proc.returncode != 0
+    assert list(tmp_path.glob("*.parquet")) == []
+    assert len(list(tmp_path.glob(".*.tmp"))) == 1  # hidden, ignored by readers
+
+
+def test_schema_mismatch_is_an_error(tmp_path):
+    with pytest.raises(Exception):
+        storage.write_rows(tmp_path / "bad.parquet", [{"doc_id": None, "source": "x"}], storage.DOCUMENTS)
+    assert not (tmp_path / "bad.parquet").exists()
+
+
+def test_workspace_layout_and_views(tmp_path, monkeypatch):
+    monkeypatch.setenv("KMB_WORKSPACE", str(tmp_path / "from-env"))
+    ws = Workspace.open()
+    assert ws.root == (tmp_path / "from-env").resolve()
+    for name in STAGE_FOLDERS:
+        assert (ws.root / name).is_dir()
+    assert ws.refresh_views() == []  # nothing yet, and no error
+
+    storage.write_rows(ws.raw("test") / storage.part_name(), [_doc(i) for i in range(3)], storage.DOCUMENTS)
+    storage.write_rows(ws.raw("other") / storage.part_name(), [_doc(10)], storage.DOCUMENTS)
+    assert "documents" in ws.refresh_views()
+    assert ws.raw_sources() == ["other", "test"]
+
+    # The views work from another working directory, as for a user of the DuckDB CLI.
+    monkeypatch.chdir(tmp_path)
+    con = duckdb.connect(str(ws.duckdb_path), read_only=True)
+    assert con.execute("select count(*) from documents").fetchone()[0] == 4
+    con.close()
+
+
+def test_cli_version_and_views(tmp_path):
+    env = dict(os.environ, KMB_WORKSPACE=str(tmp_path / "ws"))
+    out = subprocess.run([sys.executable, "-m", "kmb", "--version"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and out.stdout.startswith("kmb ")
+    out = subprocess.run([sys.executable, "-m", "kmb", "views"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "ws" / "kmb.duckdb").exists()
+
+
+def test_installed_as_one_package(tmp_path):
+    # No top-level `corpus` or `training` may land in site-packages: only kmb.*.
+    code = (
+        "import importlib.util as u;"
+        "assert u.find_spec('corpus') is None and u.find_spec('training') is None;"
+        "assert u.find_spec('kmb.corpus') and u.find_spec('kmb.training') and u.find_spec('kmb.cli')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

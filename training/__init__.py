@@ -1,0 +1,1 @@
+"""Pretraining: NSP pairs, masking, the pretraining model and its Trainer set-up."""

@@ -1,0 +1,1 @@
+"""Vocabulary: term import and counts, vocab build, forward and bidirectional WordPiece, embedding extension."""
