@@ -71,9 +71,114 @@ crawl_parse_app = typer.Typer(help="Parse saved pages offline, printing one JSON
 crawl_app.add_typer(crawl_parse_app, name="parse")
 
 # --- crawl: naver-health, parse naver (begin) ---
+@crawl_app.command("naver-health")
+def crawl_naver_health_command(
+    start: Annotated[str, typer.Option(help="First day to crawl (YYYY-MM-DD, Korea time); the paper's range starts here.")] = "2010-01-01",
+    end: Annotated[str, typer.Option(help="Last day to crawl (YYYY-MM-DD), inclusive.")] = "2020-12-31",
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    base_url: Annotated[str, typer.Option(help="Site to crawl: NAVER News, or a mirror such as `kmb crawl replay-server`.")] = "https://news.naver.com",
+    list_pages: Annotated[str, typer.Option(help="List-page generation: old (list.naver, until 2024), new (breakingnews + JSON), auto (old, then new when a day lists nothing).")] = "auto",
+    resume: Annotated[bool, typer.Option("--resume", help="Go on from an interrupted crawl: skip finished days, keep Scrapy's JOBDIR in the workspace.")] = False,
+    keep_html: Annotated[bool, typer.Option("--keep-html", help="Store each article's raw HTML too (column html), to re-parse without re-crawling.")] = False,
+    max_articles: Annotated[int, typer.Option(help="Stop after requesting this many articles (0: no limit).")] = 0,
+    ignore_robots: Annotated[bool, typer.Option("--ignore-robots", help="Do not obey robots.txt. Only with the site's written permission; prints a warning.")] = False,
+    delay: Annotated[float, typer.Option(help="Seconds between requests to one site (AutoThrottle may wait longer). Below 1 only for local mirrors and tests.")] = 1.0,
+    flush_every: Annotated[int, typer.Option(help="Write a Parquet part every N items; a kill loses at most these, --resume fetches them again.")] = 100,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Scrapy's INFO log.")] = False,
+) -> None:
+    """Crawl NAVER News > 생활/문화 > 건강정보 into <workspace>/raw/naver_health (Parquet)."""
+    from kmb.crawlers.run import NaverCrawlOptions, crawl_naver_health
+
+    summary = crawl_naver_health(
+        NaverCrawlOptions(
+            start=start, end=end, workspace=workspace, base_url=base_url, list_pages=list_pages, resume=resume,
+            keep_html=keep_html, max_articles=max_articles, ignore_robots=ignore_robots, delay=delay,
+            flush_every=flush_every, log_level="INFO" if verbose else "WARNING",
+        )
+    )
+    echo_summary("naver-health crawl", summary)
+
+
+@crawl_app.command("replay-server")
+def crawl_replay_server_command(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: chosen by the OS).")] = 0,
+    disallow_all: Annotated[bool, typer.Option("--disallow-all", help="Serve robots.txt 'Disallow: /' like NAVER does.")] = False,
+) -> None:
+    """Serve the bundled NAVER replay site on 127.0.0.1 until Ctrl-C (prints its URL for --base-url)."""
+    from kmb.crawlers.replay_server import main as serve
+
+    serve(["--port", str(port)] + (["--disallow-all"] if disallow_all else []))
+
+
+@crawl_parse_app.command("naver")
+def crawl_parse_naver_command(
+    files: Annotated[list[Path], typer.Argument(help="Saved NAVER article pages (either layout, UTF-8 or EUC-KR).")],
+    url: Annotated[Optional[str], typer.Option(help="The page's URL (default: its og:url); only with one FILE.")] = None,
+    keep_html: Annotated[bool, typer.Option("--keep-html", help="Include the page's HTML in the JSON.")] = False,
+) -> None:
+    """Parse saved article pages offline; print one JSON object per page (the Parquet row's fields)."""
+    from kmb.crawlers.naver_pages import ArticleParseError, article_json, parse_article, read_html
+
+    if url and len(files) > 1:
+        raise KmbError("--url names one page; give one FILE with it")
+    for path in files:
+        try:
+            text = read_html(path.read_bytes())
+        except OSError as exc:
+            raise KmbError(f"cannot read: {exc.strerror}", path=path) from None
+        try:
+            article = parse_article(text, url=url)
+        except ArticleParseError as exc:
+            raise KmbError(f"not a NAVER article page: {exc}", path=path) from None
+        typer.echo(article_json(article, html=text if keep_html else None))
+
+
 # --- crawl: naver-health, parse naver (end) ---
 
 # --- crawl: kci (begin) ---
+@crawl_app.command("kci")
+def crawl_kci_command(
+    endpoint: Annotated[str, typer.Option("--endpoint", help="OAI-PMH base URL (KCI's, a mirror's, or a local test server's).")] = "https://open.kci.go.kr/oai/request",
+    journals: Annotated[Optional[Path], typer.Option("--journals", help="File of ISSNs or journal names, one per line; default: articles whose KCI subject is medical.")] = None,
+    years: Annotated[str, typer.Option("--years", help="Publication years to keep, FROM-TO (the paper: 2010-2020); 'all' keeps every year.")] = "2010-2020",
+    from_date: Annotated[Optional[str], typer.Option("--from", help="OAI 'from': repository update date YYYY-MM-DD (not publication date).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="OAI 'until': repository update date YYYY-MM-DD.")] = None,
+    metadata_prefix: Annotated[str, typer.Option("--format", help="Metadata format to ask for: oai_kci (KCI's, with Korean and English abstracts) or oai_dc.")] = "oai_kci",
+    set_spec: Annotated[str, typer.Option("--set", help="OAI set: ARTI (KCI articles); '' for none.")] = "ARTI",
+    max_records: Annotated[Optional[int], typer.Option("--max-records", help="Stop after keeping this many articles.")] = None,
+    delay: Annotated[float, typer.Option("--delay", help="Seconds between requests (be polite to KCI).")] = 1.0,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the last harvest in this workspace from its saved resumption token.")] = False,
+    fulltext: Annotated[bool, typer.Option("--fulltext", help="For open-access records, fetch the record's URL and, when it is a PDF, add its text (references, headers, page numbers removed).")] = False,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Documents per Parquet part; a resume point is saved after each part.")] = 500,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Harvest Korean journal-article abstracts from KCI over OAI-PMH into raw/kci/."""
+    from kmb.corpus.workspace import Workspace
+    from kmb.crawlers.kci import HarvestOptions, harvest
+    from kmb.crawlers.kci_oai import JournalSelection, read_journal_selection
+
+    span = None
+    if years.strip().lower() != "all":
+        try:
+            first, _, last = years.partition("-")
+            span = (int(first), int(last or first))
+        except ValueError:
+            raise KmbError(f"--years must look like 2010-2020 or 'all', not {years!r}") from None
+    selection = JournalSelection()
+    if journals is not None:
+        if not journals.is_file():
+            raise KmbError("no such file", path=journals)
+        selection = read_journal_selection(journals.read_text(encoding="utf-8-sig").splitlines())
+        if selection.by_subject:
+            raise KmbError("no ISSN or journal name in the file", path=journals)
+    options = HarvestOptions(endpoint=endpoint, metadata_prefix=metadata_prefix, set_spec=set_spec or None, from_date=from_date,
+                             until=until, years=span, selection=selection, max_records=max_records, delay=delay, resume=resume,
+                             flush_rows=max(1, checkpoint_every), fulltext=fulltext)
+    s = harvest(Workspace.open(workspace), options)
+    rows = {"stored": s.stored, "already stored (skipped)": s.duplicates, "format": s.metadata_prefix,
+            "complete": "yes" if s.complete else "no (use --resume to continue)", "resumed": "yes" if s.resumed_from else "no"}
+    rows.update({k.removeprefix("kci/"): v for k, v in sorted(s.stats.items())})
+    echo_summary(f"crawl kci ({endpoint})", rows)
 # --- crawl: kci (end) ---
 
 
@@ -84,9 +189,104 @@ corpus_app = typer.Typer(help="Add local files; build, inspect and export the se
 app.add_typer(corpus_app, name="corpus")
 
 # --- corpus: add (begin) ---
+@corpus_app.command("add")
+def corpus_add_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders: .txt (UTF-8/CP949/EUC-KR/UTF-16), .pdf, JATS .xml, .jsonl, .csv.")],
+    source: Annotated[str, typer.Option("--source", "-s", help="What these documents are: textbook, article, news or other (raw/<source>/).")] = "other",
+    text_column: Annotated[str, typer.Option("--text-column", help="Field holding the text in .jsonl/.csv files.")] = "text",
+    title_column: Annotated[str, typer.Option("--title-column", help="Field holding the title in .jsonl/.csv files (optional).")] = "title",
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Add local files as documents; re-adding the same files adds nothing new."""
+    from kmb.corpus.local_files import AddOptions, add_paths
+    from kmb.corpus.workspace import Workspace
+
+    s = add_paths(Workspace.open(workspace), paths, AddOptions(source=source, text_column=text_column, title_column=title_column))
+    nothing_used = s.rejected and not (s.added or s.unchanged)
+    if nothing_used and len(s.rejected) == 1:
+        raise KmbError(s.rejected[0][1], path=s.rejected[0][0])
+    for file, reason in s.rejected:
+        typer.echo(f"kmb: skipped: {file}: {reason}", err=True)
+    if nothing_used:
+        raise KmbError(f"nothing could be used: all {len(s.rejected)} files were rejected (reasons above, and in raw/{s.source}/rejects/)")
+    echo_summary(f"corpus add ({s.source})", {"files": s.files, "ignored (other file types)": s.ignored, "added": s.added, "unchanged": s.unchanged,
+                                               "rejected": len(s.rejected), **{f"  {k}": v for k, v in sorted(s.by_format.items())},
+                                               "written": s.part or "(nothing new)"})
 # --- corpus: add (end) ---
 
 # --- corpus: build, stats, export (begin) ---
+@corpus_app.command("build")
+def corpus_build_command(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over instead of adding only new raw documents.")] = False,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the train/valid split by document (same seed, same split). Default 42, or the existing corpus's seed.")] = None,
+    valid_ratio: Annotated[Optional[float], typer.Option(help="Share of documents in the validation split. Default 0.1 (the paper's 90/10), or the existing corpus's ratio.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes for normalising, cleaning and splitting; 0 = all cores.")] = 0,
+    backend: Annotated[str, typer.Option(help="kss backend for the sentences the fast path cannot split: mecab or punct.")] = "mecab",
+    fast_path: Annotated[bool, typer.Option("--fast-path/--kss-only", help="Split unambiguous boundaries without kss (default) or send everything to kss.")] = True,
+    near_threshold: Annotated[float, typer.Option(help="MinHash Jaccard similarity at which a document is a near-duplicate.")] = 0.8,
+    min_chars: Annotated[int, typer.Option(help="Drop sentences shorter than this many characters.")] = 8,
+    max_chars: Annotated[int, typer.Option(help="Drop sentences longer than this many characters.")] = 1000,
+    min_hangul: Annotated[float, typer.Option(help="Drop sentences whose share of Hangul among non-space characters is lower.")] = 0.4,
+) -> None:
+    """Build the clean, deduplicated sentence corpus from every raw/<source>/ table (incremental)."""
+    import time as _time
+
+    from kmb.corpus.build import BuildConfig, build_corpus
+    from kmb.corpus.filters import FilterConfig
+    from kmb.corpus.workspace import Workspace
+
+    config = BuildConfig(
+        seed=seed, valid_ratio=valid_ratio, workers=workers, backend=backend, fast_path=fast_path,
+        near_threshold=near_threshold, rebuild=rebuild,
+        filters=FilterConfig(min_chars=min_chars, max_chars=max_chars, min_hangul_share=min_hangul),
+    )
+    last = [0.0]
+
+    def progress(documents: int, sentences: int) -> None:
+        now = _time.monotonic()
+        if now - last[0] >= 2.0:
+            last[0] = now
+            typer.echo(f"  ... {documents:,} documents, {sentences:,} sentences", err=True)
+
+    report = build_corpus(Workspace.open(workspace), config, progress=progress)
+    echo_summary("corpus build", report.summary())
+
+
+@corpus_app.command("stats")
+def corpus_stats_command(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    plots: Annotated[Optional[Path], typer.Option(help="Folder for the histogram PNGs (default <workspace>/corpus/stats).")] = None,
+) -> None:
+    """Documents, sentences, words and characters per source and split; filter/dedup counts; histograms."""
+    from kmb.corpus.stats import corpus_stats
+    from kmb.corpus.workspace import Workspace
+
+    stats = corpus_stats(Workspace.open(workspace), plots)
+    rows = {f"{r['source']} / {r['split']}": f"{r['documents']:,} documents, {r['sentences']:,} sentences, "
+            f"{r['words']:,} words, {r['characters']:,} characters" for r in stats["by_source_split"]}
+    rows["documents"] = ", ".join(f"{k} {v:,}" for k, v in stats["documents"].items())
+    rows["cleaning"] = ", ".join(f"{k} {v:,}" for k, v in stats["cleaning"].items() if v) or "-"
+    rows["filters"] = ", ".join(f"{k} {v:,}" for k, v in stats["filters"].items() if v) or "-"
+    rows["duplicate sentences"] = f"{stats['duplicate_sentences']:,}"
+    rows["histograms"] = ", ".join(stats["plots"])
+    echo_summary("corpus stats", rows)
+
+
+@corpus_app.command("export")
+def corpus_export_command(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    format: Annotated[str, typer.Option("--format", help="txt: one sentence per line, blank line between documents; jsonl: one JSON object per sentence.")] = "txt",
+    split: Annotated[str, typer.Option(help="Which split to export: train, valid or all.")] = "train",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (default <workspace>/corpus/export/<split>.<format>).")] = None,
+) -> None:
+    """Export the sentence corpus as text for other tools (e.g. Google BERT's create_pretraining_data)."""
+    from kmb.corpus.export import export_corpus
+    from kmb.corpus.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    output = output or ws.corpus / "export" / f"{split}.{format}"
+    echo_summary("corpus export", export_corpus(ws, output, format, split))
 # --- corpus: build, stats, export (end) ---
 
 
@@ -97,9 +297,65 @@ terms_app = typer.Typer(help="Import medical term lists, count them in the corpu
 app.add_typer(terms_app, name="terms")
 
 # --- terms: import, list (begin) ---
+@terms_app.command("import")
+def terms_import_command(
+    file: Annotated[Path, typer.Argument(help="Term list: .csv, .tsv, .xlsx, or .txt with one term per line.")],
+    source: Annotated[str, typer.Option("--source", "-s", help="Which list this is: kamje, mfds, kcd or custom.")] = "custom",
+    column: Annotated[Optional[str], typer.Option("--column", "-c", help="Header of the term column (default per source; KCD: ko).")] = None,
+    english_column: Annotated[Optional[str], typer.Option("--english-column", help="Header of the English name column (default per source; KCD: en).")] = None,
+    category_column: Annotated[Optional[str], typer.Option("--category-column", help="Header of a category/code column (default per source; KCD: kcd).")] = None,
+    split: Annotated[Optional[str], typer.Option("--split", help="Characters that separate synonyms in one cell (default ';|,', KCD none; '' for none).")] = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Import a medical term list into the one merged terms table (terms/terms.parquet)."""
+    from kmb.corpus.workspace import Workspace
+    from kmb.vocab.term_lists import import_terms
+
+    s = import_terms(Workspace.open(workspace), file, source, column, english_column, category_column, split)
+    rows = {"file": s.file, "column": s.column, "rows read": s.rows, "terms kept": s.kept, "new in table": s.new_terms,
+            "already in another source": s.also_in_other_sources}
+    rows.update({f"dropped ({rule})": n for rule, n in sorted(s.dropped.items())})
+    rows.update({"table terms": s.table_terms, **{f"  from {k}": v for k, v in s.per_source.items()}, "  in several sources": s.overlapping})
+    echo_summary(f"terms import ({s.source})", rows)
+
+
+@terms_app.command("list")
+def terms_list_command(
+    source: Annotated[Optional[str], typer.Option("--source", "-s", help="Only terms from this source list.")] = None,
+    contains: Annotated[Optional[str], typer.Option("--contains", help="Only terms containing this text.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many terms to print.")] = 20,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Print terms from the merged table and how many each source gave (also the DuckDB view `terms`)."""
+    from kmb.corpus.workspace import Workspace
+    from kmb.vocab.term_lists import list_terms
+
+    rows, counts = list_terms(Workspace.open(workspace), source, contains, limit)
+    for row in rows:
+        extra = "; ".join(x for x in (row["english"], row["gloss"] and f"({row['gloss']})") if x)
+        typer.echo(f"{row['term']}\t{','.join(row['sources'])}\t{extra}")
+    echo_summary("terms table", counts)
 # --- terms: import, list (end) ---
 
 # --- terms: count (begin) ---
+@terms_app.command("count")
+def terms_count_command(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    anywhere: Annotated[
+        bool, typer.Option("--anywhere", help="Count every substring occurrence, not only matches that start a word (overcounts short terms).")
+    ] = False,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Worker processes; 0 = one per CPU core, 1 = no extra process.")] = 0,
+    batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Sentences per batch handed to a worker.")] = 50_000,
+) -> None:
+    """Count every term of the terms table in the train split (occurrences and documents) -> terms/term_freq.parquet."""
+    from kmb.corpus.workspace import Workspace
+    from kmb.vocab.term_counts import CountConfig, count_workspace_terms
+
+    ws = Workspace.open(workspace)
+    summary = count_workspace_terms(ws, CountConfig(anywhere=anywhere, workers=workers, batch_rows=batch_rows))
+    echo_summary("term counts", summary)
+
+
 # --- terms: count (end) ---
 
 
@@ -110,6 +366,69 @@ vocab_app = typer.Typer(help="Build the extended medical vocab, inspect tokeniza
 app.add_typer(vocab_app, name="vocab")
 
 # --- vocab: build, tokenize, extend-model (begin) ---
+@vocab_app.command("build")
+def vocab_build_command(
+    base_vocab: Annotated[Path, typer.Option("--base-vocab", help="The base vocab: a vocab.txt or a local model directory holding one (e.g. KR-BERT's).")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    min_count: Annotated[int, typer.Option("--min-count", min=0, help="Drop terms seen fewer times than this in the train split (paper: 3).")] = 3,
+    top: Annotated[int, typer.Option("--top", min=0, help="Keep this many most frequent terms (paper: 10,000).")] = 10_000,
+    extra: Annotated[Optional[Path], typer.Option("--extra", help="Extra term list added after the top-N cut, one term per line (paper: 1,629 words).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output tokenizer directory (default <workspace>/vocab/medical).")] = None,
+    continuation: Annotated[bool, typer.Option("--continuation", help="Also add ##term forms so terms inside compounds match (not in the paper).")] = False,
+    pad_to_multiple: Annotated[int, typer.Option("--pad-to-multiple", min=0, help="Pad the vocab with [unusedN] to a multiple of this, e.g. 64 (0 = off, the paper's way).")] = 0,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Record KR-BERT's bidirectional WordPiece as this tokenizer's splitting (default forward).")] = False,
+    coverage_sentences: Annotated[int, typer.Option("--coverage-sentences", min=0, help="Validation sentences read for the coverage report (0 = skip).")] = 100_000,
+) -> None:
+    """Build the extended medical vocab (the paper's procedure, each step counted) and print the report."""
+    from kmb.corpus.workspace import Workspace
+    from kmb.vocab.build import BuildConfig, build_vocab
+
+    ws = Workspace.open(workspace)
+    config = BuildConfig(
+        min_count=min_count, top=top, extra=extra, continuation=continuation,
+        pad_to_multiple=pad_to_multiple, bidirectional=bidirectional, coverage_sentences=coverage_sentences,
+    )
+    report = build_vocab(ws, base_vocab, out or ws.vocab("medical"), config)
+    echo_summary(f"vocab build -> {report['out']}", report["steps"])
+    if report["rejected"]:
+        shown = ", ".join(f"{r['term']} ({r['reason']})" for r in report["rejected"][:10])
+        more = len(report["rejected"]) - 10
+        typer.echo(f"rejected (WordPiece cannot produce them): {shown}" + (f", ... {more} more in build_report.json" if more > 0 else ""))
+    coverage = report["coverage"]
+    rows = {f"{k} ({side})": v for side in ("before", "after") for k, v in coverage[side].items()}
+    echo_summary(f"coverage ({coverage['terms measured']} counted terms, {coverage['valid sentences measured']} valid sentences)", rows)
+
+
+@vocab_app.command("tokenize")
+def vocab_tokenize_command(
+    texts: Annotated[list[str], typer.Argument(help="Texts to tokenize; one output line each, tokens separated by single spaces.")],
+    vocab: Annotated[Path, typer.Option("--vocab", help="Tokenizer directory (vocab.txt and/or tokenizer.json).")],
+    bidirectional: Annotated[
+        Optional[bool], typer.Option("--bidirectional/--forward", help="KR-BERT's bidirectional or plain forward WordPiece (default: what the directory records).")
+    ] = None,
+) -> None:
+    """Show how a tokenizer splits each TEXT."""
+    from kmb.vocab.tokenizers import load_tokenizer
+
+    tok = load_tokenizer(vocab, bidirectional=bidirectional)
+    for text in texts:
+        typer.echo(" ".join(tok.tokenize(text)))
+
+
+@vocab_app.command("extend-model")
+def vocab_extend_model_command(
+    model: Annotated[Path, typer.Option("--model", help="Base model directory (Hugging Face format, with its vocab).")],
+    vocab: Annotated[Path, typer.Option("--vocab", help="Extended tokenizer directory from `kmb vocab build`.")],
+    out: Annotated[Path, typer.Option("--out", help="Output model directory (safetensors + the new tokenizer).")],
+    init: Annotated[str, typer.Option("--init", help="New embeddings: subword-mean (mean of the base pieces) or normal (N(0, initializer_range), the paper's way).")] = "subword-mean",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed for --init normal.")] = 0,
+) -> None:
+    """Resize a BERT's token embeddings (and tied MLM decoder and bias) to an extended vocab."""
+    from kmb.vocab.extend import extend_model
+
+    echo_summary("extended model", extend_model(model, vocab, out, init=init, seed=seed))
+
+
 # --- vocab: build, tokenize, extend-model (end) ---
 
 
@@ -117,6 +436,49 @@ app.add_typer(vocab_app, name="vocab")
 # kmb pretrain: continued MLM + NSP pretraining
 # ================================================================================================
 # --- pretrain (begin) ---
+@app.command("pretrain")
+def pretrain_command(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    base_model: Annotated[Optional[str], typer.Option("--base-model", help="Start model: a local directory or a hub id (default: KR-BERT, snunlp/KR-BERT-char16424).")] = None,
+    config: Annotated[Optional[str], typer.Option("--config", help="Train from scratch with this size instead: tiny, small or base.")] = None,
+    tokenizer: Annotated[Optional[Path], typer.Option("--tokenizer", help="Tokenizer directory (default: the workspace's newest vocab/<name>/, else the base model's).")] = None,
+    output: Annotated[str, typer.Option("--output", help="Name of the result: models/<name>/ (and pretrain/<name>/ for shards, checkpoints, curves).")] = "km-bert",
+    epochs: Annotated[float, typer.Option("--epochs", help="Passes over the training pairs.")] = 1.0,
+    max_steps: Annotated[int, typer.Option("--max-steps", help="Stop after this many optimizer steps (overrides --epochs; -1: off).")] = -1,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per optimizer step over all processes (the paper: 32).")] = 32,
+    grad_accum: Annotated[int, typer.Option("--grad-accum", help="Micro-batches accumulated per optimizer step.")] = 1,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate of AdamW (the paper: 1e-6; continued pretraining usually ~2e-5 with warmup).")] = 1e-6,
+    warmup: Annotated[float, typer.Option("--warmup", help="Linear warmup: steps, or a fraction of all steps when < 1.")] = 0.0,
+    max_length: Annotated[int, typer.Option("--max-length", help="Tokens per pair, [CLS] A [SEP] B [SEP] (the paper: 128).")] = 128,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for pairs, masks, order and initialisation.")] = 42,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in pretrain/<name>/checkpoints.")] = False,
+    eval_steps: Annotated[Optional[int], typer.Option("--eval-steps", help="Also evaluate every N steps (always at each epoch end).")] = None,
+    save_steps: Annotated[int, typer.Option("--save-steps", help="Write a checkpoint every N steps.")] = 500,
+    logging_steps: Annotated[int, typer.Option("--logging-steps", help="Log the training loss every N steps.")] = 10,
+    static_masking: Annotated[bool, typer.Option("--static-masking", help="Fixed masks for every epoch (the paper) instead of fresh ones each epoch.")] = False,
+    precision: Annotated[str, typer.Option("--precision", help="auto (bf16 where supported, fp16 on older GPUs, else fp32), fp32, bf16 or fp16.")] = "auto",
+    no_group_by_length: Annotated[bool, typer.Option("--no-group-by-length", help="Do not batch pairs of similar length together.")] = False,
+    init: Annotated[str, typer.Option("--init", help="Embedding init of new tokens of an extended vocab: subword-mean or normal.")] = "subword-mean",
+    dropout: Annotated[Optional[float], typer.Option("--dropout", help="Override the model's hidden and attention dropout.")] = None,
+    max_eval_pairs: Annotated[Optional[int], typer.Option("--max-eval-pairs", help="Score at most this many validation pairs per evaluation.")] = None,
+) -> None:
+    """Continue MLM + NSP pretraining of a BERT on the corpus (builds the pair shards when missing or stale)."""
+    import os
+
+    from kmb.training.pretrain import PretrainConfig, run_pretraining
+
+    cfg = PretrainConfig(
+        workspace=workspace, output=output, base_model=base_model, config=config, tokenizer=tokenizer,
+        epochs=epochs, max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, lr=lr, warmup=warmup,
+        max_length=max_length, seed=seed, resume=resume, eval_steps=eval_steps, save_steps=save_steps,
+        logging_steps=logging_steps, static_masking=static_masking, precision=precision,
+        group_by_length=not no_group_by_length, init=init, dropout=dropout, max_eval_pairs=max_eval_pairs,
+    )
+    summary = run_pretraining(cfg)
+    if int(os.environ.get("RANK", "0")) == 0:
+        echo_summary("kmb pretrain", summary)
+
+
 # --- pretrain (end) ---
 
 
@@ -127,6 +489,169 @@ evaluate_app = typer.Typer(help="Evaluate and compare models: MLM, NSP, NER, STS
 app.add_typer(evaluate_app, name="evaluate")
 
 # --- evaluate (begin) ---
+EvalModelsOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model to evaluate (repeat for several): a Hugging Face BERT directory, a name under "
+        "<workspace>/models/, or LABEL=PATH to set the name shown in tables.",
+    ),
+]
+EvalSeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (masks, NotNext pairs, folds, dev split, training).")]
+EvalDeviceOpt = Annotated[Optional[str], typer.Option("--device", help="torch device (default: cuda when available, else cpu).")]
+EvalGridOpt = Annotated[
+    str,
+    typer.Option("--grid", help="Hyper-parameter grid: 'paper' = lr {2e-5,3e-5,5e-5} x epochs {2,3,4}; 'quick' = one setting (5e-5, 2 epochs)."),
+]
+EvalBatchOpt = Annotated[int, typer.Option("--batch-size", help="Batch size (paper: 32).")]
+EvalMaxLenOpt = Annotated[int, typer.Option("--max-length", help="Maximum tokens per input, [CLS] and [SEP] included (paper: 128).")]
+EvalDevFractionOpt = Annotated[float, typer.Option("--dev-fraction", help="Share of the training data cut off as the dev split that picks the grid setting.")]
+
+
+def _eval_out_option(default: str):
+    return typer.Option("--out", help=f"Run name: results go to <workspace>/eval/NAME/ (default {default}).")
+
+
+def _eval_setup(workspace: Path, models: list[str], run: str):
+    from kmb.corpus.workspace import Workspace
+    from kmb.evaluation.results import resolve_models
+
+    ws = Workspace.open(workspace)
+    if not run or "/" in run or run.startswith("."):
+        raise KmbError(f"--out must be a plain run name, got {run!r}")
+    return ws, resolve_models(models, ws.root / "models"), ws.eval(run)
+
+
+@evaluate_app.command("make-pairs")
+def evaluate_make_pairs(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    out: Annotated[Optional[Path], typer.Option("--out", help="PAIRS TSV to write (default <workspace>/eval/pairs.tsv).")] = None,
+    split: Annotated[str, typer.Option("--split", help="Corpus split to draw from: valid, train, or all.")] = "valid",
+    min_chars: Annotated[int, typer.Option("--min-chars", help="Each sentence needs at least this many characters.")] = 20,
+    per_type: Annotated[int, typer.Option("--per-type", help="Pairs per corpus type (paper: 294).")] = 294,
+    seed: EvalSeedOpt = 42,
+) -> None:
+    """Draw consecutive-sentence pairs (type, sentence1, sentence2) from the corpus for mlm/nsp."""
+    from kmb.corpus.workspace import Workspace
+    from kmb.evaluation.pairs import make_pairs
+
+    ws = Workspace.open(workspace)
+    target = out or ws.root / "eval" / "pairs.tsv"
+    counts = make_pairs(ws.corpus / "sentences", target, split=None if split == "all" else split, min_chars=min_chars, per_type=per_type, seed=seed)
+    echo_summary(f"pairs written to {target}", {**counts, "total": sum(counts.values())})
+
+
+@evaluate_app.command("mlm")
+def evaluate_mlm(
+    model: EvalModelsOpt,
+    data: Annotated[Path, typer.Option("--data", help="PAIRS TSV (type, sentence1, sentence2), e.g. from `kmb evaluate make-pairs`.")],
+    repeats: Annotated[int, typer.Option("--repeats", help="Maskings per pair, each with a different seed (paper: 100).")] = 100,
+    seed: EvalSeedOpt = 42,
+    out: Annotated[str, _eval_out_option("mlm")] = "mlm",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per forward pass.")] = 64,
+    max_length: EvalMaxLenOpt = 128,
+    device: EvalDeviceOpt = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Masked-token accuracy with the pretraining masking rule, repeated; per model and corpus type."""
+    from kmb.evaluation.intrinsic import IntrinsicConfig, run_mlm
+
+    ws, models, out_dir = _eval_setup(workspace, model, out)
+    result = run_mlm(models, data, out_dir, config=IntrinsicConfig(repeats, batch_size, max_length, seed, device), progress=typer.echo)
+    echo_summary(f"mlm results in {out_dir}", {m: f"{s['overall']['mean']:.3f} ± {s['overall']['std']:.3f}" for m, s in result["models"].items()})
+
+
+@evaluate_app.command("nsp")
+def evaluate_nsp(
+    model: EvalModelsOpt,
+    data: Annotated[Path, typer.Option("--data", help="PAIRS TSV (type, sentence1, sentence2): the IsNext pairs; NotNext pairs are drawn from them.")],
+    seed: EvalSeedOpt = 42,
+    out: Annotated[str, _eval_out_option("nsp")] = "nsp",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per forward pass.")] = 64,
+    max_length: EvalMaxLenOpt = 128,
+    device: EvalDeviceOpt = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Next-sentence accuracy at threshold 0.5 per label and type (paper Table 2, Fig. 4)."""
+    from kmb.evaluation.intrinsic import IntrinsicConfig, run_nsp
+
+    ws, models, out_dir = _eval_setup(workspace, model, out)
+    result = run_nsp(models, data, out_dir, config=IntrinsicConfig(1, batch_size, max_length, seed, device), progress=typer.echo)
+    echo_summary(f"nsp results in {out_dir}", {m: f"{s['accuracy']['overall']:.3f}" for m, s in result["models"].items()})
+
+
+@evaluate_app.command("ner")
+def evaluate_ner(
+    model: EvalModelsOpt,
+    data: Annotated[Path, typer.Option("--data", help="One NER file (folds made by document), or a directory with train1..k / eval1..k.")],
+    fmt: Annotated[str, typer.Option("--format", help="kmbert (WORD MASK TAG), klue (character TSV) or conll (WORD TAG).")] = "kmbert",
+    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds when --data is one file (paper: 5).")] = 5,
+    grid: EvalGridOpt = "paper",
+    seed: EvalSeedOpt = 42,
+    out: Annotated[str, _eval_out_option("ner")] = "ner",
+    predictions_out: Annotated[Optional[Path], typer.Option("--predictions-out", help="Write WORD<TAB>GOLD<TAB>PRED for every test word (FILE.<model>.ext for several models).")] = None,
+    batch_size: EvalBatchOpt = 32,
+    max_length: EvalMaxLenOpt = 128,
+    dev_fraction: EvalDevFractionOpt = 0.1,
+    device: EvalDeviceOpt = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Fine-tune token classification with k-fold CV; seqeval entity F1 and the paper's word-level F1."""
+    from kmb.evaluation.finetune import FinetuneConfig
+    from kmb.evaluation.ner import run_ner
+
+    ws, models, out_dir = _eval_setup(workspace, model, out)
+    config = FinetuneConfig(grid=grid, batch_size=batch_size, max_length=max_length, dev_fraction=dev_fraction, seed=seed, device=device)
+    result = run_ner(models, data, out_dir, fmt=fmt, folds=folds, config=config, predictions_out=predictions_out, progress=typer.echo)
+    echo_summary(
+        f"ner results in {out_dir}",
+        {m: f"entity F1 {s['entity_micro_f1']['mean']:.3f} ± {s['entity_micro_f1']['std']:.3f}, word F1 {s['word_micro_f1']['mean']:.3f}" for m, s in result["models"].items()},
+    )
+
+
+@evaluate_app.command("sts")
+def evaluate_sts(
+    model: EvalModelsOpt,
+    train: Annotated[Path, typer.Option("--train", help="Training pairs file (a dev split is cut from it).")],
+    test: Annotated[Path, typer.Option("--test", help="Test pairs file (only predicted, never used to choose).")],
+    fmt: Annotated[str, typer.Option("--format", help="korsts (TSV), medsts (KM-BERT's cp949 CSV) or klue (KLUE-STS JSON).")] = "korsts",
+    six_class: Annotated[bool, typer.Option("--six-class/--no-six-class", help="Also run KM-BERT's 6-class variant on rounded scores.")] = True,
+    grid: EvalGridOpt = "paper",
+    seed: EvalSeedOpt = 42,
+    out: Annotated[str, _eval_out_option("sts")] = "sts",
+    predictions_out: Annotated[Optional[Path], typer.Option("--predictions-out", help="Write GOLD<TAB>PRED<TAB>SENTENCE1<TAB>SENTENCE2 per test pair (regression head).")] = None,
+    max_train: Annotated[Optional[int], typer.Option("--max-train", help="Use only the first N training pairs (quick runs).")] = None,
+    max_test: Annotated[Optional[int], typer.Option("--max-test", help="Use only the first N test pairs (quick runs).")] = None,
+    batch_size: EvalBatchOpt = 32,
+    max_length: EvalMaxLenOpt = 128,
+    dev_fraction: EvalDevFractionOpt = 0.1,
+    device: EvalDeviceOpt = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Fine-tune a regression head (MSE) on sentence pairs; Pearson and Spearman on the test set."""
+    from kmb.evaluation.finetune import FinetuneConfig
+    from kmb.evaluation.sts import run_sts
+
+    ws, models, out_dir = _eval_setup(workspace, model, out)
+    config = FinetuneConfig(grid=grid, batch_size=batch_size, max_length=max_length, dev_fraction=dev_fraction, seed=seed, device=device)
+    heads = ("regression", "6class") if six_class else ("regression",)
+    result = run_sts(models, train, test, out_dir, fmt=fmt, heads=heads, config=config, predictions_out=predictions_out, max_train=max_train, max_test=max_test, progress=typer.echo)
+    echo_summary(
+        f"sts results in {out_dir}",
+        {m: f"pearson {s['regression']['pearson']:.3f}, spearman {s['regression']['spearman']:.3f}" for m, s in result["models"].items()},
+    )
+
+
+@evaluate_app.command("report")
+def evaluate_report(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
+    """Gather every result under <workspace>/eval/ into eval/report.md (paper's tables) and print it."""
+    from kmb.corpus.workspace import Workspace
+    from kmb.evaluation.report import build_report
+
+    ws = Workspace.open(workspace)
+    typer.echo(build_report(ws.root / "eval"))
+    typer.echo(f"report written to {ws.root / 'eval' / 'report.md'}")
 # --- evaluate (end) ---
 
 

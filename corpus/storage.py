@@ -137,6 +137,32 @@ TERM_FREQ = pa.schema(
     ]
 )
 
+# --- pretraining: pretrain/<name>/shards/<split>-NNNNN.arrow (Arrow IPC, memory-mapped) --------
+# One row per NSP pair, already tokenized: [CLS] A [SEP] B [SEP]. uint16 ids while the vocab has
+# at most 65,536 tokens, else uint32 (kmb.training.shards picks). Written by kmb.training.shards.
+PAIR_SHARDS = pa.schema(
+    [
+        pa.field("input_ids", pa.list_(pa.uint16()), nullable=False),
+        pa.field("n_first", pa.int16(), nullable=False),  # tokens of segment 0: [CLS] A [SEP]
+        pa.field("length", pa.int16(), nullable=False),  # len(input_ids)
+        pa.field("next_sentence_label", pa.int8(), nullable=False),  # 0 IsNext, 1 NotNext (HF convention)
+        pa.field("doc_id_a", pa.string(), nullable=False),
+        pa.field("sent_idx_a", pa.int32(), nullable=False),
+        pa.field("doc_id_b", pa.string(), nullable=False),
+        pa.field("sent_idx_b", pa.int32(), nullable=False),
+    ]
+)
+
+# Kept documents' fingerprints, so an incremental build dedups new documents against old ones:
+# corpus/signatures/*.parquet (written by kmb.corpus.build).
+CORPUS_SIGNATURES = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("text_md5", pa.string(), nullable=False),  # MD5 of the cleaned, normalised text
+        pa.field("minhash", pa.binary(), nullable=False),  # uint32 MinHash values, little-endian
+    ]
+)
+
 # Later stages add their tables here (pretraining pair shards, evaluation results).
 
 

@@ -1,0 +1,125 @@
+"""Step 5 of the corpus build: exact and near-duplicate documents, exact duplicate sentences.
+
+- **Exact duplicate documents**: the MD5 of the cleaned, normalised text; the first document in
+  build order is kept, later copies point to it (``duplicate_of``).
+- **Near-duplicate documents** (syndicated copies of one press release with a changed lead or
+  byline): MinHash over character 5-gram shingles (Korean words carry particles, so word shingles
+  would miss most overlap), indexed with datasketch's ``MinHashLSH``; a document whose estimated
+  Jaccard similarity to an already-kept one is >= the threshold is dropped as its near-copy. The
+  signatures of kept documents are stored (``corpus/signatures``) so an incremental build compares
+  new documents with the old ones too. The index lives in memory: about 1.5 KB per kept *document*
+  (not per sentence).
+- **Exact duplicate sentences** across the corpus: in DuckDB, grouping by ``md5_number(text)``
+  (128 bits; DuckDB's 64-bit ``hash()`` collides at corpus scale) and keeping the smallest row id,
+  i.e. the first occurrence in build order; sentences already in the corpus win over new ones.
+  DuckDB spills to disk past its memory limit, so memory does not grow with the corpus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_NEAR_THRESHOLD = 0.8
+DEFAULT_NUM_PERM = 128
+SHINGLE_CHARS = 5
+_SCHEME = "affine32"  # datasketch >= 2 needs the scheme stated to rebuild a MinHash from values
+
+
+def text_md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def char_shingles(text: str, size: int = SHINGLE_CHARS) -> set[bytes]:
+    """Character n-grams of the text with whitespace collapsed (spacing varies between copies)."""
+    compact = " ".join(text.split())
+    if len(compact) <= size:
+        return {compact.encode("utf-8")} if compact else set()
+    return {compact[i : i + size].encode("utf-8") for i in range(len(compact) - size + 1)}
+
+
+def minhash_signature(text: str, num_perm: int = DEFAULT_NUM_PERM) -> np.ndarray:
+    """The MinHash signature (uint32 array) of a text's character shingles."""
+    from datasketch import MinHash
+
+    minhash = MinHash(num_perm=num_perm, scheme=_SCHEME)
+    minhash.update_batch(char_shingles(text))
+    return minhash.hashvalues
+
+
+@dataclass
+class NearMatch:
+    doc_id: str
+    jaccard: float
+
+
+class NearDuplicateIndex:
+    """MinHash LSH over kept documents: ``find`` a near-copy, then ``add`` if none was found."""
+
+    def __init__(self, threshold: float = DEFAULT_NEAR_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM):
+        from datasketch import MinHashLSH
+
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"near-duplicate threshold must be in (0, 1], got {threshold}")
+        self.threshold = threshold
+        self.num_perm = num_perm
+        # Bands tuned for recall: LSH only proposes candidates, and every candidate's estimated
+        # Jaccard is checked against the threshold, so extra candidates cost little.
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.2, 0.8))
+        self._signatures: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self._signatures)
+
+    def _minhash(self, signature: np.ndarray):
+        from datasketch import MinHash
+
+        return MinHash(num_perm=self.num_perm, hashvalues=signature, scheme=_SCHEME)
+
+    def find(self, signature: np.ndarray) -> NearMatch | None:
+        """The most similar kept document at or above the threshold, or None."""
+        best: NearMatch | None = None
+        for doc_id in self._lsh.query(self._minhash(signature)):
+            jaccard = float(np.mean(self._signatures[doc_id] == signature))
+            if jaccard >= self.threshold and (best is None or jaccard > best.jaccard):
+                best = NearMatch(doc_id, jaccard)
+        return best
+
+    def add(self, doc_id: str, signature: np.ndarray) -> None:
+        if doc_id in self._signatures:
+            return
+        self._signatures[doc_id] = signature
+        self._lsh.insert(doc_id, self._minhash(signature))
+
+
+def dedup_sentences_sql(stage_glob: str, existing_glob: str | None) -> str:
+    """SQL selecting the staged sentences that are first occurrences, in build order.
+
+    ``stage_glob`` holds rows with a ``row_id`` in build order; ``existing_glob`` (or None) is the
+    corpus already built, whose sentences take precedence.
+    """
+    stage = f"read_parquet('{stage_glob}')"
+    existing_filter = ""
+    if existing_glob:
+        existing_filter = (
+            f"where md5_number(text) not in (select md5_number(text) from read_parquet('{existing_glob}'))"
+        )
+    return f"""
+        with firsts as (
+            select min(row_id) as row_id from {stage} {existing_filter} group by md5_number(text)
+        )
+        select s.* from {stage} s semi join firsts f on s.row_id = f.row_id order by s.row_id
+    """
+
+
+def configure_duckdb(con, temp_dir: Path, memory_limit: str = "700MB", threads: int | None = None) -> None:
+    """Bound DuckDB's memory and let it spill to ``temp_dir`` instead."""
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    con.execute(f"set memory_limit='{memory_limit}'")
+    con.execute(f"set temp_directory='{temp_dir.as_posix()}'")
+    con.execute("set preserve_insertion_order=false")
+    if threads:
+        con.execute(f"set threads={int(threads)}")

@@ -1,0 +1,203 @@
+"""Sentence splitting: kss where it is needed, a cheap rule where the boundary is unambiguous.
+
+kss (Korean Sentence Splitter) is accurate but slow: it runs a morphological analyser over every
+character, about 700-800 sentences/s per core, and ``import kss`` alone takes 7-9 s. Most boundaries
+in news and papers are not hard at all: a declarative ending ``다.`` (or ``요.``, ``까?``) followed by a
+space and a Hangul syllable, outside any quote or bracket, is a sentence end that kss always agrees
+with. So :class:`SentenceSplitter` does this:
+
+1. a document is split into paragraphs at ``\\n`` (paragraphs are structural boundaries; the
+   reference kss run gets the same paragraphs);
+2. a paragraph is cut at those cheap boundaries into *pieces*;
+3. a piece that contains nothing that could hide another boundary (no other ``.?!``, quotes,
+   brackets, or a syllable that can end a sentence without punctuation, followed by a space) is one
+   sentence, with no morphological analysis;
+4. every other piece goes to ``kss.split_sentences`` (imported only then, once per process).
+
+The result agrees with plain kss on >= 99 % of boundaries (measured in
+``benchmarks/bench_corpus.py`` and tested) at several times its speed. A piece longer than
+``max_piece_chars`` (one enormous line) is cut after any ``.?!`` into chunks that fit before it
+goes to kss, which would take minutes on it whole; a chunk with no punctuation at all that is still
+too long is not a sentence anyone wants (a table dump, a run of numbers): it is counted in
+``SplitResult.too_long`` and dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+DEFAULT_BACKEND = "punct"  # chosen by the accuracy/speed comparison in docs/corpus.md
+DEFAULT_MAX_PIECE_CHARS = 3000
+
+# A cheap boundary: a declarative/polite ending with its final punctuation, then whitespace, then a
+# Hangul syllable that starts the next sentence.
+_CHEAP_BOUNDARY = re.compile(r"(?:[다요]\.|[까죠]\?)[ \t]+(?=[가-힣])")
+# Characters that make a piece worth asking kss about: more sentence punctuation. Quotes and
+# brackets alone are harmless (kss never splits inside them), and a decimal point is not a boundary.
+_RISKY_CHARS = re.compile(r"[.?!…;]")
+_ANY_END = re.compile(r"(?<=[.?!…])\s+")
+_DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
+# A syllable that can end a sentence without final punctuation, followed by a space: backends that
+# analyse morphemes (mecab, pecab) split there, the punct backend never does. Conservative on
+# purpose: a false alarm only costs a kss call.
+_OPEN_ENDING = re.compile(r"[다요죠까니함음됨임][ \t]")
+# Quote and bracket characters whose balance decides whether a cheap boundary is at the top level.
+_OPENERS = "([{<「『〈《“‘"
+_CLOSERS = ")]}>」』〉》”’"
+_NESTING = re.compile(r"[(\[{<「『〈《“‘)\]}>」』〉》”’\"']")
+
+
+@dataclass
+class SplitResult:
+    """The sentences of one document and how they were found."""
+
+    sentences: list[str] = field(default_factory=list)
+    fast_pieces: int = 0  # pieces taken as one sentence without kss
+    kss_pieces: int = 0  # pieces sent to kss
+    too_long: int = 0  # pieces dropped because they exceeded max_piece_chars
+
+
+class SentenceSplitter:
+    """Split documents into sentences; kss is imported lazily, only if a piece needs it.
+
+    ``fast_path=False`` sends every paragraph to kss (the reference behaviour the benchmark
+    compares against).
+    """
+
+    def __init__(self, backend: str = DEFAULT_BACKEND, fast_path: bool = True,
+                 max_piece_chars: int = DEFAULT_MAX_PIECE_CHARS):
+        self.backend = backend
+        self.fast_path = fast_path
+        self.max_piece_chars = max_piece_chars
+        self._kss_split = None
+
+    # --- public ---------------------------------------------------------------------------
+    def split(self, text: str) -> SplitResult:
+        result = SplitResult()
+        paragraphs = [p.strip() for p in text.split("\n")]
+        paragraphs = [p for p in paragraphs if p]
+        if not self.fast_path:
+            result.kss_pieces = len(paragraphs)
+            for sentences in self._kss(paragraphs):
+                result.sentences.extend(sentences)
+            return result
+        hard: list[tuple[int, str]] = []  # (position in result.sentences, piece) for kss
+        for paragraph in paragraphs:
+            for piece in cheap_pieces(paragraph):
+                if len(piece) > self.max_piece_chars and not _ANY_END.search(piece):
+                    result.too_long += 1  # no punctuation in thousands of characters: not prose
+                elif is_plain_piece(piece, self.backend):
+                    result.sentences.append(piece)
+                    result.fast_pieces += 1
+                else:
+                    for chunk in self._chunks(piece):
+                        if len(chunk) > self.max_piece_chars:
+                            result.too_long += 1
+                            continue
+                        hard.append((len(result.sentences), chunk))
+                        result.sentences.append("")  # placeholder, filled below
+                        result.kss_pieces += 1
+        if hard:
+            # One kss call for all hard pieces of the document: fewer calls, same output.
+            split_hard = self._kss([piece for _, piece in hard])
+            filled: list[str] = []
+            hard_at = {pos: i for i, (pos, _) in enumerate(hard)}
+            for pos, sentence in enumerate(result.sentences):
+                if pos in hard_at:
+                    filled.extend(split_hard[hard_at[pos]])
+                else:
+                    filled.append(sentence)
+            result.sentences = filled
+        result.sentences = [s for s in result.sentences if s.strip()]
+        return result
+
+    def _chunks(self, piece: str) -> list[str]:
+        """A piece too long for kss is cut after any final punctuation into chunks that fit."""
+        if len(piece) <= self.max_piece_chars:
+            return [piece]
+        chunks, current = [], ""
+        for part in _ANY_END.split(piece):
+            if current and len(current) + 1 + len(part) > self.max_piece_chars:
+                chunks.append(current)
+                current = part
+            else:
+                current = f"{current} {part}" if current else part
+        if current:
+            chunks.append(current)
+        return chunks
+
+    # --- kss ------------------------------------------------------------------------------
+    def _kss(self, pieces: list[str]) -> list[list[str]]:
+        if not pieces:
+            return []
+        if self._kss_split is None:
+            self._kss_split = _load_kss()
+        out = self._kss_split(pieces, backend=self.backend, num_workers=1)
+        if len(pieces) == 1:  # kss unwraps a one-element list and returns a flat list
+            out = [out]
+        return [[s.strip() for s in sentences if s.strip()] for sentences in out]
+
+
+def cheap_pieces(paragraph: str) -> list[str]:
+    """Cut a paragraph at unambiguous boundaries that are outside quotes and brackets."""
+    pieces: list[str] = []
+    start = 0
+    depth = 0  # bracket/quote nesting of paragraph[:scan]
+    straight_quotes = 0  # " and ' do not tell opening from closing: count parity
+    scan = 0
+    for match in _CHEAP_BOUNDARY.finditer(paragraph):
+        for ch in _NESTING.findall(paragraph, scan, match.start()):
+            if ch in _OPENERS:
+                depth += 1
+            elif ch in _CLOSERS:
+                depth = max(depth - 1, 0)
+            else:
+                straight_quotes += 1
+        scan = match.start()
+        if depth == 0 and straight_quotes % 2 == 0:
+            cut = match.start() + len(match.group(0).rstrip())
+            pieces.append(paragraph[start:cut])
+            start = match.end()
+    pieces.append(paragraph[start:])
+    return [p.strip() for p in pieces if p.strip()]
+
+
+def is_plain_piece(piece: str, backend: str = DEFAULT_BACKEND) -> bool:
+    """True when a piece is certainly one sentence: nothing inside could be another boundary."""
+    body = piece[:-1] if piece[-1:] in ".?!" else piece
+    body = _DECIMAL.sub("", body)
+    if _RISKY_CHARS.search(body):
+        return False
+    return backend == "punct" or not _OPEN_ENDING.search(body)
+
+
+def _load_kss():
+    # Imported here, never at module level: `import kss` takes 7-9 s.
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", module="kss")
+    logging.getLogger("kss").setLevel(logging.ERROR)
+    from kss import split_sentences
+
+    return split_sentences
+
+
+def boundary_offsets(sentences: list[str]) -> set[int]:
+    """Sentence-end positions counted in non-whitespace characters (kss may change spacing)."""
+    ends, position = set(), 0
+    for sentence in sentences:
+        position += len("".join(sentence.split()))
+        ends.add(position)
+    return ends
+
+
+def boundary_agreement(ours: list[list[str]], reference: list[list[str]]) -> float:
+    """Shared boundaries / all boundaries (Jaccard over sentence-end offsets), over documents."""
+    shared = union = 0
+    for a, b in zip(ours, reference):
+        ea, eb = boundary_offsets(a), boundary_offsets(b)
+        shared += len(ea & eb)
+        union += len(ea | eb)
+    return shared / union if union else 1.0

@@ -1,0 +1,543 @@
+"""Pure parsing of NAVER News pages: list pages (both generations), article pages (both layouts).
+
+No Scrapy here: the spider, `kmb crawl parse naver` and the parse benchmark all call these
+functions on HTML text. The markup facts (selectors, date formats, URL shapes) are documented in
+``docs/crawl-naver.md``; each was checked on saved real pages.
+
+Parsing fails loudly: an article page without a title or a body raises
+:class:`ArticleParseError` with the reason, which the crawler records in the rejects table.
+That is how a NAVER markup change shows up instead of an empty corpus.
+
+lxml with compiled XPath is used in the hot path: it parses a 200 KB NAVER page several times
+faster than BeautifulSoup (see ``benchmarks/bench_crawl_parse.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from lxml import etree, html as lxml_html
+
+# Bump when the parsing or cleaning rules change, so stored rows say which rules made them.
+PARSER_VERSION = "naver-pages/1"
+SOURCE = "naver_health"
+KST = timezone(timedelta(hours=9))  # NAVER prints Korea time; we store UTC
+
+NAVER_NEWS = "https://news.naver.com"
+NAVER_ARTICLES = "https://n.news.naver.com"
+
+
+class ArticleParseError(ValueError):
+    """An article page that does not have the markup we expect (the reason says what is missing)."""
+
+
+# --- article ids ---------------------------------------------------------------------------------
+_MNEWS_PATH = re.compile(r"/(?:mnews/)?article/(?:\w+/)?(\d{3})/(\d{10})")
+
+
+def article_id(url: str) -> tuple[str, str] | None:
+    """Normalise any NAVER article link to ``(oid, aid)``; ``None`` when it is not an article link.
+
+    Handles ``main/read.naver?...&oid=&aid=``, the older ``read.nhn`` and
+    ``n.news.naver.com/mnews/article/{oid}/{aid}?sid=...`` (also ``/article/{oid}/{aid}``).
+    """
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    query = parse_qs(parts.query)
+    oid, aid = query.get("oid", [None])[0], query.get("aid", [None])[0]
+    if oid and aid and oid.isdigit() and aid.isdigit():
+        return oid.zfill(3), aid.zfill(10)
+    match = _MNEWS_PATH.search(parts.path)
+    if match:
+        return match.group(1), match.group(2)
+    return None
+
+
+def doc_id(oid: str, aid: str) -> str:
+    return f"naver:{oid}:{aid}"
+
+
+def canonical_article_url(oid: str, aid: str, sid1: str | None = None) -> str:
+    """The URL NAVER serves an article under today (both layouts live there)."""
+    url = f"{NAVER_ARTICLES}/mnews/article/{oid}/{aid}"
+    return f"{url}?sid={sid1}" if sid1 else url
+
+
+# --- list page URLs --------------------------------------------------------------------------------
+def old_list_url(base: str, day: date, page: int, sid1: str, sid2: str) -> str:
+    """Old generation (until ~2024-01): 20 items a page, ``page`` past the end returns the last page."""
+    query = urlencode({"mode": "LS2D", "mid": "shm", "sid1": sid1, "sid2": sid2, "date": day.strftime("%Y%m%d"), "page": page})
+    return f"{base.rstrip('/')}/main/list.naver?{query}"
+
+
+def new_list_url(base: str, day: date, sid1: str, sid2: str) -> str:
+    """New generation (2024+): the first items; more come from :func:`new_more_url`."""
+    return f"{base.rstrip('/')}/breakingnews/section/{sid1}/{sid2}?date={day.strftime('%Y%m%d')}"
+
+
+def new_more_url(base: str, day: date, page_no: int, cursor: str, sid1: str, sid2: str) -> str:
+    query = urlencode({"sid": sid1, "sid2": sid2, "pageNo": page_no, "date": day.strftime("%Y%m%d"), "next": cursor})
+    return f"{base.rstrip('/')}/section/template/SECTION_ARTICLE_LIST_FOR_LATEST?{query}"
+
+
+# --- list pages ------------------------------------------------------------------------------------
+@dataclass
+class ListPage:
+    """What one list page says: the article links on it and how to go on."""
+
+    links: list[str]
+    current_page: int | None = None  # old generation: the number in div.paging strong
+    empty_day: bool = False  # old generation: div.no_content
+    has_next: bool = False  # new generation: data-has-next
+    cursor: str | None = None  # new generation: data-cursor
+
+
+def _class(name: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+_OLD_LINKS = etree.XPath(
+    f"//div[{_class('list_body')}]//ul[{_class('type06_headline')} or {_class('type06')}]/li/dl/dt[not({_class('photo')})]/a/@href"
+)
+_OLD_PAGING = etree.XPath(f"//div[{_class('paging')}]/strong/text()")
+_OLD_EMPTY = etree.XPath(f"//div[{_class('no_content')}]")
+_NEW_CONTAINER = etree.XPath("//*[@data-cursor or @data-has-next]")
+_NEW_LINKS = etree.XPath(f"//li[{_class('sa_item')}]//a[{_class('sa_text_title')}]/@href")
+
+
+def parse_old_list(text: str) -> ListPage:
+    tree = lxml_html.document_fromstring(text)
+    strong = [s.strip() for s in _OLD_PAGING(tree) if s.strip().isdigit()]
+    return ListPage(
+        links=_unique(str(h).strip() for h in _OLD_LINKS(tree)),
+        current_page=int(strong[0]) if strong else None,
+        empty_day=bool(_OLD_EMPTY(tree)),
+    )
+
+
+def parse_new_list(text: str) -> ListPage:
+    """The 2024+ list page, or the HTML fragment from the JSON of :func:`parse_new_more`."""
+    tree = lxml_html.document_fromstring(text) if text.strip() else None
+    if tree is None:
+        return ListPage(links=[])
+    containers = _NEW_CONTAINER(tree)
+    has_next, cursor = False, None
+    if containers:
+        has_next = (containers[0].get("data-has-next") or "").strip().lower() == "true"
+        cursor = (containers[0].get("data-cursor") or "").strip() or None
+    return ListPage(links=_unique(str(h).strip() for h in _NEW_LINKS(tree)), has_next=has_next, cursor=cursor)
+
+
+def parse_new_more(json_text: str) -> ListPage:
+    """The JSON from SECTION_ARTICLE_LIST_FOR_LATEST: an HTML fragment with the next cursor."""
+    try:
+        data = json.loads(json_text)
+        fragment = data["renderedComponent"]["SECTION_ARTICLE_LIST_FOR_LATEST"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ArticleParseError(f"list JSON without renderedComponent.SECTION_ARTICLE_LIST_FOR_LATEST ({exc})") from None
+    return parse_new_list(f"<html><body>{fragment}</body></html>")
+
+
+def _unique(items) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return list(seen)
+
+
+# --- article pages ---------------------------------------------------------------------------------
+@dataclass
+class Article:
+    """One parsed article; :meth:`row` gives the ``NAVER_DOCUMENTS`` row."""
+
+    oid: str
+    aid: str
+    url: str
+    title: str
+    text: str
+    press: str | None
+    reporter: str | None
+    published_at: datetime | None
+    modified_at: datetime | None
+    sid1: str | None
+    sid2: str | None
+    html_sha256: str
+    layout: str  # "current" or "legacy"
+    parser_version: str = PARSER_VERSION
+    extra: dict = field(default_factory=dict)
+
+    def row(self, crawled_at: datetime | None = None, html: str | None = None) -> dict:
+        return {
+            "doc_id": doc_id(self.oid, self.aid),
+            "source": SOURCE,
+            "url": self.url,
+            "title": self.title,
+            "text": self.text,
+            "language": "ko",
+            "published_at": self.published_at,
+            "crawled_at": crawled_at,
+            "press": self.press,
+            "reporter": self.reporter,
+            "modified_at": self.modified_at,
+            "sid1": self.sid1,
+            "sid2": self.sid2,
+            "oid": self.oid,
+            "aid": self.aid,
+            "html_sha256": self.html_sha256,
+            "parser_version": self.parser_version,
+            "html": html,
+        }
+
+
+_X = etree.XPath
+# A plain lxml HTML parser: no lxml.html element classes, which cost a lookup per element touched.
+_HTML_PARSER = etree.HTMLParser(remove_comments=True)
+# current layout (2020s; `#dic_area` is a div before 2023 and an article after: select by id)
+_TITLE_CURRENT = _X(f"//h2[@id='title_area'] | //h2[{_class('media_end_head_headline')}]")
+_BODY_CURRENT = _X("//*[@id='dic_area']")
+_PUBLISHED = _X(f"//span[{_class('_ARTICLE_DATE_TIME')}]/@data-date-time")
+_MODIFIED = _X(f"//span[{_class('_ARTICLE_MODIFY_DATE_TIME')}]/@data-modify-date-time")
+_LOGO_ALT = _X(f"//img[{_class('media_end_head_top_logo_img')}]/@alt")
+_JOURNALIST = _X(f"//em[{_class('media_end_head_journalist_name')}]")
+# legacy layout (until ~2020)
+_TITLE_LEGACY = _X("//h3[@id='articleTitle']")
+_BODY_LEGACY = _X("//div[@id='articleBodyContents']")
+_DATES_LEGACY = _X(f"//span[{_class('t11')}]/text()")
+_BYLINE_LEGACY = _X(f"//div[{_class('byline')}]")
+# both
+_META = _X("//meta[@property=$name]/@content")
+
+# Inside the body: what is never article text (tags, and classes NAVER uses for captions,
+# summary boxes, video players and related-article links).
+_DROP_TAGS = {"script", "style", "noscript", "figcaption", "iframe", "button"}
+_DROP_CLASSES = {
+    "img_desc", "end_photo_org", "nbd_im_w", "media_end_summary", "vod_player_wrap", "_VOD_PLAYER_WRAP",
+    "artical-btm", "link_news", "end_photo_sub",
+}
+_BLOCK_TAGS = {"p", "div", "li", "tr", "h3", "h4", "blockquote", "table", "ul", "section"}
+
+_LINK_MARK = "\ufffc"  # stands where a link's text was: a line made mostly of links is promo
+
+# Text rules. Each one is about the start or the end of the body, never the middle.
+_DATELINE = re.compile(r"^\s*[\(\[【<]\s*[^\)\]】>\n]{0,40}?(?:=|기자|특파원|뉴스)[^\)\]】>\n]{0,40}[\)\]】>]\s*")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_TRAILING_BYLINE = re.compile(
+    r"\s*[/\[(]?\s*(?:[가-힣]{2,4}\s?(?:인턴\s?)?(?:기자|특파원|객원기자|선임기자)(?:\s*=\s*[가-힣]+)?)?\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*[\])]?\s*$"
+)
+_REPORTER_ONLY = re.compile(r"^[/\[(\s]*(?:[가-힣]{2,4}\s?)(?:인턴\s?)?(?:기자|특파원|객원기자|선임기자)[\])\s]*$|^[/\[(\s]*(?:기자|특파원)\s[가-힣]{2,4}[\])\s]*$")
+_COPYRIGHT = re.compile(r"무단\s?전재|재배포\s?금지|ⓒ|©|copyright|all rights reserved|저작권자", re.IGNORECASE)
+_PROMO = re.compile(r"^\s*[▶☞■※◆▷]\s*|^\s*\[?(?:관련기사|바로가기|구독하기|네이버에서)")
+
+
+def read_html(data: bytes) -> str:
+    """Decode saved page bytes: UTF-8 when valid, else the declared charset (EUC-KR is read as CP949).
+
+    Saved pages are sometimes re-encoded as UTF-8 but still declare ``euc-kr``, so valid UTF-8 wins.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    match = re.search(rb"""charset\s*=\s*["']?([\w-]+)""", data[:4096], re.IGNORECASE)
+    declared = match.group(1).decode("ascii").lower() if match else "cp949"
+    if declared in ("euc-kr", "euckr", "ks_c_5601-1987", "x-windows-949", "ms949"):
+        declared = "cp949"  # a superset of EUC-KR; NAVER's "EUC-KR" pages use its extra syllables
+    try:
+        return data.decode(declared, errors="replace")
+    except LookupError:
+        return data.decode("cp949", errors="replace")
+
+
+def parse_article(
+    page: str,
+    url: str | None = None,
+    sid1: str | None = None,
+    sid2: str | None = None,
+    fast: bool = True,
+    html_sha256: str | None = None,
+) -> Article:
+    """Parse an article page of either layout. ``url`` defaults to the page's ``og:url``.
+
+    With ``fast`` (the default) only the ``<meta>`` tags and the article's own region are parsed
+    (see :func:`_article_region`); without it, the whole page. Both give the same result (tested).
+    Raises :class:`ArticleParseError` when the page has no id, title or body.
+    """
+    # The crawler passes the hash of the bytes it downloaded; offline, hash the text as UTF-8.
+    html_sha256 = html_sha256 or hashlib.sha256(page.encode("utf-8")).hexdigest()
+    region = _article_region(page) if fast else None
+    try:
+        tree = etree.fromstring(region or page, _HTML_PARSER)
+        if tree is None:
+            raise ValueError("empty document")
+    except (etree.ParserError, ValueError) as exc:
+        raise ArticleParseError(f"not an HTML page ({exc})") from None
+
+    og_url = _first(_META(tree, name="og:url"))
+    url = url or og_url
+    ids = article_id(url or "") or article_id(og_url or "")
+    if ids is None:
+        raise ArticleParseError("no article id (oid, aid) in the URL or og:url")
+    query = parse_qs(urlsplit(url or "").query)
+    sid1 = sid1 or _first(query.get("sid1")) or _first(query.get("sid"))
+    sid2 = sid2 or _first(query.get("sid2"))
+
+    title_el = _first(_TITLE_CURRENT(tree))
+    body_el = _first(_BODY_CURRENT(tree))
+    if title_el is not None or body_el is not None:
+        layout = "current"
+        published = _parse_kst(_first(_PUBLISHED(tree)))
+        modified = _parse_kst(_first(_MODIFIED(tree)))
+        press = _press(_first(_META(tree, name="og:article:author"))) or _nfc(_first(_LOGO_ALT(tree)))
+        reporter = _reporters(_text(el) for el in _JOURNALIST(tree))
+    else:
+        title_el = _first(_TITLE_LEGACY(tree))
+        body_el = _first(_BODY_LEGACY(tree))
+        layout = "legacy"
+        dates = [_parse_kst(d) for d in _DATES_LEGACY(tree)]
+        dates = [d for d in dates if d is not None]
+        published = dates[0] if dates else None
+        modified = dates[1] if len(dates) > 1 else None
+        press = _press(_first(_META(tree, name="og:article:author")))
+        reporter = _reporters(_text(el) for el in _BYLINE_LEGACY(tree))
+
+    if title_el is None:
+        raise ArticleParseError("no title (h2#title_area, h2.media_end_head_headline or h3#articleTitle): markup changed?")
+    if body_el is None:
+        raise ArticleParseError("no body (#dic_area or div#articleBodyContents): markup changed?")
+    title = _squash(_text(title_el))
+    if not title:
+        raise ArticleParseError("empty title")
+    text = clean_body(body_el)
+    if not text:
+        raise ArticleParseError("empty body after cleaning")
+    if reporter is None:
+        reporter = _reporter_from_text(body_el)
+
+    return Article(
+        oid=ids[0],
+        aid=ids[1],
+        url=_nfc(url) if url else canonical_article_url(*ids, sid1),
+        title=title,
+        text=text,
+        press=press,
+        reporter=reporter,
+        published_at=published,
+        modified_at=modified,
+        sid1=sid1,
+        sid2=sid2,
+        html_sha256=html_sha256,
+        layout=layout,
+    )
+
+
+# The article region: from the header (title, dates, press, reporter) to just after the byline.
+# A NAVER page is ~200 KB, mostly navigation and scripts; the region is ~10 KB, and parsing only it
+# is ~10x faster. When a marker is missing, the caller parses the whole page instead.
+_REGION_START = re.compile(r'class="media_end_head|id="title_area"|class="article_info"|id="articleTitle"')
+_BODY_ID = re.compile(r'id="(?:dic_area|articleBodyContents)"')
+_REGION_END = re.compile(
+    r'class="article_journalist"'  # legacy: after div.byline
+    r'|class="guide_categorization"'  # legacy 2020: right after the body
+    r"|<!-- 관련기사 -->|<!-- 소셜플러그인 -->"
+    r'|class="copyright"|class="media_end_copyright|class="media_end_linked'  # current: after div.byline
+    r'|class="reporter_area|class="media_end_categorize'
+)
+_META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+
+
+def _article_region(page: str) -> str | None:
+    start_match = _REGION_START.search(page)
+    body_match = _BODY_ID.search(page, start_match.start()) if start_match else None
+    end_match = _REGION_END.search(page, body_match.end()) if body_match else None
+    if end_match is None:
+        return None
+    start = page.rfind("<", 0, start_match.start())
+    end = page.rfind("<", 0, end_match.start())
+    if start < 0 or end <= body_match.end():
+        return None
+    head_end = page.find("</head", 0, start)
+    metas = "".join(_META_TAG.findall(page, 0, head_end if head_end > 0 else start))
+    return f"<html><head>{metas}</head><body>{page[start:end]}</body></html>"
+
+
+def clean_body(body: etree._Element) -> str:
+    """The article text: paragraphs joined by "\\n", without captions, promo, datelines, bylines, copyright.
+
+    Works on the element in place (callers parse a fresh tree per page). One pass over the body
+    decides what each element is; that is several times faster than one XPath per rule.
+    """
+    drop, links, breaks, blocks = [], [], [], []
+    for el in body.iterdescendants():
+        tag = el.tag
+        if not isinstance(tag, str):  # comments, processing instructions
+            drop.append(el)
+            continue
+        classes = el.get("class")
+        if tag in _DROP_TAGS or (classes and not _DROP_CLASSES.isdisjoint(classes.split())):
+            drop.append(el)
+        elif tag == "a":
+            links.append(el)
+        elif tag == "br":
+            breaks.append(el)
+        elif tag in _BLOCK_TAGS:
+            blocks.append(el)
+    for el in drop:
+        _drop(el)
+    for link in links:
+        # Keep the tail (text after the link), replace the link's own text by a mark.
+        for child in list(link):
+            link.remove(child)
+        link.text = _LINK_MARK
+    for br in breaks:
+        br.tail = "\n" + (br.tail or "")
+    for block in blocks:
+        block.text = "\n" + (block.text or "")
+        block.tail = "\n" + (block.tail or "")
+
+    lines = []
+    for raw in "".join(body.itertext()).split("\n"):
+        had_link = _LINK_MARK in raw
+        line = _squash(raw.replace(_LINK_MARK, " "))
+        if not line:
+            continue
+        # A line that was mostly links ("채널 구독 / 홈페이지 바로가기") is promotion.
+        if had_link and len(re.sub(r"[\W_]", "", line)) < 20:
+            continue
+        lines.append(line)
+
+    if lines:
+        lines[0] = _DATELINE.sub("", lines[0], count=1).strip()
+    # From the end: copyright lines, reporter lines, e-mails, promo arrows.
+    while lines:
+        last = lines[-1]
+        if not last or (_COPYRIGHT.search(last) and len(last) < 120) or _REPORTER_ONLY.match(last) or _PROMO.match(last):
+            lines.pop()
+            continue
+        stripped = _TRAILING_BYLINE.sub("", last).strip()
+        if stripped != last:
+            if stripped:
+                lines[-1] = stripped
+            else:
+                lines.pop()
+            continue
+        break
+    return "\n".join(line for line in lines if line)
+
+
+def _text(el: etree._Element) -> str:
+    return "".join(el.itertext())
+
+
+def _drop(el: etree._Element) -> None:
+    """Remove an element but keep its tail text (the text that follows it)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    previous = el.getprevious()
+    parent.remove(el)
+    if tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+
+
+def _reporter_from_text(body: etree._Element) -> str | None:
+    # Legacy pages often put "김미경기자 name@press.co.kr" at the end of the body instead of a byline.
+    match = re.search(r"([가-힣]{2,4})\s?(?:인턴\s?)?기자\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+", "".join(body.itertext()))
+    return match.group(1) if match else None
+
+
+def _reporters(texts) -> str | None:
+    names = []
+    for text in texts:
+        name = _squash(text)
+        name = re.sub(r"\s*(?:인턴\s?)?(?:기자|특파원|객원기자|선임기자)\s*$", "", name)
+        name = _EMAIL.sub("", name).strip(" /")
+        if name and name not in names:
+            names.append(name)
+    return ", ".join(names) or None
+
+
+def _press(og_author: str | None) -> str | None:
+    # "부산일보 | 네이버": the press is the part before "|".
+    if not og_author:
+        return None
+    return _nfc(og_author.split("|")[0].strip()) or None
+
+
+_KST_DATE = re.compile(r"(\d{4})[.\-/](\d{1,2})[.\-/](\d{1,2})\.?\s*(오전|오후|AM|PM)?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def _parse_kst(value: str | None) -> datetime | None:
+    """ "2023-05-01 10:20:30" or "2017.04.20. 오후 3:53" (Korea time) -> an aware UTC datetime."""
+    if not value:
+        return None
+    match = _KST_DATE.search(value)
+    if not match:
+        return None
+    year, month, day, half, hour, minute, second = match.groups()
+    hour = int(hour)
+    if half in ("오후", "PM") and hour < 12:
+        hour += 12
+    elif half in ("오전", "AM") and hour == 12:
+        hour = 0
+    local = datetime(int(year), int(month), int(day), hour, int(minute), int(second or 0), tzinfo=KST)
+    return local.astimezone(timezone.utc)
+
+
+def _first(items):
+    if not items:
+        return None
+    item = items[0]
+    return str(item) if isinstance(item, (str, bytes)) or hasattr(item, "is_attribute") else item
+
+
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b\u3000]+")
+
+
+def _squash(text: str | None) -> str:
+    return _nfc(_SPACES.sub(" ", text or "").strip())
+
+
+def _nfc(text: str | None) -> str | None:
+    return unicodedata.normalize("NFC", text) if text else text
+
+
+def article_json(article: Article, html: str | None = None, crawled_at: datetime | None = None) -> str:
+    """One JSON line with the fields of a Parquet row (timestamps in ISO 8601 UTC)."""
+    row = article.row(crawled_at=crawled_at, html=html)
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            row[key] = value.isoformat()
+    return json.dumps(row, ensure_ascii=False)
+
+
+__all__ = [
+    "PARSER_VERSION",
+    "SOURCE",
+    "Article",
+    "ArticleParseError",
+    "ListPage",
+    "article_id",
+    "article_json",
+    "canonical_article_url",
+    "clean_body",
+    "doc_id",
+    "new_list_url",
+    "new_more_url",
+    "old_list_url",
+    "parse_article",
+    "parse_new_list",
+    "parse_new_more",
+    "parse_old_list",
+    "read_html",
+]

@@ -1,0 +1,54 @@
+"""Scrapy project settings for kmb's crawlers (`scrapy crawl naver_health` reads these via scrapy.cfg).
+
+Polite by default: obey robots.txt, identify the crawler, one request a second at most per domain
+(AutoThrottle may slow down further, never speed up past DOWNLOAD_DELAY), two at a time at most,
+retry server errors and timeouts with exponential backoff. `kmb crawl naver-health` starts from
+these and overrides only what its options say (--delay, --ignore-robots, the workspace).
+"""
+
+from kmb import __version__
+
+BOT_NAME = "kmb"
+SPIDER_MODULES = ["kmb.crawlers.naver_health"]
+NEWSPIDER_MODULE = "kmb.crawlers"
+
+USER_AGENT = f"kmb/{__version__} (+https://github.com/kmb-project/kmb; Korean medical BERT corpus research crawler)"
+ROBOTSTXT_OBEY = True
+
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_DELAY_JITTER = 0.5  # each wait is DOWNLOAD_DELAY x (0.5 .. 1.5)
+CONCURRENT_REQUESTS = 4
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Backoff between retries: base * 2**(attempt-1) seconds, capped (kmb.crawlers.middlewares).
+KMB_RETRY_BACKOFF_BASE = 2.0
+KMB_RETRY_BACKOFF_MAX = 60.0
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "kmb.crawlers.middlewares.BackoffRetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "kmb.crawlers.middlewares.StrictRobotsTxtMiddleware": 100,
+}
+
+ITEM_PIPELINES = {"kmb.crawlers.pipelines.NaverParquetPipeline": 300}
+# Articles are written as a new Parquet part every this many items (a kill loses at most these,
+# and a resumed run fetches them again).
+KMB_FLUSH_EVERY = 100
+# Workspace for `scrapy crawl` (the CLI sets it from --workspace); None means $KMB_WORKSPACE or ./kmb-workspace.
+KMB_WORKSPACE = None
+KMB_PROGRESS_INTERVAL = 10.0
+
+# Keep Scrapy's own log quiet; kmb prints progress and a summary.
+LOG_LEVEL = "WARNING"
+TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 starts an HTTP server that runs code sent to it (write_job_file, jobs dir): not wanted here.
+REMOTE_CONTROL_ENABLED = False
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,217 @@
+"""The fine-tuning loop shared by NER and STS: grid, dev split rule, padding per batch.
+
+A thin PyTorch loop rather than the HF ``Trainer``: each of the (up to) 45 runs of a grid starts
+from an in-memory copy of the same loaded model and reuses the same tokenized examples, batches are
+padded to their own longest example (never to 128), evaluation sorts by length so batches hold
+similar lengths, and on a GPU the forward pass runs under bf16 autocast. The optimiser and schedule
+are the usual BERT fine-tuning ones (AdamW, linear decay with 10% warm-up, from transformers).
+
+The hyper-parameters are chosen on a dev split cut from the training data, never on the test set:
+for each setting of the grid a model is trained on train-minus-dev and scored on dev; the test
+predictions reported are those of the setting with the best dev score.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from kmb.errors import KmbError
+
+# learning rate x epochs; the paper's batch size 32 is FinetuneConfig.batch_size.
+GRIDS: dict[str, list[tuple[float, int]]] = {
+    "paper": [(lr, epochs) for lr in (2e-5, 3e-5, 5e-5) for epochs in (2, 3, 4)],
+    "quick": [(5e-5, 2)],
+}
+
+
+@dataclass
+class FinetuneConfig:
+    grid: str = "paper"
+    batch_size: int = 32
+    max_length: int = 128
+    dev_fraction: float = 0.1
+    seed: int = 42
+    device: str | None = None  # None: cuda when available, else cpu
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+
+    def settings(self) -> list[tuple[float, int]]:
+        if self.grid not in GRIDS:
+            raise KmbError(f"unknown --grid {self.grid!r} (choose {', '.join(GRIDS)})")
+        return GRIDS[self.grid]
+
+    def torch_device(self) -> torch.device:
+        return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+@dataclass
+class Example:
+    """One tokenized model input. ``label`` is a list (token labels) or a number (sequence label)."""
+
+    input_ids: list[int]
+    label: list[int] | float | int
+    token_type_ids: list[int] | None = None
+
+
+def collate(batch: Sequence[Example], pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad a batch to its own longest example."""
+    width = max(len(e.input_ids) for e in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    token_type = torch.zeros((len(batch), width), dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    token_labels = isinstance(batch[0].label, list)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long) if token_labels else None
+    for row, example in enumerate(batch):
+        n = len(example.input_ids)
+        input_ids[row, :n] = torch.tensor(example.input_ids)
+        attention[row, :n] = 1
+        if example.token_type_ids is not None:
+            token_type[row, :n] = torch.tensor(example.token_type_ids)
+        if token_labels:
+            labels[row, :n] = torch.tensor(example.label)
+    if not token_labels:
+        dtype = torch.float if isinstance(batch[0].label, float) else torch.long
+        labels = torch.tensor([e.label for e in batch], dtype=dtype)
+    return {"input_ids": input_ids, "token_type_ids": token_type, "attention_mask": attention, "labels": labels}
+
+
+def _autocast(device: torch.device):
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast(device.type, enabled=False)
+
+
+def train(model, examples: Sequence[Example], *, lr: float, epochs: int, config: FinetuneConfig, pad_id: int, seed: int):
+    """Fine-tune ``model`` in place on ``examples``; returns it (in eval mode)."""
+    from transformers import get_linear_schedule_with_warmup
+
+    if not examples:
+        raise KmbError("no training examples (the training fold is empty)")
+    device = config.torch_device()
+    torch.manual_seed(seed)
+    shuffler = random.Random(seed)
+    model.to(device).train()
+    no_decay = ("bias", "LayerNorm.weight", "layernorm", "layer_norm")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": config.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=lr)
+    steps_per_epoch = (len(examples) + config.batch_size - 1) // config.batch_size
+    total = steps_per_epoch * epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(total * config.warmup_ratio), total)
+    order = list(range(len(examples)))
+    for _ in range(epochs):
+        shuffler.shuffle(order)
+        for start in range(0, len(order), config.batch_size):
+            batch = collate([examples[i] for i in order[start : start + config.batch_size]], pad_id)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            with _autocast(device):
+                loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+    model.eval()
+    return model
+
+
+@torch.no_grad()
+def predict(model, examples: Sequence[Example], *, config: FinetuneConfig, pad_id: int, sort_by_length: bool = True) -> list[np.ndarray]:
+    """Logits per example (token tasks: ``[len, labels]``; sequence tasks: ``[labels]``), in input order.
+
+    Examples are batched in order of length so each batch pads little; results are put back in
+    the original order.
+    """
+    device = config.torch_device()
+    model.to(device).eval()
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids)) if sort_by_length else list(range(len(examples)))
+    out: list[np.ndarray | None] = [None] * len(examples)
+    for start in range(0, len(order), config.batch_size):
+        index = order[start : start + config.batch_size]
+        batch = collate([examples[i] for i in index], pad_id)
+        batch.pop("labels")
+        batch = {k: v.to(device) for k, v in batch.items()}
+        with _autocast(device):
+            logits = model(**batch).logits.float().cpu().numpy()
+        for row, i in enumerate(index):
+            out[i] = logits[row, : len(examples[i].input_ids)] if logits.ndim == 3 else logits[row]
+    return out  # type: ignore[return-value]
+
+
+@dataclass
+class GridResult:
+    lr: float
+    epochs: int
+    dev_score: float
+    test_logits: list[np.ndarray]
+    dev_scores: list[dict] = field(default_factory=list)  # every setting tried
+    seconds: float = 0.0
+
+
+def run_grid(
+    base_model,
+    train_examples: Sequence[Example],
+    dev_examples: Sequence[Example],
+    test_examples: Sequence[Example],
+    *,
+    dev_score: Callable[[list[np.ndarray]], float],
+    config: FinetuneConfig,
+    pad_id: int,
+    seed: int,
+) -> GridResult:
+    """Train one copy of ``base_model`` per grid setting, pick the best on dev, predict test with it."""
+    started = time.perf_counter()
+    best: GridResult | None = None
+    tried: list[dict] = []
+    for lr, epochs in config.settings():
+        model = copy.deepcopy(base_model)
+        train(model, train_examples, lr=lr, epochs=epochs, config=config, pad_id=pad_id, seed=seed)
+        score = float(dev_score(predict(model, dev_examples, config=config, pad_id=pad_id)))
+        tried.append({"lr": lr, "epochs": epochs, "dev_score": score})
+        if best is None or score > best.dev_score:
+            best = GridResult(lr, epochs, score, predict(model, test_examples, config=config, pad_id=pad_id))
+        del model
+    assert best is not None
+    best.dev_scores = tried
+    best.seconds = time.perf_counter() - started
+    return best
+
+
+def load_for_finetuning(model_dir, kind: str, num_labels: int, id2label: dict[int, str] | None = None):
+    """Load a BERT directory with a fresh task head (``token`` or ``sequence``) on the CPU."""
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+    from transformers.utils import logging as hf_logging
+
+    cls = AutoModelForTokenClassification if kind == "token" else AutoModelForSequenceClassification
+    kwargs = {"num_labels": num_labels}
+    if id2label:
+        kwargs["id2label"] = id2label
+        kwargs["label2id"] = {v: k for k, v in id2label.items()}
+    if num_labels == 1:
+        kwargs["problem_type"] = "regression"
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # "newly initialized head" is expected; a bar per grid run is noise
+    try:
+        return cls.from_pretrained(str(model_dir), **kwargs)
+    except (OSError, ValueError) as exc:
+        raise KmbError(f"cannot load the model: {exc}", path=model_dir) from exc
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

@@ -1,0 +1,314 @@
+"""NER data: the three file formats, folds by document, and windows over long sentences.
+
+Formats (each parsed into :class:`NerSentence` objects grouped by document):
+
+- ``kmbert``: KM-BERT's files. One word per line, ``WORD MASK TAG`` separated by single spaces;
+  MASK has one ``X``/``O`` per syllable of WORD (X inside the entity, O for a particle); a blank
+  line between sentences; ``-DOCSTART-`` lines between documents.
+- ``conll``: plain ``WORD TAG`` (whitespace separated), blank lines and ``-DOCSTART-`` the same way.
+- ``klue``: KLUE-NER's character-level TSV. ``## `` comment lines, a ``## id<TAB>marked sentence``
+  line opening each sentence, then ``CHAR<TAB>TAG`` per character (a space is its own line). The
+  characters become the "words" (spaces dropped), so scores are character-level entity scores, as
+  KLUE's own metric is. Each sentence is its own document.
+
+Tags must be IOB2: ``O``, ``B-TYPE`` or ``I-TYPE``, and an ``I-TYPE`` must continue a ``B-TYPE`` or
+``I-TYPE`` of the same type. Anything else is a :class:`KmbError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from kmb.errors import KmbError
+
+FORMATS = ("kmbert", "klue", "conll")
+DOCSTART = "-DOCSTART-"
+_TAG = re.compile(r"^(O|[BI]-[^\s-][^\s]*)$")
+
+
+@dataclass
+class NerSentence:
+    words: list[str]
+    tags: list[str]
+    doc: str  # document id: sentences of one document always land in the same fold
+    line: int = 0  # line of the first word, for messages
+
+
+@dataclass
+class NerFold:
+    """One cross-validation fold: train on ``train`` (a dev part is cut from it), test on ``test``."""
+
+    index: int
+    train: list[NerSentence] = field(default_factory=list)
+    test: list[NerSentence] = field(default_factory=list)
+
+
+def _check_tag(tag: str, previous: str, path: Path, line: int) -> None:
+    if not _TAG.match(tag):
+        raise KmbError(f"tag {tag!r} is not IOB2 (expected O, B-TYPE or I-TYPE)", path=path, line=line)
+    if tag.startswith("I-") and previous[2:] != tag[2:]:
+        raise KmbError(
+            f"tag {tag!r} follows {previous!r}: in IOB2 an entity starts with B-{tag[2:]}", path=path, line=line
+        )
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            for number, raw in enumerate(handle, 1):
+                yield number, raw.rstrip("\r\n")
+    except FileNotFoundError:
+        raise KmbError("file not found", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise KmbError(f"not UTF-8 text ({exc.reason})", path=path) from None
+
+
+def _read_word_per_line(path: Path, columns: int) -> list[NerSentence]:
+    """Shared reader for ``kmbert`` (3 columns) and ``conll`` (2 columns)."""
+    import unicodedata
+
+    sentences: list[NerSentence] = []
+    words: list[str] = []
+    tags: list[str] = []
+    doc_number = 0
+    sent_in_doc = 0
+    first_line = 0
+    stem = path.stem
+
+    def flush() -> None:
+        nonlocal words, tags, sent_in_doc
+        if words:
+            # Files without -DOCSTART- give every sentence its own document.
+            doc = f"{stem}#{doc_number}" if doc_number else f"{stem}#s{len(sentences)}"
+            sentences.append(NerSentence(words, tags, doc, first_line))
+            sent_in_doc += 1
+        words, tags = [], []
+
+    for number, line in _lines(path):
+        if not line.strip():
+            flush()
+            continue
+        if line.startswith(DOCSTART):
+            flush()
+            doc_number += 1
+            sent_in_doc = 0
+            continue
+        parts = line.split(" ") if columns == 3 else line.split()
+        if len(parts) != columns:
+            what = "WORD MASK TAG separated by single spaces" if columns == 3 else "WORD TAG"
+            raise KmbError(f"expected {columns} columns ({what}), found {len(parts)}", path=path, line=number)
+        word, tag = unicodedata.normalize("NFC", parts[0]), parts[-1]
+        if not word:
+            raise KmbError("empty word", path=path, line=number)
+        if columns == 3:
+            mask = parts[1]
+            if set(mask) - {"X", "O"}:
+                raise KmbError(f"mask {mask!r} must hold only X and O (one per syllable)", path=path, line=number)
+            if len(mask) != len(word):
+                raise KmbError(
+                    f"mask {mask!r} has {len(mask)} marks but word {word!r} has {len(word)} syllables",
+                    path=path,
+                    line=number,
+                )
+        _check_tag(tag, tags[-1] if tags else "O", path, number)
+        if not words:
+            first_line = number
+        words.append(word)
+        tags.append(tag)
+    flush()
+    return sentences
+
+
+def read_klue(path: Path) -> list[NerSentence]:
+    """KLUE-NER character-level TSV -> one sentence (and document) per ``## id`` block."""
+    import unicodedata
+
+    sentences: list[NerSentence] = []
+    chars: list[str] = []
+    tags: list[str] = []
+    sent_id = ""
+    first_line = 0
+    previous = "O"
+
+    def flush() -> None:
+        nonlocal chars, tags
+        if chars:
+            sentences.append(NerSentence(chars, tags, sent_id or f"{path.stem}#{len(sentences)}", first_line))
+        chars, tags = [], []
+
+    for number, line in _lines(path):
+        if line.startswith("##"):
+            body = line[2:].strip()
+            if "\t" in body:  # "## id<TAB>marked sentence" opens a sentence; other ## lines are comments
+                flush()
+                sent_id = body.split("\t", 1)[0]
+            continue
+        if not line.strip("\t") and not line.startswith(" "):
+            flush()
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2:
+            raise KmbError(f"expected 2 tab-separated columns (CHAR<TAB>TAG), found {len(parts)}", path=path, line=number)
+        char, tag = parts
+        _check_tag(tag, previous if chars else "O", path, number)
+        previous = tag
+        if char.strip() == "":
+            # A space only separates words: it is checked as IOB2 in sequence, then dropped.
+            continue
+        if not chars:
+            first_line = number
+        chars.append(unicodedata.normalize("NFC", char))
+        tags.append(tag)
+    flush()
+    return sentences
+
+
+def read_ner(path: str | Path, fmt: str) -> list[NerSentence]:
+    """Read one NER file in ``fmt`` (kmbert, klue, conll)."""
+    path = Path(path)
+    if fmt == "kmbert":
+        sentences = _read_word_per_line(path, 3)
+    elif fmt == "conll":
+        sentences = _read_word_per_line(path, 2)
+    elif fmt == "klue":
+        sentences = read_klue(path)
+    else:
+        raise KmbError(f"unknown NER format {fmt!r} (choose {', '.join(FORMATS)})")
+    if not sentences:
+        raise KmbError("no sentences found", path=path)
+    return sentences
+
+
+def documents(sentences: Sequence[NerSentence]) -> list[list[NerSentence]]:
+    """Group sentences by document, keeping file order."""
+    grouped: dict[str, list[NerSentence]] = {}
+    for sent in sentences:
+        grouped.setdefault(sent.doc, []).append(sent)
+    return list(grouped.values())
+
+
+def folds_by_document(sentences: Sequence[NerSentence], k: int, seed: int) -> list[NerFold]:
+    """Split into ``k`` folds by document (seeded shuffle, then round robin over documents).
+
+    A document never appears in two folds, so no test sentence shares a document with training.
+    """
+    docs = documents(sentences)
+    if k < 2:
+        raise KmbError(f"--folds must be at least 2, got {k}")
+    if len(docs) < k:
+        raise KmbError(f"only {len(docs)} documents for {k} folds: a fold would be empty (use fewer --folds)")
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
+    parts: list[list[NerSentence]] = [[] for _ in range(k)]
+    for rank, doc_index in enumerate(order):
+        parts[rank % k].extend(docs[doc_index])
+    return [
+        NerFold(i + 1, [s for j, part in enumerate(parts) if j != i for s in part], list(parts[i]))
+        for i in range(k)
+    ]
+
+
+def split_dev(sentences: Sequence[NerSentence], fraction: float, seed: int) -> tuple[list, list]:
+    """Cut a dev part (about ``fraction`` of the documents, at least one) from a training fold."""
+    docs = documents(sentences)
+    if len(docs) < 2:
+        raise KmbError("a training fold needs at least 2 documents to cut a dev split from it")
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
+    n_dev = max(1, round(len(docs) * fraction))
+    dev_ids = set(order[:n_dev])
+    train = [s for i, d in enumerate(docs) if i not in dev_ids for s in d]
+    dev = [s for i, d in enumerate(docs) if i in dev_ids for s in d]
+    return train, dev
+
+
+def load_folds(data: str | Path, fmt: str, k: int, seed: int) -> list[NerFold]:
+    """Folds from a directory of ``train1..k``/``eval1..k`` files, or made from one file by document."""
+    data = Path(data)
+    if data.is_dir():
+        folds = []
+        i = 1
+        while True:
+            train = _fold_file(data, "train", i)
+            test = _fold_file(data, "eval", i)
+            if train is None and test is None:
+                break
+            if train is None or test is None:
+                raise KmbError(f"fold {i} needs both train{i} and eval{i}", path=data)
+            folds.append(NerFold(i, _non_empty(read_ner(train, fmt), train), _non_empty(read_ner(test, fmt), test)))
+            i += 1
+        if not folds:
+            raise KmbError("no fold files (train1, eval1, ...) in this directory", path=data)
+        return folds
+    if not data.is_file():
+        raise KmbError("NER data not found", path=data)
+    return folds_by_document(read_ner(data, fmt), k, seed)
+
+
+def _fold_file(folder: Path, kind: str, i: int) -> Path | None:
+    matches = sorted(p for p in folder.iterdir() if p.is_file() and (p.stem == f"{kind}{i}" or p.name == f"{kind}{i}"))
+    return matches[0] if matches else None
+
+
+def _non_empty(sentences: list[NerSentence], path: Path) -> list[NerSentence]:
+    if not sentences:
+        raise KmbError("empty fold file", path=path)
+    return sentences
+
+
+# --- tokenization into windows ---------------------------------------------------------------
+@dataclass
+class NerWindow:
+    """One model input: token ids with a label on the first sub-token of each word."""
+
+    sentence: int  # index into the sentence list
+    first_word: int  # index of the window's first word in its sentence
+    n_words: int
+    input_ids: list[int]
+    labels: list[int]  # -100 on [CLS]/[SEP] and non-first sub-tokens
+
+
+def tokenize_windows(
+    sentences: Sequence[NerSentence], tokenizer, label_ids: dict[str, int], max_length: int = 128
+) -> list[NerWindow]:
+    """Tokenize every sentence once; a sentence longer than ``max_length`` becomes several windows.
+
+    Windows do not overlap, so every word is predicted exactly once. A single word longer than a
+    window keeps its first sub-tokens (its label sits on the first one anyway).
+    """
+    budget = max_length - 2
+    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
+    unk_id = tokenizer.unk_token_id
+    # One batched call for all words of all sentences: the fast tokenizer does the work in Rust.
+    flat_words = [w for s in sentences for w in s.words]
+    encoded = tokenizer(flat_words, add_special_tokens=False)["input_ids"] if flat_words else []
+    windows: list[NerWindow] = []
+    cursor = 0
+    for s_index, sent in enumerate(sentences):
+        pieces = [(ids or [unk_id])[:budget] for ids in encoded[cursor : cursor + len(sent.words)]]
+        cursor += len(sent.words)
+        start = 0
+        while start < len(pieces):
+            ids: list[int] = [cls_id]
+            labels: list[int] = [-100]
+            end = start
+            while end < len(pieces) and len(ids) - 1 + len(pieces[end]) <= budget:
+                ids.extend(pieces[end])
+                labels.append(label_ids.get(sent.tags[end], label_ids["O"]))
+                labels.extend([-100] * (len(pieces[end]) - 1))
+                end += 1
+            ids.append(sep_id)
+            labels.append(-100)
+            windows.append(NerWindow(s_index, start, end - start, ids, labels))
+            start = end
+    return windows
+
+
+def label_list(sentences: Sequence[NerSentence]) -> list[str]:
+    """All tags, ``O`` first, then B-/I- of each type in sorted type order (stable across runs)."""
+    types = sorted({t[2:] for s in sentences for t in s.tags if t != "O"})
+    return ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]

@@ -1,0 +1,185 @@
+"""`kmb evaluate sts`: sentence-pair similarity, fine-tuned per model, Pearson and Spearman.
+
+Input ``[CLS] s1 [SEP] s2 [SEP]`` (token type 0 then 1). Two heads, each with its own grid and
+dev-split choice:
+
+- ``regression`` (kmb's main score): one output trained with MSE on the 0-5 score;
+- ``6class`` (KM-BERT's variant, for comparability): the score rounded to 0..5 and treated as
+  six classes; the predicted class is the prediction.
+
+The dev split (``dev_fraction`` of the training pairs, seeded) picks the grid setting by Pearson;
+the test file is only predicted with the chosen model. Outputs: ``result.json``, ``sts.md`` (the
+paper's Table 3 layout), ``sts.png``, and with ``--predictions-out`` one
+``GOLD<TAB>PRED<TAB>SENTENCE1<TAB>SENTENCE2`` line per test pair.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from kmb.errors import KmbError
+from kmb.evaluation import metrics
+from kmb.evaluation.finetune import Example, FinetuneConfig, load_for_finetuning, run_grid, seed_everything
+from kmb.evaluation.results import ModelRef, atomic_text, load_model_tokenizer, per_model_path, winner, write_json, write_markdown
+from kmb.evaluation.sts_data import StsPair, read_sts
+
+HEADS = ("regression", "6class")
+
+
+def for_head(examples: Sequence[Example], head: str) -> list[Example]:
+    """The same token ids with the label each head trains on (score, or rounded score as a class)."""
+    if head == "regression":
+        return list(examples)
+    return [Example(e.input_ids, int(round(float(e.label))), e.token_type_ids) for e in examples]
+
+
+def encode_pairs(pairs: Sequence[StsPair], tokenizer, max_length: int, head: str = "regression") -> list[Example]:
+    """Tokenize all pairs in one batched call (truncating the longer sentence first)."""
+    encoded = tokenizer(
+        [p.sentence1 for p in pairs],
+        [p.sentence2 for p in pairs],
+        truncation="longest_first",
+        max_length=max_length,
+        return_token_type_ids=True,
+    )
+    return [
+        Example(ids, float(p.score) if head == "regression" else int(round(p.score)), types)
+        for ids, types, p in zip(encoded["input_ids"], encoded["token_type_ids"], pairs)
+    ]
+
+
+def to_scores(logits: Sequence[np.ndarray], head: str) -> list[float]:
+    if head == "regression":
+        return [float(np.clip(l[0], 0.0, 5.0)) for l in logits]
+    return [float(l.argmax()) for l in logits]
+
+
+def run_sts(
+    models: Sequence[ModelRef],
+    train_path: str | Path,
+    test_path: str | Path,
+    out_dir: Path,
+    *,
+    fmt: str = "korsts",
+    heads: Sequence[str] = HEADS,
+    config: FinetuneConfig | None = None,
+    predictions_out: Path | None = None,
+    max_train: int | None = None,
+    max_test: int | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict:
+    config = config or FinetuneConfig()
+    config.settings()
+    for head in heads:
+        if head not in HEADS:
+            raise KmbError(f"unknown STS head {head!r} (choose {', '.join(HEADS)})")
+    train_pairs = read_sts(train_path, fmt, "train")[: max_train or None]
+    test_pairs = read_sts(test_path, fmt, "test")[: max_test or None]
+    order = list(range(len(train_pairs)))
+    random.Random(config.seed).shuffle(order)
+    n_dev = max(1, round(len(order) * config.dev_fraction))
+    if len(order) - n_dev < 1:
+        raise KmbError("too few training pairs to cut a dev split", path=train_path)
+    dev_pairs = [train_pairs[i] for i in order[:n_dev]]
+    fit_pairs = [train_pairs[i] for i in order[n_dev:]]
+    tokenizers = {m.name: load_model_tokenizer(m) for m in models}
+    summary: dict = {}
+    for model in models:
+        tokenizer = tokenizers[model.name]
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        summary[model.name] = {"path": str(model.path)}
+        # Tokenized once per model; both heads and every grid run reuse it.
+        encoded = {
+            name: encode_pairs(part, tokenizer, config.max_length)
+            for name, part in (("train", fit_pairs), ("dev", dev_pairs), ("test", test_pairs))
+        }
+        for head in heads:
+            started = time.perf_counter()
+            seed_everything(config.seed)
+            base = load_for_finetuning(model.path, "sequence", 1 if head == "regression" else 6)
+            examples = {name: for_head(part, head) for name, part in encoded.items()}
+            dev_gold = [p.score for p in dev_pairs]
+            best = run_grid(
+                base,
+                examples["train"],
+                examples["dev"],
+                examples["test"],
+                dev_score=lambda logits, _h=head: metrics.correlations(dev_gold, to_scores(logits, _h))["pearson"],
+                config=config,
+                pad_id=pad_id,
+                seed=config.seed,
+            )
+            predicted = to_scores(best.test_logits, head)
+            scores = metrics.correlations([p.score for p in test_pairs], predicted)
+            seconds = time.perf_counter() - started
+            progress(
+                f"sts {model.name} {head}: pearson {scores['pearson']:.3f} spearman {scores['spearman']:.3f} "
+                f"(lr {best.lr:g}, {best.epochs} epochs, dev pearson {best.dev_score:.3f}) in {seconds:.1f} s"
+            )
+            summary[model.name][head] = {
+                **scores,
+                "lr": best.lr,
+                "epochs": best.epochs,
+                "dev_pearson": best.dev_score,
+                "grid": best.dev_scores,
+                "seconds": round(seconds, 2),
+            }
+            if predictions_out is not None and head == heads[0]:
+                _write_predictions(per_model_path(predictions_out, model.name, len(models)), test_pairs, predicted)
+            del base
+    result = {
+        "task": "sts",
+        "train": str(train_path),
+        "test": str(test_path),
+        "format": fmt,
+        "heads": list(heads),
+        "n_train": len(fit_pairs),
+        "n_dev": len(dev_pairs),
+        "n_test": len(test_pairs),
+        "config": asdict(config),
+        "models": summary,
+    }
+    write_outputs(out_dir, result)
+    return result
+
+
+def _write_predictions(path: Path, pairs: Sequence[StsPair], predicted: Sequence[float]) -> None:
+    with atomic_text(path) as handle:
+        for pair, value in zip(pairs, predicted):
+            handle.write(f"{pair.score:g}\t{value:.9g}\t{pair.sentence1}\t{pair.sentence2}\n")
+
+
+def write_outputs(out_dir: Path, result: dict) -> None:
+    from kmb.evaluation import plots
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_markdown(out_dir / "sts.md", sts_markdown(result))
+    head = result["heads"][0]
+    plots.bar_with_errors(
+        out_dir / "sts.png",
+        {m: (s[head]["pearson"], 0.0) for m, s in result["models"].items()},
+        title=f"STS Pearson correlation ({head} head)",
+        ylabel="Pearson r",
+    )
+    write_json(out_dir / "result.json", result)
+
+
+def sts_markdown(result: dict) -> str:
+    models = result["models"]
+    lines = [f"### STS ({result['format']}: {result['n_train']} train, {result['n_dev']} dev, {result['n_test']} test pairs)", ""]
+    for head in result["heads"]:
+        best = winner({m: s[head]["pearson"] for m, s in models.items()})
+        what = "regression head (MSE)" if head == "regression" else "6-class head on rounded scores (KM-BERT's variant)"
+        lines += [f"Table 3 layout, {what}:", "", "| Model | Pearson correlation | Spearman correlation | lr | epochs |", "|---|---|---|---|---|"]
+        for name, s in models.items():
+            mark = " **(best)**" if name == best and len(models) > 1 else ""
+            r = s[head]
+            lines.append(f"| {name}{mark} | {r['pearson']:.3f} | {r['spearman']:.3f} | {r['lr']:g} | {r['epochs']} |")
+        lines.append("")
+    return "\n".join(lines)

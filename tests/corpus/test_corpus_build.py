@@ -1,0 +1,235 @@
+"""`kmb corpus build` end to end: dedup on planted copies, split, incremental, bad input, real data."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from kmb.corpus.build import BuildConfig, assign_split, build_corpus
+from kmb.corpus.sample_news import generate
+from kmb.corpus.storage import CORPUS_DOCUMENTS, DOCUMENTS, SENTENCES, write_rows
+from kmb.errors import KmbError
+
+ONE_CORE = BuildConfig(workers=1)
+
+
+def add_raw(ws, source, name, docs):
+    """docs: (doc_id, text) pairs -> raw/<source>/<name>.parquet"""
+    rows = [{"doc_id": d, "source": source, "text": t, "language": "ko"} for d, t in docs]
+    write_rows(ws.raw(source) / f"{name}.parquet", rows, DOCUMENTS)
+
+
+def sentences(ws):
+    return duckdb.sql(f"select * from read_parquet('{ws.corpus}/sentences/*.parquet')").fetchall()
+
+
+def documents(ws):
+    rows = duckdb.sql(f"select * from read_parquet('{ws.corpus}/documents/*.parquet')").fetchall()
+    return {r[0]: dict(zip(CORPUS_DOCUMENTS.names, r)) for r in rows}
+
+
+def report(ws):
+    return json.loads((ws.corpus / "report.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def sample_docs():
+    return list(generate(150, seed=7, duplicate_share=0.15))
+
+
+def test_build_from_generated_news(workspace, sample_docs):
+    add_raw(workspace, "naver_health", "part-1", [(d.doc_id, d.text) for d in sample_docs])
+    result = build_corpus(workspace, ONE_CORE)
+    rep, docs, rows = report(workspace), documents(workspace), sentences(workspace)
+
+    # Schemas are the contract's.
+    for part in (workspace.corpus / "sentences").glob("*.parquet"):
+        assert pq.read_schema(part).equals(SENTENCES, check_metadata=False)
+    # Every document is accounted for, kept or dropped with a reason.
+    assert rep["documents"]["read"] == len(sample_docs) == len(docs)
+    assert rep["documents"]["kept"] + sum(rep["documents"]["dropped"].values()) == len(sample_docs)
+    # Planted exact copies point at their original; near copies are dropped as near or exact copies.
+    for doc in sample_docs:
+        if doc.planted == "exact":
+            assert (docs[doc.doc_id]["dropped"], docs[doc.doc_id]["duplicate_of"]) == ("exact_duplicate", doc.copy_of)
+        if doc.planted is None:
+            assert docs[doc.doc_id]["dropped"] is None and docs[doc.doc_id]["split"] in ("train", "valid")
+    near = [d for d in sample_docs if d.planted == "near"]
+    assert sum(docs[d.doc_id]["dropped"] == "near_duplicate" for d in near) >= 0.7 * len(near)
+    assert rep["near_duplicates_total"] == rep["documents"]["dropped"]["near_duplicate"]
+    # Boilerplate is gone, counted per rule.
+    texts = [r[3] for r in rows]
+    assert not any("기자" in t and "@" in t for t in texts)
+    assert not any("무단전재" in t or "사진=" in t for t in texts)
+    for rule in ("byline", "copyright", "photo_caption", "dateline"):
+        assert rep["cleaning"][rule] > 0
+    # No duplicate sentence survives; sentences are NFC, counted, split per document.
+    assert len(texts) == len(set(texts)) == rep["sentences"]["kept"] == rep["totals"]["sentences"]
+    assert rep["sentence_dedup"]["duplicates_dropped"] > 0
+    by_doc = {}
+    for doc_id, source, sent_idx, text, n_chars, n_words, split in rows:
+        assert n_chars == len(text) and n_words == len(text.split())
+        assert split == docs[doc_id]["split"]
+        by_doc.setdefault(doc_id, []).append(sent_idx)
+    assert all(idx == sorted(set(idx)) for idx in by_doc.values())
+    assert result.summary()["documents kept"] == rep["documents"]["kept"]
+    # The DuckDB views are refreshed.
+    con = workspace.connect(read_only=True)
+    assert con.execute("select count(*) from sentences").fetchone()[0] == len(rows)
+    con.close()
+
+
+def test_removed_sentences_leave_gaps_in_sent_idx(workspace):
+    add_raw(workspace, "news", "part-1", [
+        ("a", "첫 문장은 충분히 길다. 짧다. 셋째 문장도 충분히 길다. 넷째 문장도 역시 길다."),
+        ("b", "다른 기사의 첫 문장이다. 셋째 문장도 충분히 길다. 다른 기사의 마지막 문장이다."),
+    ])
+    build_corpus(workspace, ONE_CORE)
+    idx = {}
+    for doc_id, _, sent_idx, text, *_ in sentences(workspace):
+        idx.setdefault(doc_id, []).append(sent_idx)
+    assert sorted(idx["a"]) == [0, 2, 3]  # "짧다." was filtered: no pair may span 0 -> 2
+    assert sorted(idx["b"]) == [0, 2]  # the sentence already in "a" was dropped as a duplicate
+    assert report(workspace)["filters"]["too_short"] == 1
+
+
+def test_split_is_deterministic_from_the_seed_and_near_the_ratio():
+    ids = [f"doc:{i}" for i in range(5000)]
+    first = [assign_split(d, 42, 0.1) for d in ids]
+    assert first == [assign_split(d, 42, 0.1) for d in ids]
+    assert 0.085 <= first.count("valid") / len(ids) <= 0.115
+    assert first != [assign_split(d, 7, 0.1) for d in ids]
+    assert [assign_split(d, 42, 0.0) for d in ids[:50]] == ["train"] * 50
+    assert 0.27 <= [assign_split(d, 42, 0.3) for d in ids].count("valid") / len(ids) <= 0.33
+
+
+def test_rebuild_with_the_same_seed_gives_the_same_corpus(workspace, sample_docs):
+    add_raw(workspace, "naver_health", "part-1", [(d.doc_id, d.text) for d in sample_docs[:40]])
+    build_corpus(workspace, ONE_CORE)
+    before = sorted(sentences(workspace))
+    build_corpus(workspace, BuildConfig(workers=1, rebuild=True))
+    assert sorted(sentences(workspace)) == before
+    assert report(workspace)["mode"] == "rebuild"
+
+
+def test_incremental_build_processes_only_new_documents(workspace, sample_docs):
+    originals = [d for d in sample_docs if d.planted is None]
+    add_raw(workspace, "naver_health", "part-1", [(d.doc_id, d.text) for d in originals[:30]])
+    build_corpus(workspace, ONE_CORE)
+    first = report(workspace)
+    old_parts = set((workspace.corpus / "sentences").glob("*.parquet"))
+
+    copy_of_old = originals[3]
+    add_raw(workspace, "naver_health", "part-2",
+            [(d.doc_id, d.text) for d in originals[30:40]] + [("copy:1", copy_of_old.text)])
+    build_corpus(workspace, ONE_CORE)
+    second = report(workspace)
+    assert second["mode"] == "incremental"
+    assert second["documents"]["read"] == 11  # only the new ones
+    assert documents(workspace)["copy:1"]["duplicate_of"] == copy_of_old.doc_id
+    assert old_parts < set((workspace.corpus / "sentences").glob("*.parquet"))  # old parts kept
+    texts = [r[3] for r in sentences(workspace)]
+    assert len(texts) == len(set(texts))
+    assert second["totals"]["documents"] == first["totals"]["documents"] + 10
+    assert len(second["previous_runs"]) == 1
+
+    # Nothing new: nothing changes.
+    build_corpus(workspace, ONE_CORE)
+    assert report(workspace) == second
+
+    # A different seed would make a mixed split: refused without --rebuild.
+    with pytest.raises(KmbError, match="--seed 1 differs"):
+        build_corpus(workspace, BuildConfig(workers=1, seed=1))
+    build_corpus(workspace, BuildConfig(workers=1, seed=1, rebuild=True))
+    assert report(workspace)["documents"]["read"] == 41
+    # Without --seed, an incremental build keeps the corpus's seed.
+    add_raw(workspace, "naver_health", "part-3", [(d.doc_id, d.text) for d in originals[40:42]])
+    build_corpus(workspace, ONE_CORE)
+    assert report(workspace)["settings"]["seed"] == 1 and report(workspace)["documents"]["read"] == 2
+
+
+def test_worker_processes_give_the_same_corpus(workspace):
+    # Plain sentences only: the workers need no kss, so the test pays process start-up only.
+    import random
+
+    from kmb.corpus.sample_news import ADVICE, HOSPITALS, TOPICS
+
+    rng = random.Random(0)
+    docs = [(f"p:{i}", " ".join(f"{rng.choice(HOSPITALS)}의 {rng.choice(TOPICS)} 환자 {rng.randint(1, 10**6)}명은 "
+                                f"{rng.choice(ADVICE)}에 {rng.randint(1, 999)}번 참여했다." for j in range(8)))
+            for i in range(120)]
+    add_raw(workspace, "news", "part-1", docs)
+    build_corpus(workspace, BuildConfig(workers=2, batch_docs=8))
+    parallel = sentences(workspace)
+    build_corpus(workspace, BuildConfig(workers=1, rebuild=True))
+    assert sorted(parallel) == sorted(sentences(workspace))
+    assert len(parallel) == 120 * 8
+
+
+# --- bad input -----------------------------------------------------------------------------------
+def test_no_raw_tables(workspace):
+    with pytest.raises(KmbError, match="no raw document tables"):
+        build_corpus(workspace, ONE_CORE)
+
+
+def test_an_empty_table_alone_is_an_error_and_beside_others_is_fine(workspace):
+    add_raw(workspace, "news", "empty", [])
+    with pytest.raises(KmbError, match="hold no documents"):
+        build_corpus(workspace, ONE_CORE)
+    assert not list(workspace.root.glob(".corpus-build-*"))
+    add_raw(workspace, "news", "part-1", [("a", "독감 예방접종은 매년 맞아야 한다.")])
+    build_corpus(workspace, ONE_CORE)
+    assert report(workspace)["documents"]["kept"] == 1
+
+
+def test_null_empty_and_enormous_texts_are_counted_not_fatal(workspace):
+    enormous = " ".join(f"환자 {i}번은 무사히 회복했다." for i in range(30_000))  # one line, ~500k chars
+    add_raw(workspace, "news", "part-1", [
+        ("null", None), ("empty", ""), ("blank", " \n\u200b\n "),
+        ("boilerplate", "ⓒ 헬스조선, 무단전재 및 재배포 금지"),
+        ("huge", enormous), ("garbage", "가나다라마바사 " * 1_000),
+        ("ok", "독감 예방접종은 매년 맞아야 한다."),
+    ])
+    build_corpus(workspace, ONE_CORE)
+    rep, docs = report(workspace), documents(workspace)
+    assert rep["documents"]["dropped"]["empty_text"] == 4
+    assert {docs[d]["dropped"] for d in ("null", "empty", "blank", "boilerplate")} == {"empty_text"}
+    assert docs["huge"]["n_sentences"] == 30_000
+    assert docs["garbage"]["dropped"] == "no_sentences"
+    assert rep["splitting"]["too_long_pieces"] == 1
+    assert docs["ok"]["dropped"] is None
+
+
+def test_raw_table_without_text_column(workspace):
+    import pyarrow as pa
+
+    workspace.raw("news").mkdir(parents=True)
+    pq.write_table(pa.table({"doc_id": ["a"], "body": ["본문"]}), workspace.raw("news") / "bad.parquet")
+    with pytest.raises(KmbError, match="lacks column"):
+        build_corpus(workspace, ONE_CORE)
+    (workspace.raw("news") / "bad.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(KmbError, match="not a readable Parquet file"):
+        build_corpus(workspace, ONE_CORE)
+
+
+# --- real data -----------------------------------------------------------------------------------
+def test_corpus_from_real_wikinews(workspace, shared_data):
+    rows = []
+    with open(shared_data / "wikinews" / "wikinews.csv", newline="", encoding="utf-8") as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            if i >= 200:
+                break
+            rows.append((f"wikinews:{i}", row["내용"]))
+    add_raw(workspace, "news", "wikinews", rows)
+    build_corpus(workspace, ONE_CORE)
+    rep = report(workspace)
+    assert rep["documents"]["read"] == 200
+    assert rep["totals"]["sentences"] > 1000
+    assert rep["totals"]["valid"] > 0 and rep["totals"]["train"] > rep["totals"]["valid"]
+    assert rep["splitting"]["fast_pieces"] > rep["splitting"]["kss_pieces"]
+    texts = [r[3] for r in sentences(workspace)]
+    assert all(t == t.strip() and "\n" not in t for t in texts)

@@ -1,0 +1,79 @@
+"""Exact and near-duplicate documents, exact duplicate sentences in DuckDB."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kmb.corpus.cleaning import clean
+from kmb.corpus.dedup import NearDuplicateIndex, char_shingles, dedup_sentences_sql, minhash_signature, text_md5
+from kmb.corpus.normalise import normalise
+from kmb.corpus.sample_news import generate
+
+
+def test_char_shingles_are_character_ngrams_with_spacing_collapsed():
+    assert char_shingles("가나다라마바") == {"가나다라마".encode(), "나다라마바".encode()}
+    assert char_shingles("가나  다") == char_shingles("가나 다")
+    assert char_shingles("") == set()
+
+
+def test_text_md5_is_stable():
+    assert text_md5("고혈압") == text_md5("고혈압") != text_md5("고혈압.")
+
+
+def test_near_duplicate_index_finds_planted_copies_and_no_originals():
+    docs = list(generate(400, seed=3, duplicate_share=0.2))
+    index = NearDuplicateIndex(threshold=0.8)
+    found, shingles = {}, {}
+    for doc in docs:
+        text = clean(normalise(doc.text), "news")[0]
+        shingles[doc.doc_id] = char_shingles(text)
+        signature = minhash_signature(text)
+        match = index.find(signature)
+        if match:
+            found[doc.doc_id] = match.doc_id
+        else:
+            index.add(doc.doc_id, signature)
+    originals = [d for d in docs if d.planted is None]
+    exact = [d for d in docs if d.planted == "exact"]
+    near = [d for d in docs if d.planted == "near"]
+    assert len(exact) > 10 and len(near) > 10
+    assert not any(d.doc_id in found for d in originals)  # no false positives
+    assert all(found.get(d.doc_id) == d.copy_of for d in exact)
+
+
+    def jaccard(a, b):
+        return len(shingles[a] & shingles[b]) / len(shingles[a] | shingles[b])
+
+    # MinHash estimates Jaccard similarity: copies well above the threshold are caught, copies
+    # well below it are not (some planted edits change a short story by more than 20 %).
+    clear = [d for d in near if jaccard(d.doc_id, d.copy_of) >= 0.87]
+    below = [d for d in near if jaccard(d.doc_id, d.copy_of) < 0.7]
+    assert len(clear) > 10
+    assert sum(found.get(d.doc_id) == d.copy_of for d in clear) >= len(clear) - 1
+    assert not any(d.doc_id in found for d in below)
+
+
+def test_near_duplicate_threshold_is_respected():
+    base = "겨울철 독감 환자가 크게 늘었다. " * 3 + "질병관리청은 예방접종을 당부했다."
+    other = "고혈압 환자는 싱겁게 먹어야 한다. 하루 30분 걷기를 권한다. 금연도 중요하다."
+    index = NearDuplicateIndex(threshold=0.9)
+    index.add("a", minhash_signature(base))
+    assert index.find(minhash_signature(base)).jaccard == 1.0
+    assert index.find(minhash_signature(other)) is None
+
+
+def test_sentence_dedup_keeps_first_occurrence_and_respects_existing(tmp_path):
+    stage = pa.table({
+        "row_id": [1, 2, 3, 4, 5],
+        "text": ["첫 문장이다.", "둘째 문장이다.", "첫 문장이다.", "이미 있는 문장이다.", "둘째 문장이다."],
+    })
+    pq.write_table(stage, tmp_path / "stage.parquet")
+    pq.write_table(pa.table({"text": ["이미 있는 문장이다."]}), tmp_path / "existing.parquet")
+    con = duckdb.connect()
+    rows = con.sql(dedup_sentences_sql((tmp_path / "stage.parquet").as_posix(), None)).fetchall()
+    assert [r[0] for r in rows] == [1, 2, 4]
+    rows = con.sql(dedup_sentences_sql((tmp_path / "stage.parquet").as_posix(),
+                                       (tmp_path / "existing.parquet").as_posix())).fetchall()
+    assert [r[0] for r in rows] == [1, 2]

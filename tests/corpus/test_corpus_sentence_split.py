@@ -1,0 +1,131 @@
+"""The sentence splitter: the cheap-boundary fast path directly, and kss on the tricky cases."""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+
+import pytest
+
+from kmb.corpus.sentence_split import (
+    DEFAULT_BACKEND,
+    SentenceSplitter,
+    boundary_agreement,
+    boundary_offsets,
+    cheap_pieces,
+    is_plain_piece,
+)
+
+# (text, the right split). Written for kmb; the cases the issue names plus a few more.
+TRICKY = [
+    ("환자군에서 유의한 차이를 보였다(p<0.05). 대조군은 그렇지 않았다.", ["환자군에서 유의한 차이를 보였다(p<0.05).", "대조군은 그렇지 않았다."]),
+    ("하루 3.5mg을 투여했다. 부작용은 없었다.", ["하루 3.5mg을 투여했다.", "부작용은 없었다."]),
+    ("A군 vs. B군을 비교했다. 결과는 다음과 같다.", ["A군 vs. B군을 비교했다.", "결과는 다음과 같다."]),
+    ("1. 손을 자주 씻는다. 2. 마스크를 쓴다.", ["1. 손을 자주 씻는다.", "2. 마스크를 쓴다."]),
+    ('김 교수는 "예방이 중요하다. 백신을 맞아야 한다"고 말했다. 이어 설명했다.',
+     ['김 교수는 "예방이 중요하다. 백신을 맞아야 한다"고 말했다.', "이어 설명했다."]),
+    ("열이 나면 병원에 가야 한다 그러나 대부분은 집에서 쉬면 낫는다", ["열이 나면 병원에 가야 한다", "그러나 대부분은 집에서 쉬면 낫는다"]),
+    ("검사 결과는 정상이었다. 그렇다면 치료가 필요할까? 전문가의 답은 아니다.",
+     ["검사 결과는 정상이었다.", "그렇다면 치료가 필요할까?", "전문가의 답은 아니다."]),
+    ("체온이 38.5℃ 이상이면 해열제를 먹는다. 물을 충분히 마신다.", ["체온이 38.5℃ 이상이면 해열제를 먹는다.", "물을 충분히 마신다."]),
+    ("정말 효과가 있을까요? 네, 있습니다!", ["정말 효과가 있을까요?", "네, 있습니다!"]),
+    ("이상 반응은 두통, 구토 등이었다… 대부분 가벼웠다.", ["이상 반응은 두통, 구토 등이었다…", "대부분 가벼웠다."]),
+    ("의료진은 금연을 권했다 환자는 이를 받아들였다.", ["의료진은 금연을 권했다", "환자는 이를 받아들였다."]),
+    ("혈압은 130/80 mmHg였다. 정상 범위다.", ["혈압은 130/80 mmHg였다.", "정상 범위다."]),
+    ("약 2.5배(95% CI, 1.2-3.8) 높았다. 나이와는 관계가 없었다.", ["약 2.5배(95% CI, 1.2-3.8) 높았다.", "나이와는 관계가 없었다."]),
+    ("그는 '괜찮다'고 말했다. 그러나 통증은 계속됐다.", ["그는 '괜찮다'고 말했다.", "그러나 통증은 계속됐다."]),
+    ("복용법은 다음과 같다: 아침 1정, 저녁 1정. 식후 30분에 먹는다.", ["복용법은 다음과 같다: 아침 1정, 저녁 1정.", "식후 30분에 먹는다."]),
+    ("Dr. Kim은 연구 책임자다. 그는 결과를 발표했다.", ["Dr. Kim은 연구 책임자다.", "그는 결과를 발표했다."]),
+]
+# Those the default backend (punct) gets right; docs/corpus.md lists the rest as known misses.
+PUNCT_GETS_RIGHT = {0, 1, 4, 6, 7, 8, 11, 12, 13, 14, 15}
+
+
+@pytest.fixture(scope="module")
+def splitters():
+    """One fast-path and one kss-only splitter for the module: kss is imported once (7-9 s)."""
+    return SentenceSplitter(DEFAULT_BACKEND), SentenceSplitter(DEFAULT_BACKEND, fast_path=False)
+
+
+# --- the fast path, no kss ---------------------------------------------------------------------
+def test_cheap_pieces_cut_only_at_unambiguous_boundaries():
+    paragraph = "고혈압은 흔하다. 증상이 없을까? 정기 검진이 중요합니다. 약은 3.5mg을 먹는다."
+    assert cheap_pieces(paragraph) == ["고혈압은 흔하다.", "증상이 없을까?", "정기 검진이 중요합니다.", "약은 3.5mg을 먹는다."]
+    # "다." then a digit or Latin letter is not cheap: left for kss.
+    assert cheap_pieces("결과가 나왔다. 2. 다음 단계다.") == ["결과가 나왔다. 2. 다음 단계다."]
+
+
+def test_cheap_pieces_never_cut_inside_quotes_or_brackets():
+    quoted = '그는 "예방이 중요하다. 백신을 맞아야 한다"고 말했다. 이어 설명했다.'
+    assert cheap_pieces(quoted) == ['그는 "예방이 중요하다. 백신을 맞아야 한다"고 말했다.', "이어 설명했다."]
+    curly = "그는 “치료가 된다. 희망을 갖자”고 했다. 모두 박수를 쳤다."
+    assert cheap_pieces(curly) == ["그는 “치료가 된다. 희망을 갖자”고 했다.", "모두 박수를 쳤다."]
+    bracket = "(결과가 좋았다. 부작용도 적었다) 연구팀이 밝혔다. 끝났다."
+    assert cheap_pieces(bracket) == ["(결과가 좋았다. 부작용도 적었다) 연구팀이 밝혔다.", "끝났다."]
+
+
+def test_plain_piece_needs_no_analysis():
+    assert is_plain_piece("하루 3.5mg을 투여했다.")
+    assert is_plain_piece("연구팀(서울대병원)은 ‘걷기’를 권했다.")
+    assert not is_plain_piece("A군 vs. B군을 비교했다.")
+    assert not is_plain_piece("정말 그럴까? 아니다.")
+    # Without final punctuation a morpheme backend might split at "다 "; punct never does.
+    assert is_plain_piece("병원에 가야 한다 그러나 쉬면 낫는다", "punct")
+    assert not is_plain_piece("병원에 가야 한다 그러나 쉬면 낫는다", "mecab")
+
+
+def test_plain_text_is_split_without_importing_kss():
+    splitter = SentenceSplitter()
+    result = splitter.split("고혈압은 흔하다. 증상이 없다.\n정기 검진이 중요합니다. 걷기를 권한다.")
+    assert result.sentences == ["고혈압은 흔하다.", "증상이 없다.", "정기 검진이 중요합니다.", "걷기를 권한다."]
+    assert (result.fast_pieces, result.kss_pieces) == (4, 0)
+    assert splitter._kss_split is None
+
+
+def test_one_enormous_line(splitters):
+    splitter = SentenceSplitter()
+    # Real sentences on one line: cut at the cheap boundaries, fast, nothing lost.
+    long_line = " ".join(f"환자 {i}번은 회복했다." for i in range(20_000))
+    result = splitter.split(long_line)
+    assert len(result.sentences) == 20_000 and result.too_long == 0
+    assert result.kss_pieces == 0
+    # Sentences kss has to see (digits after the period) on one huge line: chunked, then kss.
+    fast, _ = splitters
+    result = fast.split(" ".join(f"검사 {i}. {i}번 환자는 회복했다." for i in range(600)))
+    assert len(result.sentences) >= 600 and result.too_long == 0 and result.kss_pieces >= 3
+    # A huge run with no boundary is not a sentence: counted, not sent to kss.
+    result = splitter.split("가나다라마바사 " * 1_000)
+    assert result.sentences == [] and result.too_long == 1 and splitter._kss_split is None
+
+
+def test_boundary_agreement_counts_shared_sentence_ends():
+    assert boundary_offsets(["가 나.", "다라."]) == {3, 6}
+    assert boundary_agreement([["가나.", "다라."]], [["가나.", "다라."]]) == 1.0
+    assert boundary_agreement([["가나.다라."]], [["가나.", "다라."]]) == 0.5
+
+
+# --- kss -----------------------------------------------------------------------------------------
+def test_tricky_cases_fast_path_equals_plain_kss(splitters):
+    fast, plain = splitters
+    for text, right in TRICKY:
+        assert fast.split(text).sentences == plain.split(text).sentences, text
+
+
+def test_tricky_cases_default_backend_accuracy(splitters):
+    fast, _ = splitters
+    got = {i for i, (text, right) in enumerate(TRICKY) if fast.split(text).sentences == right}
+    assert got == PUNCT_GETS_RIGHT
+
+
+def test_agreement_with_plain_kss_on_real_news(shared_data, splitters):
+    fast, plain = splitters
+    docs = []
+    with open(shared_data / "wikinews" / "wikinews.csv", newline="", encoding="utf-8") as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            if i >= 120:
+                break
+            docs.append(unicodedata.normalize("NFC", row["내용"]))
+    ours = [fast.split(d).sentences for d in docs]
+    reference = [plain.split(d).sentences for d in docs]
+    assert sum(map(len, reference)) > 500
+    assert boundary_agreement(ours, reference) >= 0.99

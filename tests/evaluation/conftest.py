@@ -1,0 +1,61 @@
+"""Tiny BERT models for the evaluation tests, built from a config (never the hub).
+
+The vocab is every character of the texts the tests use, alone and as a ``##`` continuation, so
+WordPiece splits Korean words into syllables: small, but a real tokenizer and a real model saved in
+the standard Hugging Face format (config, safetensors, tokenizer files).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples"
+SHARED = REPO.parent / "shared" / "data"
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def _texts() -> str:
+    parts = [p.read_text(encoding="utf-8") for sub in ("ner", "sts", "pairs") for p in (SAMPLES / sub).rglob("*") if p.is_file()]
+    for path, n_lines in ((SHARED / "klue-ner" / "klue-ner-v1.1_dev.first1000.tsv", 6000), (SHARED / "korsts" / "sts-train.tsv", 400), (SHARED / "korsts" / "sts-dev.tsv", 200)):
+        if path.is_file():
+            with open(path, encoding="utf-8") as handle:
+                parts.append("".join(itertools.islice(handle, n_lines)))
+    return "".join(parts)
+
+
+def build_tiny_model(directory: Path, seed: int, with_tokenizer: bool = True) -> Path:
+    import torch
+    from transformers import BertConfig, BertForPreTraining, BertTokenizerFast
+
+    chars = sorted({c for c in _texts() if not c.isspace()})
+    vocab = SPECIALS + chars + ["##" + c for c in chars]
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab_file = directory / "vocab.txt"
+    vocab_file.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128,
+    )
+    BertForPreTraining(config).save_pretrained(directory)
+    if with_tokenizer:
+        tokenizer = BertTokenizerFast(vocab=str(vocab_file), do_lower_case=False, strip_accents=False, tokenize_chinese_chars=True)
+        tokenizer.save_pretrained(directory)
+    else:
+        vocab_file.unlink()
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> list[Path]:
+    root = tmp_path_factory.mktemp("tiny_models")
+    return [build_tiny_model(root / "tiny-a", 1), build_tiny_model(root / "tiny-b", 2)]
+
+
+@pytest.fixture(scope="session")
+def model_without_tokenizer(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("no_tok") / "bare", 3, with_tokenizer=False)

@@ -1,0 +1,125 @@
+"""Fixtures for the pretraining tests: a small Korean corpus we write ourselves, a hand-made
+KR-BERT-format vocab, and a tiny saved BERT to continue from.
+
+The sentences come from templates (our own text): a topic (a disease) runs through each document,
+so MLM has something to learn in a few steps. Some documents have a removed sentence (a gap in
+sent_idx), as the corpus build leaves them.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+TOPICS = [
+    ("고혈압", "두통", "혈압약", "심장내과"),
+    ("당뇨병", "갈증", "인슐린", "내분비내과"),
+    ("천식", "기침", "흡입기", "호흡기내과"),
+    ("위염", "복통", "제산제", "소화기내과"),
+    ("관절염", "관절통", "소염제", "정형외과"),
+    ("폐렴", "발열", "항생제", "감염내과"),
+]
+TEMPLATES = [
+    "환자는 {s} 증상으로 병원에 왔다 .",
+    "의사는 {d} 진단을 내렸다 .",
+    "{d} 환자에게 {m} 처방이 필요하다 .",
+    "{c} 에서 {d} 검사를 받았다 .",
+    "{s} 이 심하면 {c} 진료를 권한다 .",
+    "{m} 은 {d} 치료에 쓰인다 .",
+    "{d} 은 꾸준한 관리가 중요하다 .",
+    "환자는 {m} 을 매일 복용했다 .",
+]
+
+
+def make_sentence_rows(n_docs: int, seed: int = 0, gap_every: int = 4, split_valid_every: int = 5) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for doc in range(n_docs):
+        d, s, m, c = TOPICS[doc % len(TOPICS)]
+        split = "valid" if doc % split_valid_every == 0 else "train"
+        n = rng.randint(3, 8)
+        for i in range(n):
+            if gap_every and doc % gap_every == 1 and i == 2:
+                continue  # the corpus build removed this sentence: sent_idx has a gap here
+            text = rng.choice(TEMPLATES).format(d=d, s=s, m=m, c=c)
+            rows.append({"doc_id": f"doc{doc:04d}", "source": "test", "sent_idx": i, "text": text,
+                         "n_chars": len(text), "n_words": len(text.split()), "split": split})
+    return rows
+
+
+def write_sentences(workspace, rows: list[dict], name: str = "part-0.parquet") -> Path:
+    from kmb.corpus.storage import SENTENCES, ParquetSink
+
+    path = workspace.corpus / "sentences" / name
+    with ParquetSink(path, SENTENCES) as sink:
+        sink.write_rows(rows)
+    return path
+
+
+def vocab_tokens() -> list[str]:
+    words = set()
+    syllables = set()
+    for topic in TOPICS:
+        words.update(topic)
+    for template in TEMPLATES:
+        words.update(w for w in template.split() if not w.startswith("{"))
+    for w in list(words):
+        syllables.update(w)
+    pieces = sorted(words) + sorted(syllables) + [f"##{ch}" for ch in sorted(syllables)]
+    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ","] + [p for p in dict.fromkeys(pieces) if p not in (".", ",")]
+
+
+def save_tokenizer(folder: Path, tokens: list[str]) -> Path:
+    from transformers import BertTokenizerFast
+
+    vocab = {tok: i for i, tok in enumerate(tokens)}
+    tok = BertTokenizerFast(vocab=vocab, do_lower_case=False, strip_accents=False, tokenize_chinese_chars=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    tok.save_pretrained(str(folder))
+    (folder / "vocab.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    return folder
+
+
+TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+            max_position_embeddings=128)
+
+
+def save_tiny_bert(folder: Path, vocab_size: int, seed: int = 0, dropout: float = 0.0) -> Path:
+    import torch
+    from transformers import BertConfig, BertForPreTraining
+
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=vocab_size, hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout, **TINY)
+    BertForPreTraining(config).save_pretrained(str(folder))
+    return folder
+
+
+@pytest.fixture
+def corpus_workspace(workspace):
+    write_sentences(workspace, make_sentence_rows(60))
+    return workspace
+
+
+@pytest.fixture
+def tiny_tokenizer_dir(tmp_path) -> Path:
+    return save_tokenizer(tmp_path / "tok", vocab_tokens())
+
+
+@pytest.fixture
+def tiny_base_dir(tmp_path, tiny_tokenizer_dir) -> Path:
+    """A tiny saved BERT with its tokenizer, like a hub model directory (no dropout: exact comparisons)."""
+    folder = tmp_path / "base"
+    save_tiny_bert(folder, len(vocab_tokens()))
+    save_tokenizer(folder, vocab_tokens())
+    return folder
+
+
+@pytest.fixture
+def helpers():
+    """The helper functions above, for tests (pytest's importlib mode cannot import conftest)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(make_sentence_rows=make_sentence_rows, write_sentences=write_sentences,
+                           vocab_tokens=vocab_tokens, save_tokenizer=save_tokenizer, save_tiny_bert=save_tiny_bert)

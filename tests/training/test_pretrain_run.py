@@ -1,0 +1,118 @@
+"""`kmb pretrain` end to end on a tiny BERT and our own small corpus (CPU, fp32, no dropout)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import TrainerCallback
+
+from kmb.training.metrics import read_metrics
+from kmb.training.pretrain import PretrainConfig, run_pretraining
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+class LogCapture(TrainerCallback):
+    def __init__(self, stop_at: int | None = None):
+        self.losses: dict[int, float] = {}
+        self.stop_at = stop_at
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.losses[state.global_step] = float(logs["loss"])
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.stop_at is not None and state.global_step >= self.stop_at:
+            control.should_training_stop = True  # simulate an interruption right after a checkpoint
+        return control
+
+
+def _config(ws, base, output, **kw):
+    values = dict(workspace=ws.root, base_model=str(base), output=output, batch_size=8, lr=5e-3, precision="fp32",
+                  logging_steps=1, save_steps=1000, progress=False, seed=7)
+    values.update(kw)
+    return PretrainConfig(**values)
+
+
+def test_loss_decreases_and_the_saved_directory_loads_with_plain_transformers(corpus_workspace, tiny_base_dir):
+    capture = LogCapture()
+    summary = run_pretraining(_config(corpus_workspace, tiny_base_dir, "run", epochs=2, eval_steps=10), [capture])
+    steps = sorted(capture.losses)
+    first, last = [capture.losses[s] for s in steps[:3]], [capture.losses[s] for s in steps[-3:]]
+    assert sum(last) / 3 < sum(first) / 3 - 0.5
+    records = read_metrics(corpus_workspace.pretrain("run") / "metrics.jsonl")
+    assert records[0]["phase"] == "base" and records[0]["step"] == 0
+    assert records[-1]["mlm_loss"] < records[0]["mlm_loss"] and records[-1]["mlm_accuracy"] > records[0]["mlm_accuracy"]
+    assert [r["step"] for r in records[1:]] == sorted({r["step"] for r in records[1:]})  # each eval once
+    out = Path(summary["model"])
+    assert (corpus_workspace.pretrain("run") / "curves.png").stat().st_size > 10_000
+    assert {"model.safetensors", "config.json", "README.md", "vocab.txt", "metrics.jsonl", "curves.png"} <= {
+        p.name for p in out.iterdir()}
+    assert not list(out.glob("*.bin"))
+    assert "mlm_accuracy" in (out / "README.md").read_text()
+    script = (
+        "import sys, torch\n"
+        "from transformers import AutoModelForPreTraining, AutoModelForMaskedLM, AutoTokenizer\n"
+        f"d = {str(out)!r}\n"
+        "tok = AutoTokenizer.from_pretrained(d)\n"
+        "pre = AutoModelForPreTraining.from_pretrained(d)\n"
+        "mlm = AutoModelForMaskedLM.from_pretrained(d)\n"
+        "assert type(pre).__name__ == 'BertForPreTraining', type(pre)\n"
+        "enc = tok('고혈압 환자는 [MASK] 증상으로 병원에 왔다 .', return_tensors='pt')\n"
+        "print(tok.convert_ids_to_tokens(mlm(**enc).logits[0].argmax(-1).tolist()))\n"
+        "assert not any(m == 'kmb' or m.startswith('kmb.') for m in sys.modules)\n"
+    )
+    done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, cwd="/", timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_resume_equals_an_uninterrupted_run(corpus_workspace, tiny_base_dir):
+    whole = LogCapture()
+    run_pretraining(_config(corpus_workspace, tiny_base_dir, "whole", max_steps=6, save_steps=3, dropout=0.1), [whole])
+    first = LogCapture(stop_at=3)
+    run_pretraining(_config(corpus_workspace, tiny_base_dir, "parts", max_steps=6, save_steps=3, dropout=0.1), [first])
+    assert sorted(first.losses) == [1, 2, 3]
+    second = LogCapture()
+    run_pretraining(_config(corpus_workspace, tiny_base_dir, "parts", max_steps=6, save_steps=3, dropout=0.1,
+                            resume=True), [second])
+    assert sorted(second.losses) == [4, 5, 6]
+    for step in range(1, 7):
+        got = (first.losses | second.losses)[step]
+        assert got == pytest.approx(whole.losses[step], rel=1e-5), step
+    a = load_file(corpus_workspace.model("whole") / "model.safetensors")
+    b = load_file(corpus_workspace.model("parts") / "model.safetensors")
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6)
+    steps = [r["step"] for r in read_metrics(corpus_workspace.pretrain("parts") / "metrics.jsonl")]
+    assert steps[0] == 0 and steps[-1] == 6 and steps.count(6) == 1
+
+
+def test_torchrun_two_processes_equal_one_process(corpus_workspace, tiny_base_dir, tiny_tokenizer_dir):
+    one = LogCapture()
+    run_pretraining(_config(corpus_workspace, tiny_base_dir, "one", max_steps=4, grad_accum=2), [one])
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH="")
+    torchrun = Path(PYTHON).parent / "torchrun"
+    cmd = [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "kmb", "pretrain",
+           "--workspace", str(corpus_workspace.root), "--base-model", str(tiny_base_dir), "--output", "two",
+           "--batch-size", "8", "--grad-accum", "2", "--lr", "5e-3", "--precision", "fp32", "--logging-steps", "1",
+           "--max-steps", "4", "--save-steps", "4", "--seed", "7"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    state = json.loads((corpus_workspace.pretrain("two") / "checkpoints" / "checkpoint-4" / "trainer_state.json").read_text())
+    two = {r["step"]: r["loss"] for r in state["log_history"] if "loss" in r}
+    assert sorted(two) == [1, 2, 3, 4]
+    for step in two:
+        assert two[step] == pytest.approx(one.losses[step], rel=1e-4), step
+    a = load_file(corpus_workspace.model("one") / "model.safetensors")
+    b = load_file(corpus_workspace.model("two") / "model.safetensors")
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5)
+    assert "kmb pretrain" in done.stdout and done.stdout.count("kmb pretrain") == 1

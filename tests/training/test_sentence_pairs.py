@@ -1,0 +1,120 @@
+"""NSP pairs and their shards: 1:1 labels, adjacency, no pair across a gap, determinism, staleness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from kmb.errors import KmbError
+from kmb.training.sentence_pairs import IS_NEXT, NOT_NEXT, choose_pairs
+from kmb.training.shards import PairShardDataset, build_shards
+
+
+def _read_split(shard_set, split):
+    return pa.concat_tables(pa.ipc.open_file(pa.memory_map(str(p))).read_all() for p in shard_set.files(split))
+
+
+def _build(ws, tok_dir, seed=42, max_length=128):
+    from kmb.vocab.tokenizers import load_tokenizer
+
+    files = sorted((ws.corpus / "sentences").glob("*.parquet"))
+    return build_shards(ws.pretrain("t") / "shards", files, load_tokenizer(tok_dir), tok_dir, max_length=max_length,
+                        seed=seed, chunk_pairs=37)
+
+
+def test_choose_pairs_statistics_on_many_sentences():
+    rng = np.random.default_rng(0)
+    doc_no = np.repeat(np.arange(2000), rng.integers(1, 9, size=2000))
+    has_next = np.zeros(len(doc_no), dtype=bool)
+    has_next[:-1] = doc_no[:-1] == doc_no[1:]
+    has_next &= rng.random(len(doc_no)) > 0.1  # gaps
+    a, b, labels = choose_pairs(doc_no, has_next, seed=3)
+    assert len(a) == has_next.sum()  # one pair per sentence with a next one
+    assert abs(int((labels == NOT_NEXT).sum()) - len(a) // 2) == 0  # exactly half NotNext
+    is_next = labels == IS_NEXT
+    assert np.array_equal(b[is_next], a[is_next] + 1)
+    assert (doc_no[b[~is_next]] != doc_no[a[~is_next]]).all()
+    again = choose_pairs(doc_no, has_next, seed=3)
+    assert all(np.array_equal(x, y) for x, y in zip((a, b, labels), again))
+    assert not np.array_equal(labels, choose_pairs(doc_no, has_next, seed=4)[2])
+
+
+def test_shards_hold_adjacent_pairs_never_across_gaps(workspace, tiny_tokenizer_dir, helpers):
+    rows = helpers.make_sentence_rows(60)
+    helpers.write_sentences(workspace, rows)
+    shard_set = _build(workspace, tiny_tokenizer_dir)
+    present = {(r["doc_id"], r["sent_idx"]) for r in rows}
+    for split in ("train", "valid"):
+        table = _read_split(shard_set, split).to_pylist()
+        expected = sum(1 for r in rows if r["split"] == split and (r["doc_id"], r["sent_idx"] + 1) in present)
+        assert len(table) == expected == shard_set.n_pairs(split)
+        labels = [r["next_sentence_label"] for r in table]
+        assert abs(labels.count(1) - labels.count(0)) <= 1
+        for r in table:
+            if r["next_sentence_label"] == 0:
+                assert r["doc_id_b"] == r["doc_id_a"] and r["sent_idx_b"] == r["sent_idx_a"] + 1
+            else:
+                assert r["doc_id_b"] != r["doc_id_a"]
+            assert (r["doc_id_a"], r["sent_idx_a"] + 1) in present  # A always has its next sentence
+            ids = r["input_ids"]
+            assert ids[0] == 2 and ids[r["n_first"] - 1] == 3 and ids[-1] == 3 and len(ids) == r["length"]
+    assert _read_split(shard_set, "train").schema.field("input_ids").type == pa.list_(pa.uint16())
+    gap_docs = {r["doc_id"] for r in rows if r["doc_id"] in {f"doc{d:04d}" for d in range(1, 60, 4)}}
+    pairs = _read_split(shard_set, "train").to_pylist() + _read_split(shard_set, "valid").to_pylist()
+    assert not any(r["doc_id_a"] in gap_docs and r["sent_idx_a"] == 1 for r in pairs)
+
+
+def test_shards_are_deterministic_reused_and_rebuilt_when_stale(workspace, tiny_tokenizer_dir, tmp_path, helpers):
+    helpers.write_sentences(workspace, helpers.make_sentence_rows(30))
+    first = _build(workspace, tiny_tokenizer_dir)
+    table = _read_split(first, "train")
+    mtime = first.files("train")[0].stat().st_mtime_ns
+    assert _build(workspace, tiny_tokenizer_dir).files("train")[0].stat().st_mtime_ns == mtime  # reused
+    rebuilt = _build(workspace, tiny_tokenizer_dir, seed=43)  # new seed: stale
+    assert rebuilt.manifest["seed"] == 43
+    again = _build(workspace, tiny_tokenizer_dir, seed=42)
+    assert _read_split(again, "train").equals(table)  # same seed, same shards
+    other_tok = helpers.save_tokenizer(tmp_path / "tok2", helpers.vocab_tokens() + ["[unused0]"])
+    assert _build(workspace, other_tok).manifest["vocab_size"] == len(helpers.vocab_tokens()) + 1
+    assert not list(workspace.pretrain("t").glob(".*tmp"))  # no temporaries left
+
+
+def test_dataset_masks_dynamically_or_statically(workspace, tiny_tokenizer_dir, helpers):
+    helpers.write_sentences(workspace, helpers.make_sentence_rows(30))
+    shard_set = _build(workspace, tiny_tokenizer_dir)
+    kw = dict(seed=1, mask_token_id=4, vocab_size=len(helpers.vocab_tokens()), special_ids=[0, 2, 3])
+    dynamic = PairShardDataset(shard_set.files("train"), **kw)
+    static = PairShardDataset(shard_set.files("train"), static_masking=True, **kw)
+    assert len(dynamic) == shard_set.n_pairs("train")
+    changed = sum(not np.array_equal(dynamic[(0, i)]["labels"], dynamic[(1, i)]["labels"]) for i in range(20))
+    assert changed > 10
+    assert all(np.array_equal(static[(0, i)]["labels"], static[(5, i)]["labels"]) for i in range(20))
+
+
+def test_empty_valid_split_and_single_document_are_clear_errors(workspace, tiny_tokenizer_dir, helpers):
+    rows = [r for r in helpers.make_sentence_rows(20) if r["split"] == "train"]
+    helpers.write_sentences(workspace, rows)
+    with pytest.raises(KmbError, match="no 'valid' sentences"):
+        _build(workspace, tiny_tokenizer_dir)
+    assert not (workspace.pretrain("t") / "shards").exists()
+    assert not list(workspace.pretrain("t").glob(".*"))
+    one_doc = [dict(r, doc_id="only", split="train") for r in helpers.make_sentence_rows(3)]
+    helpers.write_sentences(workspace, one_doc)
+    with pytest.raises(KmbError, match="at least two documents"):
+        _build(workspace, tiny_tokenizer_dir)
+
+
+def test_fast_encoder_path_equals_the_standard_tokenizer_call(tiny_tokenizer_dir):
+    from kmb.training.shards import PairEncoder
+    from kmb.vocab.tokenizers import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_tokenizer_dir)
+    encoder = PairEncoder(tokenizer, max_length=12)
+    assert encoder.backend is not None
+    a = ["고혈압 환자는 두통 증상으로 병원에 왔다 .", "천식", "의사는 당뇨병 진단을 내렸다 ."]
+    b = ["의사는 고혈압 진단을 내렸다 .", "환자는 흡입기 을 매일 복용했다 . 환자는 흡입기 을 매일 복용했다 .", "갈증"]
+    ids, n_first = encoder(a, b)
+    expected = tokenizer(a, b, truncation=True, max_length=12)
+    assert ids == expected["input_ids"]
+    assert n_first.tolist() == [tt.count(0) for tt in expected["token_type_ids"]]

@@ -1,0 +1,104 @@
+"""Validation metrics of pretraining (the paper's Fig. 2) and their file and plot.
+
+Four numbers on the validation pairs, with fixed masks so evaluations compare: MLM accuracy (argmax
+at masked positions), NSP accuracy, MLM loss (mean over masked tokens), NSP loss (mean over
+pairs). Under several processes each one scores a strided part of the pairs and the sums are
+all-reduced. The metrics file is JSON Lines, one object per evaluation; the first one is the
+untouched start model (``phase: base``), drawn as dashed lines on the four-panel plot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+import torch
+
+METRIC_KEYS = ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss")
+
+
+@torch.no_grad()
+def validation_metrics(model, dataset, collator, *, batch_size: int, device, rank: int = 0, world_size: int = 1,
+                       reduce=None, autocast=None) -> dict:
+    """The four validation numbers of ``model`` on ``dataset`` (this process scores indices rank::world)."""
+    was_training = model.training
+    model.eval()
+    sums = torch.zeros(6, dtype=torch.float64, device=device)  # mlm loss, correct, count, nsp loss, correct, count
+    indices = list(range(rank, len(dataset), world_size))
+    for start in range(0, len(indices), batch_size):
+        batch = collator([dataset[i] for i in indices[start:start + batch_size]])
+        batch = {k: v.to(device) for k, v in batch.items()}
+        with (autocast() if autocast is not None else contextlib.nullcontext()):
+            out = model(**batch)
+        n_masked = out.mlm_count.to(device)
+        nsp_labels = batch["next_sentence_label"]
+        nsp_logits = out.seq_relationship_logits.float()
+        sums += torch.stack([
+            out.mlm_loss.double() * n_masked, out.mlm_correct.double().to(device), n_masked.double(),
+            torch.nn.functional.cross_entropy(nsp_logits, nsp_labels, reduction="sum").double(),
+            (nsp_logits.argmax(-1) == nsp_labels).sum().double(), torch.tensor(len(nsp_labels), device=device).double(),
+        ])
+    if reduce is not None:
+        sums = reduce(sums)
+    if was_training:
+        model.train()
+    mlm_loss, mlm_correct, mlm_count, nsp_loss, nsp_correct, nsp_count = sums.tolist()
+    return {
+        "mlm_accuracy": mlm_correct / max(mlm_count, 1),
+        "nsp_accuracy": nsp_correct / max(nsp_count, 1),
+        "mlm_loss": mlm_loss / max(mlm_count, 1),
+        "nsp_loss": nsp_loss / max(nsp_count, 1),
+    }
+
+
+def append_metrics(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_metrics(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def truncate_metrics(path: Path, after_step: int) -> None:
+    """Drop records past ``after_step`` (a resumed run re-does those steps)."""
+    kept = [r for r in read_metrics(path) if r.get("phase") == "base" or r["step"] <= after_step]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def plot_metrics(records: list[dict], out_path: Path, title: str = "") -> Path:
+    """Four panels (MLM/NSP accuracy and loss against step), the base model dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    base = next((r for r in records if r.get("phase") == "base"), None)
+    points = [r for r in records if r.get("phase") != "base"]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    labels = {"mlm_accuracy": "MLM accuracy", "nsp_accuracy": "NSP accuracy", "mlm_loss": "MLM loss", "nsp_loss": "NSP loss"}
+    for ax, key in zip(axes.flat, METRIC_KEYS):
+        ax.plot([r["step"] for r in points], [r[key] for r in points], marker="o", ms=3, label="this run")
+        if base is not None:
+            ax.axhline(base[key], linestyle="--", color="grey", label="start model")
+        ax.set_title(labels[key])
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    tmp = out_path.with_name(f".{out_path.name}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, out_path)
+    return out_path

@@ -1,0 +1,316 @@
+"""Tokenized NSP pair shards: built once, memory-mapped in training.
+
+    pretrain/<name>/shards/manifest.json        what the shards were built from (stale detection)
+    pretrain/<name>/shards/train-00000.arrow    Arrow IPC files, schema PAIR_SHARDS
+    pretrain/<name>/shards/valid-00000.arrow
+
+Pairs are tokenized once as ``[CLS] A [SEP] B [SEP]`` truncated to ``max_length`` (longest side
+first) with the tokenizer's own batch encoder, and stored as uint16 ids while the vocab fits.
+Arrow IPC rather than Parquet because training reads pairs at random positions: an uncompressed
+IPC file is memory-mapped and a pair is a zero-copy slice, so RAM use does not grow with the corpus.
+
+The shard set is rebuilt when the manifest's fingerprint (sentence files, tokenizer files,
+max length, seed, format version) differs from the current inputs; the whole set is written to a
+temporary folder and renamed into place, so an interrupted build leaves the old set (or none).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import torch
+
+from kmb.corpus.storage import PAIR_SHARDS
+from kmb.errors import KmbError
+from kmb.training.masking import IGNORE_INDEX, mask_tokens, pair_generator
+from kmb.training.sentence_pairs import OrderedSentences, iter_pair_chunks, write_ordered_sentences
+
+FORMAT_VERSION = 1
+SPLITS = ("train", "valid")
+# Validation masks come from their own seed stream, fixed across evaluations.
+VALID_MASK_EPOCH = 1_000_003
+
+
+@dataclass
+class ShardSet:
+    folder: Path
+    manifest: dict
+
+    def files(self, split: str) -> list[Path]:
+        return [self.folder / name for name in self.manifest["splits"][split]["files"]]
+
+    def n_pairs(self, split: str) -> int:
+        return int(self.manifest["splits"][split]["pairs"])
+
+
+# --- fingerprint -------------------------------------------------------------------------------
+def fingerprint(sentence_files: list[Path], tokenizer_dir: Path, max_length: int, seed: int) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"format": FORMAT_VERSION, "max_length": max_length, "seed": seed}).encode())
+    for path in sorted(sentence_files):
+        st = path.stat()
+        digest.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    for path in sorted(p for p in Path(tokenizer_dir).iterdir() if p.is_file()):
+        digest.update(path.name.encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def load_current(folder: Path, expected_fingerprint: str) -> ShardSet | None:
+    """The existing shard set if it is complete and built from the same inputs, else None."""
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError:
+        return None
+    if manifest.get("fingerprint") != expected_fingerprint:
+        return None
+    shard_set = ShardSet(folder, manifest)
+    if not all(p.is_file() for split in SPLITS for p in shard_set.files(split)):
+        return None
+    return shard_set
+
+
+# --- building ----------------------------------------------------------------------------------
+class PairEncoder:
+    """Tokenize (A, B) batches into id lists and segment-0 lengths.
+
+    A plain fast WordPiece tokenizer is driven through its Rust backend's ``encode_batch`` (no
+    per-pair Python dicts); anything else, e.g. KR-BERT's bidirectional tokenizer, through the
+    standard ``tokenizer(a, b, truncation=True, max_length=...)`` call.
+    """
+
+    PLAIN = {"BertTokenizer", "BertTokenizerFast", "PreTrainedTokenizerFast", "TokenizersBackend"}
+
+    def __init__(self, tokenizer, max_length: int):
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.sep_id = tokenizer.sep_token_id
+        self.backend = None
+        if type(tokenizer).__name__ in self.PLAIN and hasattr(tokenizer, "backend_tokenizer"):
+            from tokenizers import Tokenizer
+
+            backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+            backend.no_padding()
+            backend.enable_truncation(max_length, strategy="longest_first")
+            self.backend = backend
+
+    def __call__(self, texts_a: list[str], texts_b: list[str]) -> tuple[list[list[int]], np.ndarray]:
+        if self.backend is not None:
+            ids = [e.ids for e in self.backend.encode_batch(list(zip(texts_a, texts_b)))]
+        else:
+            ids = self.tokenizer(texts_a, texts_b, truncation=True, max_length=self.max_length,
+                                 return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        sep = self.sep_id
+        n_first = np.fromiter((row.index(sep) + 1 for row in ids), dtype=np.int16, count=len(ids))
+        return ids, n_first
+
+
+def build_shards(
+    folder: Path,
+    sentence_files: list[Path],
+    tokenizer,
+    tokenizer_dir: Path,
+    *,
+    max_length: int = 128,
+    seed: int = 42,
+    shard_pairs: int = 1_000_000,
+    chunk_pairs: int = 8192,
+    progress=None,
+) -> ShardSet:
+    """Build (or reuse when current) the train and valid pair shards in ``folder``."""
+    expected = fingerprint(sentence_files, tokenizer_dir, max_length, seed)
+    current = load_current(folder, expected)
+    if current is not None:
+        return current
+
+    vocab_size = len(tokenizer)
+    id_type = pa.uint16() if vocab_size <= 65_536 else pa.uint32()
+    schema = PAIR_SHARDS.set(0, pa.field("input_ids", pa.list_(id_type), nullable=False))
+    encoder = PairEncoder(tokenizer, max_length)
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.mkdir()
+    try:
+        splits = {}
+        for split_no, split in enumerate(SPLITS):
+            ordered_path = tmp / f"{split}-sentences.arrow"
+            n_sentences = write_ordered_sentences(sentence_files, split, ordered_path)
+            if n_sentences == 0:
+                raise KmbError(f"the corpus has no {split!r} sentences: rebuild it with a {split} split",
+                               path=sentence_files[0].parent)
+            sentences = OrderedSentences(ordered_path)
+            # Different splits draw their NotNext partners from independent streams.
+            files, pairs, tokens, not_next = _write_split(
+                tmp, split, sentences, encoder, schema, seed + split_no, shard_pairs, chunk_pairs, progress)
+            sentences.close()
+            ordered_path.unlink()
+            if pairs == 0:
+                raise KmbError(f"the {split!r} split has no two consecutive sentences, so no NSP pairs",
+                               path=sentence_files[0].parent)
+            splits[split] = {"files": files, "pairs": pairs, "tokens": tokens, "not_next": not_next,
+                             "sentences": n_sentences}
+        manifest = {
+            "fingerprint": expected, "format": FORMAT_VERSION, "max_length": max_length, "seed": seed,
+            "tokenizer": str(tokenizer_dir), "vocab_size": vocab_size, "id_type": str(id_type),
+            "sentence_files": [str(p) for p in sentence_files], "splits": splits,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        _replace_dir(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ShardSet(folder, manifest)
+
+
+def _write_split(tmp, split, sentences, encoder, schema, seed, shard_pairs, chunk_pairs, progress):
+    files, pairs, tokens, not_next = [], 0, 0, 0
+    writer = sink = None
+    in_file = 0
+    for chunk in iter_pair_chunks(sentences, seed, chunk_pairs):
+        ids, n_first = encoder(chunk.texts_a, chunk.texts_b)
+        lengths = np.fromiter((len(r) for r in ids), dtype=np.int16, count=len(ids))
+        batch = pa.record_batch(
+            [pa.array(ids, type=schema.field("input_ids").type), pa.array(n_first), pa.array(lengths),
+             pa.array(chunk.labels), chunk.doc_id_a, chunk.sent_idx_a, chunk.doc_id_b, chunk.sent_idx_b],
+            schema=schema,
+        )
+        if writer is None or in_file >= shard_pairs:
+            if writer is not None:
+                writer.close()
+                sink.close()
+            name = f"{split}-{len(files):05d}.arrow"
+            files.append(name)
+            sink = pa.OSFile(str(tmp / name), "wb")
+            writer = pa.ipc.new_file(sink, schema)
+            in_file = 0
+        writer.write_batch(batch)
+        in_file += batch.num_rows
+        pairs += batch.num_rows
+        tokens += int(lengths.sum())
+        not_next += int(chunk.labels.sum())
+        if progress is not None:
+            progress(split, batch.num_rows)
+    if writer is not None:
+        writer.close()
+        sink.close()
+    return files, pairs, tokens, not_next
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    for path in tmp.iterdir():
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+        target.rename(old)
+    tmp.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --- reading -----------------------------------------------------------------------------------
+class PairShardDataset(torch.utils.data.Dataset):
+    """Map-style dataset over memory-mapped shards; masks each pair when it is read.
+
+    An index is ``(epoch, i)`` (from :class:`kmb.training.pretrain.LengthGroupedSampler`) or a plain
+    ``i``. The pair's masks come from a generator seeded by (seed, epoch, i): dynamic masking
+    draws afresh every epoch; with ``static_masking`` the epoch is ignored (the paper's fixed masks).
+    """
+
+    def __init__(self, files: list[Path], *, seed: int, mask_token_id: int, vocab_size: int,
+                 special_ids: list[int], static_masking: bool = False, fixed_epoch: int | None = None,
+                 mlm_probability: float = 0.15, limit: int | None = None):
+        self.seed = seed
+        self.mask_token_id = mask_token_id
+        self.vocab_size = vocab_size
+        self.special_ids = torch.tensor(sorted(set(special_ids)))
+        self.static_masking = static_masking
+        self.fixed_epoch = fixed_epoch
+        self.mlm_probability = mlm_probability
+        self._batches = []  # (offsets, values, n_first, nsp_labels) numpy views into the mmap
+        starts, lengths = [0], []
+        for path in files:
+            reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                ids = batch.column("input_ids")
+                self._batches.append((
+                    ids.offsets.to_numpy(), ids.values.to_numpy(),
+                    batch.column("n_first").to_numpy(), batch.column("next_sentence_label").to_numpy(),
+                ))
+                lengths.append(batch.column("length").to_numpy())
+                starts.append(starts[-1] + batch.num_rows)
+        self._starts = np.array(starts, dtype=np.int64)
+        self.lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int16)
+        self._len = int(self._starts[-1]) if limit is None else min(int(limit), int(self._starts[-1]))
+        self.lengths = self.lengths[: self._len]
+
+    def __len__(self) -> int:
+        return self._len
+
+    def pair(self, index: int) -> tuple[np.ndarray, int, int]:
+        """(ids, n_first, nsp_label) of pair ``index``, unmasked."""
+        b = int(np.searchsorted(self._starts, index, side="right") - 1)
+        offsets, values, n_first, labels = self._batches[b]
+        row = index - int(self._starts[b])
+        return values[offsets[row]:offsets[row + 1]], int(n_first[row]), int(labels[row])
+
+    def __getitem__(self, key) -> dict:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        if self.fixed_epoch is not None:
+            epoch = self.fixed_epoch
+        elif self.static_masking:
+            epoch = 0
+        ids_np, n_first, nsp_label = self.pair(int(index))
+        ids = torch.from_numpy(ids_np.astype(np.int64))
+        special = torch.isin(ids, self.special_ids)
+        masked, labels = mask_tokens(ids, special, mask_token_id=self.mask_token_id, vocab_size=self.vocab_size,
+                                     generator=pair_generator(self.seed, epoch, index),
+                                     mlm_probability=self.mlm_probability)
+        token_type_ids = torch.zeros_like(ids)
+        token_type_ids[n_first:] = 1
+        return {"input_ids": masked, "token_type_ids": token_type_ids, "labels": labels,
+                "next_sentence_label": nsp_label}
+
+
+class PairCollator:
+    """Pad a list of pairs to the longest (optionally to a multiple of 8 for tensor cores)."""
+
+    def __init__(self, pad_token_id: int, pad_to_multiple_of: int | None = None, pad_to: int | None = None):
+        self.pad_token_id = pad_token_id
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.pad_to = pad_to
+
+    def __call__(self, features: list[dict]) -> dict:
+        length = max(len(f["input_ids"]) for f in features)
+        if self.pad_to is not None:
+            length = max(length, self.pad_to)
+        if self.pad_to_multiple_of:
+            length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        n = len(features)
+        input_ids = torch.full((n, length), self.pad_token_id, dtype=torch.long)
+        token_type_ids = torch.zeros((n, length), dtype=torch.long)
+        attention_mask = torch.zeros((n, length), dtype=torch.long)
+        labels = torch.full((n, length), IGNORE_INDEX, dtype=torch.long)
+        for row, f in enumerate(features):
+            k = len(f["input_ids"])
+            input_ids[row, :k] = f["input_ids"]
+            token_type_ids[row, :k] = f["token_type_ids"]
+            attention_mask[row, :k] = 1
+            labels[row, :k] = f["labels"]
+        nsp = torch.tensor([f["next_sentence_label"] for f in features], dtype=torch.long)
+        return {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": attention_mask,
+                "labels": labels, "next_sentence_label": nsp}

@@ -1,0 +1,61 @@
+"""KR-BERT's bidirectional WordPiece behind the standard `transformers` tokenizer API.
+
+:class:`BidirectionalBertTokenizer` is transformers' Python BERT tokenizer (vocab.txt,
+``[CLS] A [SEP] B [SEP]``, token_type_ids, truncation, padding, save_pretrained) with its word
+splitting replaced by :class:`kmb.vocab.bidirectional.BidirectionalWordPiece`. It is a
+module-level class so it pickles (DataLoader workers, multiprocessing).
+
+A saved directory records ``"kmb_wordpiece": "bidirectional"`` in tokenizer_config.json and also
+holds a forward tokenizer.json, so plain ``AutoTokenizer`` still loads it (as forward WordPiece)
+while :func:`kmb.vocab.tokenizers.load_tokenizer` gives this class back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
+
+from kmb.vocab.bidirectional import CONFIG_KEY, BidirectionalWordPiece, read_vocab_file
+
+
+class BidirectionalBertTokenizer(BertTokenizerLegacy):
+    """A cased BERT tokenizer (no accent stripping, no normalisation) splitting words bidirectionally."""
+
+    model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
+
+    def __init__(self, vocab_file, **kwargs):
+        # KR-BERT's settings are fixed: a config asking otherwise would silently change the ids.
+        for key in ("do_lower_case", "strip_accents", "tokenize_chinese_chars", "do_basic_tokenize", "tokenizer_class", CONFIG_KEY, "backend"):
+            kwargs.pop(key, None)
+        kwargs.setdefault("model_max_length", 512)
+        read_vocab_file(vocab_file)  # one clear error for duplicates / missing specials
+        super().__init__(vocab_file, do_lower_case=False, strip_accents=False, tokenize_chinese_chars=True, **kwargs)
+        self.wordpiece = BidirectionalWordPiece(dict(self.vocab), unk_token=str(self.unk_token))
+
+    def _tokenize(self, text, split_special_tokens=False):
+        return self.wordpiece.tokenize(text)
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        files = super().save_pretrained(save_directory, *args, **kwargs)
+        tokens = [self.ids_to_tokens[i] for i in range(len(self.vocab))]
+        mark_bidirectional(Path(save_directory), tokens)
+        return files
+
+
+def mark_bidirectional(directory: Path, tokens: list[str]) -> None:
+    """Record the choice in tokenizer_config.json and write a forward tokenizer.json beside it."""
+    from kmb.vocab.tokenizers import forward_tokenizer_from_tokens
+
+    config_path = directory / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    config.update(
+        {"tokenizer_class": "BertTokenizer", "backend": "tokenizers", "do_lower_case": False, "strip_accents": False, CONFIG_KEY: "bidirectional"}
+    )
+    config.pop("auto_map", None)
+    forward_tokenizer_from_tokens(tokens).backend_tokenizer.save(str(directory / "tokenizer.json"))
+    tmp = config_path.with_name(".tokenizer_config.json.tmp")
+    tmp.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, config_path)

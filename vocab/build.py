@@ -1,0 +1,281 @@
+"""`kmb vocab build`: the KM-BERT paper's extended vocabulary, every step counted.
+
+The paper ("Extended vocabulary"): merge the term lists and drop the overlap; count each term in
+the corpus; drop terms seen fewer than 3 times; keep the 10,000 most frequent; add an extra list
+(1,629 words in the paper); drop those already in the KR-BERT vocab; append what is left to the
+KR-BERT vocab, whose tokens keep their ids. :func:`plan_vocab` does exactly that on plain values,
+counting each step, plus one step the paper did not have: terms that BERT's basic tokenizer would
+split (whitespace, punctuation, CJK ideographs inside) are *rejected* and listed, because
+WordPiece only ever sees the pieces between those splits and could never produce them.
+
+Options beyond the paper, off unless asked for:
+- ``continuation``: also append ``##term`` so a term inside a compound (e.g. 급성고혈압) can match;
+- ``pad_to_multiple``: pad the vocab with ``[unusedN]`` to a multiple of N (64 suits GPUs).
+
+:func:`build_vocab` reads the workspace's ``terms`` and ``term_freq`` tables, writes the tokenizer
+directory (vocab.txt, tokenizer.json, tokenizer_config.json, build_report.json) atomically and
+measures coverage before and after on the validation split.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from kmb.errors import KmbError
+from kmb.vocab.bidirectional import basic_words, read_vocab_file
+
+REPORT_FILE = "build_report.json"
+
+
+@dataclass
+class BuildConfig:
+    min_count: int = 3  # paper: drop terms seen fewer than 3 times
+    top: int = 10_000  # paper: keep the 10,000 most frequent
+    extra: Path | None = None  # paper: an extra word list (1,629 words), one term per line
+    continuation: bool = False  # also add ##term forms (not in the paper)
+    pad_to_multiple: int = 0  # pad with [unusedN] to a multiple of this (0 = off, the paper's way)
+    bidirectional: bool = False  # record KR-BERT's bidirectional WordPiece in the tokenizer config
+    coverage_sentences: int = 100_000  # validation sentences read for the coverage report (0 = skip)
+
+
+@dataclass
+class VocabPlan:
+    tokens: list[str]  # the full new vocab, id = index
+    report: dict  # ordered step counts
+    rejected: list[dict] = field(default_factory=list)  # {"term", "reason", "count"}
+    added_terms: list[str] = field(default_factory=list)  # whole-word terms appended, in id order
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+def resolve_base_vocab(path: str | Path) -> Path:
+    """A vocab.txt file, or a model/tokenizer directory holding one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "vocab.txt"
+        if not path.is_file():
+            raise KmbError("no vocab.txt in this directory", path=path.parent)
+        return path
+    if path.is_file():
+        return path
+    raise KmbError(
+        "base vocab not found (give a vocab.txt or a local model directory; download a hub model "
+        "first, e.g. `huggingface-cli download snunlp/KR-BERT-char16424 --local-dir DIR`)",
+        path=path,
+    )
+
+
+def read_extra_terms(path: str | Path) -> list[str]:
+    """One term per line, NFC; blank lines and lines starting with '#' skipped; first of duplicates kept."""
+    path = Path(path)
+    if not path.is_file():
+        raise KmbError("extra term list not found", path=path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise KmbError(f"extra term list is not UTF-8 ({exc.reason} at byte {exc.start})", path=path) from exc
+    seen: dict[str, None] = {}
+    for line in lines:
+        term = unicodedata.normalize("NFC", line.strip())
+        if term and not term.startswith("#"):
+            seen.setdefault(term, None)
+    return list(seen)
+
+
+def read_term_table(terms_path: Path) -> tuple[int, list[str]]:
+    """(rows in the terms table, distinct NFC terms in table order). Empty -> KmbError."""
+    import pyarrow.parquet as pq
+
+    if not terms_path.is_file():
+        raise KmbError("no term table: run `kmb terms import FILE` first", path=terms_path)
+    column = pq.read_table(terms_path, columns=["term"]).column("term").to_pylist()
+    distinct: dict[str, None] = {}
+    for term in column:
+        term = unicodedata.normalize("NFC", (term or "").strip())
+        if term:
+            distinct.setdefault(term, None)
+    if not distinct:
+        raise KmbError("the term table is empty: import term lists with `kmb terms import FILE`", path=terms_path)
+    return len(column), list(distinct)
+
+
+def read_term_counts(freq_path: Path) -> tuple[dict[str, int], str]:
+    """term -> count from term_freq.parquet, and its counting mode."""
+    import pyarrow.parquet as pq
+
+    if not freq_path.is_file():
+        raise KmbError("no term counts: run `kmb terms count` first", path=freq_path)
+    table = pq.read_table(freq_path, columns=["term", "count", "mode"])
+    modes = set(table.column("mode").to_pylist())
+    counts = dict(zip(table.column("term").to_pylist(), table.column("count").to_pylist()))
+    return counts, ",".join(sorted(modes)) or "none"
+
+
+# --- the procedure -----------------------------------------------------------------------------------
+def rejection_reason(term: str) -> str | None:
+    """Why WordPiece could never produce `term` as one token, or None if it could."""
+    if basic_words(term) == [term]:
+        return None
+    if any(ch.isspace() for ch in term):
+        return "whitespace"
+    if any(0x4E00 <= ord(ch) <= 0x9FFF or 0x3400 <= ord(ch) <= 0x4DBF or 0xF900 <= ord(ch) <= 0xFAFF for ch in term):
+        return "CJK ideograph"
+    if any(unicodedata.category(ch).startswith("P") or (ch.isascii() and not ch.isalnum()) for ch in term):
+        return "punctuation"
+    return "split by BERT's basic tokenizer"
+
+
+def plan_vocab(
+    base_tokens: list[str],
+    n_term_rows: int,
+    terms: list[str],
+    counts: dict[str, int],
+    extra_terms: list[str],
+    config: BuildConfig,
+) -> VocabPlan:
+    """The paper's procedure on plain values; every step counted in the report, in order."""
+    base = set(base_tokens)
+    report: dict[str, int] = {"terms in": n_term_rows, "after merge": len(terms)}
+
+    frequent = [t for t in terms if counts.get(t, 0) >= config.min_count]
+    report["below min count"] = len(terms) - len(frequent)
+    # Most frequent first; ties by term so the same inputs give the same vocab.
+    frequent.sort(key=lambda t: (-counts.get(t, 0), t))
+    kept = frequent[: config.top]
+    report["top-N cut"] = len(frequent) - len(kept)
+    report["kept top-N"] = len(kept)
+
+    kept_set = set(kept)
+    extra_new = [t for t in extra_terms if t not in kept_set]
+    report["extra in list"] = len(extra_terms)
+    report["extra added"] = len(extra_new)
+    candidates = kept + extra_new
+
+    not_in_base = [t for t in candidates if t not in base]
+    report["already in base"] = len(candidates) - len(not_in_base)
+
+    accepted, rejected = [], []
+    for term in not_in_base:
+        reason = rejection_reason(term)
+        if reason is None:
+            accepted.append(term)
+        else:
+            rejected.append({"term": term, "reason": reason, "count": int(counts.get(term, 0))})
+    report["rejected"] = len(rejected)
+    report["new terms"] = len(accepted)
+
+    tokens = list(base_tokens) + accepted
+    continuation = []
+    if config.continuation:
+        have = set(tokens)
+        continuation = [f"##{t}" for t in accepted if f"##{t}" not in have]
+        tokens += continuation
+    report["continuation forms"] = len(continuation)
+
+    padding = 0
+    if config.pad_to_multiple and config.pad_to_multiple > 1:
+        have = set(tokens)
+        index = 0
+        while len(tokens) % config.pad_to_multiple:
+            name = f"[unused{index}]"
+            index += 1
+            if name not in have:
+                tokens.append(name)
+                padding += 1
+    report["padding"] = padding
+    report["base tokens"] = len(base_tokens)
+    report["vocab size"] = len(tokens)
+    return VocabPlan(tokens=tokens, report=report, rejected=rejected, added_terms=accepted)
+
+
+# --- coverage ------------------------------------------------------------------------------------------
+def _encoder(tokens: list[str], bidirectional: bool):
+    """A function: list of texts -> list of id lists (no special tokens)."""
+    if bidirectional:
+        from kmb.vocab.bidirectional import BidirectionalWordPiece
+
+        wordpiece = BidirectionalWordPiece({t: i for i, t in enumerate(tokens)})
+        return lambda texts: [wordpiece.encode(t) for t in texts]
+    from kmb.vocab.tokenizers import forward_tokenizer_from_tokens
+
+    backend = forward_tokenizer_from_tokens(tokens).backend_tokenizer
+    return lambda texts: [e.ids for e in backend.encode_batch(texts, add_special_tokens=False)]
+
+
+def coverage_report(before: list[str], after: list[str], counts: dict[str, int], sentences_dir: Path | None, max_sentences: int, bidirectional: bool) -> dict:
+    """Single-token share of term occurrences, mean pieces per term, tokens per valid sentence."""
+    encoders = {"before": _encoder(before, bidirectional), "after": _encoder(after, bidirectional)}
+    seen_terms = [t for t, c in counts.items() if c > 0]
+    weights = [counts[t] for t in seen_terms]
+    total = sum(weights)
+    result: dict[str, dict] = {}
+    for name, encode in encoders.items():
+        pieces = [len(ids) for ids in encode(seen_terms)] if seen_terms else []
+        single = sum(w for w, n in zip(weights, pieces) if n == 1)
+        result[name] = {
+            "single-token share of term occurrences": round(single / total, 4) if total else None,
+            "mean pieces per term": round(sum(pieces) / len(pieces), 3) if pieces else None,
+        }
+    n_sentences, n_tokens = 0, {"before": 0, "after": 0}
+    if sentences_dir is not None and max_sentences > 0 and any(Path(sentences_dir).glob("*.parquet")):
+        from kmb.vocab.term_counts import sentence_batches
+
+        for batch in sentence_batches(Path(sentences_dir), "valid", 10_000):
+            texts = [t for t in batch.column("text").to_pylist()[: max_sentences - n_sentences] if t]
+            for name, encode in encoders.items():
+                n_tokens[name] += sum(len(ids) for ids in encode(texts))
+            n_sentences += len(texts)
+            if n_sentences >= max_sentences:
+                break
+    for name in encoders:
+        result[name]["tokens per valid sentence"] = round(n_tokens[name] / n_sentences, 3) if n_sentences else None
+    result["terms measured"] = len(seen_terms)
+    result["valid sentences measured"] = n_sentences
+    return result
+
+
+# --- the command -----------------------------------------------------------------------------------------
+def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path, config: BuildConfig = BuildConfig()) -> dict:
+    """`kmb vocab build`: write the extended tokenizer directory; returns the full report dict."""
+    from kmb.vocab.extend import replace_dir
+    from kmb.vocab.tokenizers import BIDIRECTIONAL, FORWARD, save_tokenizer_dir
+
+    if config.min_count < 0 or config.top < 0 or config.pad_to_multiple < 0:
+        raise KmbError("--min-count, --top and --pad-to-multiple must not be negative")
+    base_path = resolve_base_vocab(base_vocab)
+    base_tokens = read_vocab_file(base_path)
+    n_rows, terms = read_term_table(ws.terms / "terms.parquet")
+    counts, mode = read_term_counts(ws.terms / "term_freq.parquet")
+    extra_terms = read_extra_terms(config.extra) if config.extra else []
+    plan = plan_vocab(base_tokens, n_rows, terms, counts, extra_terms, config)
+    coverage = coverage_report(
+        base_tokens, plan.tokens, {t: counts.get(t, 0) for t in terms}, ws.corpus / "sentences", config.coverage_sentences, config.bidirectional
+    )
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    wordpiece = BIDIRECTIONAL if config.bidirectional else FORWARD
+    full_report = {
+        "base vocab": str(base_path),
+        "count mode": mode,
+        "wordpiece": wordpiece,
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "steps": plan.report,
+        "rejected": plan.rejected,
+        "coverage": coverage,
+        "added terms": plan.added_terms,
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        save_tokenizer_dir(plan.tokens, tmp, wordpiece, extra_config={"kmb_base_vocab_size": len(base_tokens)})
+        (tmp / REPORT_FILE).write_text(json.dumps(full_report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    full_report["out"] = str(out_dir)
+    return full_report
