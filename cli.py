@@ -345,7 +345,7 @@ def terms_count_command(
         bool, typer.Option("--anywhere", help="Count every substring occurrence, not only matches that start a word (overcounts short terms).")
     ] = False,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Worker processes; 0 = one per CPU core, 1 = no extra process.")] = 0,
-    batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Sentences per batch handed to a worker.")] = 50_000,
+    batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Sentences per batch handed to a worker.")] = 20_000,
 ) -> None:
     """Count every term of the terms table in the train split (occurrences and documents) -> terms/term_freq.parquet."""
     from kmb.corpus.workspace import Workspace
@@ -396,7 +396,7 @@ def vocab_build_command(
         typer.echo(f"rejected (WordPiece cannot produce them): {shown}" + (f", ... {more} more in build_report.json" if more > 0 else ""))
     coverage = report["coverage"]
     rows = {f"{k} ({side})": v for side in ("before", "after") for k, v in coverage[side].items()}
-    echo_summary(f"coverage ({coverage['terms measured']} counted terms, {coverage['valid sentences measured']} valid sentences)", rows)
+    echo_summary(f"coverage ({coverage['terms measured']} counted terms, {coverage['sentences measured']} {coverage['sentences split']} sentences)", rows)
 
 
 @vocab_app.command("tokenize")
@@ -659,6 +659,19 @@ def evaluate_report(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
 # kmb quickstart / kmb workspace
 # ================================================================================================
 # --- quickstart (begin) ---
+@app.command("quickstart")
+def quickstart_command(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    epochs: Annotated[float, typer.Option("--epochs", help="Pretraining epochs over the sample's pairs.")] = 8.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for every stage.")] = 42,
+) -> None:
+    """Run every stage on the bundled sample, offline: crawl, corpus, vocab, pretrain, evaluate, report."""
+    from kmb.quickstart import run_quickstart
+
+    summary = run_quickstart(workspace, pretrain_epochs=epochs, seed=seed, echo=typer.echo)
+    report = Path(summary["report"])
+    typer.echo("\n" + report.read_text(encoding="utf-8") if report.is_file() else "")
+    echo_summary("kmb quickstart: done", summary)
 # --- quickstart (end) ---
 
 

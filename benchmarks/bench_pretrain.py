@@ -146,11 +146,11 @@ def time_steps(model, batches, autocast_dtype=None) -> tuple[float, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (< 60 s)")
-    parser.add_argument("--steps", type=int, default=None, help="timed training steps per side (default 10, quick 3)")
+    parser.add_argument("--steps", type=int, default=None, help="timed training steps per side (default 10, quick 2)")
     parser.add_argument("--docs", type=int, default=None, help="minimum documents in the corpus (default 2000, quick 800)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
-    steps = args.steps or (3 if args.quick else 10)
+    steps = args.steps or (2 if args.quick else 10)
     if args.threads:
         torch.set_num_threads(args.threads)
 

@@ -92,7 +92,12 @@ def add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> Ad
                         pass
                     rows = _record_rows(path, options, crawled_at)
                 else:
-                    rows = _file_rows(path, options, crawled_at)
+                    data = path.read_bytes()
+                    sha = hashlib.sha256(data).hexdigest()
+                    if _doc_id(options.source, path, sha, 0) in known:  # unchanged: skip the parsing
+                        summary.unchanged += 1
+                        continue
+                    rows = _file_rows(path, data, sha, options, crawled_at)
                 for row in rows:
                     if row["doc_id"] in known:
                         summary.unchanged += 1
@@ -184,11 +189,8 @@ def _paragraphs(text: str) -> str:
 
 
 # --- one document per file: txt, pdf, JATS --------------------------------------------------------
-def _file_rows(path: Path, options: AddOptions, crawled_at: datetime) -> Iterator[dict]:
-    suffix = path.suffix.lower()
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    fmt = FORMATS[suffix]
+def _file_rows(path: Path, data: bytes, sha: str, options: AddOptions, crawled_at: datetime) -> Iterator[dict]:
+    fmt = FORMATS[path.suffix.lower()]
     encoding = None
     if fmt == "txt":
         try:

@@ -267,7 +267,9 @@ def harvest(ws, options: HarvestOptions) -> HarvestSummary:
         "AUTOTHROTTLE_ENABLED": options.delay > 0,
         "AUTOTHROTTLE_START_DELAY": max(options.delay, 0.01),
         "DOWNLOAD_TIMEOUT": 120,  # a page of 100 full records can be large and slow
-        "LOG_LEVEL": os.environ.get("KMB_LOG_LEVEL", "WARNING"),
+        # Scrapy's own log stays silent: what went wrong ends in one line (KmbError) and the
+        # summary counts fallbacks, token restarts and skips. KMB_LOG_LEVEL=INFO to debug.
+        "LOG_LEVEL": os.environ.get("KMB_LOG_LEVEL", "CRITICAL"),
         "ITEM_PIPELINES": {"kmb.crawlers.kci_pipeline.KciParquetPipeline": 300},
         "KMB_WORKSPACE": str(ws.root),
         "KMB_KCI_ENDPOINT": options.endpoint,
@@ -284,9 +286,12 @@ def harvest(ws, options: HarvestOptions) -> HarvestSummary:
         raise KmbError(spider.fatal + f" ({pipeline_result.get('stored', 0)} documents stored before it)")
     if stats.get("finish_reason") not in ("finished", None):
         raise KmbError(f"the harvest stopped early: {stats.get('finish_reason')}")
-    download_errors = stats.get("downloader/exception_count", 0) + stats.get("retry/max_reached", 0)
-    if not stats.get("kci/pages") and download_errors:
-        raise KmbError(f"{options.endpoint}: no OAI-PMH page could be fetched ({download_errors} download errors)")
+    if not stats.get("kci/pages"):
+        why = {"HTTP error responses": stats.get("httperror/response_ignored_count", 0),
+               "download errors": stats.get("downloader/exception_count", 0),
+               "forbidden by robots.txt": stats.get("robotstxt/forbidden", 0)}
+        raise KmbError(f"{options.endpoint}: no OAI-PMH response could be fetched ("
+                       + ", ".join(f"{k}: {v}" for k, v in why.items()) + ")")
     return HarvestSummary(
         stored=pipeline_result.get("stored", 0),
         duplicates=pipeline_result.get("duplicates", 0),

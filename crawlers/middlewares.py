@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
@@ -49,3 +50,8 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
             if cached is not None and not isinstance(cached, Deferred):
                 return cached
         return parser
+
+
+if not inspect.iscoroutinefunction(RobotsTxtMiddleware.robot_parser):
+    # Another Scrapy version with a differently shaped robot_parser: use it unchanged.
+    StrictRobotsTxtMiddleware = RobotsTxtMiddleware  # type: ignore[misc]  # noqa: F811

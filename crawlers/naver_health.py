@@ -29,6 +29,10 @@ from kmb.crawlers import naver_pages as pages
 from kmb.crawlers.pipelines import DAYS_STARTED_FILE, read_done_days, read_json, reject_row, stored_doc_ids, write_json
 
 ROBOTS_CLOSE_REASON = "robots_forbidden"
+UNREACHABLE_CLOSE_REASON = "site_unreachable"
+# Stop when this many list pages in a row failed (after retries) before any article was parsed:
+# the site is down or unreachable, and thousands of days would each wait out their retries.
+UNREACHABLE_AFTER = 3
 
 
 def parse_day(value: str | date) -> date:
@@ -75,6 +79,7 @@ class NaverHealthSpider(scrapy.Spider):
         self.day_ids: dict[str, set[str]] = {}  # doc_ids listed per day (YYYYMMDD)
         self.known: set[str] = set()  # doc_ids already stored by earlier runs
         self.days_started: set[str] = set()
+        self.list_failures_in_a_row = 0
 
     # --- start ----------------------------------------------------------------------------------
     async def start(self):
@@ -122,6 +127,7 @@ class NaverHealthSpider(scrapy.Spider):
 
     # --- list pages -----------------------------------------------------------------------------
     def parse_list(self, response, day: str, generation: str, page: int, fallback: bool, cursor: str):
+        self.list_failures_in_a_row = 0
         if generation == "old":
             listing = pages.parse_old_list(response.text)
         elif page == 1:
@@ -217,6 +223,10 @@ class NaverHealthSpider(scrapy.Spider):
         status = failure.value.response.status if failure.check(HttpError) else None
         # The day stays open (no day_listed): a resumed run lists it again.
         yield {"kind": "reject", "doc_id": None, "row": reject_row(request.url, f"list page failed: {_reason(failure)}", status)}
+        self.list_failures_in_a_row += 1
+        if self.list_failures_in_a_row >= UNREACHABLE_AFTER and not self.crawler.stats.get_value("kmb/parsed"):
+            self.crawler.stats.set_value("kmb/unreachable_reason", _reason(failure))
+            raise CloseSpider(UNREACHABLE_CLOSE_REASON)
 
     def article_failed(self, failure):
         request = failure.request

@@ -340,27 +340,43 @@ def parse_article(
 # The article region: from the header (title, dates, press, reporter) to just after the byline.
 # A NAVER page is ~200 KB, mostly navigation and scripts; the region is ~10 KB, and parsing only it
 # is ~10x faster. When a marker is missing, the caller parses the whole page instead.
-_REGION_START = re.compile(r'class="media_end_head|id="title_area"|class="article_info"|id="articleTitle"')
-_BODY_ID = re.compile(r'id="(?:dic_area|articleBodyContents)"')
-_REGION_END = re.compile(
-    r'class="article_journalist"'  # legacy: after div.byline
-    r'|class="guide_categorization"'  # legacy 2020: right after the body
-    r"|<!-- 관련기사 -->|<!-- 소셜플러그인 -->"
-    r'|class="copyright"|class="media_end_copyright|class="media_end_linked'  # current: after div.byline
-    r'|class="reporter_area|class="media_end_categorize'
+# Literal markers, found with str.find (about 100x faster than one regex alternation over 200 KB).
+_REGION_STARTS = ('class="media_end_head', 'id="title_area"', 'class="article_info"', 'id="articleTitle"')
+_BODY_IDS = ('id="dic_area"', 'id="articleBodyContents"')
+_REGION_ENDS = (
+    'class="article_journalist"',  # legacy: after div.byline
+    'class="guide_categorization"',  # legacy 2020: right after the body
+    "<!-- 관련기사 -->",
+    "<!-- 소셜플러그인 -->",
+    'class="copyright"',  # current: after div.byline
+    'class="media_end_copyright',
+    'class="media_end_linked',
+    'class="reporter_area',
+    'class="media_end_categorize',
 )
 _META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
 
 
+def _first_of(page: str, markers: tuple[str, ...], start: int, window: int) -> int:
+    """Earliest position of any marker after ``start``; looks in a window first, since a marker
+    that is absent costs a scan of the whole page."""
+    for end in (start + window, len(page)):
+        found = [i for i in (page.find(m, start, end) for m in markers) if i >= 0]
+        if found or end >= len(page):
+            return min(found) if found else -1
+    return -1
+
+
 def _article_region(page: str) -> str | None:
-    start_match = _REGION_START.search(page)
-    body_match = _BODY_ID.search(page, start_match.start()) if start_match else None
-    end_match = _REGION_END.search(page, body_match.end()) if body_match else None
-    if end_match is None:
+    """The header-to-byline slice of an article page plus its <meta> tags; None when unsure."""
+    region_start = _first_of(page, _REGION_STARTS, 0, 60_000)
+    body = _first_of(page, _BODY_IDS, region_start, 20_000) if region_start >= 0 else -1
+    region_end = _first_of(page, _REGION_ENDS, body, 40_000) if body >= 0 else -1
+    if region_end < 0:
         return None
-    start = page.rfind("<", 0, start_match.start())
-    end = page.rfind("<", 0, end_match.start())
-    if start < 0 or end <= body_match.end():
+    start = page.rfind("<", 0, region_start)
+    end = page.rfind("<", 0, region_end)
+    if start < 0 or end <= body:
         return None
     head_end = page.find("</head", 0, start)
     metas = "".join(_META_TAG.findall(page, 0, head_end if head_end > 0 else start))

@@ -46,7 +46,7 @@ def crawl_naver_health(options: NaverCrawlOptions) -> dict:
     from scrapy.settings import Settings
 
     from kmb.corpus.workspace import Workspace
-    from kmb.crawlers.naver_health import ROBOTS_CLOSE_REASON, NaverHealthSpider, parse_day
+    from kmb.crawlers.naver_health import ROBOTS_CLOSE_REASON, UNREACHABLE_CLOSE_REASON, NaverHealthSpider, parse_day
     from kmb.crawlers.naver_pages import SOURCE
     from kmb.crawlers.pipelines import DAYS_STARTED_FILE, DONE_DAYS_FILE, OPEN_DAYS_FILE
 
@@ -61,6 +61,7 @@ def crawl_naver_health(options: NaverCrawlOptions) -> dict:
     if options.delay < 0:
         raise KmbError("--delay must be >= 0")
 
+    _check_reachable(options.base_url)
     ws = Workspace.open(options.workspace)
     state = ws.crawl_state(SOURCE)
     jobdir = state / "jobdir"
@@ -138,6 +139,11 @@ def crawl_naver_health(options: NaverCrawlOptions) -> dict:
     }
     if stats.get("finish_reason") == ROBOTS_CLOSE_REASON:
         raise KmbError(f"robots.txt of {options.base_url} forbids crawling it, so nothing was fetched. {LIVE_ROBOTS_HELP}")
+    if stats.get("finish_reason") == UNREACHABLE_CLOSE_REASON:
+        raise KmbError(
+            f"cannot crawl {options.base_url}: the first list pages all failed "
+            f"({stats.get('kmb/unreachable_reason')}); is the site reachable from here?"
+        )
     if summary["parsed"] == 0:
         # Not a failure when everything asked for was already stored by an earlier run.
         all_done_before = stats.get("kmb/days_skipped_done", 0) == stats.get("kmb/days_total", -1)
@@ -148,3 +154,23 @@ def crawl_naver_health(options: NaverCrawlOptions) -> dict:
                 f"({summary['rejected']} rejected, {summary['requests']} requests; see {ws.rejects(SOURCE)})"
             )
     return summary
+
+
+def _check_reachable(base_url: str, timeout: float = 20.0) -> None:
+    """Fail in seconds, not hours, when the site cannot be reached at all (offline, wrong URL).
+
+    One GET of robots.txt (the crawl asks for it first anyway); any HTTP answer counts as reachable.
+    """
+    import urllib.error
+    import urllib.request
+
+    from kmb.crawlers.settings import USER_AGENT
+
+    request = urllib.request.Request(base_url.rstrip("/") + "/robots.txt", headers={"User-Agent": USER_AGENT})
+    try:
+        urllib.request.urlopen(request, timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise KmbError(f"cannot reach {base_url}: {reason}; is the site reachable from here?") from None

@@ -38,12 +38,51 @@ class BidirectionalBertTokenizer(BertTokenizerLegacy):
     def _tokenize(self, text, split_special_tokens=False):
         return self.wordpiece.tokenize(text)
 
+    # Shortcuts past the generic Python tokenizer's per-token overhead (it dominates otherwise):
+    # text without "[" cannot hold a special/added token ([CLS], [MASK], ...), so it goes straight
+    # to the word splitter; token -> id is one dict lookup; [CLS]/[SEP] ids are looked up once.
+    def tokenize(self, text, **kwargs):
+        if "[" not in text and not any(kwargs.get(k) for k in kwargs) and self._added_all_bracketed():
+            return self.wordpiece.tokenize(text)
+        return super().tokenize(text, **kwargs)
+
+    def convert_tokens_to_ids(self, tokens):
+        ids, unk = self._token_ids()
+        if isinstance(tokens, str):
+            return ids.get(tokens, unk)
+        return [ids.get(t, unk) for t in tokens]
+
+    def build_inputs_with_special_tokens(self, token_ids_0, token_ids_1=None):
+        cls, sep = self._cls_sep()
+        if token_ids_1 is None:
+            return [cls] + token_ids_0 + [sep]
+        return [cls] + token_ids_0 + [sep] + token_ids_1 + [sep]
+
+    def _added_all_bracketed(self) -> bool:
+        added = self._added_tokens_encoder
+        if getattr(self, "_bracketed_key", None) != len(added):
+            self._bracketed = all(t.startswith("[") for t in added)
+            self._bracketed_key = len(added)
+        return self._bracketed
+
+    def _token_ids(self) -> tuple[dict, int]:
+        added = self._added_tokens_encoder
+        if getattr(self, "_ids_key", None) != len(added):
+            self._ids = {**self.vocab, **added}
+            self._ids_key = len(added)
+            self._unk = self._ids.get(str(self.unk_token), 1)
+            self._cls_sep_ids = (self._ids[str(self.cls_token)], self._ids[str(self.sep_token)])
+        return self._ids, self._unk
+
+    def _cls_sep(self) -> tuple[int, int]:
+        self._token_ids()
+        return self._cls_sep_ids
+
     def save_pretrained(self, save_directory, *args, **kwargs):
         files = super().save_pretrained(save_directory, *args, **kwargs)
         tokens = [self.ids_to_tokens[i] for i in range(len(self.vocab))]
         mark_bidirectional(Path(save_directory), tokens)
         return files
-
 
 def mark_bidirectional(directory: Path, tokens: list[str]) -> None:
     """Record the choice in tokenizer_config.json and write a forward tokenizer.json beside it."""

@@ -221,10 +221,13 @@ def coverage_report(before: list[str], after: list[str], counts: dict[str, int],
             "mean pieces per term": round(sum(pieces) / len(pieces), 3) if pieces else None,
         }
     n_sentences, n_tokens = 0, {"before": 0, "after": 0}
+    split = None
     if sentences_dir is not None and max_sentences > 0 and any(Path(sentences_dir).glob("*.parquet")):
-        from kmb.vocab.term_counts import sentence_batches
+        from kmb.vocab.term_counts import count_sentences, sentence_batches
 
-        for batch in sentence_batches(Path(sentences_dir), "valid", 10_000):
+        # The validation split; a corpus too small to have one is measured on its train split.
+        split = "valid" if count_sentences(Path(sentences_dir), "valid") else "train"
+        for batch in sentence_batches(Path(sentences_dir), split, 10_000):
             texts = [t for t in batch.column("text").to_pylist()[: max_sentences - n_sentences] if t]
             for name, encode in encoders.items():
                 n_tokens[name] += sum(len(ids) for ids in encode(texts))
@@ -232,9 +235,10 @@ def coverage_report(before: list[str], after: list[str], counts: dict[str, int],
             if n_sentences >= max_sentences:
                 break
     for name in encoders:
-        result[name]["tokens per valid sentence"] = round(n_tokens[name] / n_sentences, 3) if n_sentences else None
+        result[name]["tokens per sentence"] = round(n_tokens[name] / n_sentences, 3) if n_sentences else None
     result["terms measured"] = len(seen_terms)
-    result["valid sentences measured"] = n_sentences
+    result["sentences measured"] = n_sentences
+    result["sentences split"] = split
     return result
 
 

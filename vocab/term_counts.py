@@ -18,6 +18,7 @@ Two ways to count a match:
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import time
@@ -37,7 +38,7 @@ ANYWHERE = "anywhere"
 class CountConfig:
     anywhere: bool = False  # count every substring occurrence instead of word starts only
     workers: int = 0  # processes; 0 = one per CPU core, 1 = in this process
-    batch_rows: int = 50_000  # sentences per batch sent to a worker
+    batch_rows: int = 20_000  # sentences per batch sent to a worker
     split: str = "train"
 
 
@@ -60,40 +61,49 @@ def read_terms(terms_path: Path) -> list[str]:
     return list(seen)
 
 
+def _sentences_dataset(sentences_dir: Path):
+    import pyarrow.dataset as ds
+
+    files = sorted(Path(sentences_dir).glob("*.parquet"))
+    if not files:
+        raise KmbError("no corpus sentences: run `kmb corpus build` first", path=sentences_dir)
+    return ds.dataset([str(f) for f in files], format="parquet")
+
+
+def count_sentences(sentences_dir: Path, split: str) -> int:
+    import pyarrow.dataset as ds
+
+    return _sentences_dataset(sentences_dir).count_rows(filter=ds.field("split") == split)
+
+
 def sentence_batches(sentences_dir: Path, split: str, batch_rows: int):
     """Stream (doc_id, text) record batches of one split of corpus/sentences."""
     import pyarrow.dataset as ds
 
-    files = sorted(sentences_dir.glob("*.parquet"))
-    if not files:
-        raise KmbError("no corpus sentences: run `kmb corpus build` first", path=sentences_dir)
-    dataset = ds.dataset([str(f) for f in files], format="parquet")
+    dataset = _sentences_dataset(sentences_dir)
     yield from dataset.to_batches(columns=["doc_id", "text"], filter=ds.field("split") == split, batch_size=batch_rows)
 
 
 # --- the worker side ---------------------------------------------------------------------------
-class _BoundaryChars(dict):
-    """Characters after which a word starts (whitespace, BERT's punctuation), decided on first sight."""
+# Word starts are made visible to the automaton: a mark character goes at the start of every text
+# and after every whitespace or punctuation character (BERT's basic tokenizer starts a word there;
+# its punctuation is Unicode P* plus all ASCII symbols), in texts and in terms alike. A term then
+# matches only where it starts a word, and the automaton, not a Python loop, does the filtering.
+WORD_MARK = "\x01"
+_BOUNDARY = r"([\s\p{Z}\p{P}\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e])"
 
-    def __missing__(self, ch: str) -> bool:
-        cp = ord(ch)
-        cat = unicodedata.category(ch)
-        is_boundary = (
-            ch.isspace()
-            or cat == "Zs"
-            or cat.startswith("P")
-            or 33 <= cp <= 47
-            or 58 <= cp <= 64
-            or 91 <= cp <= 96
-            or 123 <= cp <= 126
-        )
-        self[ch] = is_boundary
-        return is_boundary
+
+def mark_word_starts(strings: pa.Array) -> pa.Array:
+    """Prefix WORD_MARK and put it after each boundary character (vectorised in Arrow's RE2)."""
+    import pyarrow.compute as pc
+
+    cleaned = pc.replace_substring(strings, WORD_MARK, "")
+    marked = pc.replace_substring_regex(cleaned, _BOUNDARY, "\\1" + WORD_MARK)
+    return pc.binary_join_element_wise(WORD_MARK, marked, "")
 
 
 _AUTOMATON = None
 _WORD_START_ONLY = True
-_BOUNDARY = _BoundaryChars()
 
 
 def init_worker(terms: list[str], anywhere: bool) -> None:
@@ -101,48 +111,39 @@ def init_worker(terms: list[str], anywhere: bool) -> None:
     import ahocorasick
 
     global _AUTOMATON, _WORD_START_ONLY
+    keys = terms if anywhere else mark_word_starts(pa.array(terms, pa.string())).to_pylist()
     automaton = ahocorasick.Automaton()
-    for idx, term in enumerate(terms):
-        automaton.add_word(term, (idx, len(term)))
+    for idx, key in enumerate(keys):
+        automaton.add_word(key, idx)
     automaton.make_automaton()
     _AUTOMATON = automaton
     _WORD_START_ONLY = not anywhere
 
 
 def count_batch(batch: pa.RecordBatch) -> pa.Table:
-    """(term_id, doc_id, n) for one batch: occurrences of each term in each document."""
+    """(term_id, doc_id, n) for one batch: occurrences of each term in each document.
+
+    The batch's texts are joined with newlines into one string and scanned in one call (no term
+    holds a newline, so no match spans two sentences); match ends map back to rows by offset.
+    """
     import numpy as np
     import pyarrow.compute as pc
 
     docs = pc.dictionary_encode(batch.column("doc_id"))
     doc_codes = docs.indices.to_numpy(zero_copy_only=False)
-    texts = batch.column("text").to_pylist()
-    term_hits: list[int] = []
-    doc_hits: list[int] = []
-    iterate = _AUTOMATON.iter
+    texts = pc.fill_null(batch.column("text"), "")
     if _WORD_START_ONLY:
-        boundary = _BOUNDARY
-        for row, text in enumerate(texts):
-            if not text:
-                continue
-            code = doc_codes[row]
-            for end, (term, length) in iterate(text):
-                start = end - length + 1
-                if start == 0 or boundary[text[start - 1]]:
-                    term_hits.append(term)
-                    doc_hits.append(code)
-    else:
-        for row, text in enumerate(texts):
-            if not text:
-                continue
-            code = doc_codes[row]
-            for _end, (term, _length) in iterate(text):
-                term_hits.append(term)
-                doc_hits.append(code)
-    n_docs = max(len(docs.dictionary), 1)
-    if not term_hits:
+        texts = mark_word_starts(texts)
+    lengths = pc.utf8_length(texts).to_numpy(zero_copy_only=False).astype(np.int64)
+    row_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))  # +1: the newline after each text
+    hits = list(_AUTOMATON.iter("\n".join(texts.to_pylist())))
+    if not hits:
         return pa.table({"term_id": pa.array([], pa.int32()), "doc_id": pa.array([], pa.string()), "n": pa.array([], pa.int64())})
-    keys = np.asarray(term_hits, dtype=np.int64) * n_docs + np.asarray(doc_hits, dtype=np.int64)
+    # columns: end offset, term id (fromiter over the flattened pairs is much faster than np.array)
+    found = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=2 * len(hits)).reshape(-1, 2)
+    rows = np.searchsorted(row_starts, found[:, 0], side="right") - 1
+    n_docs = max(len(docs.dictionary), 1)
+    keys = found[:, 1] * n_docs + doc_codes[rows]
     unique, counts = np.unique(keys, return_counts=True)
     return pa.table(
         {
@@ -170,6 +171,10 @@ def count_terms(terms: list[str], sentences_dir: Path, out_path: Path, config: C
         raise KmbError("the term table is empty: nothing to count")
     mode = ANYWHERE if config.anywhere else WORD_START
     workers = config.workers or os.cpu_count() or 1
+    n_batches = -(-count_sentences(Path(sentences_dir), config.split) // config.batch_rows)
+    if config.workers == 0 and n_batches < 3:
+        workers = 1  # starting processes (~1 s) costs more than a couple of batches take
+    workers = max(1, min(workers, n_batches))
     started = time.perf_counter()
     n_sentences = 0
     out_path = Path(out_path)

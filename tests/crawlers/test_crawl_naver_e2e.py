@@ -160,7 +160,7 @@ def test_sigkill_then_resume_stores_every_article_exactly_once(tmp_path):
 
 
 def test_bad_dates_are_one_line_errors(tmp_path):
-    result = _crawl("http://127.0.0.1:9", tmp_path / "ws", start="2020-13-01", end="2020-12-31")
+    result = _crawl("http://127.0.0.1:9", tmp_path / "ws", start="2020-13-01", end="2020-12-31")  # dates are checked first
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("kmb: error: not a date")
 
@@ -186,3 +186,42 @@ def test_cli_parse_naver_rejects_a_page_that_is_not_an_article(tmp_path):
     result = subprocess.run([sys.executable, "-m", "kmb", "crawl", "parse", "naver", str(bad)], capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.strip() == f"kmb: error: {bad}: not a NAVER article page: no article id (oid, aid) in the URL or og:url"
+
+
+def test_graceful_stop_then_resume_uses_the_jobdir_queue(tmp_path):
+    ws = tmp_path / "ws"
+    parts = ws / "raw" / "naver_health"
+    with ReplayServer(delay=0.08) as server:
+        env = dict(os.environ, PYTHONWARNINGS="ignore")
+        proc = subprocess.Popen(
+            _command(server.url, ws, "--flush-every", "3", "--resume"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while len(list(parts.glob("*.parquet"))) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert proc.poll() is None, "the crawl ended before it could be stopped"
+        proc.send_signal(signal.SIGINT)  # Ctrl-C once: Scrapy finishes in-flight requests, saves its queue
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and "shutdown" in out
+        assert any((ws / "crawl" / "naver_health" / "jobdir" / "requests.queue").iterdir())
+        list_hits_before = sum("date=20201228&page=1" in h for h in server.hits)
+
+        resumed = _crawl(server.url, ws, "--resume")
+        list_hits_after = sum("date=20201228&page=1" in h for h in server.hits)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "did not stop cleanly" not in resumed.stderr
+    assert sorted(_stored(ws)) == MANIFEST["articles"]
+    assert "days done           5/5" in resumed.stdout
+    assert list_hits_after == list_hits_before == 1  # the first day was not listed again
+
+
+def test_unreachable_site_stops_early_with_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on: bind, note it, close
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = _crawl(f"http://127.0.0.1:{port}", tmp_path / "ws", "--ignore-robots", start="2020-01-01", end="2020-12-31")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(f"kmb: error: cannot reach http://127.0.0.1:{port}")

@@ -120,3 +120,32 @@ def test_make_pairs_from_corpus(workspace, tmp_path):
     with pytest.raises(KmbError, match="no consecutive sentence pairs"):
         make_pairs(workspace.corpus / "sentences", tmp_path / "none.tsv", min_chars=500)
     assert not (tmp_path / "none.tsv").exists()  # nothing half-written
+
+
+def test_cli_make_pairs_default_path(workspace):
+    from typer.testing import CliRunner
+
+    from kmb.cli import app
+
+    _write_corpus(workspace)
+    result = CliRunner().invoke(app, ["evaluate", "make-pairs", "--workspace", str(workspace.root), "--min-chars", "10"])
+    assert result.exit_code == 0, result.output
+    assert "total" in result.output
+    assert len(read_pairs(workspace.root / "eval" / "pairs.tsv")) == 2
+
+
+def test_resolve_models(tmp_path):
+    from kmb.evaluation.results import resolve_models
+
+    (tmp_path / "m1").mkdir()
+    (tmp_path / "m1" / "config.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "models" / "m2").mkdir(parents=True)
+    (tmp_path / "models" / "m2" / "config.json").write_text("{}", encoding="utf-8")
+    refs = resolve_models([str(tmp_path / "m1"), "KM=m2"], tmp_path / "models")
+    assert [(r.name, r.path.name) for r in refs] == [("m1", "m1"), ("KM", "m2")]
+    with pytest.raises(KmbError, match="share a label"):
+        resolve_models([str(tmp_path / "m1"), str(tmp_path / "m1")])
+    with pytest.raises(KmbError, match="model directory not found"):
+        resolve_models([str(tmp_path / "nope")])
+    with pytest.raises(KmbError, match="at least one --model"):
+        resolve_models([])

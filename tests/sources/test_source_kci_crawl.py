@@ -116,6 +116,12 @@ def test_not_oai_and_protocol_errors_exit_1_with_one_line(tmp_path, oai):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].endswith("OAI-PMH error badArgument: from='last-week' is not a UTCdatetime (0 documents stored before it)")
     assert not stored(tmp_path / "ws")
+    result = crawl(tmp_path / "ws", f"{url}/no-such-endpoint")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"kmb: error: {url}/no-such-endpoint: no OAI-PMH response could be fetched "
+        "(HTTP error responses: 1, download errors: 0, forbidden by robots.txt: 0)"
+    ]
 
 
 def test_resume_after_sigkill(tmp_path):

@@ -2,7 +2,6 @@
 
 import codecs
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,10 +21,6 @@ BOOK = "제1장 빈혈\n빈혈은 혈액 속 혈색소가 정상보다 낮은 �
 def rows(ws, source):
     parts = sorted(ws.raw(source).glob("*.parquet"))
     return [r for p in parts for r in pq.read_table(p).to_pylist()]
-
-
-def run_kmb(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "kmb", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.mark.parametrize(
@@ -143,14 +138,29 @@ def test_bad_files_are_rejected_whole_and_recorded(workspace, tmp_path):
     assert con.execute("select count(*) from rejects").fetchone()[0] == 5
 
 
-def test_cli_one_clear_line_and_exit_1_when_nothing_usable(tmp_path):
+def test_cli_one_clear_line_and_exit_1_when_nothing_usable(tmp_path, capsys, monkeypatch):
+    from kmb.cli import main
+
+    def run(*args):
+        monkeypatch.setattr(sys, "argv", ["kmb", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        return (code, *capsys.readouterr())
+
     bad = tmp_path / "unknown.txt"
     bad.write_bytes("高血圧の治療。".encode("shift_jis") * 10)
     ws = tmp_path / "ws"
-    result = run_kmb("corpus", "add", bad, "--source", "textbook", "--workspace", ws)
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
+    code, _, err = run("corpus", "add", bad, "--source", "textbook", "--workspace", ws)
+    assert code == 1
+    lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"kmb: error: {bad}: not UTF-8")
     assert not list((ws / "raw" / "textbook").glob("*.parquet"))  # no partial table
-    result = run_kmb("corpus", "add", SAMPLES, "--source", "textbook", "--workspace", ws)
-    assert result.returncode == 0 and "added" in result.stdout
+    corrupt = tmp_path / "corrupt.pdf"
+    corrupt.write_bytes(b"%PDF-1.4 truncated")
+    code, _, err = run("corpus", "add", corrupt, bad, "--workspace", ws)
+    assert code == 1 and err.strip().splitlines()[-1].startswith("kmb: error: nothing could be used: all 2 files were rejected")
+    code, out, _ = run("corpus", "add", SAMPLES, "--source", "textbook", "--workspace", ws)
+    assert code == 0 and "added" in out

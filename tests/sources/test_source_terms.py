@@ -1,6 +1,5 @@
 """`kmb terms import` / `terms list`: formats, normalisation, merging, idempotence, real KCD."""
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -102,15 +101,27 @@ def test_real_kcd_list(workspace, shared_data):
     assert sample.also_in_other_sources > 10  # 고혈압, 천식, 폐렴 ... are in KCD too
 
 
-def test_cli_import_list_and_error_line(tmp_path):
-    ws = tmp_path / "ws"
-    run = lambda *a: subprocess.run([sys.executable, "-m", "kmb", *map(str, a), "--workspace", ws], capture_output=True, text=True)
-    result = run("terms", "import", REPO / "samples" / "terms" / "medical_terms.tsv", "--source", "custom")
-    assert result.returncode == 0 and "terms kept" in result.stdout
-    result = run("terms", "list", "--contains", "인슐린", "--limit", "3")
-    assert result.returncode == 0 and result.stdout.startswith("기저 인슐린\tcustom\tbasal insulin")
-    result = run("terms", "import", REPO / "samples" / "terms" / "medical_terms.tsv", "--column", "한글")
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        f"kmb: error: {REPO / 'samples' / 'terms' / 'medical_terms.tsv'}:1: no term column named '한글'; the header has: term, english, category"
-    ]
+def run_kmb(capsys, monkeypatch, *args) -> tuple[int, str, str]:
+    """`kmb ARGS` in this process (no Scrapy here): exit code, stdout, stderr."""
+    from kmb.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["kmb", *map(str, args)])
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_import_list_and_error_line(tmp_path, capsys, monkeypatch):
+    ws = ["--workspace", tmp_path / "ws"]
+    sample = REPO / "samples" / "terms" / "medical_terms.tsv"
+    code, out, _ = run_kmb(capsys, monkeypatch, "terms", "import", sample, "--source", "custom", *ws)
+    assert code == 0 and "terms kept" in out
+    code, out, _ = run_kmb(capsys, monkeypatch, "terms", "list", "--contains", "인슐린", "--limit", "3", *ws)
+    assert code == 0 and out.startswith("기저 인슐린\tcustom\tbasal insulin")
+    code, _, err = run_kmb(capsys, monkeypatch, "terms", "import", sample, "--column", "한글", *ws)
+    assert code == 1
+    assert err.strip().splitlines() == [f"kmb: error: {sample}:1: no term column named '한글'; the header has: term, english, category"]

@@ -44,7 +44,7 @@ def _config(ws, base, output, **kw):
 
 def test_loss_decreases_and_the_saved_directory_loads_with_plain_transformers(corpus_workspace, tiny_base_dir):
     capture = LogCapture()
-    summary = run_pretraining(_config(corpus_workspace, tiny_base_dir, "run", epochs=2, eval_steps=10), [capture])
+    summary = run_pretraining(_config(corpus_workspace, tiny_base_dir, "run", epochs=1, eval_steps=10), [capture])
     steps = sorted(capture.losses)
     first, last = [capture.losses[s] for s in steps[:3]], [capture.losses[s] for s in steps[-3:]]
     assert sum(last) / 3 < sum(first) / 3 - 0.5

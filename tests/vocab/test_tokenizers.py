@@ -99,6 +99,7 @@ def test_bidirectional_tokenizer_api_and_round_trip(tok_dir, tmp_path):
     assert len(bi) == len(TOKENS) and bi.cls_token_id == 2 and bi.sep_token_id == 3 and bi.pad_token_id == 0
     assert bi.tokenize("연세대출은 북한이므로") == ["연", "##세", "##대출", "##은", "북한이", "##므", "##로"]
     assert bi.convert_tokens_to_ids(["연", "[MASK]"]) == [13, 4]
+    assert bi.tokenize("연세대출[MASK] 고혈압") == ["연", "##세", "##대출", "[MASK]", "고혈압"]  # specials kept whole
     batch = bi(["연세대출은", "고혈압"], ["북한이므로", "당뇨병"], truncation=True, max_length=128)
     assert bi.convert_ids_to_tokens(batch["input_ids"][0]) == ["[CLS]", "연", "##세", "##대출", "##은", "[SEP]", "북한이", "##므", "##로", "[SEP]"]
     assert batch["token_type_ids"][0] == [0] * 6 + [1] * 4

@@ -87,8 +87,8 @@ def test_build_writes_a_plain_autotokenizer_directory(workspace, base_vocab):
     coverage = report["coverage"]
     assert coverage["before"]["single-token share of term occurrences"] == pytest.approx(3 / 17, abs=1e-4)  # 당뇨 only
     assert coverage["after"]["single-token share of term occurrences"] == pytest.approx(16 / 17, abs=1e-4)  # 두통 stays split
-    assert coverage["after"]["tokens per valid sentence"] < coverage["before"]["tokens per valid sentence"]
-    assert coverage["valid sentences measured"] == 2
+    assert coverage["after"]["tokens per sentence"] < coverage["before"]["tokens per sentence"]
+    assert coverage["sentences measured"] == 2 and coverage["sentences split"] == "valid"
     saved = json.loads((out / "build_report.json").read_text(encoding="utf-8"))
     assert saved["steps"] == report["steps"] and saved["count mode"] == "word-start"
 
@@ -173,3 +173,19 @@ def test_kcd_terms_give_the_documented_counts(workspace, shared_data, base_vocab
     assert report["added terms"] == ["두통", "비만", "장티푸스", "천식", "콜레라", "홍역", "아세트아미노펜"]
     tok = AutoTokenizer.from_pretrained(str(workspace.vocab("kcd")))
     assert tok.tokenize("장티푸스는") == ["장티푸스", "##는"]
+
+
+def test_cli_error_is_one_line_and_exit_1(workspace, tmp_path, monkeypatch, capsys):
+    from kmb import cli
+
+    make_workspace(workspace, ["고혈압"])
+    count_workspace_terms(workspace, CountConfig(workers=1))
+    bad = tmp_path / "dup_vocab.txt"
+    bad.write_text("\n".join(BASE + ["위"]) + "\n", encoding="utf-8")
+    monkeypatch.setattr("sys.argv", ["kmb", "vocab", "build", "-w", str(workspace.root), "--base-vocab", str(bad)])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"kmb: error: {bad}:{len(BASE) + 1}: duplicate token '위' (first on line {BASE.index('위') + 1})"]
+    assert list(workspace.vocab("medical").parent.iterdir()) == []

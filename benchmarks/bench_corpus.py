@@ -1,0 +1,289 @@
+"""Corpus build benchmark: sentence splitting, exact sentence dedup, the whole build.
+
+On a generated Korean health-news-like corpus (kmb.corpus.sample_news, with planted exact and near
+duplicates), in one run:
+
+1. kss backends on the tricky cases (accuracy) and on the corpus (plain kss speed, one process);
+2. sentence splitting: kmb's splitter (cheap boundaries + kss where needed) in a process pool vs
+   plain ``kss.split_sentences`` called per document in a process pool of the same size, same
+   backend, same text: throughput ratio and sentence-boundary agreement;
+3. exact sentence dedup: kmb's DuckDB query (min row id per md5_number) over N generated sentence
+   rows vs the obvious in-memory alternative (load the table, keep a dict of seen texts), each in
+   its own process: time and peak RSS;
+4. end to end: ``build_corpus`` sentences/s with the fast path vs ``--kss-only``.
+
+    .venv/bin/python benchmarks/bench_corpus.py --quick      # < 60 s
+    .venv/bin/python benchmarks/bench_corpus.py              # 2,000 documents, 6M dedup rows
+    .venv/bin/python benchmarks/bench_corpus.py --documents 5000 --dedup-rows 2000000 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+
+# --- worker functions (module level so that spawned workers can import them) -------------------
+def _warm(backend: str) -> None:
+    from kmb.corpus.sentence_split import _load_kss
+
+    _load_kss()("워밍업 문장이다. 두 번째 문장이다.", backend=backend, num_workers=1)
+
+
+def _split_kmb(args):
+    texts, backend = args
+    from kmb.corpus.sentence_split import SentenceSplitter
+
+    splitter = SentenceSplitter(backend)
+    return [splitter.split(t).sentences for t in texts]
+
+
+def _split_plain(args):
+    """The obvious way: kss.split_sentences per document (its paragraphs as a list)."""
+    texts, backend = args
+    from kmb.corpus.sentence_split import _load_kss
+
+    split_sentences = _load_kss()
+    out = []
+    for text in texts:
+        paragraphs = [p.strip() for p in text.split("\n") if p.strip()]
+        result = split_sentences(paragraphs, backend=backend, num_workers=1)
+        if len(paragraphs) == 1:
+            result = [result]
+        out.append([s.strip() for sentences in result for s in sentences if s.strip()])
+    return out
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def documents(n: int, seed: int = 1) -> list[str]:
+    from kmb.corpus.cleaning import clean
+    from kmb.corpus.normalise import normalise
+    from kmb.corpus.sample_news import generate
+
+    return [clean(normalise(d.text), "naver_health")[0] for d in generate(n, seed=seed)]
+
+
+def pool_run(texts: list[str], backend: str, workers: int, chunk: int = 16) -> dict:
+    """Both splitters in one pool of spawned workers, kss imported in each before any timing."""
+    context = get_context("spawn")
+    batches = [(texts[i : i + chunk], backend) for i in range(0, len(texts), chunk)]
+    out = {}
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_warm, initargs=(backend,)) as pool:
+        list(pool.map(_warm, [backend] * workers))
+        for name, fn in (("plain", _split_plain), ("kmb", _split_kmb)):
+            start = time.perf_counter()
+            docs = [doc for batch in pool.map(fn, batches) for doc in batch]
+            out[name] = (docs, time.perf_counter() - start)
+    return out
+
+
+def bench_backends(texts: list[str]) -> None:
+    from kmb.corpus.sample_news import TRICKY
+    from kmb.corpus.sentence_split import SentenceSplitter
+
+    for backend in ("punct", "mecab"):
+        plain = SentenceSplitter(backend, fast_path=False)
+        right = sum(plain.split(t).sentences == want for t, want in TRICKY)
+        start = time.perf_counter()
+        n = sum(len(plain.split(t).sentences) for t in texts)
+        rate = n / (time.perf_counter() - start)
+        print(f"RESULT kss_backend_{backend}: {right}/{len(TRICKY)} tricky cases right, plain kss "
+              f"{rate:.0f} sentences/s in one process")
+
+
+def bench_split(texts: list[str], backend: str, workers: int) -> None:
+    from kmb.corpus.sentence_split import boundary_agreement, cheap_pieces, is_plain_piece
+
+    runs = pool_run(texts, backend, workers)
+    (plain, plain_s), (ours, ours_s) = runs["plain"], runs["kmb"]
+    n = sum(map(len, plain))
+    agreement = boundary_agreement(ours, plain)
+    fast = kss = 0  # where the time goes: pieces that need no analysis vs pieces kss must see
+    for text in texts:
+        for paragraph in text.split("\n"):
+            for piece in cheap_pieces(paragraph.strip()):
+                if is_plain_piece(piece, backend):
+                    fast += 1
+                else:
+                    kss += 1
+    print(f"  split: {len(texts)} documents, {n} sentences; pieces without kss {fast}, with kss {kss} "
+          f"({kss / max(fast + kss, 1):.0%} of pieces need kss)")
+    print(f"RESULT split_throughput: {sum(map(len, ours)) / ours_s:.0f} sentences/s "
+          f"(plain kss pool {n / plain_s:.0f} sentences/s, backend {backend}, {workers} workers) "
+          f"ratio={plain_s / ours_s:.2f}")
+    print(f"RESULT split_agreement: {agreement:.2%} sentence-boundary agreement with plain kss "
+          f"(Jaccard of sentence ends) ratio={agreement:.4f}")
+
+
+def make_dedup_input(path: Path, rows: int) -> None:
+    """Generated sentence rows (about 10% duplicates) written through the project's ParquetSink."""
+    import duckdb
+
+    from kmb.corpus.build import STAGED_SENTENCES
+    from kmb.corpus.storage import ParquetSink
+
+    words = ["고혈압", "당뇨병", "독감", "수면", "비만", "치매", "천식", "위염", "환자", "연구팀", "병원", "검사",
+             "치료", "예방", "운동", "식단", "증상", "위험", "결과", "효과", "관리", "접종", "약물", "의료진"]
+    distinct = int(rows * 0.9)
+    con = duckdb.connect()
+    query = f"""
+        select i as row_id, 'd' || (i // 12) as doc_id, 'naver_health' as source, (i % 12)::int as sent_idx,
+               list_element({words}, (hash(k) % 24)::int + 1) || ' ' || list_element({words}, (hash(k * 7) % 24)::int + 1)
+               || ' ' || (k % 99991)::varchar || '명의 ' || list_element({words}, (hash(k * 13) % 24)::int + 1)
+               || ' 결과가 ' || (k // 99991)::varchar || '% 늘었다는 연구가 발표됐다.' as text,
+               0 as n_chars, 0 as n_words, 'train' as split
+        from (select i, case when i % 10 = 9 then hash(i) % {distinct} else i * 9 // 10 end as k
+              from range({rows}) t(i))
+    """
+    with ParquetSink(path, STAGED_SENTENCES) as sink:
+        for batch in con.sql(query).to_arrow_reader(100_000):
+            sink.write_table(batch)
+
+
+def dedup_child(path: str, method: str, out: str) -> None:
+    """Run one dedup method in this process; print seconds, kept rows and peak RSS as JSON."""
+    start = time.perf_counter()
+    if method == "duckdb":
+        import duckdb
+
+        from kmb.corpus.dedup import configure_duckdb, dedup_sentences_sql
+        from kmb.corpus.storage import SENTENCES, ParquetSink
+
+        con = duckdb.connect()
+        configure_duckdb(con, Path(out).parent / "duckdb-tmp")
+        kept = 0
+        with ParquetSink(out, SENTENCES) as sink:
+            query = f"select {', '.join(SENTENCES.names)} from ({dedup_sentences_sql(path, None)})"
+            for batch in con.sql(query).to_arrow_reader(64_000):
+                sink.write_table(batch)
+                kept += batch.num_rows
+    else:  # the obvious alternative: whole table in memory, a dict of texts seen
+        import pyarrow.parquet as pq
+
+        from kmb.corpus.storage import SENTENCES, write_table
+
+        table = pq.read_table(path)
+        seen: dict[str, int] = {}
+        keep = []
+        for i, text in enumerate(table.column("text").to_pylist()):
+            if text not in seen:
+                seen[text] = i
+                keep.append(i)
+        write_table(out, table.take(keep).select(SENTENCES.names), SENTENCES)
+        kept = len(keep)
+    seconds = time.perf_counter() - start
+    peak_gb = _peak_rss_gb()
+    print(json.dumps({"seconds": seconds, "kept": kept, "peak_gb": peak_gb}))
+
+
+def _peak_rss_gb() -> float:
+    # VmHWM is this process's own high-water mark; ru_maxrss would carry over the parent's from
+    # before exec (Linux keeps it across execve).
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024**2
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def bench_dedup(rows: int, tmp: Path) -> None:
+    path = tmp / "staged.parquet"
+    start = time.perf_counter()
+    make_dedup_input(path, rows)
+    print(f"  dedup: generated {rows:,} sentence rows in {time.perf_counter() - start:.1f} s")
+    results = {}
+    for method in ("duckdb", "python-dict"):
+        proc = subprocess.run([sys.executable, __file__, "--dedup-child", str(path), method, str(tmp / f"{method}.parquet")],
+                              capture_output=True, text=True, check=True)
+        results[method] = json.loads(proc.stdout.strip().splitlines()[-1])
+    d, p = results["duckdb"], results["python-dict"]
+    assert d["kept"] == p["kept"], (d, p)
+    print(f"RESULT exact_dedup: {rows:,} rows in {d['seconds']:.1f} s, peak RSS {d['peak_gb']:.2f} GB, "
+          f"{d['kept']:,} kept (in-memory dict: {p['seconds']:.1f} s, {p['peak_gb']:.2f} GB) "
+          f"ratio={p['seconds'] / d['seconds']:.2f}")
+    print(f"RESULT exact_dedup_memory: {d['peak_gb']:.2f} GB peak RSS (in-memory dict {p['peak_gb']:.2f} GB) "
+          f"ratio={p['peak_gb'] / d['peak_gb']:.2f}")
+
+
+def _clear_kss_cache() -> None:
+    try:
+        from kss._modules.sentences.split_sentences import _split_sentences
+
+        _split_sentences.cache_clear()
+    except (ImportError, AttributeError):
+        pass
+
+
+def bench_end_to_end(n_docs: int, workers: int, tmp: Path) -> None:
+    from kmb.corpus.build import BuildConfig, build_corpus
+    from kmb.corpus.sample_news import generate
+    from kmb.corpus.storage import DOCUMENTS, ParquetSink
+    from kmb.corpus.workspace import Workspace
+
+    import datasketch  # noqa: F401  (imported once here, so that neither timed build pays for it)
+
+    if workers <= 1:
+        _warm("punct")  # in-process: import kss before timing, as the pool runs do in their workers
+    rates = {}
+    for fast_path in (True, False):
+        ws = Workspace.open(tmp / f"ws-{fast_path}")
+        with ParquetSink(ws.raw("naver_health") / "part-1.parquet", DOCUMENTS) as sink:
+            for doc in generate(n_docs, seed=5):
+                sink.write_row({"doc_id": doc.doc_id, "source": "naver_health", "text": doc.text})
+        _clear_kss_cache()  # kss memoises paragraphs: the second build must not profit from the first
+        start = time.perf_counter()
+        report = build_corpus(ws, BuildConfig(workers=workers, fast_path=fast_path)).data
+        seconds = time.perf_counter() - start
+        rates[fast_path] = report["sentences"]["kept"] / seconds
+        d = report["documents"]
+        print(f"  build (fast_path={fast_path}): {d['read']} documents, {report['sentences']['kept']} sentences "
+              f"kept in {seconds:.1f} s ({workers} worker(s), start-up included); dropped {d['dropped']}")
+    print(f"RESULT end_to_end: {rates[True]:.0f} sentences/s kept (kss-only build {rates[False]:.0f} sentences/s, "
+          f"{workers} workers) ratio={rates[True] / rates[False]:.2f}")
+
+
+def main() -> int:
+    if len(sys.argv) == 5 and sys.argv[1] == "--dedup-child":
+        dedup_child(*sys.argv[2:])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--documents", type=int, default=None, help="documents for splitting and the build (default 2000)")
+    parser.add_argument("--dedup-rows", type=int, default=None, help="sentence rows for the dedup (default 6,000,000)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default all cores)")
+    parser.add_argument("--backend", default="punct", help="kss backend for both splitters")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: backends,split,dedup,build")
+    args = parser.parse_args()
+    n_docs = args.documents or (120 if args.quick else 2000)
+    dedup_rows = args.dedup_rows or (300_000 if args.quick else 6_000_000)
+    skip = set(filter(None, args.skip.split(",")))
+
+    texts = documents(n_docs)
+    print(f"corpus: {len(texts)} generated documents, {sum(map(len, texts)):,} characters; {args.workers} workers")
+    with tempfile.TemporaryDirectory(prefix="kmb-bench-corpus-") as tmp:
+        tmp = Path(tmp)
+        if "backends" not in skip:
+            bench_backends(texts[: 20 if args.quick else 100])
+        if "split" not in skip:
+            bench_split(texts, args.backend, args.workers)
+        if "dedup" not in skip:
+            bench_dedup(dedup_rows, tmp)
+        if "build" not in skip:
+            # --quick builds in this process (kss is already imported): no pool start-up to wait for.
+            bench_end_to_end(300 if args.quick else n_docs, 1 if args.quick else args.workers, tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

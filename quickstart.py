@@ -1,0 +1,192 @@
+"""`kmb quickstart`: every stage on the bundled sample, offline, in a few minutes.
+
+It runs the same `kmb` commands a user runs (each printed before it runs, so the output doubles as a
+tutorial), in separate processes as a user would (Scrapy's reactor also runs once per process):
+
+  1. crawl the bundled NAVER replay site, served on 127.0.0.1;
+  2. harvest the bundled journal records from a local OAI-PMH responder;
+  3. add the sample textbooks; import the sample term list;
+  4. build the corpus, print its stats; count the terms;
+  5. make a stand-in for KR-BERT: a small WordPiece vocab in KR-BERT's format trained on the
+     corpus, and an untrained tiny BERT with it (KR-BERT itself has no licence to bundle);
+  6. build the extended medical vocab over that base;
+  7. continue MLM + NSP pretraining of the tiny BERT with the extended vocab;
+  8. evaluate the untrained start and the pretrained model: MLM, NSP, NER, STS, and the report.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kmb.corpus.workspace import Workspace
+from kmb.errors import KmbError
+
+PACKAGE = Path(__file__).resolve().parent
+SAMPLES = PACKAGE / "samples"
+
+# The replay site's days (see crawlers/replay_site/README.md).
+CRAWL_START, CRAWL_END = "2020-12-28", "2021-01-01"
+BASE_VOCAB_SIZE = 2000
+BASE = "base-tiny"  # the untrained start, as KR-BERT is the start of KM-BERT
+TRAINED = "km-tiny"
+
+
+@dataclass
+class Step:
+    title: str
+    args: list[str]
+    seconds: float = 0.0
+    output_tail: list[str] = field(default_factory=list)
+
+
+def run_quickstart(workspace: Path, *, pretrain_epochs: float = 8.0, seed: int = 42, echo=print) -> dict:
+    """Run every stage on the bundled sample into ``workspace``; returns a summary of what it made."""
+    from kmb.crawlers.oai_server import serve_oai
+    from kmb.crawlers.replay_server import ReplayServer
+
+    ws = Workspace.open(workspace)
+    w = ["--workspace", str(ws.root)]
+    started = time.perf_counter()
+    steps: list[Step] = []
+
+    def kmb(title: str, *args: str) -> Step:
+        step = Step(title, [*args])
+        n = len(steps) + 1
+        echo(f"\n[{n}] {title}\n$ kmb {' '.join(shlex.quote(a) for a in args)}")
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kmb", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            echo("    " + line)
+            step.output_tail = (step.output_tail + [line])[-20:]
+        code = proc.wait()
+        step.seconds = time.perf_counter() - t0
+        steps.append(step)
+        if code != 0:
+            raise KmbError(f"quickstart step {n} ({title}) failed with exit code {code}")
+        echo(f"    ({step.seconds:.0f} s)")
+        return step
+
+    with ReplayServer() as naver, serve_oai() as (oai_url, _responder):
+        kmb("Crawl the NAVER replay site (our own pages, served on 127.0.0.1)",
+            "crawl", "naver-health", "--base-url", naver.url, "--start", CRAWL_START, "--end", CRAWL_END,
+            "--delay", "0", *w)
+        kmb("Harvest journal abstracts from a local OAI-PMH responder",
+            "crawl", "kci", "--endpoint", f"{oai_url}/oai", "--years", "all", "--delay", "0", *w)
+    kmb("Add the sample textbooks", "corpus", "add", str(SAMPLES / "textbooks"), "--source", "textbook", *w)
+    kmb("Import the sample medical term list",
+        "terms", "import", str(SAMPLES / "terms" / "medical_terms.tsv"), "--source", "custom", *w)
+    kmb("Build the sentence corpus (normalise, clean, split with kss, filter, dedup, 90/10 split)",
+        "corpus", "build", "--seed", str(seed), *w)
+    kmb("Corpus statistics", "corpus", "stats", *w)
+    kmb("Count the medical terms in the train split", "terms", "count", *w)
+
+    echo(f"\n[{len(steps) + 1}] Make the stand-in for KR-BERT: a base vocab and an untrained tiny BERT")
+    base_vocab = make_base_vocab(ws, ws.vocab("base"), vocab_size=BASE_VOCAB_SIZE)
+    make_untrained_model(base_vocab, ws.model(BASE), seed=seed)
+    echo(f"    base vocab {base_vocab} ; untrained model {ws.model(BASE)}")
+
+    kmb("Build the extended medical vocab over the base vocab (the paper's procedure)",
+        "vocab", "build", "--base-vocab", str(base_vocab), "--min-count", "3", "--out", str(ws.vocab("kmb")), *w)
+    kmb("Continue MLM + NSP pretraining with the extended vocab",
+        "pretrain", "--base-model", str(ws.model(BASE)), "--tokenizer", str(ws.vocab("kmb")), "--output", TRAINED,
+        "--epochs", str(pretrain_epochs), "--lr", "5e-4", "--warmup", "0.05", "--batch-size", "32",
+        "--seed", str(seed), *w)
+
+    models = ["--model", str(ws.model(BASE)), "--model", str(ws.model(TRAINED))]
+    pairs = ws.eval("pairs") / "valid_pairs.tsv"
+    kmb("Draw evaluation sentence pairs from the validation split",
+        "evaluate", "make-pairs", "--out", str(pairs), "--seed", str(seed), *w)
+    kmb("Intrinsic: masked-token accuracy (the paper's Fig. 3)",
+        "evaluate", "mlm", *models, "--data", str(pairs), "--repeats", "5", "--seed", str(seed), *w)
+    kmb("Intrinsic: next-sentence prediction (the paper's Table 2)",
+        "evaluate", "nsp", *models, "--data", str(pairs), "--seed", str(seed), *w)
+    kmb("Extrinsic: medical NER, KM-BERT's format (the paper's Table 5)",
+        "evaluate", "ner", *models, "--data", str(SAMPLES / "ner" / "medical_ner_sample.txt"), "--format", "kmbert",
+        "--folds", "2", "--grid", "quick", "--seed", str(seed), *w)
+    kmb("Extrinsic: sentence similarity (the paper's Table 3)",
+        "evaluate", "sts", *models, "--train", str(SAMPLES / "sts" / "medical_sts_train.tsv"),
+        "--test", str(SAMPLES / "sts" / "medical_sts_test.tsv"), "--format", "korsts", "--grid", "quick",
+        "--seed", str(seed), *w)
+    kmb("Gather every result into eval/report.md", "evaluate", "report", *w)
+    ws.refresh_views()
+
+    return {
+        "workspace": str(ws.root),
+        "steps": len(steps) + 1,
+        "minutes": f"{(time.perf_counter() - started) / 60:.1f}",
+        "report": str(ws.root / "eval" / "report.md"),
+        "models": f"{ws.model(BASE)} (untrained start), {ws.model(TRAINED)} (pretrained)",
+    }
+
+
+def make_base_vocab(ws: Workspace, out: Path, vocab_size: int = BASE_VOCAB_SIZE) -> Path:
+    """Train a WordPiece vocab in KR-BERT's format on the corpus's train split: the sample's stand-in.
+
+    Cased, no accent stripping (either would NFD-split Hangul into jamo), the five special tokens
+    at ids 0-4 as in KR-BERT. Sentences stream from DuckDB in batches.
+    """
+    from tokenizers import BertWordPieceTokenizer
+
+    from kmb.vocab.tokenizers import save_tokenizer_dir
+
+    con = ws.connect()
+    try:
+        files = (ws.corpus / "sentences").as_posix() + "/*.parquet"
+        reader = con.sql(f"select text from read_parquet('{files}') where split = 'train'").to_arrow_reader(4096)
+
+        def batches():
+            for batch in reader:
+                yield batch.column(0).to_pylist()
+
+        trainer = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
+        trainer.train_from_iterator(
+            batches(), vocab_size=vocab_size, min_frequency=2,
+            special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], limit_alphabet=3000,
+        )
+    finally:
+        con.close()
+    vocab = [tok for tok, _ in sorted(trainer.get_vocab().items(), key=lambda kv: kv[1])]
+    tmp = out.with_name(out.name + ".tmp")
+    _clear(tmp)
+    tmp.mkdir(parents=True)
+    save_tokenizer_dir(vocab, tmp)
+    _clear(out)
+    tmp.rename(out)
+    return out
+
+
+def make_untrained_model(tokenizer_dir: Path, out: Path, seed: int = 42) -> Path:
+    """A randomly initialised tiny BertForPreTraining with the base vocab: the untrained start."""
+    import torch
+    from transformers import BertConfig, BertForPreTraining
+
+    from kmb.training.pretrain import MODEL_CONFIGS
+    from kmb.vocab.tokenizers import load_tokenizer
+
+    tokenizer = load_tokenizer(tokenizer_dir)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=len(tokenizer), max_position_embeddings=512, **MODEL_CONFIGS["tiny"])
+    model = BertForPreTraining(config)
+    tmp = out.with_name(out.name + ".tmp")
+    _clear(tmp)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    _clear(out)
+    tmp.rename(out)
+    return out
+
+
+def _clear(path: Path) -> None:
+    import shutil
+
+    if path.exists():
+        shutil.rmtree(path)
