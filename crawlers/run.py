@@ -61,7 +61,18 @@ def crawl_naver_health(options: NaverCrawlOptions) -> dict:
     if options.delay < 0:
         raise KmbError("--delay must be >= 0")
 
-    _check_reachable(options.base_url)
+    robots_txt = _fetch_robots(options.base_url)
+    if robots_txt is not None and not options.ignore_robots:
+        # Decide before starting Scrapy: a site that forbids its list pages gets no request at all.
+        from protego import Protego
+
+        from kmb.crawlers.naver_pages import old_list_url, new_list_url
+        from kmb.crawlers.settings import USER_AGENT
+
+        rules = Protego.parse(robots_txt)
+        probes = [old_list_url(options.base_url, start, 1, "103", "241"), new_list_url(options.base_url, start, "103", "241")]
+        if not any(rules.can_fetch(url, USER_AGENT) for url in probes):
+            raise KmbError(f"robots.txt of {options.base_url} forbids crawling it, so nothing was fetched. {LIVE_ROBOTS_HELP}")
     ws = Workspace.open(options.workspace)
     state = ws.crawl_state(SOURCE)
     jobdir = state / "jobdir"
@@ -156,11 +167,9 @@ def crawl_naver_health(options: NaverCrawlOptions) -> dict:
     return summary
 
 
-def _check_reachable(base_url: str, timeout: float = 20.0) -> None:
-    """Fail in seconds, not hours, when the site cannot be reached at all (offline, wrong URL).
-
-    One GET of robots.txt (the crawl asks for it first anyway); any HTTP answer counts as reachable.
-    """
+def _fetch_robots(base_url: str, timeout: float = 20.0) -> str | None:
+    """robots.txt of the site (None when it has none). Fails in seconds, not hours, when the site
+    cannot be reached at all (offline, wrong URL): any HTTP answer counts as reachable."""
     import urllib.error
     import urllib.request
 
@@ -168,9 +177,10 @@ def _check_reachable(base_url: str, timeout: float = 20.0) -> None:
 
     request = urllib.request.Request(base_url.rstrip("/") + "/robots.txt", headers={"User-Agent": USER_AGENT})
     try:
-        urllib.request.urlopen(request, timeout=timeout).close()
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.read(500_000).decode("utf-8", errors="replace")
     except urllib.error.HTTPError:
-        return
+        return None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise KmbError(f"cannot reach {base_url}: {reason}; is the site reachable from here?") from None

@@ -123,3 +123,15 @@ def helpers():
 
     return SimpleNamespace(make_sentence_rows=make_sentence_rows, write_sentences=write_sentences,
                            vocab_tokens=vocab_tokens, save_tokenizer=save_tokenizer, save_tiny_bert=save_tiny_bert)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models gain nothing from a second thread, and on a busy shared machine OpenMP threads
+    that spin-wait for each other make each step many times slower. Restored after each test."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
