@@ -222,7 +222,7 @@ def corpus_build_command(
     seed: Annotated[Optional[int], typer.Option(help="Seed of the train/valid split by document (same seed, same split). Default 42, or the existing corpus's seed.")] = None,
     valid_ratio: Annotated[Optional[float], typer.Option(help="Share of documents in the validation split. Default 0.1 (the paper's 90/10), or the existing corpus's ratio.")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes for normalising, cleaning and splitting; 0 = all cores.")] = 0,
-    backend: Annotated[str, typer.Option(help="kss backend for the sentences the fast path cannot split: mecab or punct.")] = "mecab",
+    backend: Annotated[str, typer.Option(help="kss backend for the text the fast path cannot split: punct (measured best, docs/corpus.md), mecab or pecab.")] = "punct",
     fast_path: Annotated[bool, typer.Option("--fast-path/--kss-only", help="Split unambiguous boundaries without kss (default) or send everything to kss.")] = True,
     near_threshold: Annotated[float, typer.Option(help="MinHash Jaccard similarity at which a document is a near-duplicate.")] = 0.8,
     min_chars: Annotated[int, typer.Option(help="Drop sentences shorter than this many characters.")] = 8,
@@ -351,8 +351,13 @@ def terms_count_command(
     from kmb.corpus.workspace import Workspace
     from kmb.vocab.term_counts import CountConfig, count_workspace_terms
 
+    def progress(sentences: int) -> None:
+        sys.stderr.write(f"\r  {sentences:,} sentences counted")
+        sys.stderr.flush()
+
     ws = Workspace.open(workspace)
-    summary = count_workspace_terms(ws, CountConfig(anywhere=anywhere, workers=workers, batch_rows=batch_rows))
+    summary = count_workspace_terms(ws, CountConfig(anywhere=anywhere, workers=workers, batch_rows=batch_rows), progress=progress)
+    sys.stderr.write("\n")
     echo_summary("term counts", summary)
 
 

@@ -100,7 +100,17 @@ def bench_backends(texts: list[str]) -> None:
               f"{rate:.0f} sentences/s in one process")
 
 
-def bench_split(texts: list[str], backend: str, workers: int) -> None:
+def real_news(path: Path, limit: int) -> list[str]:
+    """Article bodies from the Korean Wikinews CSV in ../shared/data (used by path, never copied)."""
+    import csv
+
+    from kmb.corpus.normalise import normalise
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [normalise(row["내용"]) for _, row in zip(range(limit), csv.DictReader(fh))]
+
+
+def bench_split(texts: list[str], backend: str, workers: int, label: str = "") -> None:
     from kmb.corpus.sentence_split import boundary_agreement, cheap_pieces, is_plain_piece
 
     runs = pool_run(texts, backend, workers)
@@ -117,10 +127,10 @@ def bench_split(texts: list[str], backend: str, workers: int) -> None:
                     kss += 1
     print(f"  split: {len(texts)} documents, {n} sentences; pieces without kss {fast}, with kss {kss} "
           f"({kss / max(fast + kss, 1):.0%} of pieces need kss)")
-    print(f"RESULT split_throughput: {sum(map(len, ours)) / ours_s:.0f} sentences/s "
+    print(f"RESULT split_throughput{label}: {sum(map(len, ours)) / ours_s:.0f} sentences/s "
           f"(plain kss pool {n / plain_s:.0f} sentences/s, backend {backend}, {workers} workers) "
           f"ratio={plain_s / ours_s:.2f}")
-    print(f"RESULT split_agreement: {agreement:.2%} sentence-boundary agreement with plain kss "
+    print(f"RESULT split_agreement{label}: {agreement:.2%} sentence-boundary agreement with plain kss "
           f"(Jaccard of sentence ends) ratio={agreement:.4f}")
 
 
@@ -263,6 +273,8 @@ def main() -> int:
     parser.add_argument("--dedup-rows", type=int, default=None, help="sentence rows for the dedup (default 6,000,000)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default all cores)")
     parser.add_argument("--backend", default="punct", help="kss backend for both splitters")
+    parser.add_argument("--real-news", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/wikinews/wikinews.csv",
+                        help="Korean Wikinews CSV for a second splitting run on real text (skipped if absent or --quick)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: backends,split,dedup,build")
     args = parser.parse_args()
     n_docs = args.documents or (120 if args.quick else 2000)
@@ -277,6 +289,8 @@ def main() -> int:
             bench_backends(texts[: 20 if args.quick else 100])
         if "split" not in skip:
             bench_split(texts, args.backend, args.workers)
+            if not args.quick and args.real_news.is_file():
+                bench_split(real_news(args.real_news, 644), args.backend, args.workers, "_wikinews")
         if "dedup" not in skip:
             bench_dedup(dedup_rows, tmp)
         if "build" not in skip:

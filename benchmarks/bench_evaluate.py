@@ -105,6 +105,7 @@ def main() -> int:
     size = 128 if args.quick else args.size
     if args.quick:
         args.rounds = min(args.rounds, 2)
+        args.threads = args.threads or 1  # one thread: steadier timings on a busy shared CPU
     if args.threads:
         torch.set_num_threads(args.threads)
     hidden, layers = (128, 2) if args.quick else (args.hidden, args.layers)

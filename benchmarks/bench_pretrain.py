@@ -51,6 +51,7 @@ def korean_documents(min_docs: int) -> tuple[list[list[str]], str]:
     else:
         source = "template sentences (../shared/data absent)"
     if len(docs) < min_docs:  # top up with our own text so the pair count is reached
+        source += f" + {min_docs - len(docs)} documents of our own random medical-word sentences"
         rng = np.random.default_rng(0)
         words = "환자 의사 병원 고혈압 당뇨병 치료 처방 검사 증상 두통 발열 기침 복용 관리 진료 수술 회복 예방 접종 감염".split()
         while len(docs) < min_docs:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -56,6 +57,7 @@ from kmb.corpus.workspace import Workspace
 from kmb.errors import KmbError
 
 REPORT_NAME = "report.json"
+KSS_BACKENDS = ("punct", "mecab", "pecab")
 # Staged sentences carry a row id (build order) for "keep the first occurrence".
 STAGED_SENTENCES = pa.schema([pa.field("row_id", pa.int64(), nullable=False)] + list(SENTENCES))
 STAGED_DOCUMENTS = pa.schema([pa.field("row_id", pa.int64(), nullable=False)] + list(CORPUS_DOCUMENTS))
@@ -170,6 +172,11 @@ def build_corpus(
     raw_files = _raw_files(workspace)
     if config.valid_ratio is not None and not 0.0 <= config.valid_ratio < 1.0:
         raise KmbError(f"--valid-ratio must be in [0, 1), got {config.valid_ratio}")
+    if not 0.0 < config.near_threshold <= 1.0:
+        raise KmbError(f"--near-threshold must be in (0, 1], got {config.near_threshold}")
+    if config.backend not in KSS_BACKENDS:
+        # kss's "fast" backend is left out: its output is not repeatable within a process.
+        raise KmbError(f"unknown --backend {config.backend!r}; choose one of {', '.join(KSS_BACKENDS)}")
     root = workspace.root
     with _build_lock(root):
         _recover(root)
@@ -352,10 +359,13 @@ def _new_document_batches(con, raw_files: list[Path], batch_docs: int) -> Iterat
 def _run_parallel(batches: Iterable[list[tuple]], config: BuildConfig) -> Iterator[dict]:
     """Process batches in worker processes, in order, with a bounded number in flight."""
     workers = config.workers or os.cpu_count() or 1
-    if workers <= 1:
-        for batch in batches:
+    batches = iter(batches)
+    first = list(itertools.islice(batches, 2))
+    if workers <= 1 or len(first) < 2:  # one batch: starting worker processes would cost more
+        for batch in itertools.chain(first, batches):
             yield from process_documents(batch, config)
         return
+    batches = itertools.chain(first, batches)
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # DuckDB and Arrow threads do not survive fork

@@ -360,10 +360,15 @@ _META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
 def _first_of(page: str, markers: tuple[str, ...], start: int, window: int) -> int:
     """Earliest position of any marker after ``start``; looks in a window first, since a marker
     that is absent costs a scan of the whole page."""
-    for end in (start + window, len(page)):
-        found = [i for i in (page.find(m, start, end) for m in markers) if i >= 0]
-        if found or end >= len(page):
-            return min(found) if found else -1
+    for end in (min(start + window, len(page)), len(page)):
+        best = -1
+        for marker in markers:
+            # Only look before the best position so far: an absent marker then costs little.
+            i = page.find(marker, start, best + len(marker) if best >= 0 else end)
+            if i >= 0:
+                best = i
+        if best >= 0 or end >= len(page):
+            return best
     return -1
 
 

@@ -12,7 +12,6 @@ fold), ``ner.md`` (the paper's Table 5 layout plus per-type scores), ``ner_f1.pn
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from kmb.errors import KmbError
 from kmb.evaluation import metrics
 from kmb.evaluation.finetune import Example, FinetuneConfig, load_for_finetuning, run_grid, seed_everything
 from kmb.evaluation.ner_data import NerSentence, label_list, load_folds, split_dev, tokenize_windows
@@ -34,8 +32,6 @@ from kmb.evaluation.results import (
     winner,
     write_markdown,
 )
-
-log = logging.getLogger(__name__)
 
 
 def decode(sentences: Sequence[NerSentence], windows, logits: Sequence[np.ndarray], labels: list[str]) -> list[list[str]]:

@@ -75,17 +75,15 @@ def _read_word_per_line(path: Path, columns: int) -> list[NerSentence]:
     words: list[str] = []
     tags: list[str] = []
     doc_number = 0
-    sent_in_doc = 0
     first_line = 0
     stem = path.stem
 
     def flush() -> None:
-        nonlocal words, tags, sent_in_doc
+        nonlocal words, tags
         if words:
             # Files without -DOCSTART- give every sentence its own document.
             doc = f"{stem}#{doc_number}" if doc_number else f"{stem}#s{len(sentences)}"
             sentences.append(NerSentence(words, tags, doc, first_line))
-            sent_in_doc += 1
         words, tags = [], []
 
     for number, line in _lines(path):
@@ -95,7 +93,6 @@ def _read_word_per_line(path: Path, columns: int) -> list[NerSentence]:
         if line.startswith(DOCSTART):
             flush()
             doc_number += 1
-            sent_in_doc = 0
             continue
         parts = line.split(" ") if columns == 3 else line.split()
         if len(parts) != columns:

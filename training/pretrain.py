@@ -109,8 +109,9 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
             batches = order[: n_full * self.global_batch].reshape(n_full, self.global_batch)
             batches = batches[rng.permutation(n_full)]
             order = np.concatenate([batches.reshape(-1), order[n_full * self.global_batch:]])
-        for index in order.tolist():
-            yield (self.epoch, index)
+        for start in range(0, len(order), 65_536):  # no Python list of the whole epoch
+            for index in order[start:start + 65_536].tolist():
+                yield (self.epoch, index)
 
 
 # --- the Trainer with our hooks -------------------------------------------------------------------

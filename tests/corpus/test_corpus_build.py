@@ -204,6 +204,16 @@ def test_null_empty_and_enormous_texts_are_counted_not_fatal(workspace):
     assert docs["ok"]["dropped"] is None
 
 
+def test_bad_options(workspace):
+    add_raw(workspace, "news", "part-1", [("a", "독감 예방접종은 매년 맞아야 한다.")])
+    with pytest.raises(KmbError, match="unknown --backend 'fast'"):
+        build_corpus(workspace, BuildConfig(workers=1, backend="fast"))
+    with pytest.raises(KmbError, match="--valid-ratio must be"):
+        build_corpus(workspace, BuildConfig(workers=1, valid_ratio=1.5))
+    with pytest.raises(KmbError, match="--near-threshold must be"):
+        build_corpus(workspace, BuildConfig(workers=1, near_threshold=0))
+
+
 def test_raw_table_without_text_column(workspace):
     import pyarrow as pa
 

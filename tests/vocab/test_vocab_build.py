@@ -189,3 +189,29 @@ def test_cli_error_is_one_line_and_exit_1(workspace, tmp_path, monkeypatch, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"kmb: error: {bad}:{len(BASE) + 1}: duplicate token '위' (first on line {BASE.index('위') + 1})"]
     assert list(workspace.vocab("medical").parent.iterdir()) == []
+
+
+def test_continuation_forms_match_inside_compounds(workspace, tmp_path):
+    from kmb.vocab.tokenizers import load_tokenizer
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(BASE + ["급", "##성"]) + "\n", encoding="utf-8")
+    make_workspace(workspace, ["고혈압"])
+    count_workspace_terms(workspace, CountConfig(workers=1))
+    plain, cont = workspace.vocab("plain"), workspace.vocab("cont")
+    build_vocab(workspace, vocab, plain, BuildConfig(min_count=1))
+    build_vocab(workspace, vocab, cont, BuildConfig(min_count=1, continuation=True))
+    assert load_tokenizer(plain).tokenize("급성고혈압") == ["[UNK]"]  # no ##고 in the base: the word is lost
+    assert load_tokenizer(cont).tokenize("급성고혈압") == ["급", "##성", "##고혈압"]
+    assert load_tokenizer(cont).convert_tokens_to_ids("고혈압") == load_tokenizer(plain).convert_tokens_to_ids("고혈압")
+
+
+def test_cli_terms_count(workspace):
+    from typer.testing import CliRunner
+
+    from kmb.cli import app
+
+    make_workspace(workspace, ["고혈압", "위염"])
+    result = CliRunner().invoke(app, ["terms", "count", "-w", str(workspace.root), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "word-start" in result.output and (workspace.terms / "term_freq.parquet").is_file()
