@@ -7,8 +7,8 @@ tutorial), in separate processes as a user would (Scrapy's reactor also runs onc
   2. harvest the bundled journal records from a local OAI-PMH responder;
   3. add the sample textbooks; import the sample term list;
   4. build the corpus, print its stats; count the terms;
-  5. make a stand-in for KR-BERT: a small WordPiece vocab in KR-BERT's format trained on the
-     corpus, and an untrained tiny BERT with it (KR-BERT itself has no licence to bundle);
+  5. make a stand-in for KR-BERT: an untrained tiny BERT over the bundled base vocab in KR-BERT's
+     format (KR-BERT itself has no licence to bundle);
   6. build the extended medical vocab over that base;
   7. continue MLM + NSP pretraining of the tiny BERT with the extended vocab;
   8. evaluate the untrained start and the pretrained model: MLM, NSP, NER, STS, and the report.
@@ -31,7 +31,7 @@ SAMPLES = PACKAGE / "samples"
 
 # The replay site's days (see crawlers/replay_site/README.md).
 CRAWL_START, CRAWL_END = "2020-12-28", "2021-01-01"
-BASE_VOCAB_SIZE = 2000
+BASE_VOCAB = SAMPLES / "vocab" / "base_vocab.txt"  # KR-BERT has no licence to bundle
 BASE = "base-tiny"  # the untrained start, as KR-BERT is the start of KM-BERT
 TRAINED = "km-tiny"
 
@@ -89,13 +89,14 @@ def run_quickstart(workspace: Path, *, pretrain_epochs: float = 8.0, seed: int =
     kmb("Corpus statistics", "corpus", "stats", *w)
     kmb("Count the medical terms in the train split", "terms", "count", *w)
 
-    echo(f"\n[{len(steps) + 1}] Make the stand-in for KR-BERT: a base vocab and an untrained tiny BERT")
-    base_vocab = make_base_vocab(ws, ws.vocab("base"), vocab_size=BASE_VOCAB_SIZE)
+    echo(f"\n[{len(steps) + 1}] Make the stand-in for KR-BERT: an untrained tiny BERT over the sample base vocab")
+    base_vocab = make_base_tokenizer(ws.vocab("base"))
     make_untrained_model(base_vocab, ws.model(BASE), seed=seed)
-    echo(f"    base vocab {base_vocab} ; untrained model {ws.model(BASE)}")
+    echo(f"    base vocab {base_vocab} ({BASE_VOCAB.name}); untrained model {ws.model(BASE)}")
 
     kmb("Build the extended medical vocab over the base vocab (the paper's procedure)",
-        "vocab", "build", "--base-vocab", str(base_vocab), "--min-count", "3", "--out", str(ws.vocab("kmb")), *w)
+        "vocab", "build", "--base-vocab", str(base_vocab), "--min-count", "3",
+        "--extra", str(SAMPLES / "vocab" / "extra_terms.txt"), "--out", str(ws.vocab("kmb")), *w)
     kmb("Continue MLM + NSP pretraining with the extended vocab",
         "pretrain", "--base-model", str(ws.model(BASE)), "--tokenizer", str(ws.vocab("kmb")), "--output", TRAINED,
         "--epochs", str(pretrain_epochs), "--lr", "5e-4", "--warmup", "0.05", "--batch-size", "32",
@@ -128,37 +129,15 @@ def run_quickstart(workspace: Path, *, pretrain_epochs: float = 8.0, seed: int =
     }
 
 
-def make_base_vocab(ws: Workspace, out: Path, vocab_size: int = BASE_VOCAB_SIZE) -> Path:
-    """Train a WordPiece vocab in KR-BERT's format on the corpus's train split: the sample's stand-in.
-
-    Cased, no accent stripping (either would NFD-split Hangul into jamo), the five special tokens
-    at ids 0-4 as in KR-BERT. Sentences stream from DuckDB in batches.
-    """
-    from tokenizers import BertWordPieceTokenizer
-
+def make_base_tokenizer(out: Path) -> Path:
+    """The sample's stand-in for KR-BERT's vocab (samples/vocab/base_vocab.txt) as a tokenizer directory."""
+    from kmb.vocab.bidirectional import read_vocab_file
     from kmb.vocab.tokenizers import save_tokenizer_dir
 
-    con = ws.connect()
-    try:
-        files = (ws.corpus / "sentences").as_posix() + "/*.parquet"
-        reader = con.sql(f"select text from read_parquet('{files}') where split = 'train'").to_arrow_reader(4096)
-
-        def batches():
-            for batch in reader:
-                yield batch.column(0).to_pylist()
-
-        trainer = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
-        trainer.train_from_iterator(
-            batches(), vocab_size=vocab_size, min_frequency=2,
-            special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], limit_alphabet=3000,
-        )
-    finally:
-        con.close()
-    vocab = [tok for tok, _ in sorted(trainer.get_vocab().items(), key=lambda kv: kv[1])]
     tmp = out.with_name(out.name + ".tmp")
     _clear(tmp)
     tmp.mkdir(parents=True)
-    save_tokenizer_dir(vocab, tmp)
+    save_tokenizer_dir(read_vocab_file(BASE_VOCAB), tmp)
     _clear(out)
     tmp.rename(out)
     return out
