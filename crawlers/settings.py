@@ -9,7 +9,7 @@ these and overrides only what its options say (--delay, --ignore-robots, the wor
 from kmb import __version__
 
 BOT_NAME = "kmb"
-SPIDER_MODULES = ["kmb.crawlers.naver_health"]
+SPIDER_MODULES = ["kmb.crawlers.naver_health", "kmb.crawlers.kci"]
 NEWSPIDER_MODULE = "kmb.crawlers"
 
 USER_AGENT = f"kmb/{__version__} (+https://github.com/kmb-project/kmb; Korean medical BERT corpus research crawler)"
