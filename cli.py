@@ -507,7 +507,7 @@ EvalSeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (masks, No
 EvalDeviceOpt = Annotated[Optional[str], typer.Option("--device", help="torch device (default: cuda when available, else cpu).")]
 EvalGridOpt = Annotated[
     str,
-    typer.Option("--grid", help="Hyper-parameter grid: 'paper' = lr {2e-5,3e-5,5e-5} x epochs {2,3,4}; 'quick' = one setting (5e-5, 2 epochs)."),
+    typer.Option("--grid", help="Hyper-parameter grid: 'paper' = lr {2e-5,3e-5,5e-5} x epochs {2,3,4}; 'quick' = one setting (5e-5, 2 epochs); or explicit LR:EPOCHS[,LR:EPOCHS...]."),
 ]
 EvalBatchOpt = Annotated[int, typer.Option("--batch-size", help="Batch size (paper: 32).")]
 EvalMaxLenOpt = Annotated[int, typer.Option("--max-length", help="Maximum tokens per input, [CLS] and [SEP] included (paper: 128).")]

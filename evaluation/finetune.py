@@ -43,9 +43,16 @@ class FinetuneConfig:
     weight_decay: float = 0.01
 
     def settings(self) -> list[tuple[float, int]]:
-        if self.grid not in GRIDS:
-            raise KmbError(f"unknown --grid {self.grid!r} (choose {', '.join(GRIDS)})")
-        return GRIDS[self.grid]
+        """A named grid, or explicit settings "LR:EPOCHS[,LR:EPOCHS...]" (e.g. "1e-3:5" for tiny models)."""
+        if self.grid in GRIDS:
+            return GRIDS[self.grid]
+        try:
+            settings = [(float(lr), int(epochs)) for lr, epochs in (item.split(":") for item in self.grid.split(","))]
+        except ValueError:
+            raise KmbError(f"unknown --grid {self.grid!r} (choose {', '.join(GRIDS)}, or LR:EPOCHS[,LR:EPOCHS...])") from None
+        if any(lr <= 0 or epochs < 1 for lr, epochs in settings):
+            raise KmbError(f"--grid {self.grid!r}: learning rates must be > 0 and epochs >= 1")
+        return settings
 
     def torch_device(self) -> torch.device:
         return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))

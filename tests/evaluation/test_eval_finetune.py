@@ -30,6 +30,9 @@ def test_grids():
     assert len(GRIDS["quick"]) == 1
     with pytest.raises(KmbError, match="unknown --grid"):
         FinetuneConfig(grid="huge").settings()
+    assert FinetuneConfig(grid="1e-3:5,5e-4:3").settings() == [(1e-3, 5), (5e-4, 3)]
+    with pytest.raises(KmbError, match="epochs >= 1"):
+        FinetuneConfig(grid="1e-3:0").settings()
 
 
 def test_sorted_prediction_keeps_input_order(tiny_models):

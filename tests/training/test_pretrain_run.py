@@ -74,17 +74,19 @@ def test_loss_decreases_and_the_saved_directory_loads_with_plain_transformers(co
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_resume_equals_an_uninterrupted_run(corpus_workspace, tiny_base_dir):
+@pytest.mark.parametrize("stop, total", [(3, 6), (27, 29)], ids=["mid-epoch", "next-epoch"])
+def test_resume_equals_an_uninterrupted_run(corpus_workspace, tiny_base_dir, stop, total):
+    # 194 train pairs in batches of 8: 25 steps an epoch, so (27, 29) resumes inside epoch 2
     whole = LogCapture()
-    run_pretraining(_config(corpus_workspace, tiny_base_dir, "whole", max_steps=6, save_steps=3, dropout=0.1), [whole])
-    first = LogCapture(stop_at=3)
-    run_pretraining(_config(corpus_workspace, tiny_base_dir, "parts", max_steps=6, save_steps=3, dropout=0.1), [first])
-    assert sorted(first.losses) == [1, 2, 3]
+    kw = dict(max_steps=total, save_steps=stop, dropout=0.1)
+    run_pretraining(_config(corpus_workspace, tiny_base_dir, "whole", **kw), [whole])
+    first = LogCapture(stop_at=stop)
+    run_pretraining(_config(corpus_workspace, tiny_base_dir, "parts", **kw), [first])
+    assert sorted(first.losses) == list(range(1, stop + 1))
     second = LogCapture()
-    run_pretraining(_config(corpus_workspace, tiny_base_dir, "parts", max_steps=6, save_steps=3, dropout=0.1,
-                            resume=True), [second])
-    assert sorted(second.losses) == [4, 5, 6]
-    for step in range(1, 7):
+    run_pretraining(_config(corpus_workspace, tiny_base_dir, "parts", resume=True, **kw), [second])
+    assert sorted(second.losses) == list(range(stop + 1, total + 1))
+    for step in range(1, total + 1):
         got = (first.losses | second.losses)[step]
         assert got == pytest.approx(whole.losses[step], rel=1e-5), step
     a = load_file(corpus_workspace.model("whole") / "model.safetensors")
@@ -92,7 +94,7 @@ def test_resume_equals_an_uninterrupted_run(corpus_workspace, tiny_base_dir):
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6)
     steps = [r["step"] for r in read_metrics(corpus_workspace.pretrain("parts") / "metrics.jsonl")]
-    assert steps[0] == 0 and steps[-1] == 6 and steps.count(6) == 1
+    assert steps[0] == 0 and steps[-1] == total and steps.count(total) == 1
 
 
 def test_torchrun_two_processes_equal_one_process(corpus_workspace, tiny_base_dir, tiny_tokenizer_dir):
