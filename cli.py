@@ -155,22 +155,10 @@ def crawl_kci_command(
     """Harvest Korean journal-article abstracts from KCI over OAI-PMH into raw/kci/."""
     from kmb.corpus.workspace import Workspace
     from kmb.crawlers.kci import HarvestOptions, harvest
-    from kmb.crawlers.kci_oai import JournalSelection, read_journal_selection
+    from kmb.crawlers.kci_oai import JournalSelection, parse_years, read_journal_file
 
-    span = None
-    if years.strip().lower() != "all":
-        try:
-            first, _, last = years.partition("-")
-            span = (int(first), int(last or first))
-        except ValueError:
-            raise KmbError(f"--years must look like 2010-2020 or 'all', not {years!r}") from None
-    selection = JournalSelection()
-    if journals is not None:
-        if not journals.is_file():
-            raise KmbError("no such file", path=journals)
-        selection = read_journal_selection(journals.read_text(encoding="utf-8-sig").splitlines())
-        if selection.by_subject:
-            raise KmbError("no ISSN or journal name in the file", path=journals)
+    span = parse_years(years)
+    selection = read_journal_file(journals) if journals is not None else JournalSelection()
     options = HarvestOptions(endpoint=endpoint, metadata_prefix=metadata_prefix, set_spec=set_spec or None, from_date=from_date,
                              until=until, years=span, selection=selection, max_records=max_records, delay=delay, resume=resume,
                              flush_rows=max(1, checkpoint_every), fulltext=fulltext)

@@ -61,14 +61,14 @@ def run_quickstart(workspace: Path, *, pretrain_epochs: float = 8.0, seed: int =
         n = len(steps) + 1
         echo(f"\n[{n}] {title}\n$ kmb {' '.join(shlex.quote(a) for a in args)}")
         t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kmb", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        proc = subprocess.Popen([sys.executable, "-m", "kmb", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert proc.stdout is not None
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            echo("    " + line)
-            step.output_tail = (step.output_tail + [line])[-20:]
+        for raw in proc.stdout:
+            # Progress bars redraw with "\r": show only the last state of each line.
+            line = raw.decode("utf-8", "replace").rstrip("\r\n").rsplit("\r", 1)[-1]
+            if line.strip():
+                echo("    " + line)
+                step.output_tail = (step.output_tail + [line])[-20:]
         code = proc.wait()
         step.seconds = time.perf_counter() - t0
         steps.append(step)

@@ -103,8 +103,9 @@ def _worker_init(backend: str, fast_path: bool, max_piece_chars: int) -> None:
 
 def process_documents(docs: list[tuple[str, str, str | None]], config: BuildConfig) -> list[dict]:
     """Normalise, clean, split and filter a batch of (doc_id, source, text); one dict per document."""
-    if _splitter is None:
-        _worker_init(config.backend, config.fast_path, config.max_piece_chars)
+    wanted = (config.backend, config.fast_path, config.max_piece_chars)
+    if _splitter is None or (_splitter.backend, _splitter.fast_path, _splitter.max_piece_chars) != wanted:
+        _worker_init(*wanted)  # in-process builds with other settings must not reuse the splitter
     out = []
     for doc_id, source, raw_text in docs:
         result = {"doc_id": doc_id, "source": source, "dropped": None, "clean": Counter(),

@@ -292,6 +292,34 @@ def _name_key(name: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFC", name)).lower()
 
 
+def read_journal_file(path) -> JournalSelection:
+    """The user's --journals file: ISSNs or journal names, one per line."""
+    from pathlib import Path
+
+    from kmb.errors import KmbError
+
+    path = Path(path)
+    if not path.is_file():
+        raise KmbError("no such file", path=path)
+    selection = read_journal_selection(path.read_text(encoding="utf-8-sig").splitlines())
+    if selection.by_subject:
+        raise KmbError("no ISSN or journal name in the file", path=path)
+    return selection
+
+
+def parse_years(text: str) -> tuple[int, int] | None:
+    """--years: "2010-2020", "2015", or "all" (None: keep every year)."""
+    from kmb.errors import KmbError
+
+    if text.strip().lower() == "all":
+        return None
+    try:
+        first, _, last = text.partition("-")
+        return int(first), int(last or first)
+    except ValueError:
+        raise KmbError(f"--years must look like 2010-2020 or 'all', not {text!r}") from None
+
+
 def read_journal_selection(lines: list[str]) -> JournalSelection:
     """One ISSN or journal name per line; '#' starts a comment."""
     selection = JournalSelection()

@@ -9,7 +9,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from kmb.corpus.build import BuildConfig, assign_split, build_corpus
+from kmb.corpus.build import BuildConfig, assign_split, build_corpus, process_documents
 from kmb.corpus.sample_news import generate
 from kmb.corpus.storage import CORPUS_DOCUMENTS, DOCUMENTS, SENTENCES, write_rows
 from kmb.errors import KmbError
@@ -168,6 +168,14 @@ def test_worker_processes_give_the_same_corpus(workspace):
     build_corpus(workspace, BuildConfig(workers=1, rebuild=True))
     assert sorted(parallel) == sorted(sentences(workspace))
     assert len(parallel) == 120 * 8
+
+
+def test_in_process_builds_use_their_own_splitter_settings():
+    doc = [("a", "news", "A군 vs. B군을 비교했다. 결과는 다음과 같다.")]
+    fast = process_documents(doc, BuildConfig(workers=1))[0]["split"]
+    kss_only = process_documents(doc, BuildConfig(workers=1, fast_path=False))[0]["split"]
+    assert (fast["fast_pieces"], fast["kss_pieces"]) == (1, 1)
+    assert (kss_only["fast_pieces"], kss_only["kss_pieces"]) == (0, 1)
 
 
 # --- bad input -----------------------------------------------------------------------------------
