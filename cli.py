@@ -655,7 +655,7 @@ def evaluate_report(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
 @app.command("quickstart")
 def quickstart_command(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    epochs: Annotated[float, typer.Option("--epochs", help="Pretraining epochs over the sample's pairs.")] = 8.0,
+    epochs: Annotated[float, typer.Option("--epochs", help="Pretraining epochs over the sample's pairs (a tiny model needs many).")] = 40.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for every stage.")] = 42,
 ) -> None:
     """Run every stage on the bundled sample, offline: crawl, corpus, vocab, pretrain, evaluate, report."""

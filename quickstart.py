@@ -46,7 +46,7 @@ class Step:
     output_tail: list[str] = field(default_factory=list)
 
 
-def run_quickstart(workspace: Path, *, pretrain_epochs: float = 8.0, seed: int = 42, echo=print) -> dict:
+def run_quickstart(workspace: Path, *, pretrain_epochs: float = 40.0, seed: int = 42, echo=print) -> dict:
     """Run every stage on the bundled sample into ``workspace``; returns a summary of what it made."""
     from kmb.crawlers.oai_server import serve_oai
     from kmb.crawlers.replay_server import ReplayServer
@@ -102,7 +102,7 @@ def run_quickstart(workspace: Path, *, pretrain_epochs: float = 8.0, seed: int =
         "--extra", str(SAMPLES / "vocab" / "extra_terms.txt"), "--out", str(ws.vocab("kmb")), *w)
     kmb("Continue MLM + NSP pretraining with the extended vocab",
         "pretrain", "--base-model", str(ws.model(BASE)), "--tokenizer", str(ws.vocab("kmb")), "--output", TRAINED,
-        "--epochs", str(pretrain_epochs), "--lr", "5e-4", "--warmup", "0.05", "--batch-size", "32",
+        "--epochs", str(pretrain_epochs), "--lr", "1e-3", "--warmup", "0.05", "--batch-size", "32",
         "--seed", str(seed), *w)
 
     models = ["--model", str(ws.model(BASE)), "--model", str(ws.model(TRAINED))]

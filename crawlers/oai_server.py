@@ -36,6 +36,7 @@ from kmb.crawlers.kci_oai import DC, KCI, OAI, OAI_DC
 
 SAMPLE_RECORDS = Path(__file__).resolve().parents[1] / "samples" / "kci" / "records.xml"
 ENDPOINTS = {"/oai": ("oai_kci", "oai_dc"), "/oai-dc-only": ("oai_dc",), "/oai-expiring": ("oai_kci", "oai_dc")}
+_PDF_LOCK = threading.Lock()
 ROBOTS = b"User-agent: *\nAllow: /\n"
 RSS = b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>not OAI-PMH</title></channel></rss>'
 
@@ -65,7 +66,9 @@ class OaiResponder:
             abstract = record.findtext(f".//{{{KCI}}}abstract[@lang='original']") or ""
             sentences = [s if s.endswith(".") else s + "." for s in abstract.split(". ") if s.strip()]
             pages = [sentences[:2], sentences[2:] + ["본 연구는 단일 기관 자료를 사용하였다.", "참고문헌", "1. 홍길동. 가상 연구. 2015."]]
-            with tempfile.TemporaryDirectory() as tmp:
+            # matplotlib is not thread-safe, and this server answers requests in threads: two PDFs
+            # drawn at once interleave their fonts' glyph maps and the text layer comes out garbled.
+            with _PDF_LOCK, tempfile.TemporaryDirectory() as tmp:
                 path = write_text_pdf(Path(tmp) / "a.pdf", pages, header=record.findtext(f".//{{{KCI}}}journal-name"))
                 return path.read_bytes()
         return None
