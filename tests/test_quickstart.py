@@ -1,0 +1,66 @@
+"""The README's main command, end to end: `kmb quickstart` on the bundled sample, offline.
+
+One run (about 2 minutes on 2 quiet cores) checks that every stage produced its files, that the
+DuckDB views show all sources together, and that pretraining beat the untrained start on MLM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    ws = tmp_path_factory.mktemp("quickstart") / "ws"
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kmb", "quickstart", "--workspace", str(ws)],
+        capture_output=True, text=True, env=env, timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return ws, proc.stdout
+
+
+def test_every_stage_wrote_its_output(quickstart):
+    ws, out = quickstart
+    for path in [
+        "raw/naver_health", "raw/kci", "raw/textbook", "terms/terms.parquet", "terms/term_freq.parquet",
+        "corpus/sentences", "corpus/report.json", "vocab/kmb/vocab.txt", "vocab/kmb/tokenizer.json",
+        "models/base-tiny/config.json", "models/km-tiny/model.safetensors", "models/km-tiny/README.md",
+        "eval/report.md", "eval/ner/result.json", "eval/sts/result.json", "eval/nsp/result.json",
+    ]:
+        assert (ws / path).exists(), f"quickstart did not write {path}"
+    for n in range(1, 17):  # each step announces itself
+        assert f"\n[{n}] " in out
+    assert "kmb quickstart: done" in out
+
+
+def test_views_show_every_source_together(quickstart):
+    ws, _ = quickstart
+    con = duckdb.connect(str(ws / "kmb.duckdb"), read_only=True)
+    sources = dict(con.execute("select source, count(*) from documents group by source").fetchall())
+    sentences = con.execute("select count(*) from sentences").fetchone()[0]
+    con.close()
+    assert set(sources) == {"naver_health", "kci", "textbook"}
+    assert sources["naver_health"] == 46 and sources["textbook"] == 6
+    assert sentences > 500
+
+
+def test_vocab_grew_and_pretraining_beat_the_untrained_start(quickstart):
+    ws, _ = quickstart
+    base = (ws / "vocab/base/vocab.txt").read_text(encoding="utf-8").splitlines()
+    extended = (ws / "vocab/kmb/vocab.txt").read_text(encoding="utf-8").splitlines()
+    assert extended[: len(base)] == base and len(extended) > len(base)
+
+    mlm = json.loads((ws / "eval/mlm/result.json").read_text(encoding="utf-8"))["models"]
+    assert mlm["km-tiny"]["overall"]["mean"] > mlm["base-tiny"]["overall"]["mean"] + 0.01
+    report = (ws / "eval/report.md").read_text(encoding="utf-8")
+    assert "| mlm | mlm | MLM accuracy (overall, mean) | km-tiny" in report
