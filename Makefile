@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install
-	$(VENV)/bin/kmb quickstart --workspace kmb-workspace
+	$(VENV)/bin/kmb quickstart --workspace demo-workspace
 
 test: install
 	$(PY) -m pytest
@@ -27,4 +27,4 @@ bench: install
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) kmb-workspace
+	rm -rf $(VENV) demo-workspace

@@ -34,6 +34,7 @@ CRAWL_START, CRAWL_END = "2020-12-28", "2021-01-01"
 BASE_VOCAB = SAMPLES / "vocab" / "base_vocab.txt"  # KR-BERT has no licence to bundle
 BASE = "base-tiny"  # the untrained start, as KR-BERT is the start of KM-BERT
 TRAINED = "km-tiny"
+MARKER = ".kmb-quickstart"
 # Tiny models need a far larger learning rate than BERT-base's 2e-5..5e-5 to learn anything in minutes.
 TINY_GRID = "1e-3:6"
 
@@ -51,7 +52,8 @@ def run_quickstart(workspace: Path, *, pretrain_epochs: float = 40.0, seed: int 
     from kmb.crawlers.oai_server import serve_oai
     from kmb.crawlers.replay_server import ReplayServer
 
-    ws = Workspace.open(workspace)
+    ws = Workspace.open(_fresh_workspace(Path(workspace)))
+    (ws.root / MARKER).write_text("made by kmb quickstart; a later quickstart may delete this workspace\n")
     w = ["--workspace", str(ws.root)]
     started = time.perf_counter()
     steps: list[Step] = []
@@ -165,6 +167,16 @@ def make_untrained_model(tokenizer_dir: Path, out: Path, seed: int = 42) -> Path
     _clear(out)
     tmp.rename(out)
     return out
+
+
+def _fresh_workspace(root: Path) -> Path:
+    """The quickstart starts from nothing, so a rerun gives the same result. It deletes only a
+    workspace that an earlier quickstart made (it holds MARKER), never a user's own work."""
+    if root.exists() and any(root.iterdir()):
+        if not (root / MARKER).is_file():
+            raise KmbError("the workspace is not empty and was not made by the quickstart; give a new directory", path=root)
+        _clear(root)
+    return root
 
 
 def _clear(path: Path) -> None:

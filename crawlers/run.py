@@ -156,10 +156,11 @@ def crawl_naver_health(options: NaverCrawlOptions) -> dict:
             f"({stats.get('kmb/unreachable_reason')}); is the site reachable from here?"
         )
     if summary["parsed"] == 0:
-        # Not a failure when everything asked for was already stored by an earlier run.
+        # Not a failure when the articles found were already stored by an earlier run (pages that
+        # failed again are in the rejects table, as the first time).
         all_done_before = stats.get("kmb/days_skipped_done", 0) == stats.get("kmb/days_total", -1)
         nothing_left = all_done_before or stats.get("kmb/already_stored_skipped", 0) > 0
-        if not (nothing_left and summary["rejected"] == 0):
+        if not nothing_left:
             raise KmbError(
                 f"no article was parsed from {options.base_url} for {start}..{end} "
                 f"({summary['rejected']} rejected, {summary['requests']} requests; see {ws.rejects(SOURCE)})"

@@ -14,7 +14,7 @@ import sys
 import duckdb
 import pytest
 
-pytestmark = pytest.mark.slow
+
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,7 @@ def quickstart(tmp_path_factory):
     return ws, proc.stdout
 
 
+@pytest.mark.slow
 def test_every_stage_wrote_its_output(quickstart):
     ws, out = quickstart
     for path in [
@@ -43,6 +44,7 @@ def test_every_stage_wrote_its_output(quickstart):
     assert "kmb quickstart: done" in out
 
 
+@pytest.mark.slow
 def test_views_show_every_source_together(quickstart):
     ws, _ = quickstart
     con = duckdb.connect(str(ws / "kmb.duckdb"), read_only=True)
@@ -54,6 +56,7 @@ def test_views_show_every_source_together(quickstart):
     assert sentences > 500
 
 
+@pytest.mark.slow
 def test_vocab_grew_and_pretraining_beat_the_untrained_start(quickstart):
     ws, _ = quickstart
     base = (ws / "vocab/base/vocab.txt").read_text(encoding="utf-8").splitlines()
@@ -64,3 +67,20 @@ def test_vocab_grew_and_pretraining_beat_the_untrained_start(quickstart):
     assert mlm["km-tiny"]["overall"]["mean"] > mlm["base-tiny"]["overall"]["mean"] + 0.01
     report = (ws / "eval/report.md").read_text(encoding="utf-8")
     assert "| mlm | mlm | MLM accuracy (overall, mean) | km-tiny" in report
+
+
+def test_quickstart_never_deletes_a_users_workspace(tmp_path):
+    from kmb.errors import KmbError
+    from kmb.quickstart import MARKER, _fresh_workspace
+
+    users = tmp_path / "mine"
+    (users / "raw").mkdir(parents=True)
+    with pytest.raises(KmbError, match="not made by the quickstart"):
+        _fresh_workspace(users)
+    assert (users / "raw").is_dir()
+
+    earlier = tmp_path / "demo"
+    (earlier / "raw").mkdir(parents=True)
+    (earlier / MARKER).write_text("x")
+    _fresh_workspace(earlier)
+    assert not earlier.exists()  # an earlier quickstart's workspace starts over
