@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kmb.corpus.storage import replace_dir
 from kmb.corpus.workspace import Workspace
 from kmb.errors import KmbError
 
@@ -143,8 +144,7 @@ def make_base_tokenizer(out: Path) -> Path:
     _clear(tmp)
     tmp.mkdir(parents=True)
     save_tokenizer_dir(read_vocab_file(BASE_VOCAB), tmp)
-    _clear(out)
-    tmp.rename(out)
+    replace_dir(tmp, out)
     return out
 
 
@@ -164,8 +164,7 @@ def make_untrained_model(tokenizer_dir: Path, out: Path, seed: int = 42) -> Path
     _clear(tmp)
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    _clear(out)
-    tmp.rename(out)
+    replace_dir(tmp, out)
     return out
 
 

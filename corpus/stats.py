@@ -9,11 +9,10 @@ drawn with matplotlib's Agg backend into PNG files.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections import Counter
 from pathlib import Path
 
+from kmb.corpus.storage import atomic_path
 from kmb.corpus.workspace import Workspace
 from kmb.errors import KmbError
 
@@ -107,8 +106,7 @@ def _plot(path: Path, rows: list[tuple], xlabel: str) -> Path:
     ax.set_ylabel("count")
     ax.set_title(f"{xlabel}: {sum(counts):,} in all")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    fig.savefig(tmp, format="png")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
     return path

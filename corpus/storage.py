@@ -11,10 +11,14 @@ The tables are documented in ``docs/storage.md``; keep the two in step.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -258,6 +262,68 @@ def write_rows(path: str | os.PathLike, rows: Iterable[Mapping], schema: pa.Sche
     with ParquetSink(path, schema) as sink:
         sink.write_rows(rows)
     return sink.rows_written
+
+
+# --- every other file a stage writes: the same temporary-name-then-rename rule ----------------
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a hidden temporary path beside ``path`` (same suffix, so libraries that pick a format
+    by name still work); on success it is fsynced and replaces ``path``, on error it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_text(path: str | os.PathLike) -> Iterator:
+    """A UTF-8 text file for writing that appears at ``path`` only when closed cleanly."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    with atomic_text(path) as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def write_json_atomic(path: str | os.PathLike, value, indent: int | None = 2) -> Path:
+    with atomic_text(path) as handle:
+        json.dump(value, handle, ensure_ascii=False, indent=indent, default=str)
+        handle.write("\n")
+    return Path(path)
+
+
+def replace_dir(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Move a finished directory into place, replacing an old ``target`` only at the very end.
+
+    Files in ``tmp`` are fsynced first. Between the two renames the old directory survives under a
+    hidden name, so a kill leaves either the old or the new directory, never a half-written one.
+    """
+    tmp, target = Path(tmp), Path(target)
+    for file in tmp.rglob("*"):
+        if file.is_file():
+            with open(file, "rb") as fh:
+                os.fsync(fh.fileno())
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+        os.replace(target, old)
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def part_name(prefix: str = "part") -> str:

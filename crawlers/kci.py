@@ -29,6 +29,8 @@ from urllib.parse import urlencode
 
 import scrapy
 
+from kmb.corpus.storage import write_json_atomic
+
 from kmb.crawlers.kci_oai import (
     BAD_RESUMPTION_TOKEN,
     CANNOT_DISSEMINATE_FORMAT,
@@ -234,14 +236,7 @@ def read_state(ws) -> dict:
 
 def write_state(ws, state: dict) -> None:
     """Atomically: a temp file in the same folder, fsynced, then renamed."""
-    path = state_path(ws)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(state, fh, ensure_ascii=False, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_json_atomic(state_path(ws), state, indent=1)
 
 
 def harvest(ws, options: HarvestOptions) -> HarvestSummary:

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from kmb.corpus.storage import NAVER_DOCUMENTS, REJECTS, part_name, write_rows
+from kmb.corpus.storage import NAVER_DOCUMENTS, REJECTS, part_name, write_json_atomic, write_rows
 from kmb.corpus.workspace import Workspace
 from kmb.crawlers.naver_pages import SOURCE
 
@@ -60,11 +60,7 @@ def read_json(path: Path, default):
 
 def write_json(path: Path, value) -> None:
     """Atomically: a temporary file, then os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomic(path, value, indent=None)
 
 
 def append_done_day(state_dir: Path, day: str) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from kmb.corpus.storage import atomic_path, write_text_atomic
+
 METRIC_KEYS = ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss")
 
 
@@ -70,9 +72,7 @@ def read_metrics(path: Path) -> list[dict]:
 def truncate_metrics(path: Path, after_step: int) -> None:
     """Drop records past ``after_step`` (a resumed run re-does those steps)."""
     kept = [r for r in read_metrics(path) if r.get("phase") == "base" or r["step"] <= after_step]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
 
 
 def plot_metrics(records: list[dict], out_path: Path, title: str = "") -> Path:
@@ -97,8 +97,7 @@ def plot_metrics(records: list[dict], out_path: Path, title: str = "") -> Path:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    tmp = out_path.with_name(f".{out_path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(out_path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, out_path)
     return out_path

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from kmb import __version__
+from kmb.corpus.storage import write_text_atomic
 
 
 def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, records: list[dict], summary: dict,
@@ -71,7 +71,4 @@ def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, rec
             lines.append(f"| {key} | {start} | {final[key]:.4f} |")
         lines += ["", "Curves: `curves.png`; every evaluation: `metrics.jsonl`."]
     lines.append("")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, "\n".join(lines))

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kmb.corpus.storage import replace_dir
 from kmb.errors import KmbError
 
 DEFAULT_BASE_MODEL = "snunlp/KR-BERT-char16424"  # KR-BERT, the paper's starting point
@@ -462,7 +463,7 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
             (tmp / "training_args.bin").unlink(missing_ok=True)
             write_model_card(tmp / "README.md", name=cfg.output, config=cfg, shard_manifest=shard_set.manifest,
                              records=records, summary=summary, model_config=model.config)
-            _replace_dir(tmp, out_dir)
+            replace_dir(tmp, out_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -495,13 +496,3 @@ def _mark_plain_bert(config_path: Path) -> None:
     config = json.loads(config_path.read_text())
     config["architectures"] = [SAVED_ARCHITECTURE]
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
-        target.rename(old)
-    tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

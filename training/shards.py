@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from kmb.corpus.storage import PAIR_SHARDS
+from kmb.corpus.storage import PAIR_SHARDS, replace_dir
 from kmb.errors import KmbError
 from kmb.training.masking import IGNORE_INDEX, mask_tokens, pair_generator
 from kmb.training.sentence_pairs import OrderedSentences, iter_pair_chunks, write_ordered_sentences
@@ -167,7 +166,7 @@ def build_shards(
             "sentence_files": [str(p) for p in sentence_files], "splits": splits,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-        _replace_dir(tmp, folder)
+        replace_dir(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -206,19 +205,6 @@ def _write_split(tmp, split, sentences, encoder, schema, seed, shard_pairs, chun
         writer.close()
         sink.close()
     return files, pairs, tokens, not_next
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    for path in tmp.iterdir():
-        with open(path, "rb") as fh:
-            os.fsync(fh.fileno())
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
-        target.rename(old)
-    tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # --- reading -----------------------------------------------------------------------------------

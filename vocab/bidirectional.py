@@ -25,13 +25,13 @@ stage can use it where it would use the forward tokenizer; see :func:`kmb.vocab.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
+from kmb.corpus.storage import write_text_atomic
 from kmb.errors import KmbError
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -74,11 +74,7 @@ def read_vocab_file(path: str | Path) -> list[str]:
 
 def write_vocab_file(tokens: list[str], path: str | Path) -> None:
     """Write vocab.txt atomically (temp name, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write("\n".join(tokens) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, "\n".join(tokens) + "\n")
 
 
 # --- BERT's basic tokenizer as one regular expression ------------------------------------------

@@ -13,11 +13,11 @@ while :func:`kmb.vocab.tokenizers.load_tokenizer` gives this class back.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 
+from kmb.corpus.storage import write_text_atomic
 from kmb.vocab.bidirectional import CONFIG_KEY, BidirectionalWordPiece, read_vocab_file
 
 
@@ -95,6 +95,4 @@ def mark_bidirectional(directory: Path, tokens: list[str]) -> None:
     )
     config.pop("auto_map", None)
     forward_tokenizer_from_tokens(tokens).backend_tokenizer.save(str(directory / "tokenizer.json"))
-    tmp = config_path.with_name(".tokenizer_config.json.tmp")
-    tmp.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, config_path)
+    write_text_atomic(config_path, json.dumps(config, ensure_ascii=False, indent=2) + "\n")

@@ -245,7 +245,7 @@ def coverage_report(before: list[str], after: list[str], counts: dict[str, int],
 # --- the command -----------------------------------------------------------------------------------------
 def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path, config: BuildConfig = BuildConfig()) -> dict:
     """`kmb vocab build`: write the extended tokenizer directory; returns the full report dict."""
-    from kmb.vocab.extend import replace_dir
+    from kmb.corpus.storage import replace_dir
     from kmb.vocab.tokenizers import BIDIRECTIONAL, FORWARD, save_tokenizer_dir
 
     if config.min_count < 0 or config.top < 0 or config.pad_to_multiple < 0:

@@ -15,11 +15,11 @@ appended rows need values. Two ways to fill them:
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from kmb.corpus.storage import replace_dir
 from kmb.errors import KmbError
 
 INITS = ("subword-mean", "normal")
@@ -170,15 +170,3 @@ def extend_model(model_dir: str | Path, vocab_dir: str | Path, out_dir: str | Pa
         "new tokens": len(new_tokenizer) - n_base,
         "vocab size": len(new_tokenizer),
     }
-
-
-def replace_dir(tmp: Path, target: Path) -> None:
-    """Move the finished directory `tmp` to `target`, replacing an old `target` only at the end."""
-    if target.exists():
-        old = target.parent / f".{target.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
