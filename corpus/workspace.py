@@ -8,7 +8,7 @@
     pretrain/<name>/              pair shards and checkpoints
     models/<name>/                Hugging Face model directories
     eval/<run>/                   evaluation results; eval/report.md
-    crawl/<spider>/               crawl state (Scrapy JOBDIR for --resume)
+    crawl/<spider>/               crawl state for --resume
     kmb.duckdb                    views over the Parquet above
 
 Chosen by ``--workspace`` or ``KMB_WORKSPACE``; default ``./kmb-workspace``.
