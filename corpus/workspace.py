@@ -24,6 +24,7 @@ import duckdb
 
 DEFAULT_WORKSPACE = "kmb-workspace"
 ENV_VAR = "KMB_WORKSPACE"
+STORAGE_COMPATIBILITY = "v1.0.0"
 STAGE_FOLDERS = ("raw", "corpus", "terms", "vocab", "pretrain", "models", "eval", "crawl")
 
 
@@ -85,7 +86,7 @@ class Workspace:
         yet gets no view (DuckDB cannot create a view over an empty glob). Returns the views made.
         """
         views = {name: glob for name, glob, _ in VIEWS if _has_files(self.root, glob)}
-        con = duckdb.connect(str(self.duckdb_path))
+        con = self.connect()
         try:
             existing = {r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()}
             for name in existing - set(views):
@@ -99,7 +100,10 @@ class Workspace:
         return sorted(views)
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.duckdb_path), read_only=read_only)
+        # Written in the v1.0 storage format: the DuckDB CLI most users have (1.x) cannot open a
+        # file in the newer format that the Python package (2.x) writes by default.
+        config = {} if read_only else {"storage_compatibility_version": STORAGE_COMPATIBILITY}
+        return duckdb.connect(str(self.duckdb_path), read_only=read_only, config=config)
 
 
 _CORE = "doc_id, source, url, title, text, language, published_at, crawled_at"

@@ -93,6 +93,18 @@ def test_workspace_layout_and_views(tmp_path, monkeypatch):
     con.close()
 
 
+def test_duckdb_file_opens_in_the_duckdb_1x_cli(workspace):
+    # DuckDB CLIs 1.x read database files of storage versions 64-68; the Python package 2.x
+    # writes a newer one by default, which a user's `duckdb kmb.duckdb` then refuses to open.
+    import struct
+
+    storage.write_rows(workspace.raw("test") / storage.part_name(), [_doc(0)], storage.DOCUMENTS)
+    workspace.refresh_views()
+    header = workspace.duckdb_path.read_bytes()[:20]
+    assert header[8:12] == b"DUCK"
+    assert 64 <= struct.unpack("<Q", header[12:20])[0] <= 68
+
+
 def test_cli_version_and_views(tmp_path):
     env = dict(os.environ, KMB_WORKSPACE=str(tmp_path / "ws"))
     out = subprocess.run([sys.executable, "-m", "kmb", "--version"], capture_output=True, text=True, env=env)
