@@ -22,8 +22,12 @@ from pathlib import Path
 
 import duckdb
 
+from kmb.corpus.storage import atomic_path
+
 DEFAULT_WORKSPACE = "kmb-workspace"
 ENV_VAR = "KMB_WORKSPACE"
+# The v1.0 storage format: the DuckDB CLI most users have (1.x) cannot open a file in the newer
+# format that the Python package (2.x) writes by default.
 STORAGE_COMPATIBILITY = "v1.0.0"
 STAGE_FOLDERS = ("raw", "corpus", "terms", "vocab", "pretrain", "models", "eval", "crawl")
 
@@ -80,30 +84,31 @@ class Workspace:
 
     # --- DuckDB ------------------------------------------------------------------------------
     def refresh_views(self) -> list[str]:
-        """(Re)create the views in kmb.duckdb over whatever Parquet exists now.
+        """(Re)create kmb.duckdb with views over whatever Parquet exists now.
 
-        Paths are absolute so the views work from any working directory. A table with no file
-        yet gets no view (DuckDB cannot create a view over an empty glob). Returns the views made.
+        The file holds only views, so it is rebuilt each time under a temporary name and renamed
+        into place: a reader never sees it half made, and a file left in another storage format
+        (by an older kmb or another DuckDB) is replaced. Paths are absolute so the views work from
+        any working directory. A table with no file yet gets no view (DuckDB cannot create a view
+        over an empty glob). Returns the views made.
         """
+        selects = {name: select for name, _, select in VIEWS}
         views = {name: glob for name, glob, _ in VIEWS if _has_files(self.root, glob)}
-        con = self.connect()
-        try:
-            existing = {r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()}
-            for name in existing - set(views):
-                con.execute(f'drop view if exists "{name}"')
-            for name, glob in views.items():
-                select = dict((n, s) for n, _, s in VIEWS)[name]
-                source = f"read_parquet('{(self.root / glob).as_posix()}', union_by_name=true)"
-                con.execute(f'create or replace view "{name}" as {select.format(src=source)}')
-        finally:
-            con.close()
+        with atomic_path(self.duckdb_path) as tmp:
+            tmp.unlink()  # DuckDB creates the file itself
+            con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
+            try:
+                for name, glob in views.items():
+                    source = f"read_parquet('{(self.root / glob).as_posix()}', union_by_name=true)"
+                    con.execute(f'create view "{name}" as {selects[name].format(src=source)}')
+            finally:
+                con.close()
+            Path(str(tmp) + ".wal").unlink(missing_ok=True)
         return sorted(views)
 
-    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        # Written in the v1.0 storage format: the DuckDB CLI most users have (1.x) cannot open a
-        # file in the newer format that the Python package (2.x) writes by default.
-        config = {} if read_only else {"storage_compatibility_version": STORAGE_COMPATIBILITY}
-        return duckdb.connect(str(self.duckdb_path), read_only=read_only, config=config)
+    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+        """A connection to kmb.duckdb (read-only by default: refresh_views owns the file)."""
+        return duckdb.connect(str(self.duckdb_path), read_only=read_only)
 
 
 _CORE = "doc_id, source, url, title, text, language, published_at, crawled_at"

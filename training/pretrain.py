@@ -377,6 +377,7 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
         fp16=precision == "fp16",
         use_cpu=not on_gpu,
         ddp_backend="gloo" if (world > 1 and not on_gpu) else None,
+        ddp_find_unused_parameters=False,  # every parameter takes part (the NSP head too)
         seed=cfg.seed,
         data_seed=cfg.seed,
         report_to="none",

@@ -64,7 +64,7 @@ def resolve_base_vocab(path: str | Path) -> Path:
         return path
     raise KmbError(
         "base vocab not found (give a vocab.txt or a local model directory; download a hub model "
-        "first, e.g. `huggingface-cli download snunlp/KR-BERT-char16424 --local-dir DIR`)",
+        "first, e.g. `hf download snunlp/KR-BERT-char16424 --local-dir DIR`)",
         path=path,
     )
 

@@ -99,7 +99,8 @@ def test_duckdb_file_opens_in_the_duckdb_1x_cli(workspace):
     import struct
 
     storage.write_rows(workspace.raw("test") / storage.part_name(), [_doc(0)], storage.DOCUMENTS)
-    workspace.refresh_views()
+    duckdb.connect(str(workspace.duckdb_path)).close()  # a file in the Python package's own format
+    workspace.refresh_views()  # replaces it
     header = workspace.duckdb_path.read_bytes()[:20]
     assert header[8:12] == b"DUCK"
     assert 64 <= struct.unpack("<Q", header[12:20])[0] <= 68
