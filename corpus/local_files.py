@@ -9,9 +9,9 @@ way. :func:`add_paths` walks the given files and folders (sorted, hidden files s
   ``xml:lang`` (the article's own language when a part does not say);
 - ``.jsonl`` / ``.csv``: one document per record, text from a named column (``--text-column``).
 
-One document per file (or record). ``doc_id`` is ``<source>:`` plus a hash of the absolute path,
-the file's SHA-256 and the record number, so adding the same folder again adds nothing, and an
-edited file comes in as a new document. A file that cannot be used (undecodable, corrupt PDF, not
+One document per file (or record). ``doc_id`` is ``<source>:`` plus a hash of the file's name,
+its SHA-256 and the record number, so adding the same folder again (from anywhere) adds nothing,
+the same files get the same ids on every machine, and an edited file comes in as a new document. A file that cannot be used (undecodable, corrupt PDF, not
 JATS, no such column, a broken record) is skipped whole, never half-read, and written to
 ``raw/<source>/rejects/`` with the reason. All new documents of one run go into one new Parquet
 part through the atomic writer: a crash leaves no partial table.
@@ -151,7 +151,9 @@ def _walk(paths: list[str | Path]) -> Iterator[tuple[Path, bool]]:
 
 
 def _doc_id(source: str, path: Path, file_sha: str, record: int) -> str:
-    key = f"{path.resolve()}\0{file_sha}\0{record}".encode()
+    # The file's name, not its absolute path: the same files give the same ids (and so the same
+    # train/valid split) on every machine and from every checkout.
+    key = f"{path.name}\0{file_sha}\0{record}".encode()
     return f"{source}:{hashlib.sha256(key).hexdigest()[:20]}"
 
 

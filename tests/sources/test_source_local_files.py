@@ -164,3 +164,19 @@ def test_cli_one_clear_line_and_exit_1_when_nothing_usable(tmp_path, capsys, mon
     assert code == 1 and err.strip().splitlines()[-1].startswith("kmb: error: nothing could be used: all 2 files were rejected")
     code, out, _ = run("corpus", "add", SAMPLES, "--source", "textbook", "--workspace", ws)
     assert code == 0 and "added" in out
+
+
+def test_doc_ids_do_not_depend_on_where_the_files_are(tmp_path):
+    # Two checkouts (or two machines) of the same files must give the same ids, hence the same split.
+    from kmb.corpus.workspace import Workspace
+
+    ids = []
+    for place in ("checkout-a/deep/folder", "checkout-b"):
+        folder = tmp_path / place / "textbooks"
+        folder.mkdir(parents=True)
+        (folder / "01.txt").write_text("고혈압은 흔한 만성 질환이다.\n", encoding="utf-8")
+        ws = Workspace.open(tmp_path / f"ws-{len(ids)}")
+        add_paths(ws, [folder], AddOptions(source="textbook"))
+        table = pq.read_table(next(ws.raw("textbook").glob("*.parquet")), columns=["doc_id"])
+        ids.append(table.column("doc_id").to_pylist())
+    assert ids[0] == ids[1] and len(ids[0]) == 1
