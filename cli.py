@@ -454,6 +454,8 @@ def pretrain_command(
     init: Annotated[str, typer.Option("--init", help="Embedding init of new tokens of an extended vocab: subword-mean or normal.")] = "subword-mean",
     dropout: Annotated[Optional[float], typer.Option("--dropout", help="Override the model's hidden and attention dropout.")] = None,
     max_eval_pairs: Annotated[Optional[int], typer.Option("--max-eval-pairs", help="Score at most this many validation pairs per evaluation.")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Data-loading processes that mask pairs (default: 0 on CPU, up to 4 on a GPU).")] = None,
+    compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile the model (GPU; about a minute of compiling first).")] = False,
 ) -> None:
     """Continue MLM + NSP pretraining of a BERT on the corpus (builds the pair shards when missing or stale)."""
     import os
@@ -466,6 +468,7 @@ def pretrain_command(
         max_length=max_length, seed=seed, resume=resume, eval_steps=eval_steps, save_steps=save_steps,
         logging_steps=logging_steps, static_masking=static_masking, precision=precision,
         group_by_length=not no_group_by_length, init=init, dropout=dropout, max_eval_pairs=max_eval_pairs,
+        workers=workers, compile=compile_model,
     )
     summary = run_pretraining(cfg)
     if int(os.environ.get("RANK", "0")) == 0:

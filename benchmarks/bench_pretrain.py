@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/bench_pretrain.py            # small BERT, 32 x 128, 10 timed steps each
     .venv/bin/python benchmarks/bench_pretrain.py --quick    # fewer steps and pairs (< 60 s)
+    python benchmarks/bench_pretrain.py --device cuda --model base --batch-size 256 --fixed-length
+                                                             # BERT-base MFU at length 128 on a GPU
 
 Two comparisons on the same pairs:
 
@@ -117,31 +119,69 @@ def bench_shards(ws, tok_dir):
     return shard_set, tokens / shard_seconds, raw_tokens / raw_seconds, len(pairs)
 
 
-def make_model(cls, vocab_size, attn):
+def make_model(cls, vocab_size, attn, size="small", device="cpu"):
     from transformers import BertConfig
 
+    from kmb.training.pretrain import MODEL_CONFIGS
+
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
-                        intermediate_size=1024, max_position_embeddings=512)
-    return cls._from_config(config, attn_implementation=attn)
+    config = BertConfig(vocab_size=vocab_size, max_position_embeddings=512, **MODEL_CONFIGS[size])
+    return cls._from_config(config, attn_implementation=attn).to(device)
 
 
-def time_steps(model, batches, autocast_dtype=None) -> tuple[float, int]:
-    """Seconds and real tokens of the timed steps (the first batch is a warm-up, not timed)."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+def synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_steps(model, batches, autocast_dtype=None, device="cpu", warmup=1, compile_model=False):
+    """Seconds, real tokens and model FLOPs (kmb.training.throughput) of the timed steps; the first
+    ``warmup`` batches are not timed (allocator, kernels, compilation)."""
+    from kmb.training.throughput import pretraining_flops
+
+    on_cuda = device.startswith("cuda")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True if on_cuda else None)
+    step_model = torch.compile(model) if compile_model else model
     model.train()
-    seconds, tokens = 0.0, 0
+    seconds, tokens, flops = 0.0, 0, 0.0
     for i, batch in enumerate(batches):
+        synchronize(device)
         start = time.perf_counter()
-        with torch.autocast("cpu", dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
-            loss = model(**batch).loss
+        with torch.autocast(device.split(":")[0], dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+            loss = step_model(**batch).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        if i > 0:
+        synchronize(device)
+        if i >= warmup:
             seconds += time.perf_counter() - start
             tokens += int(batch["attention_mask"].sum())
-    return seconds, tokens
+            flops += float(pretraining_flops(model.config, batch["attention_mask"], batch["labels"]))
+    return seconds, tokens, flops
+
+
+def fixed_length_features(n: int, tokenizer, length: int = 128, seed: int = 0) -> list[dict]:
+    """Pairs of exactly ``length`` tokens, [CLS] A [SEP] B [SEP] with random ids, masked by kmb's
+    rule: the standard shape for reporting BERT MFU at a sequence length (no padding at all)."""
+    from kmb.training.masking import mask_tokens
+
+    generator = torch.Generator().manual_seed(seed)
+    n_first = (length - 3) // 2 + 1  # [CLS] + A
+    specials = torch.tensor([tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id,
+                             tokenizer.mask_token_id, tokenizer.unk_token_id])
+    features = []
+    for _ in range(n):
+        ids = torch.randint(len(tokenizer), (length,), generator=generator)
+        ids[torch.isin(ids, specials)] = tokenizer.unk_token_id + 100
+        ids[0], ids[n_first], ids[-1] = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.sep_token_id
+        special = torch.isin(ids, specials[:2])
+        masked, labels = mask_tokens(ids, special, mask_token_id=tokenizer.mask_token_id,
+                                     vocab_size=len(tokenizer), generator=generator)
+        token_type_ids = torch.zeros_like(ids)
+        token_type_ids[n_first + 1:] = 1
+        features.append({"input_ids": masked, "token_type_ids": token_type_ids, "labels": labels,
+                         "next_sentence_label": int(torch.randint(2, (1,), generator=generator))})
+    return features
 
 
 def main() -> int:
@@ -150,17 +190,31 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=None, help="timed training steps per side (default 10, quick 2)")
     parser.add_argument("--docs", type=int, default=None, help="minimum documents in the corpus (default 2000, quick 800)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cpu or cuda")
+    parser.add_argument("--model", choices=["tiny", "small", "base"], default="small",
+                        help="model size (kmb.training.pretrain.MODEL_CONFIGS); base = BERT-base")
+    parser.add_argument("--batch-size", type=int, default=32, help="pairs per step, both sides (the paper: 32)")
+    parser.add_argument("--fixed-length", action="store_true",
+                        help="time the kmb side on pairs of exactly 128 tokens (random ids): MFU at length 128")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the kmb model (GPU)")
+    parser.add_argument("--tokenizer", type=Path, default=None,
+                        help="tokenizer directory to use (default: a 16k WordPiece trained on the text)")
+    parser.add_argument("--no-shards", action="store_true", help="skip the shard-build comparison")
+    parser.add_argument("--peak-tflops", type=float, default=None,
+                        help="the device's dense bf16 peak for MFU (default: known GPUs by name)")
     args = parser.parse_args()
     steps = args.steps or (2 if args.quick else 10)
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = args.device
 
     from transformers import BertForPreTraining
 
     from kmb.corpus.workspace import Workspace
     from kmb.training.model import MaskedOnlyBertForPreTraining
     from kmb.training.pretrain import LengthGroupedSampler, choose_precision
-    from kmb.training.shards import PairCollator, PairShardDataset
+    from kmb.training.shards import PairCollator, PairShardDataset, build_shards
+    from kmb.training.throughput import peak_bf16_tflops
     from kmb.vocab.tokenizers import load_tokenizer
 
     tmp = Path(tempfile.mkdtemp(prefix="kmb-bench-pretrain-"))
@@ -168,40 +222,66 @@ def main() -> int:
         docs, source = korean_documents(args.docs or (800 if args.quick else 2000))
         ws = Workspace.open(tmp / "ws")
         write_corpus(ws, docs)
-        tok_dir = train_tokenizer(docs, tmp / "tok")
+        tok_dir = args.tokenizer or train_tokenizer(docs, tmp / "tok")
         tokenizer = load_tokenizer(tok_dir)
         print(f"text: {source}; {sum(map(len, docs)):,} sentences; vocab {len(tokenizer):,}")
 
-        shard_set, shard_tps, raw_tps, n_pairs = bench_shards(ws, tok_dir)
-        print(f"shards: {n_pairs:,} pairs; build {shard_tps:,.0f} tokens/s, raw encode_batch {raw_tps:,.0f} tokens/s")
-        print(f"RESULT pretrain_shard_build: {shard_tps:,.0f} tokens/s (raw tokenizers encode_batch {raw_tps:,.0f} "
-              f"tokens/s) ratio={shard_tps / raw_tps:.2f}x")
+        if args.no_shards:
+            files = sorted((ws.corpus / "sentences").glob("*.parquet"))
+            shard_set = build_shards(ws.pretrain("bench") / "shards", files, tokenizer, tok_dir, seed=1)
+        else:
+            shard_set, shard_tps, raw_tps, n_pairs = bench_shards(ws, tok_dir)
+            print(f"shards: {n_pairs:,} pairs; build {shard_tps:,.0f} tokens/s, raw encode_batch {raw_tps:,.0f} tokens/s")
+            print(f"RESULT pretrain_shard_build: {shard_tps:,.0f} tokens/s (raw tokenizers encode_batch {raw_tps:,.0f} "
+                  f"tokens/s) ratio={shard_tps / raw_tps:.2f}x")
 
-        batch_size = 32
-        n = batch_size * (steps + 1)
+        batch_size = args.batch_size
+        warmup = 3 if device.startswith("cuda") else 1
+        n = batch_size * (steps + warmup)
         dataset = PairShardDataset(shard_set.files("train"), seed=0, mask_token_id=tokenizer.mask_token_id,
                                    vocab_size=len(tokenizer), special_ids=[tokenizer.cls_token_id,
                                    tokenizer.sep_token_id, tokenizer.pad_token_id], limit=None)
         # Both sides train on the same pairs: the first n of kmb's length-grouped order. The plain
         # side shuffles them and pads each batch to 128.
         order = [i for _, i in LengthGroupedSampler(dataset.lengths, batch_size, seed=0)][:n]
+        if len(order) < n:
+            order = (order * (n // max(1, len(order)) + 1))[:n]
         features = [dataset[(0, i)] for i in order]
-        grouped = [PairCollator(tokenizer.pad_token_id)(features[i:i + batch_size]) for i in range(0, n, batch_size)]
         shuffled = [features[i] for i in np.random.default_rng(0).permutation(n)]
-        padded = [PairCollator(tokenizer.pad_token_id, pad_to=128)(shuffled[i:i + batch_size]) for i in range(0, n, batch_size)]
+        if args.fixed_length:  # every pair exactly 128 tokens: both sides do the same work
+            features = shuffled = fixed_length_features(n, tokenizer)
+        to_device = lambda b: {k: v.to(device) for k, v in b.items()}  # noqa: E731
+        grouped = [to_device(PairCollator(tokenizer.pad_token_id, pad_to_multiple_of=8)(features[i:i + batch_size]))
+                   for i in range(0, n, batch_size)]
+        padded = [to_device(PairCollator(tokenizer.pad_token_id, pad_to=128)(shuffled[i:i + batch_size]))
+                  for i in range(0, n, batch_size)]
         mean_len = float(np.mean([len(f["input_ids"]) for f in features]))
-        print(f"training: {steps} timed steps of {batch_size} pairs each side, mean pair length {mean_len:.1f}, "
-              f"torch threads {torch.get_num_threads()}")
+        print(f"training: {args.model} model on {device}, {steps} timed steps of {batch_size} pairs each side "
+              f"({warmup} warm-up), mean pair length {mean_len:.1f}, torch threads {torch.get_num_threads()}")
 
-        precision = choose_precision("auto")
-        autocast = torch.bfloat16 if precision == "bf16" else None
-        plain_s, plain_tok = time_steps(make_model(BertForPreTraining, len(tokenizer), "eager"), padded)
-        kmb_s, kmb_tok = time_steps(make_model(MaskedOnlyBertForPreTraining, len(tokenizer), "sdpa"), grouped, autocast)
+        precision = choose_precision("auto") if device.startswith("cuda") == torch.cuda.is_available() else "fp32"
+        autocast = torch.bfloat16 if precision == "bf16" else torch.float16 if precision == "fp16" else None
+        plain_s, plain_tok, plain_flops = time_steps(make_model(BertForPreTraining, len(tokenizer), "eager", args.model, device),
+                                                     padded, device=device, warmup=warmup)
+        kmb_s, kmb_tok, kmb_flops = time_steps(make_model(MaskedOnlyBertForPreTraining, len(tokenizer), "sdpa", args.model, device),
+                                               grouped, autocast, device=device, warmup=warmup, compile_model=args.compile)
         plain_tps, kmb_tps = plain_tok / plain_s, kmb_tok / kmb_s
-        print(f"plain BertForPreTraining fp32, full logits, padded to 128: {plain_tps:,.0f} tokens/s ({plain_s:.1f} s)")
-        print(f"kmb masked-only head, sdpa, {precision}, length-grouped: {kmb_tps:,.0f} tokens/s ({kmb_s:.1f} s)")
+        peak = args.peak_tflops or (peak_bf16_tflops(torch.cuda.get_device_name()) if device.startswith("cuda") else None)
+
+        def mfu(flops, seconds):
+            tflops = flops / seconds / 1e12
+            return f"{tflops:,.1f} TFLOP/s" + (f", MFU {tflops / peak:.1%} of {peak:g}" if peak else "")
+
+        kmb_name = f"kmb masked-only head, sdpa, {precision}{', compiled' if args.compile else ''}, " + \
+            ("fixed 128" if args.fixed_length else "length-grouped")
+        print(f"plain BertForPreTraining fp32, full logits, padded to 128: {plain_tps:,.0f} tokens/s ({plain_s:.2f} s; "
+              f"{mfu(plain_flops, plain_s)})")
+        print(f"{kmb_name}: {kmb_tps:,.0f} tokens/s ({kmb_s:.2f} s; {mfu(kmb_flops, kmb_s)})")
         print(f"RESULT pretrain_train_tokens_per_s: {kmb_tps:,.0f} tokens/s (plain BertForPreTraining fp32 full "
               f"logits padded to 128: {plain_tps:,.0f} tokens/s) ratio={kmb_tps / plain_tps:.2f}x")
+        if device.startswith("cuda"):
+            print(f"RESULT pretrain_mfu_{args.model}_{'fixed128' if args.fixed_length else 'grouped'}_b{batch_size}"
+                  f"{'_compiled' if args.compile else ''}: {mfu(kmb_flops, kmb_s)}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

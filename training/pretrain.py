@@ -18,6 +18,7 @@ normalisation (`_get_num_items_in_batch`), and an `evaluate` that computes the p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from transformers import TrainerCallback
 
 from kmb.corpus.storage import replace_dir
 from kmb.errors import KmbError
@@ -72,6 +74,8 @@ class PretrainConfig:
     dropout: float | None = None  # override hidden and attention dropout (None: the model's own)
     max_eval_pairs: int | None = None  # score at most this many validation pairs (None: all)
     shard_pairs: int = 1_000_000
+    workers: int | None = None  # data-loading processes; None: 0 on CPU, up to 4 on a GPU
+    compile: bool = False  # torch.compile the model (GPU; costs a minute or so of compiling)
     progress: bool = True
     extra: dict = field(default_factory=dict)  # extra TrainingArguments (tests, experts)
 
@@ -130,6 +134,8 @@ def _make_trainer_class():
             self.kmb_eval_collator = eval_collator
             self.kmb_last_eval_step = -1
             self.kmb_last_metrics = {}
+            self.kmb_meter = ThroughputMeter(self)
+            self.add_callback(self.kmb_meter)
 
         def _get_train_sampler(self, train_dataset=None):
             return LengthGroupedSampler(self.kmb_lengths, self.kmb_global_batch, self.kmb_config.seed,
@@ -137,17 +143,22 @@ def _make_trainer_class():
 
         def _get_num_items_in_batch(self, batch_samples, device):
             # Global counts of masked tokens and of pairs over all micro-batches and processes:
-            # the model divides its summed losses by them (see kmb.training.model).
-            counts = torch.zeros(2, dtype=torch.long)
+            # the model divides its summed losses by them (see kmb.training.model). Counted where
+            # the batches are (the GPU), so the step never waits for the device here.
+            counts = torch.zeros(2, dtype=torch.long, device=device)
             for batch in batch_samples:
-                counts[0] += batch["labels"].ne(-100).sum()
+                counts[0] += batch["labels"].ne(-100).sum().to(device)
                 counts[1] += batch["next_sentence_label"].numel()
-            counts = counts.to(device)
+                self.kmb_meter.count(batch, self.model.config)
             if self.args.world_size > 1:
                 counts = self.accelerator.gather(counts).view(-1, 2).sum(0)
             return counts
 
         def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval", phase="train"):
+            with self.kmb_meter.paused():
+                return self._kmb_evaluate(eval_dataset, metric_key_prefix, phase)
+
+        def _kmb_evaluate(self, eval_dataset, metric_key_prefix, phase):
             from kmb.training.metrics import append_metrics, validation_metrics
 
             step = self.state.global_step
@@ -173,6 +184,84 @@ def _make_trainer_class():
             return logged
 
     return PretrainingTrainer
+
+
+class ThroughputMeter(TrainerCallback):
+    """Real tokens per second and model FLOPs utilisation of the training steps, measured from the
+    end of the first few (warm-up) steps to the end of training, evaluation time left out.
+
+    The trainer calls ``count`` for each micro-batch; totals stay on the device until the end."""
+
+    WARMUP_STEPS = 5
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.flops = self.tokens = self.positions = None
+        self.start = None  # (time, flops, tokens, positions) when the measured window opened
+        self.paused_seconds = 0.0
+        self.result: dict = {}
+
+    def count(self, batch, config) -> None:
+        from kmb.training.throughput import pretraining_flops
+
+        mask = batch["attention_mask"]
+        if self.flops is None:
+            self.flops = torch.zeros((), dtype=torch.float64, device=mask.device)
+            self.tokens = torch.zeros((), dtype=torch.float64, device=mask.device)
+            self.positions = 0
+        self.flops += pretraining_flops(config, mask, batch["labels"])
+        self.tokens += mask.sum()
+        self.positions += mask.numel()
+
+    def _now(self) -> float:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    @contextlib.contextmanager
+    def paused(self):
+        start = self._now() if self.start is not None else None
+        try:
+            yield
+        finally:
+            if start is not None:
+                self.paused_seconds += self._now() - start
+
+    def _totals(self) -> tuple[float, float, int]:
+        if self.flops is None:
+            return 0.0, 0.0, 0
+        return float(self.flops), float(self.tokens), self.positions
+
+    def on_step_end(self, args, state, control, **kwargs):
+        warmup = self.WARMUP_STEPS if state.max_steps > 2 * self.WARMUP_STEPS else 0
+        if self.start is None and state.global_step >= warmup:
+            self.start = (self._now(), *self._totals())
+            self.paused_seconds = 0.0
+        return control
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.start is None:
+            return control
+        seconds = self._now() - self.start[0] - self.paused_seconds
+        flops, tokens, positions = self._totals()
+        window = torch.tensor([flops - self.start[1], tokens - self.start[2], positions - self.start[3]],
+                              dtype=torch.float64, device=args.device)
+        if args.world_size > 1:
+            window = self.trainer.accelerator.reduce(window, "sum")
+        flops, tokens, positions = window.tolist()
+        if seconds <= 0 or tokens <= 0:
+            return control
+        self.result = {"tokens/s": round(tokens / seconds), "padding": round(1 - tokens / positions, 4),
+                       "TFLOP/s per device": round(flops / seconds / args.world_size / 1e12, 2)}
+        if torch.cuda.is_available():
+            from kmb.training.throughput import peak_bf16_tflops
+
+            name = torch.cuda.get_device_name()
+            peak = peak_bf16_tflops(name)
+            self.result["device"] = name
+            if peak:
+                self.result["MFU"] = round(self.result["TFLOP/s per device"] / peak, 4)
+        return control
 
 
 def _evaluate_at_epoch_end_callback():
@@ -357,6 +446,9 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
 
     per_device = cfg.batch_size // (world * cfg.grad_accum)
     on_gpu = torch.cuda.is_available()
+    # Masking runs in the data loader (numpy/torch per pair): on a GPU it must not starve the
+    # device, so it moves to worker processes there. On CPU they would compete with training.
+    workers = cfg.workers if cfg.workers is not None else (min(4, os.cpu_count() or 1) if on_gpu else 0)
     args = TrainingArguments(
         output_dir=str(ckpt_dir),
         per_device_train_batch_size=per_device,
@@ -381,7 +473,9 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
         seed=cfg.seed,
         data_seed=cfg.seed,
         report_to="none",
-        dataloader_num_workers=0,
+        dataloader_num_workers=workers,
+        optim="adamw_torch_fused",  # one kernel per step for all parameters (CPU and GPU)
+        torch_compile=cfg.compile,
         remove_unused_columns=False,
         average_tokens_across_devices=True,
         disable_tqdm=not cfg.progress,
@@ -447,6 +541,8 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
         "processes": world,
         "seconds": round(time.time() - started, 1),
     }
+    summary.update({f"throughput {k}" if k in ("tokens/s", "padding") else k: v
+                    for k, v in trainer.kmb_meter.result.items()})
     base = next((r for r in records if r["phase"] == "base"), None)
     final = records[-1] if records else None
     for key in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss"):

@@ -1,0 +1,57 @@
+"""Training throughput: real tokens per second and model FLOPs utilisation (MFU).
+
+MFU = the FLOPs the model needs per second / the accelerator's peak dense bf16 FLOPs
+(Chowdhery et al. 2022, PaLM, appendix B). We count conservatively:
+
+- only real tokens: padding positions are computed by the GPU but are not useful work;
+- a transformer layer costs 24·h² FLOPs per token forward (QKV 6h², attention output 2h²,
+  feed-forward 16h²) plus 4·h·n per token for attention scores and the weighted sum over a
+  sequence of n tokens;
+- the pooler and NSP head once per pair; the MLM head (transform + vocabulary projection) only
+  at the masked positions, since that is all kmb computes (counting the full head would flatter us);
+- backward costs twice the forward, so a training step is 3x the forward.
+
+Peak numbers are the vendors' dense (not sparse) bf16 tensor-core figures.
+"""
+
+from __future__ import annotations
+
+# Dense bf16 tensor-core peaks in TFLOP/s, first match of the device name wins (order matters).
+PEAK_BF16_TFLOPS: list[tuple[str, float]] = [
+    ("H100 PCIe", 756.0),
+    ("H100 NVL", 835.0),
+    ("H100", 989.4),  # SXM / HBM3
+    ("H200", 989.4),
+    ("H800", 989.4),
+    ("GH200", 989.4),
+    ("B200", 2250.0),
+    ("A100", 312.0),
+    ("A800", 312.0),
+    ("L40S", 362.1),
+    ("L4", 121.0),
+    ("A10", 125.0),
+    ("RTX 4090", 165.2),
+    ("RTX 3090", 71.0),
+]
+
+
+def peak_bf16_tflops(device_name: str) -> float | None:
+    """The dense bf16 peak of a GPU by its name (torch.cuda.get_device_name), None if unknown."""
+    for key, tflops in PEAK_BF16_TFLOPS:
+        if key in device_name:
+            return tflops
+    return None
+
+
+def pretraining_flops(config, attention_mask, labels):
+    """FLOPs of one training step (forward + backward) of BertForPreTraining with the masked-only
+    head on one batch. Works on numpy arrays and on torch tensors; on a GPU the result stays a
+    GPU tensor, so counting never waits for the device."""
+    h, n_layers, vocab = config.hidden_size, config.num_hidden_layers, config.vocab_size
+    lengths = attention_mask.sum(1) * 1.0  # real tokens per pair, as float
+    n_masked = (labels != -100).sum() * 1.0
+    per_token = n_layers * (8 * h * h + 4 * h * config.intermediate_size)  # QKV + output, two FFN matmuls
+    encoder = per_token * lengths.sum() + n_layers * 4 * h * (lengths * lengths).sum()
+    pooler_nsp = lengths.shape[0] * (2 * h * h + 2 * h * 2)
+    mlm_head = n_masked * (2 * h * h + 2 * h * vocab)
+    return 3.0 * (encoder + pooler_nsp + mlm_head)
