@@ -11,7 +11,8 @@
 #
 # The benchmarks use the workspace's first vocab/<name>/ tokenizer when there is one.
 # Knobs (environment): PYTHON (python), STEPS (bench timed steps, 20), PRETRAIN_STEPS (150),
-# NGPU (GPUs for torchrun; default: all), SKIP_COMPILE=1 to leave out the torch.compile runs.
+# NGPU (GPUs for torchrun; default: all), SKIP_COMPILE=1 to leave out the torch.compile runs,
+# SKIP_BENCH=1 to run only the `kmb pretrain` checks (3 and 4).
 # Each step has its own time limit, so one that hangs does not take the rest with it.
 set -uo pipefail
 WS=${1:?usage: benchmarks/gpu_check.sh WORKSPACE}
@@ -32,6 +33,7 @@ step "device"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 "$PY" -c "import torch, transformers; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'transformers', transformers.__version__)"
 
+if [ "${SKIP_BENCH:-0}" != 1 ]; then
 step "1a. BERT-base, 128 tokens per pair, batch 256, eager"
 bench --fixed-length --batch-size 256
 step "1b. BERT-base, 128 tokens per pair, batch 32 (the paper's), eager"
@@ -40,8 +42,11 @@ if [ "${SKIP_COMPILE:-0}" != 1 ]; then
   step "1c. BERT-base, 128 tokens per pair, batch 256, torch.compile"
   LIMIT=240 bench --fixed-length --batch-size 256 --compile
 fi
+step "1d. BERT-base, 128 tokens per pair, batch 512, eager"
+bench --fixed-length --batch-size 512
 step "2. BERT-base, length-grouped pairs, batch 32: kmb vs plain"
 bench --batch-size 32
+fi
 
 COMMON=(--workspace "$WS" --config base --max-steps "$PRETRAIN_STEPS" --lr 1e-4 --warmup 10 --max-eval-pairs 2048
         --save-steps 100000 --logging-steps 20)
