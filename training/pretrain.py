@@ -475,7 +475,6 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
         report_to="none",
         dataloader_num_workers=workers,
         optim="adamw_torch_fused",  # one kernel per step for all parameters (CPU and GPU)
-        torch_compile=cfg.compile,
         remove_unused_columns=False,
         average_tokens_across_devices=True,
         disable_tqdm=not cfg.progress,
@@ -499,6 +498,11 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
 
         extend_embeddings(model, base_tokenizer, tokenizer, init=cfg.init, seed=cfg.seed)
     vocab_size = model.config.vocab_size
+    if cfg.compile:
+        # The encoder only, in place (state-dict keys unchanged, so saving is unaffected), with
+        # dynamic shapes: length-grouped batches vary in length and would otherwise recompile.
+        # The MLM head stays eager: its gather of masked positions has a data-dependent size.
+        model.bert.compile(dynamic=True)
 
     special_ids = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id]
     train_set = PairShardDataset(shard_set.files("train"), seed=cfg.seed, mask_token_id=tokenizer.mask_token_id,
