@@ -5,7 +5,7 @@
     python benchmarks/bench_pretrain.py --device cuda --model base --batch-size 256 --fixed-length
                                                              # BERT-base MFU at length 128 on a GPU
 
-Two comparisons on the same pairs:
+Three comparisons on the same pairs:
 
 1. Shard build (`kmb.training.shards.build_shards`: DuckDB ordering, pairing, tokenizing, Arrow
    writing) against the bare tokenizer: raw `encode_batch` of the same pairs. Tokens per second.
@@ -16,6 +16,13 @@ Two comparisons on the same pairs:
    - kmb: `MaskedOnlyBertForPreTraining` (projection only at masked positions), SDPA, bf16 autocast
      where the CPU/GPU supports it, length-grouped batches padded to their longest pair.
    Throughput counts real (non-padding) tokens, so both sides are credited for the same work.
+
+3. Masking and padding (the data loader's work per batch): kmb's collator, which masks a whole
+   batch in numpy from counter-based draws, against per-pair torch masking with a per-pair
+   generator (what kmb did before). Pairs per second, one core.
+
+On a GPU, add `--model base --batch-size 256 --fixed-length` for BERT-base model FLOPs utilisation
+at length 128 (`benchmarks/gpu_check.sh` runs the whole set of GPU checks).
 
 Text: Korean Wikinews from ../shared/data (by path) when present, else our own template sentences.
 The tokenizer is a WordPiece trained here on that text (16k pieces, KR-BERT's size class).
@@ -161,27 +168,43 @@ def time_steps(model, batches, autocast_dtype=None, device="cpu", warmup=1, comp
 
 
 def fixed_length_features(n: int, tokenizer, length: int = 128, seed: int = 0) -> list[dict]:
-    """Pairs of exactly ``length`` tokens, [CLS] A [SEP] B [SEP] with random ids, masked by kmb's
-    rule: the standard shape for reporting BERT MFU at a sequence length (no padding at all)."""
-    from kmb.training.masking import mask_tokens
-
-    generator = torch.Generator().manual_seed(seed)
-    n_first = (length - 3) // 2 + 1  # [CLS] + A
-    specials = torch.tensor([tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id,
-                             tokenizer.mask_token_id, tokenizer.unk_token_id])
+    """Unmasked pairs of exactly ``length`` tokens, [CLS] A [SEP] B [SEP] with random ids (the
+    collator masks them): the standard shape for reporting BERT MFU at a sequence length."""
+    rng = np.random.default_rng(seed)
+    n_first = (length - 3) // 2 + 2  # [CLS] A [SEP]
+    specials = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id, tokenizer.mask_token_id,
+                tokenizer.unk_token_id]
     features = []
-    for _ in range(n):
-        ids = torch.randint(len(tokenizer), (length,), generator=generator)
-        ids[torch.isin(ids, specials)] = tokenizer.unk_token_id + 100
-        ids[0], ids[n_first], ids[-1] = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.sep_token_id
-        special = torch.isin(ids, specials[:2])
-        masked, labels = mask_tokens(ids, special, mask_token_id=tokenizer.mask_token_id,
-                                     vocab_size=len(tokenizer), generator=generator)
-        token_type_ids = torch.zeros_like(ids)
-        token_type_ids[n_first + 1:] = 1
-        features.append({"input_ids": masked, "token_type_ids": token_type_ids, "labels": labels,
-                         "next_sentence_label": int(torch.randint(2, (1,), generator=generator))})
+    for i in range(n):
+        ids = rng.integers(len(tokenizer), size=length)
+        ids[np.isin(ids, specials)] = tokenizer.unk_token_id + 100
+        ids[0], ids[n_first - 1], ids[-1] = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.sep_token_id
+        features.append({"input_ids": ids, "n_first": n_first, "next_sentence_label": int(rng.integers(2)),
+                         "mask_epoch": 0, "mask_index": i})
     return features
+
+
+def bench_collate(dataset, pad_token_id: int, n: int, batch_size: int) -> tuple[float, float]:
+    """Pairs per second (one core) from dataset items to masked, padded batches: kmb's collator
+    (numpy, whole batch) against per-pair torch masking with a per-pair generator (what the
+    collator replaced, and HF's DataCollatorForLanguageModeling's granularity of work)."""
+    from kmb.training.masking import mask_tokens, pair_generator
+
+    collate = dataset.collator(pad_token_id, pad_to_multiple_of=8)
+    m = dataset.masking
+    special_ids = torch.tensor(m.special_ids)
+    start = time.perf_counter()
+    for i in range(0, n, batch_size):
+        collate([dataset[(0, j)] for j in range(i, min(n, i + batch_size))])
+    batched = n / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for j in range(n):
+        f = dataset[(0, j)]
+        ids = torch.from_numpy(f["input_ids"].astype(np.int64))
+        mask_tokens(ids, torch.isin(ids, special_ids), mask_token_id=m.mask_token_id, vocab_size=m.vocab_size,
+                    generator=pair_generator(m.seed, 0, j))
+    per_pair = n / (time.perf_counter() - start)
+    return batched, per_pair
 
 
 def main() -> int:
@@ -213,7 +236,7 @@ def main() -> int:
     from kmb.corpus.workspace import Workspace
     from kmb.training.model import MaskedOnlyBertForPreTraining
     from kmb.training.pretrain import LengthGroupedSampler, choose_precision
-    from kmb.training.shards import PairCollator, PairShardDataset, build_shards
+    from kmb.training.shards import PairShardDataset, build_shards
     from kmb.training.throughput import peak_bf16_tflops
     from kmb.vocab.tokenizers import load_tokenizer
 
@@ -243,6 +266,13 @@ def main() -> int:
                                    tokenizer.sep_token_id, tokenizer.pad_token_id], limit=None)
         # Both sides train on the same pairs: the first n of kmb's length-grouped order. The plain
         # side shuffles them and pads each batch to 128.
+        n_collate = min(len(dataset), 8192)
+        batched_pps, per_pair_pps = bench_collate(dataset, tokenizer.pad_token_id, n_collate, batch_size)
+        print(f"masking + padding, one core: collator {batched_pps:,.0f} pairs/s, per-pair torch masking "
+              f"{per_pair_pps:,.0f} pairs/s")
+        print(f"RESULT pretrain_collate_pairs_per_s: {batched_pps:,.0f} pairs/s (per-pair torch masking "
+              f"{per_pair_pps:,.0f} pairs/s) ratio={batched_pps / per_pair_pps:.2f}x")
+
         order = [i for _, i in LengthGroupedSampler(dataset.lengths, batch_size, seed=0)][:n]
         if len(order) < n:
             order = (order * (n // max(1, len(order)) + 1))[:n]
@@ -251,9 +281,9 @@ def main() -> int:
         if args.fixed_length:  # every pair exactly 128 tokens: both sides do the same work
             features = shuffled = fixed_length_features(n, tokenizer)
         to_device = lambda b: {k: v.to(device) for k, v in b.items()}  # noqa: E731
-        grouped = [to_device(PairCollator(tokenizer.pad_token_id, pad_to_multiple_of=8)(features[i:i + batch_size]))
+        grouped = [to_device(dataset.collator(tokenizer.pad_token_id, pad_to_multiple_of=8)(features[i:i + batch_size]))
                    for i in range(0, n, batch_size)]
-        padded = [to_device(PairCollator(tokenizer.pad_token_id, pad_to=128)(shuffled[i:i + batch_size]))
+        padded = [to_device(dataset.collator(tokenizer.pad_token_id, pad_to=128)(shuffled[i:i + batch_size]))
                   for i in range(0, n, batch_size)]
         mean_len = float(np.mean([len(f["input_ids"]) for f in features]))
         print(f"training: {args.model} model on {device}, {steps} timed steps of {batch_size} pairs each side "

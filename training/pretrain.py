@@ -404,7 +404,7 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
     from kmb.corpus.workspace import Workspace
     from kmb.training import metrics as metrics_mod
     from kmb.training.model_card import write_model_card
-    from kmb.training.shards import VALID_MASK_EPOCH, PairCollator, PairShardDataset, build_shards
+    from kmb.training.shards import VALID_MASK_EPOCH, PairShardDataset, build_shards
     from kmb.vocab.tokenizers import load_tokenizer
 
     started = time.time()
@@ -511,7 +511,9 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
     valid_set = PairShardDataset(shard_set.files("valid"), seed=cfg.seed, mask_token_id=tokenizer.mask_token_id,
                                  vocab_size=vocab_size, special_ids=special_ids, fixed_epoch=VALID_MASK_EPOCH,
                                  mlm_probability=cfg.mlm_probability, limit=cfg.max_eval_pairs)
-    collator = PairCollator(tokenizer.pad_token_id, pad_to_multiple_of=8 if on_gpu else None)
+    # Pads and masks whole batches (in the data-loader workers on a GPU); valid pairs keep their
+    # fixed masks through their dataset's fixed epoch.
+    collator = train_set.collator(tokenizer.pad_token_id, pad_to_multiple_of=8 if on_gpu else None)
 
     # 4. train
     Trainer = _make_trainer_class()

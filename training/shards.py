@@ -29,7 +29,7 @@ import torch
 
 from kmb.corpus.storage import PAIR_SHARDS, replace_dir
 from kmb.errors import KmbError
-from kmb.training.masking import IGNORE_INDEX, mask_tokens, pair_generator
+from kmb.training.masking import mask_batch, mask_keys
 from kmb.training.sentence_pairs import OrderedSentences, iter_pair_chunks, write_ordered_sentences
 
 FORMAT_VERSION = 1
@@ -208,24 +208,32 @@ def _write_split(tmp, split, sentences, encoder, schema, seed, shard_pairs, chun
 
 
 # --- reading -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PairMasking:
+    """What the collator needs to mask a batch (kmb.training.masking.mask_batch)."""
+
+    seed: int
+    mask_token_id: int
+    vocab_size: int
+    special_ids: tuple[int, ...]
+    mlm_probability: float = 0.15
+
+
 class PairShardDataset(torch.utils.data.Dataset):
-    """Map-style dataset over memory-mapped shards; masks each pair when it is read.
+    """Map-style dataset over memory-mapped shards. An item is one unmasked pair and the key of
+    its masks; :class:`PairCollator` masks whole batches (``collator = dataset.collator()``).
 
     An index is ``(epoch, i)`` (from :class:`kmb.training.pretrain.LengthGroupedSampler`) or a plain
-    ``i``. The pair's masks come from a generator seeded by (seed, epoch, i): dynamic masking
-    draws afresh every epoch; with ``static_masking`` the epoch is ignored (the paper's fixed masks).
+    ``i``. The pair's masks come from (seed, epoch, i): dynamic masking draws afresh every epoch;
+    with ``static_masking`` the epoch is ignored (the paper's fixed masks).
     """
 
     def __init__(self, files: list[Path], *, seed: int, mask_token_id: int, vocab_size: int,
                  special_ids: list[int], static_masking: bool = False, fixed_epoch: int | None = None,
                  mlm_probability: float = 0.15, limit: int | None = None):
-        self.seed = seed
-        self.mask_token_id = mask_token_id
-        self.vocab_size = vocab_size
-        self.special_ids = torch.tensor(sorted(set(special_ids)))
+        self.masking = PairMasking(seed, mask_token_id, vocab_size, tuple(sorted(set(special_ids))), mlm_probability)
         self.static_masking = static_masking
         self.fixed_epoch = fixed_epoch
-        self.mlm_probability = mlm_probability
         self._batches = []  # (offsets, values, n_first, nsp_labels) numpy views into the mmap
         starts, lengths = [0], []
         for path in files:
@@ -260,43 +268,48 @@ class PairShardDataset(torch.utils.data.Dataset):
             epoch = self.fixed_epoch
         elif self.static_masking:
             epoch = 0
-        ids_np, n_first, nsp_label = self.pair(int(index))
-        ids = torch.from_numpy(ids_np.astype(np.int64))
-        special = torch.isin(ids, self.special_ids)
-        masked, labels = mask_tokens(ids, special, mask_token_id=self.mask_token_id, vocab_size=self.vocab_size,
-                                     generator=pair_generator(self.seed, epoch, index),
-                                     mlm_probability=self.mlm_probability)
-        token_type_ids = torch.zeros_like(ids)
-        token_type_ids[n_first:] = 1
-        return {"input_ids": masked, "token_type_ids": token_type_ids, "labels": labels,
-                "next_sentence_label": nsp_label}
+        ids, n_first, nsp_label = self.pair(int(index))
+        return {"input_ids": ids, "n_first": n_first, "next_sentence_label": nsp_label,
+                "mask_epoch": int(epoch), "mask_index": int(index)}
+
+    def collator(self, pad_token_id: int, pad_to_multiple_of: int | None = None, pad_to: int | None = None) -> PairCollator:
+        return PairCollator(pad_token_id, self.masking, pad_to_multiple_of=pad_to_multiple_of, pad_to=pad_to)
 
 
 class PairCollator:
-    """Pad a list of pairs to the longest (optionally to a multiple of 8 for tensor cores)."""
+    """Pad a list of pairs (optionally to a multiple of 8 for tensor cores, or to a fixed length)
+    and mask them, all in a few numpy passes over the batch."""
 
-    def __init__(self, pad_token_id: int, pad_to_multiple_of: int | None = None, pad_to: int | None = None):
+    def __init__(self, pad_token_id: int, masking: PairMasking, pad_to_multiple_of: int | None = None,
+                 pad_to: int | None = None):
         self.pad_token_id = pad_token_id
+        self.masking = masking
         self.pad_to_multiple_of = pad_to_multiple_of
         self.pad_to = pad_to
+        self._special = np.array(masking.special_ids, dtype=np.int64)
 
     def __call__(self, features: list[dict]) -> dict:
-        length = max(len(f["input_ids"]) for f in features)
+        m = self.masking
+        lengths = np.array([len(f["input_ids"]) for f in features], dtype=np.int64)
+        length = int(lengths.max())
         if self.pad_to is not None:
             length = max(length, self.pad_to)
         if self.pad_to_multiple_of:
             length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
         n = len(features)
-        input_ids = torch.full((n, length), self.pad_token_id, dtype=torch.long)
-        token_type_ids = torch.zeros((n, length), dtype=torch.long)
-        attention_mask = torch.zeros((n, length), dtype=torch.long)
-        labels = torch.full((n, length), IGNORE_INDEX, dtype=torch.long)
-        for row, f in enumerate(features):
-            k = len(f["input_ids"])
-            input_ids[row, :k] = f["input_ids"]
-            token_type_ids[row, :k] = f["token_type_ids"]
-            attention_mask[row, :k] = 1
-            labels[row, :k] = f["labels"]
-        nsp = torch.tensor([f["next_sentence_label"] for f in features], dtype=torch.long)
-        return {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": attention_mask,
-                "labels": labels, "next_sentence_label": nsp}
+        columns = np.arange(length)[None, :]
+        real = columns < lengths[:, None]
+        ids = np.full((n, length), self.pad_token_id, dtype=np.int64)
+        ids[real] = np.concatenate([np.asarray(f["input_ids"], dtype=np.int64) for f in features])
+        n_first = np.array([f["n_first"] for f in features], dtype=np.int64)
+        special = ~real | np.isin(ids, self._special)
+        keys = mask_keys(m.seed, np.array([f["mask_epoch"] for f in features]), np.array([f["mask_index"] for f in features]))
+        masked, labels = mask_batch(ids, special, keys, mask_token_id=m.mask_token_id, vocab_size=m.vocab_size,
+                                    mlm_probability=m.mlm_probability)
+        return {
+            "input_ids": torch.from_numpy(masked),
+            "token_type_ids": torch.from_numpy(((columns >= n_first[:, None]) & real).astype(np.int64)),
+            "attention_mask": torch.from_numpy(real.astype(np.int64)),
+            "labels": torch.from_numpy(labels),
+            "next_sentence_label": torch.tensor([f["next_sentence_label"] for f in features], dtype=torch.long),
+        }

@@ -1,10 +1,15 @@
-"""Statistics of the MLM masking rule over many samples: 15% selected, 80/10/10, no specials."""
+"""Statistics of the MLM masking rule over many samples: 15% selected, 80/10/10, no specials.
+
+Both sources of random draws are checked: a torch generator (`kmb evaluate mlm`) and the
+counter-based draws of pretraining batches (mask_batch)."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
 
-from kmb.training.masking import IGNORE_INDEX, mask_tokens, pair_generator
+from kmb.training.masking import IGNORE_INDEX, mask_batch, mask_keys, mask_tokens, pair_generator
 
 MASK_ID, VOCAB = 4, 1000
 
@@ -21,10 +26,19 @@ def _batch(rows: int = 4000, length: int = 64, seed: int = 0):
     return ids, special
 
 
-def test_masking_rates_over_many_samples():
+def _mask(source: str, ids, special, seed: int):
+    if source == "generator":
+        return mask_tokens(ids, special, mask_token_id=MASK_ID, vocab_size=VOCAB,
+                           generator=torch.Generator().manual_seed(seed))
+    keys = mask_keys(seed, np.zeros(len(ids), dtype=np.int64), np.arange(len(ids)))
+    masked, labels = mask_batch(ids.numpy(), special.numpy(), keys, mask_token_id=MASK_ID, vocab_size=VOCAB)
+    return torch.from_numpy(masked), torch.from_numpy(labels)
+
+
+@pytest.mark.parametrize("source", ["generator", "hashed"])
+def test_masking_rates_over_many_samples(source):
     ids, special = _batch()
-    masked, labels = mask_tokens(ids, special, mask_token_id=MASK_ID, vocab_size=VOCAB,
-                                 generator=torch.Generator().manual_seed(1))
+    masked, labels = _mask(source, ids, special, 1)
     selected = labels != IGNORE_INDEX
     rate = selected.sum().item() / (~special).sum().item()
     assert abs(rate - 0.15) < 0.01
@@ -42,10 +56,13 @@ def test_masking_rates_over_many_samples():
     assert abs(to_random.sum().item() / n - 0.1) < 0.01
 
 
-def test_specials_and_unselected_positions_are_never_touched():
+@pytest.mark.parametrize("source", ["generator", "hashed"])
+def test_specials_and_unselected_positions_are_never_touched(source):
     ids, special = _batch(rows=2000)
-    masked, labels = mask_tokens(ids, special, mask_token_id=MASK_ID, vocab_size=VOCAB,
-                                 generator=torch.Generator().manual_seed(2))
+    masked, labels = _mask(source, ids, special, 2)
+    # exactly max(1, round(15%)) targets per row
+    n_candidates = (~special).sum(1).float()
+    assert torch.equal((labels != IGNORE_INDEX).sum(1), torch.clamp(torch.round(n_candidates * 0.15), min=1).long())
     assert bool((labels[special] == IGNORE_INDEX).all())
     not_selected = labels == IGNORE_INDEX
     assert torch.equal(masked[not_selected], ids[not_selected])
@@ -61,3 +78,21 @@ def test_same_generator_state_gives_same_masks_and_one_dim_input_works():
     one_masked, one_labels = mask_tokens(ids[0], special[0], mask_token_id=MASK_ID, vocab_size=VOCAB,
                                          generator=torch.Generator().manual_seed(0))
     assert one_masked.shape == ids[0].shape and (one_labels != IGNORE_INDEX).sum() >= 1
+
+
+def test_hashed_masks_depend_only_on_the_pair_key():
+    """A pair's masks do not change with the batch it is in, its row, or how far it is padded:
+    the property that makes 1 x 32 equal 2 x 16 and resume equal an uninterrupted run."""
+    ids, special = _batch(rows=64, length=40)
+    keys = mask_keys(5, np.full(64, 3), np.arange(100, 164))
+    masked, labels = mask_batch(ids.numpy(), special.numpy(), keys, mask_token_id=MASK_ID, vocab_size=VOCAB)
+    order = np.random.default_rng(0).permutation(64)[:20]
+    wider_ids = np.pad(ids.numpy()[order], ((0, 0), (0, 24)))
+    wider_special = np.pad(special.numpy()[order], ((0, 0), (0, 24)), constant_values=True)
+    m2, l2 = mask_batch(wider_ids, wider_special, keys[order], mask_token_id=MASK_ID, vocab_size=VOCAB)
+    assert np.array_equal(m2[:, :40], masked[order]) and np.array_equal(l2[:, :40], labels[order])
+    assert (l2[:, 40:] == IGNORE_INDEX).all()
+    other_epoch = mask_keys(5, np.full(64, 4), np.arange(100, 164))
+    _, l3 = mask_batch(ids.numpy(), special.numpy(), other_epoch, mask_token_id=MASK_ID, vocab_size=VOCAB)
+    assert not np.array_equal(l3, labels)
+    assert len(set(keys.tolist()) | set(other_epoch.tolist())) == 128  # no key collisions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 import pyarrow as pa
 import pytest
 
@@ -87,9 +88,38 @@ def test_dataset_masks_dynamically_or_statically(workspace, tiny_tokenizer_dir, 
     dynamic = PairShardDataset(shard_set.files("train"), **kw)
     static = PairShardDataset(shard_set.files("train"), static_masking=True, **kw)
     assert len(dynamic) == shard_set.n_pairs("train")
-    changed = sum(not np.array_equal(dynamic[(0, i)]["labels"], dynamic[(1, i)]["labels"]) for i in range(20))
+
+    def labels(dataset, epoch, i):
+        return dataset.collator(pad_token_id=0)([dataset[(epoch, i)]])["labels"][0].numpy()
+
+    changed = sum(not np.array_equal(labels(dynamic, 0, i), labels(dynamic, 1, i)) for i in range(20))
     assert changed > 10
-    assert all(np.array_equal(static[(0, i)]["labels"], static[(5, i)]["labels"]) for i in range(20))
+    assert all(np.array_equal(labels(static, 0, i), labels(static, 5, i)) for i in range(20))
+
+
+def test_collator_pads_types_and_masks_a_batch(workspace, tiny_tokenizer_dir, helpers):
+    helpers.write_sentences(workspace, helpers.make_sentence_rows(30))
+    shard_set = _build(workspace, tiny_tokenizer_dir)
+    dataset = PairShardDataset(shard_set.files("train"), seed=1, mask_token_id=4,
+                               vocab_size=len(helpers.vocab_tokens()), special_ids=[0, 2, 3])
+    features = [dataset[(0, i)] for i in range(8)]
+    batch = dataset.collator(pad_token_id=0, pad_to_multiple_of=8)(features)
+    assert batch["input_ids"].shape[1] % 8 == 0
+    for row, f in enumerate(features):
+        n = len(f["input_ids"])
+        assert batch["attention_mask"][row].sum() == n and bool((batch["input_ids"][row, n:] == 0).all())
+        types = batch["token_type_ids"][row]
+        assert types[: f["n_first"]].sum() == 0 and bool((types[f["n_first"]:n] == 1).all()) and types[n:].sum() == 0
+        labels = batch["labels"][row]
+        targets = labels != -100
+        assert targets.sum() >= 1 and not bool(targets[n:].any())
+        original = torch.as_tensor(f["input_ids"].astype(np.int64))
+        assert torch.equal(labels[:n][targets[:n]], original[targets[:n]])  # labels are the true ids
+        assert not bool(targets[:n][torch.isin(original, torch.tensor([0, 2, 3]))].any())  # specials never
+    # a pair's masks do not depend on its batch
+    alone = dataset.collator(pad_token_id=0)([features[3]])
+    n = len(features[3]["input_ids"])
+    assert torch.equal(alone["labels"][0], batch["labels"][3, :n])
 
 
 def test_empty_valid_split_and_single_document_are_clear_errors(workspace, tiny_tokenizer_dir, helpers):
