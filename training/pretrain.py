@@ -75,7 +75,7 @@ class PretrainConfig:
     max_eval_pairs: int | None = None  # score at most this many validation pairs (None: all)
     shard_pairs: int = 1_000_000
     workers: int | None = None  # data-loading processes; None: 0 on CPU, up to 4 on a GPU
-    compile: bool = False  # torch.compile the model (GPU; costs a minute or so of compiling)
+    compile: bool = False  # torch.compile the encoder (dynamic shapes); see docs/pretrain.md first
     progress: bool = True
     extra: dict = field(default_factory=dict)  # extra TrainingArguments (tests, experts)
 
@@ -251,8 +251,9 @@ class ThroughputMeter(TrainerCallback):
         flops, tokens, positions = window.tolist()
         if seconds <= 0 or tokens <= 0:
             return control
+        tflops = flops / seconds / args.world_size / 1e12
         self.result = {"tokens/s": round(tokens / seconds), "padding": round(1 - tokens / positions, 4),
-                       "TFLOP/s per device": round(flops / seconds / args.world_size / 1e12, 2)}
+                       "TFLOP/s per device": float(f"{tflops:.3g}")}
         if torch.cuda.is_available():
             from kmb.training.throughput import peak_bf16_tflops
 
@@ -260,19 +261,14 @@ class ThroughputMeter(TrainerCallback):
             peak = peak_bf16_tflops(name)
             self.result["device"] = name
             if peak:
-                self.result["MFU"] = round(self.result["TFLOP/s per device"] / peak, 4)
+                self.result["MFU"] = round(tflops / peak, 4)
         return control
 
 
-def _evaluate_at_epoch_end_callback():
-    from transformers import TrainerCallback
-
-    class EvaluateAtEpochEnd(TrainerCallback):
-        def on_epoch_end(self, args, state, control, **kwargs):
-            control.should_evaluate = True
-            return control
-
-    return EvaluateAtEpochEnd()
+class EvaluateAtEpochEnd(TrainerCallback):
+    def on_epoch_end(self, args, state, control, **kwargs):
+        control.should_evaluate = True
+        return control
 
 
 # --- inputs ------------------------------------------------------------------------------------
@@ -519,7 +515,7 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
     Trainer = _make_trainer_class()
     trainer = Trainer(
         model=model, args=args, train_dataset=train_set, eval_dataset=valid_set, data_collator=collator,
-        processing_class=tokenizer, callbacks=[_evaluate_at_epoch_end_callback(), *(callbacks or [])],
+        processing_class=tokenizer, callbacks=[EvaluateAtEpochEnd(), *(callbacks or [])],
         lengths=train_set.lengths, global_batch=cfg.batch_size, kmb_config=cfg, metrics_path=metrics_path,
         eval_collator=collator,
     )

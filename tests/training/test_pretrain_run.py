@@ -53,6 +53,9 @@ def test_loss_decreases_and_the_saved_directory_loads_with_plain_transformers(co
     assert records[-1]["mlm_loss"] < records[0]["mlm_loss"] and records[-1]["mlm_accuracy"] > records[0]["mlm_accuracy"]
     assert [r["step"] for r in records[1:]] == sorted({r["step"] for r in records[1:]})  # each eval once
     out = Path(summary["model"])
+    # the throughput measured over the steps after the warm-up (no GPU here: no MFU line)
+    assert summary["throughput tokens/s"] > 0 and 0 <= summary["throughput padding"] < 1
+    assert summary["TFLOP/s per device"] > 0 and "MFU" not in summary
     assert (corpus_workspace.pretrain("run") / "curves.png").stat().st_size > 10_000
     assert {"model.safetensors", "config.json", "README.md", "vocab.txt", "metrics.jsonl", "curves.png"} <= {
         p.name for p in out.iterdir()}
