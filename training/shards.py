@@ -221,7 +221,7 @@ class PairMasking:
 
 class PairShardDataset(torch.utils.data.Dataset):
     """Map-style dataset over memory-mapped shards. An item is one unmasked pair and the key of
-    its masks; :class:`PairCollator` masks whole batches (``collator = dataset.collator()``).
+    its masks; :class:`PairCollator` masks whole batches (``collator = dataset.collator(pad_token_id)``).
 
     An index is ``(epoch, i)`` (from :class:`kmb.training.pretrain.LengthGroupedSampler`) or a plain
     ``i``. The pair's masks come from (seed, epoch, i): dynamic masking draws afresh every epoch;
