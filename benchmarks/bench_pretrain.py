@@ -283,7 +283,9 @@ def main() -> int:
         to_device = lambda b: {k: v.to(device) for k, v in b.items()}  # noqa: E731
         grouped = [to_device(dataset.collator(tokenizer.pad_token_id, pad_to_multiple_of=8)(features[i:i + batch_size]))
                    for i in range(0, n, batch_size)]
-        padded = [to_device(dataset.collator(tokenizer.pad_token_id, pad_to=128)(shuffled[i:i + batch_size]))
+        # (plain BertForPreTraining takes full labels; the index list for the masked-only head is dropped)
+        padded = [to_device({k: v for k, v in dataset.collator(tokenizer.pad_token_id, pad_to=128)(
+                      shuffled[i:i + batch_size]).items() if k != "masked_positions"})
                   for i in range(0, n, batch_size)]
         mean_len = float(np.mean([len(f["input_ids"]) for f in features]))
         print(f"training: {args.model} model on {device}, {steps} timed steps of {batch_size} pairs each side "

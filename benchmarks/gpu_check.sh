@@ -4,7 +4,8 @@
 #      paper's batch of 32 and at 256, eager and torch.compile'd, next to plain BertForPreTraining
 #   2. the same on length-grouped pairs (the kmb vs plain ratio of the CPU benchmark, on the GPU)
 #   3. `kmb pretrain --config base` end to end on a workspace's corpus: bf16, SDPA, fused AdamW,
-#      data-loader workers; its summary prints tokens/s and MFU
+#      data-loader workers; its summary prints tokens/s and MFU (batch 256, 32, 1024, and 256 again
+#      with the allocator's fixed-size segments)
 #   4. the same command under torchrun (NCCL), one process per GPU
 #
 #   benchmarks/gpu_check.sh WORKSPACE      # a workspace with a built corpus (kmb corpus build)
@@ -12,7 +13,7 @@
 # The benchmarks use the workspace's first vocab/<name>/ tokenizer when there is one.
 # Knobs (environment): PYTHON (python), STEPS (bench timed steps, 20), PRETRAIN_STEPS (150),
 # NGPU (GPUs for torchrun; default: all), SKIP_COMPILE=1 to leave out the torch.compile runs,
-# SKIP_BENCH=1 to run only the `kmb pretrain` checks (3 and 4).
+# SKIP_BENCH=1 to run only the `kmb pretrain` checks (3 and 4), SKIP_AB=1 to leave out 3d and 3e.
 # Each step has its own time limit, so one that hangs does not take the rest with it.
 set -uo pipefail
 WS=${1:?usage: benchmarks/gpu_check.sh WORKSPACE}
@@ -54,6 +55,14 @@ step "3a. kmb pretrain --config base --batch-size 256"
 timeout 240 "$PY" -m kmb pretrain "${COMMON[@]}" --batch-size 256 --output gpu-b256 2>&1 | grep -vE "it/s\]|s/it\]|^\s*$"
 step "3b. kmb pretrain --config base --batch-size 32 (the paper's)"
 timeout 240 "$PY" -m kmb pretrain "${COMMON[@]}" --batch-size 32 --output gpu-b32 2>&1 | grep -vE "it/s\]|s/it\]|^\s*$"
+
+if [ "${SKIP_AB:-0}" != 1 ]; then
+  step "3d. kmb pretrain --config base --batch-size 1024 (slower than 256 when last measured)"
+  timeout 240 "$PY" -m kmb pretrain "${COMMON[@]}" --batch-size 1024 --output gpu-b1024 2>&1 | grep -vE "it/s\]|s/it\]|^\s*$"
+  step "3e. as 3a with the CUDA allocator's fixed-size segments (A/B of expandable segments)"
+  PYTORCH_CUDA_ALLOC_CONF=expandable_segments:False timeout 240 "$PY" -m kmb pretrain "${COMMON[@]}" \
+    --batch-size 256 --output gpu-b256-fixed-segments 2>&1 | grep -vE "it/s\]|s/it\]|^\s*$"
+fi
 
 step "3c. the saved model loads with plain transformers"
 timeout 120 "$PY" -c "

@@ -48,6 +48,31 @@ def apply_masking_rule(input_ids: np.ndarray, special: np.ndarray, scores: np.nd
     return masked, labels
 
 
+def max_selected(length: int, mlm_probability: float = 0.15) -> int:
+    """An upper bound on the targets the rule selects in one row of ``length`` positions (the
+    same rounding as :func:`apply_masking_rule`, applied as if every position were a candidate)."""
+    return max(int(np.rint(np.float32(length) * np.float32(mlm_probability))), 1)
+
+
+def masked_positions(labels: np.ndarray, mlm_probability: float = 0.15) -> np.ndarray:
+    """Flat indices (into ``labels.reshape(-1)``) of the selected positions of a [rows, length]
+    batch, padded with 0 to ``rows * max_selected(length)`` entries.
+
+    The model gathers the hidden states at these indices before its MLM head. The size depends only
+    on the batch's shape, so the gather needs no data-dependent size on the GPU (a boolean mask
+    would make the host wait for the device every step) and compiled graphs see fixed shapes.
+    Padding entries point at position 0, the first row's [CLS], whose label is always ignored."""
+    rows, length = labels.shape
+    if labels[0, 0] != IGNORE_INDEX:
+        raise ValueError("position 0 must not be a target: it pads the index list")
+    selected = np.flatnonzero(labels.reshape(-1) != IGNORE_INDEX)
+    positions = np.zeros(rows * max_selected(length, mlm_probability), dtype=np.int64)
+    if len(selected) > len(positions):
+        raise ValueError(f"{len(selected)} selected positions exceed the bound {len(positions)}")
+    positions[: len(selected)] = selected
+    return positions
+
+
 def mask_tokens(
     input_ids: torch.Tensor,
     special_tokens_mask: torch.Tensor,

@@ -29,7 +29,7 @@ import torch
 
 from kmb.corpus.storage import PAIR_SHARDS, replace_dir
 from kmb.errors import KmbError
-from kmb.training.masking import mask_batch, mask_keys
+from kmb.training.masking import mask_batch, mask_keys, masked_positions
 from kmb.training.sentence_pairs import OrderedSentences, iter_pair_chunks, write_ordered_sentences
 
 FORMAT_VERSION = 1
@@ -311,5 +311,6 @@ class PairCollator:
             "token_type_ids": torch.from_numpy(((columns >= n_first[:, None]) & real).astype(np.int64)),
             "attention_mask": torch.from_numpy(real.astype(np.int64)),
             "labels": torch.from_numpy(labels),
+            "masked_positions": torch.from_numpy(masked_positions(labels, m.mlm_probability)),
             "next_sentence_label": torch.tensor([f["next_sentence_label"] for f in features], dtype=torch.long),
         }

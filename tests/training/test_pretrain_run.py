@@ -121,3 +121,45 @@ def test_torchrun_two_processes_equal_one_process(corpus_workspace, tiny_base_di
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5)
     assert "kmb pretrain" in done.stdout and done.stdout.count("kmb pretrain") == 1
+
+
+# Operations that read a tensor's value on the host: on a GPU each one waits for the device.
+HOST_READS = {"aten._local_scalar_dense.default", "aten.item.default", "aten.is_nonzero.default",
+              "aten.nonzero.default", "aten.masked_select.default", "aten.index.Tensor"}
+
+
+class HostReadSpy(TrainerCallback):
+    """Records every host-reading operation (with where it came from) in the steps after ``first``
+    up to ``last``, inside the Trainer's loop: data, forward, backward, clipping, optimizer, counters."""
+
+    def __init__(self, first: int, last: int):
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        self.first, self.last, self.seen = first, last, []
+        spy = self
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                if str(func) in HOST_READS:
+                    import traceback
+
+                    spy.seen.append((str(func), traceback.format_stack(limit=8)[:-1]))
+                return func(*args, **(kwargs or {}))
+
+        self.mode = Mode()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.first:
+            self.mode.__enter__()
+        elif state.global_step == self.last:
+            self.mode.__exit__(None, None, None)
+        return control
+
+
+def test_training_steps_never_read_a_tensor_on_the_host(corpus_workspace, tiny_base_dir):
+    """Between logging steps nothing reads a tensor's value, so on a GPU the host queues step after
+    step without waiting: the masked positions come as a fixed-size index list, the attention mask
+    ready-made, and the NaN check and blocking copies are off. (Checked on CPU through the dispatcher.)"""
+    spy = HostReadSpy(first=6, last=9)
+    run_pretraining(_config(corpus_workspace, tiny_base_dir, "sync", max_steps=12, logging_steps=100), [spy])
+    assert spy.seen == [], f"{len(spy.seen)} host reads, first {spy.seen[0][0]} at:\n" + "".join(spy.seen[0][1])

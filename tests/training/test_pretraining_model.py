@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
 from transformers import BertConfig, BertForPreTraining
 
-from kmb.training.masking import mask_tokens
+from kmb.training.masking import mask_tokens, masked_positions, max_selected
 from kmb.training.model import MaskedOnlyBertForPreTraining
 
 CONFIG = dict(vocab_size=300, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
@@ -56,3 +58,44 @@ def test_global_counts_normalise_the_two_losses():
     # Counts twice as large (as if another process had as many): both losses halve.
     doubled = model(**batch, num_items_in_batch=torch.tensor([2 * n_masked, 12]))
     torch.testing.assert_close(doubled.loss, local.loss / 2)
+
+
+def test_fixed_size_gather_equals_the_boolean_gather():
+    """The collator's index list (padded to a size fixed by the batch shape) gives the same loss,
+    gradients and counts as selecting by labels, and a logits shape that depends only on the shape."""
+    torch.manual_seed(0)
+    by_labels = MaskedOnlyBertForPreTraining(BertConfig(**CONFIG)).eval()
+    by_index = MaskedOnlyBertForPreTraining(BertConfig(**CONFIG)).eval()
+    by_index.load_state_dict(by_labels.state_dict())
+    batch = _batch()
+    positions = torch.from_numpy(masked_positions(batch["labels"].numpy()))
+    n_targets = int((batch["labels"] != -100).sum())
+    assert len(positions) == 6 * max_selected(40) > n_targets  # padding slots present
+    expected = by_labels(**batch)
+    got = by_index(**batch, masked_positions=positions)
+    torch.testing.assert_close(got.loss, expected.loss, rtol=1e-6, atol=1e-6)
+    assert got.prediction_logits.shape == (6 * max_selected(40), 300)
+    assert int(got.mlm_count) == int(expected.mlm_count) == n_targets
+    assert int(got.mlm_correct) == int(expected.mlm_correct)
+    expected.loss.backward()
+    got.loss.backward()
+    for (name, p1), (_, p2) in zip(by_labels.named_parameters(), by_index.named_parameters()):
+        torch.testing.assert_close(p2.grad, p1.grad, rtol=1e-5, atol=1e-7, msg=name)
+
+
+def test_index_list_refuses_a_target_at_its_padding_position():
+    labels = np.full((2, 10), -100)
+    labels[0, 0] = 7
+    with pytest.raises(ValueError, match="position 0"):
+        masked_positions(labels)
+
+
+def test_the_forward_with_an_index_list_is_one_graph_for_torch_compile():
+    """`kmb pretrain --compile` compiles the whole model: with the collator's index list there is
+    no data-dependent shape, so dynamo captures forward and losses without a break (tracing only)."""
+    torch.manual_seed(0)
+    model = MaskedOnlyBertForPreTraining(BertConfig(**CONFIG))
+    batch = _batch()
+    batch["masked_positions"] = torch.from_numpy(masked_positions(batch["labels"].numpy()))
+    explained = torch._dynamo.explain(model)(**batch)
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0), [b.reason for b in explained.break_reasons]

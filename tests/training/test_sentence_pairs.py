@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from kmb.errors import KmbError
+from kmb.training.masking import max_selected
 from kmb.training.sentence_pairs import IS_NEXT, NOT_NEXT, choose_pairs
 from kmb.training.shards import PairShardDataset, build_shards
 
@@ -116,6 +117,14 @@ def test_collator_pads_types_and_masks_a_batch(workspace, tiny_tokenizer_dir, he
         original = torch.as_tensor(f["input_ids"].astype(np.int64))
         assert torch.equal(labels[:n][targets[:n]], original[targets[:n]])  # labels are the true ids
         assert not bool(targets[:n][torch.isin(original, torch.tensor([0, 2, 3]))].any())  # specials never
+    # the gather list: every target once, in order, then padding (0) up to a size set by the shape
+    flat = batch["labels"].reshape(-1)
+    positions = batch["masked_positions"]
+    n_targets = int((flat != -100).sum())
+    rows, length = batch["labels"].shape
+    assert len(positions) == rows * max_selected(length) >= n_targets
+    assert torch.equal(positions[:n_targets], torch.nonzero(flat != -100).view(-1))
+    assert not positions[n_targets:].any()
     # a pair's masks do not depend on its batch
     alone = dataset.collator(pad_token_id=0)([features[3]])
     n = len(features[3]["input_ids"])
