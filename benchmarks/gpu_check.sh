@@ -5,7 +5,8 @@
 #   2. the same on length-grouped pairs (the kmb vs plain ratio of the CPU benchmark, on the GPU)
 #   3. `kmb pretrain --config base` end to end on a workspace's corpus: bf16, SDPA, fused AdamW,
 #      data-loader workers; its summary prints tokens/s and MFU (batch 256, 32, 1024, and 256 again
-#      with the allocator's fixed-size segments)
+#      with the allocator's fixed-size segments); the first also profiles 10 steps (GPU busy share,
+#      costliest kernels)
 #   4. the same command under torchrun (NCCL), one process per GPU
 #
 #   benchmarks/gpu_check.sh WORKSPACE      # a workspace with a built corpus (kmb corpus build)
@@ -51,8 +52,9 @@ fi
 
 COMMON=(--workspace "$WS" --config base --max-steps "$PRETRAIN_STEPS" --lr 1e-4 --warmup 10 --max-eval-pairs 2048
         --save-steps 100000 --logging-steps 20)
-step "3a. kmb pretrain --config base --batch-size 256"
-timeout 240 "$PY" -m kmb pretrain "${COMMON[@]}" --batch-size 256 --output gpu-b256 2>&1 | grep -vE "it/s\]|s/it\]|^\s*$"
+step "3a. kmb pretrain --config base --batch-size 256, 10 steps profiled"
+timeout 240 "$PY" -m kmb pretrain "${COMMON[@]}" --batch-size 256 --profile-steps 10 --output gpu-b256 2>&1 | grep -vE "it/s\]|s/it\]|^\s*$"
+head -n 25 "$WS/pretrain/gpu-b256/profile/top-ops-rank0.txt"
 step "3b. kmb pretrain --config base --batch-size 32 (the paper's)"
 timeout 240 "$PY" -m kmb pretrain "${COMMON[@]}" --batch-size 32 --output gpu-b32 2>&1 | grep -vE "it/s\]|s/it\]|^\s*$"
 

@@ -76,6 +76,7 @@ class PretrainConfig:
     shard_pairs: int = 1_000_000
     workers: int | None = None  # data-loading processes; None: 0 on CPU, up to 4 on a GPU
     compile: bool = False  # torch.compile the model (dynamic shapes); see docs/pretrain.md first
+    profile_steps: int = 0  # profile this many steps after the warm-up (kmb.training.profiling); 0: off
     progress: bool = True
     extra: dict = field(default_factory=dict)  # extra TrainingArguments (tests, experts)
 
@@ -134,7 +135,8 @@ def _make_trainer_class():
             self.kmb_eval_collator = eval_collator
             self.kmb_last_eval_step = -1
             self.kmb_last_metrics = {}
-            self.kmb_meter = ThroughputMeter(self)
+            # Throughput is measured after any profiled steps (profiling slows them down).
+            self.kmb_meter = ThroughputMeter(self, warmup_steps=ThroughputMeter.WARMUP_STEPS + kmb_config.profile_steps)
             self.add_callback(self.kmb_meter)
 
         def _get_train_sampler(self, train_dataset=None):
@@ -194,8 +196,9 @@ class ThroughputMeter(TrainerCallback):
 
     WARMUP_STEPS = 5
 
-    def __init__(self, trainer):
+    def __init__(self, trainer, warmup_steps: int = WARMUP_STEPS):
         self.trainer = trainer
+        self.warmup_steps = warmup_steps
         self.flops = self.tokens = self.positions = None
         self.start = None  # (time, flops, tokens, positions) when the measured window opened
         self.paused_seconds = 0.0
@@ -233,7 +236,7 @@ class ThroughputMeter(TrainerCallback):
         return float(self.flops), float(self.tokens), self.positions
 
     def on_step_end(self, args, state, control, **kwargs):
-        warmup = self.WARMUP_STEPS if state.max_steps > 2 * self.WARMUP_STEPS else 0
+        warmup = self.warmup_steps if state.max_steps > 2 * self.warmup_steps else 0
         if self.start is None and state.global_step >= warmup:
             self.start = (self._now(), *self._totals())
             self.paused_seconds = 0.0
@@ -411,6 +414,8 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
         raise KmbError(f"unknown --config {cfg.config!r}: choose {', '.join(MODEL_CONFIGS)}")
     if not 8 <= cfg.max_length <= 512:
         raise KmbError(f"--max-length must be between 8 and 512, not {cfg.max_length}")
+    if cfg.profile_steps < 0:
+        raise KmbError(f"--profile-steps must be 0 (off) or more, not {cfg.profile_steps}")
     if not cfg.output or "/" in cfg.output or cfg.output.startswith("."):
         raise KmbError(f"--output must be a plain name, not {cfg.output!r}")
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -497,6 +502,7 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
                                  seed=cfg.seed, shard_pairs=cfg.shard_pairs)
         if args.process_index == 0 and not cfg.resume:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
+            shutil.rmtree(run_dir / "profile", ignore_errors=True)
             metrics_path.unlink(missing_ok=True)
 
     # 3. model
@@ -525,10 +531,17 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
     collator = train_set.collator(tokenizer.pad_token_id, pad_to_multiple_of=8 if on_gpu else None)
 
     # 4. train
+    extra_callbacks = list(callbacks or [])
+    profiler = None
+    if cfg.profile_steps > 0:
+        from kmb.training.profiling import StepProfiler
+
+        profiler = StepProfiler(run_dir / "profile", cfg.profile_steps, rank=args.process_index)
+        extra_callbacks.append(profiler)
     Trainer = _make_trainer_class()
     trainer = Trainer(
         model=model, args=args, train_dataset=train_set, eval_dataset=valid_set, data_collator=collator,
-        processing_class=tokenizer, callbacks=[EvaluateAtEpochEnd(), *(callbacks or [])],
+        processing_class=tokenizer, callbacks=[EvaluateAtEpochEnd(), *extra_callbacks],
         lengths=train_set.lengths, global_batch=cfg.batch_size, kmb_config=cfg, metrics_path=metrics_path,
         eval_collator=collator,
     )
@@ -558,6 +571,8 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
     }
     summary.update({f"throughput {k}" if k in ("tokens/s", "padding") else k: v
                     for k, v in trainer.kmb_meter.result.items()})
+    if profiler is not None:
+        summary.update(profiler.result)
     base = next((r for r in records if r["phase"] == "base"), None)
     final = records[-1] if records else None
     for key in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss"):

@@ -33,6 +33,17 @@ def test_no_corpus(workspace, tiny_base_dir):
     _nothing_written(workspace)
 
 
+@pytest.mark.parametrize("option, message", [
+    (dict(max_length=4), "--max-length must be between 8 and 512"),
+    (dict(profile_steps=-1), "--profile-steps must be 0"),
+    (dict(batch_size=8, grad_accum=3), "not divisible"),
+])
+def test_bad_numbers_are_refused_before_anything_is_written(corpus_workspace, tiny_base_dir, option, message):
+    with pytest.raises(KmbError, match=message):
+        run_pretraining(_config(corpus_workspace, tiny_base_dir, **option))
+    _nothing_written(corpus_workspace)
+
+
 def test_empty_validation_split(workspace, tiny_base_dir, helpers):
     helpers.write_sentences(workspace, [r for r in helpers.make_sentence_rows(30) if r["split"] == "train"])
     with pytest.raises(KmbError, match="no 'valid' sentences"):

@@ -163,3 +163,31 @@ def test_training_steps_never_read_a_tensor_on_the_host(corpus_workspace, tiny_b
     spy = HostReadSpy(first=6, last=9)
     run_pretraining(_config(corpus_workspace, tiny_base_dir, "sync", max_steps=12, logging_steps=100), [spy])
     assert spy.seen == [], f"{len(spy.seen)} host reads, first {spy.seen[0][0]} at:\n" + "".join(spy.seen[0][1])
+
+
+def test_profile_steps_write_a_trace_and_the_costliest_operations(corpus_workspace, tiny_base_dir):
+    summary = run_pretraining(_config(corpus_workspace, tiny_base_dir, "prof", max_steps=12, logging_steps=100,
+                                      profile_steps=3))
+    folder = corpus_workspace.pretrain("prof") / "profile"
+    assert summary["profile"] == str(folder) and summary["profiled steps"] == 3 and summary["profiled step ms"] > 0
+    trace = json.loads((folder / "trace-rank0.json").read_text())
+    names = {e.get("name") for e in trace["traceEvents"]}
+    assert {"aten::addmm", "Optimizer.step#AdamW.step"} & names, sorted(n for n in names if n)[:40]
+    top = (folder / "top-ops-rank0.txt").read_text()
+    assert top.startswith("3 training steps") and "aten::" in top
+    # throughput is measured after the profiled steps: still reported
+    assert summary["throughput tokens/s"] > 0
+
+
+def test_gpu_busy_counts_overlapping_kernels_once():
+    from types import SimpleNamespace
+
+    from kmb.training.profiling import kernel_seconds
+
+    cuda = torch.autograd.DeviceType.CUDA
+
+    def event(start, end, device=cuda):
+        return SimpleNamespace(time_range=SimpleNamespace(start=start, end=end), device_type=device)
+
+    events = [event(0, 10), event(5, 15), event(20, 30), event(40, 45, torch.autograd.DeviceType.CPU)]
+    assert kernel_seconds(SimpleNamespace(events=lambda: events)) == pytest.approx(25e-6)
