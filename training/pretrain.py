@@ -18,7 +18,6 @@ normalisation (`_get_num_items_in_batch`), and an `evaluate` that computes the p
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -124,6 +123,8 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
 def _make_trainer_class():
     from transformers import Trainer
 
+    from kmb.training.throughput import ThroughputMeter
+
     class PretrainingTrainer(Trainer):
         def __init__(self, *args, lengths, global_batch, kmb_config: PretrainConfig, metrics_path: Path,
                      eval_collator, **kwargs):
@@ -186,86 +187,6 @@ def _make_trainer_class():
             return logged
 
     return PretrainingTrainer
-
-
-class ThroughputMeter(TrainerCallback):
-    """Real tokens per second and model FLOPs utilisation of the training steps, measured from the
-    end of the first few (warm-up) steps to the end of training, evaluation time left out.
-
-    The trainer calls ``count`` for each micro-batch; totals stay on the device until the end."""
-
-    WARMUP_STEPS = 5
-
-    def __init__(self, trainer, warmup_steps: int = WARMUP_STEPS):
-        self.trainer = trainer
-        self.warmup_steps = warmup_steps
-        self.flops = self.tokens = self.positions = None
-        self.start = None  # (time, flops, tokens, positions) when the measured window opened
-        self.paused_seconds = 0.0
-        self.result: dict = {}
-
-    def count(self, batch, config) -> None:
-        from kmb.training.throughput import pretraining_flops
-
-        mask = batch["attention_mask"]
-        if self.flops is None:
-            self.flops = torch.zeros((), dtype=torch.float64, device=mask.device)
-            self.tokens = torch.zeros((), dtype=torch.float64, device=mask.device)
-            self.positions = 0
-        self.flops += pretraining_flops(config, mask, batch["labels"])
-        self.tokens += mask.sum()
-        self.positions += mask.numel()
-
-    def _now(self) -> float:
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        return time.perf_counter()
-
-    @contextlib.contextmanager
-    def paused(self):
-        start = self._now() if self.start is not None else None
-        try:
-            yield
-        finally:
-            if start is not None:
-                self.paused_seconds += self._now() - start
-
-    def _totals(self) -> tuple[float, float, int]:
-        if self.flops is None:
-            return 0.0, 0.0, 0
-        return float(self.flops), float(self.tokens), self.positions
-
-    def on_step_end(self, args, state, control, **kwargs):
-        warmup = self.warmup_steps if state.max_steps > 2 * self.warmup_steps else 0
-        if self.start is None and state.global_step >= warmup:
-            self.start = (self._now(), *self._totals())
-            self.paused_seconds = 0.0
-        return control
-
-    def on_train_end(self, args, state, control, **kwargs):
-        if self.start is None:
-            return control
-        seconds = self._now() - self.start[0] - self.paused_seconds
-        flops, tokens, positions = self._totals()
-        window = torch.tensor([flops - self.start[1], tokens - self.start[2], positions - self.start[3]],
-                              dtype=torch.float64, device=args.device)
-        if args.world_size > 1:
-            window = self.trainer.accelerator.reduce(window, "sum")
-        flops, tokens, positions = window.tolist()
-        if seconds <= 0 or tokens <= 0:
-            return control
-        tflops = flops / seconds / args.world_size / 1e12
-        self.result = {"tokens/s": round(tokens / seconds), "padding": round(1 - tokens / positions, 4),
-                       "TFLOP/s per device": float(f"{tflops:.3g}")}
-        if torch.cuda.is_available():
-            from kmb.training.throughput import peak_bf16_tflops
-
-            name = torch.cuda.get_device_name()
-            peak = peak_bf16_tflops(name)
-            self.result["device"] = name
-            if peak:
-                self.result["MFU"] = round(tflops / peak, 4)
-        return control
 
 
 class EvaluateAtEpochEnd(TrainerCallback):

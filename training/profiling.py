@@ -19,7 +19,9 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
-START_AFTER = 5  # steps; the same warm-up the throughput meter leaves out
+from kmb.training.throughput import ThroughputMeter
+
+START_AFTER = ThroughputMeter.WARMUP_STEPS  # the warm-up steps the throughput meter leaves out
 
 
 class StepProfiler(TrainerCallback):

@@ -1,5 +1,8 @@
 """Training throughput: real tokens per second and model FLOPs utilisation (MFU).
 
+``pretraining_flops`` counts a step's FLOPs; ``ThroughputMeter``, a Trainer callback, turns the
+counts into the figures at the end of `kmb pretrain`'s summary.
+
 MFU = the FLOPs the model needs per second / the accelerator's peak dense bf16 FLOPs
 (Chowdhery et al. 2022, PaLM, appendix B). We count conservatively:
 
@@ -15,6 +18,12 @@ Peak numbers are the vendors' dense (not sparse) bf16 tensor-core figures.
 """
 
 from __future__ import annotations
+
+import contextlib
+import time
+
+import torch
+from transformers import TrainerCallback
 
 # Dense bf16 tensor-core peaks in TFLOP/s, first match of the device name wins (order matters).
 PEAK_BF16_TFLOPS: list[tuple[str, float]] = [
@@ -55,3 +64,79 @@ def pretraining_flops(config, attention_mask, labels):
     pooler_nsp = lengths.shape[0] * (2 * h * h + 2 * h * 2)
     mlm_head = n_masked * (2 * h * h + 2 * h * vocab)
     return 3.0 * (encoder + pooler_nsp + mlm_head)
+
+
+class ThroughputMeter(TrainerCallback):
+    """Real tokens per second and model FLOPs utilisation of the training steps, measured from the
+    end of the first few (warm-up) steps to the end of training, evaluation time left out.
+
+    The trainer calls ``count`` for each micro-batch; totals stay on the device until the end."""
+
+    WARMUP_STEPS = 5
+
+    def __init__(self, trainer, warmup_steps: int = WARMUP_STEPS):
+        self.trainer = trainer
+        self.warmup_steps = warmup_steps
+        self.flops = self.tokens = self.positions = None
+        self.start = None  # (time, flops, tokens, positions) when the measured window opened
+        self.paused_seconds = 0.0
+        self.result: dict = {}
+
+    def count(self, batch, config) -> None:
+        mask = batch["attention_mask"]
+        if self.flops is None:
+            self.flops = torch.zeros((), dtype=torch.float64, device=mask.device)
+            self.tokens = torch.zeros((), dtype=torch.float64, device=mask.device)
+            self.positions = 0
+        self.flops += pretraining_flops(config, mask, batch["labels"])
+        self.tokens += mask.sum()
+        self.positions += mask.numel()
+
+    def _now(self) -> float:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    @contextlib.contextmanager
+    def paused(self):
+        start = self._now() if self.start is not None else None
+        try:
+            yield
+        finally:
+            if start is not None:
+                self.paused_seconds += self._now() - start
+
+    def _totals(self) -> tuple[float, float, int]:
+        if self.flops is None:
+            return 0.0, 0.0, 0
+        return float(self.flops), float(self.tokens), self.positions
+
+    def on_step_end(self, args, state, control, **kwargs):
+        warmup = self.warmup_steps if state.max_steps > 2 * self.warmup_steps else 0
+        if self.start is None and state.global_step >= warmup:
+            self.start = (self._now(), *self._totals())
+            self.paused_seconds = 0.0
+        return control
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.start is None:
+            return control
+        seconds = self._now() - self.start[0] - self.paused_seconds
+        flops, tokens, positions = self._totals()
+        window = torch.tensor([flops - self.start[1], tokens - self.start[2], positions - self.start[3]],
+                              dtype=torch.float64, device=args.device)
+        if args.world_size > 1:
+            window = self.trainer.accelerator.reduce(window, "sum")
+        flops, tokens, positions = window.tolist()
+        if seconds <= 0 or tokens <= 0:
+            return control
+        tflops = flops / seconds / args.world_size / 1e12
+        self.result = {"tokens/s": round(tokens / seconds), "padding": round(1 - tokens / positions, 4),
+                       "TFLOP/s per device": float(f"{tflops:.3g}")}
+        if torch.cuda.is_available():
+            name = torch.cuda.get_device_name()
+            peak = peak_bf16_tflops(name)
+            self.result["device"] = name
+            if peak:
+                self.result["MFU"] = round(tflops / peak, 4)
+        return control
