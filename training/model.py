@@ -5,8 +5,9 @@ of a small BERT: for hidden 256 and a 16k vocab it costs more than the whole enc
 positions carry a label, so we gather those hidden states first and run the head on them alone;
 the loss is identical to the full head's (tests/training check it). Pretraining batches bring the
 positions to gather (``masked_positions``, a fixed-size list from the collator); without them the
-labels select the positions, which costs one host-device synchronisation on a GPU. The module names and weights
-are exactly BertForPreTraining's, so a saved directory is a plain BertForPreTraining checkpoint.
+labels select the positions, which costs one host-device synchronisation on a GPU. The module
+names and weights are exactly BertForPreTraining's, so a saved directory is a plain
+BertForPreTraining checkpoint.
 
 Loss = MLM cross-entropy (mean over masked tokens) + NSP cross-entropy (mean over pairs). Under
 the HF Trainer, ``num_items_in_batch`` carries the *global* counts (all gradient-accumulation

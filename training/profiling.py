@@ -13,6 +13,7 @@ throughput figures of the summary are measured after the profiled steps, which r
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from transformers import TrainerCallback
 
 from kmb.training.throughput import ThroughputMeter
 
+logger = logging.getLogger(__name__)
 START_AFTER = ThroughputMeter.WARMUP_STEPS  # the warm-up steps the throughput meter leaves out
 
 
@@ -67,16 +69,23 @@ class StepProfiler(TrainerCallback):
         profiler.__exit__(None, None, None)
         if steps <= 0:
             return
+        self.result = {"profile": str(self.out_dir), "profiled steps": steps,
+                       "profiled step ms": round(seconds / steps * 1000, 1)}
+        try:
+            self._write(profiler, steps, seconds)
+        except Exception as exc:  # a diagnostic must never cost the training run its model
+            logger.warning("kmb pretrain: writing the profile failed (%s: %s); training goes on",
+                           type(exc).__name__, exc)
+            self.result["profile"] = f"not written: {type(exc).__name__}: {exc}"
+
+    def _write(self, profiler, steps: int, seconds: float) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         on_gpu = torch.cuda.is_available()
-        sort_by = "self_cuda_time_total" if on_gpu else "self_cpu_time_total"
+        sort_by = "self_device_time_total" if on_gpu else "self_cpu_time_total"
         table = profiler.key_averages().table(sort_by=sort_by, row_limit=30)
         top = self.out_dir / f"top-ops-rank{self.rank}.txt"
         top.write_text(f"{steps} training steps, {seconds / steps * 1000:.1f} ms each\n\n{table}\n", encoding="utf-8")
-        trace = self.out_dir / f"trace-rank{self.rank}.json"
-        profiler.export_chrome_trace(str(trace))
-        self.result = {"profile": str(self.out_dir), "profiled steps": steps,
-                       "profiled step ms": round(seconds / steps * 1000, 1)}
+        profiler.export_chrome_trace(str(self.out_dir / f"trace-rank{self.rank}.json"))
         if on_gpu:
             self.result["GPU busy"] = round(min(kernel_seconds(profiler) / seconds, 1.0), 3)
 

@@ -191,3 +191,16 @@ def test_gpu_busy_counts_overlapping_kernels_once():
 
     events = [event(0, 10), event(5, 15), event(20, 30), event(40, 45, torch.autograd.DeviceType.CPU)]
     assert kernel_seconds(SimpleNamespace(events=lambda: events)) == pytest.approx(25e-6)
+
+
+def test_a_failing_profile_write_does_not_cost_the_model(corpus_workspace, tiny_base_dir, monkeypatch):
+    from kmb.training.profiling import StepProfiler
+
+    def broken(self, profiler, steps, seconds):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(StepProfiler, "_write", broken)
+    summary = run_pretraining(_config(corpus_workspace, tiny_base_dir, "prof-broken", max_steps=8, logging_steps=100,
+                                      profile_steps=2))
+    assert summary["profile"] == "not written: OSError: disk full"
+    assert (Path(summary["model"]) / "model.safetensors").is_file()
