@@ -456,6 +456,7 @@ def pretrain_command(
     max_eval_pairs: Annotated[Optional[int], typer.Option("--max-eval-pairs", help="Score at most this many validation pairs per evaluation.")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Data-loading processes that mask pairs (default: 0 on CPU, up to 4 on a GPU).")] = None,
     compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile the model (GPU; about a minute of compiling first).")] = False,
+    compile_mode: Annotated[str, typer.Option("--compile-mode", help="torch.compile mode: default, reduce-overhead (CUDA graphs) or max-autotune; implies --compile.")] = "default",
     profile_steps: Annotated[int, typer.Option("--profile-steps", help="Profile this many training steps with torch.profiler: a trace and the costliest operations in pretrain/<name>/profile/ (0: off).")] = 0,
 ) -> None:
     """Continue MLM + NSP pretraining of a BERT on the corpus (builds the pair shards when missing or stale)."""
@@ -469,7 +470,8 @@ def pretrain_command(
         max_length=max_length, seed=seed, resume=resume, eval_steps=eval_steps, save_steps=save_steps,
         logging_steps=logging_steps, static_masking=static_masking, precision=precision,
         group_by_length=not no_group_by_length, init=init, dropout=dropout, max_eval_pairs=max_eval_pairs,
-        workers=workers, compile=compile_model, profile_steps=profile_steps,
+        workers=workers, compile=compile_model, compile_mode=compile_mode,
+        profile_steps=profile_steps,
     )
     summary = run_pretraining(cfg)
     if int(os.environ.get("RANK", "0")) == 0:

@@ -6,7 +6,7 @@
 #   3. `kmb pretrain --config base` end to end on a workspace's corpus: bf16, SDPA, fused AdamW,
 #      data-loader workers; its summary prints tokens/s and MFU (batch 256, 32, 1024, and 256 again
 #      with the allocator's fixed-size segments); the first also profiles 10 steps (GPU busy share,
-#      costliest kernels)
+#      costliest kernels); with compiling allowed, batch 32 with CUDA graphs
 #   4. the same command under torchrun (NCCL), one process per GPU
 #
 #   benchmarks/gpu_check.sh WORKSPACE      # a workspace with a built corpus (kmb corpus build)
@@ -64,6 +64,12 @@ if [ "${SKIP_AB:-0}" != 1 ]; then
   step "3e. as 3a with the CUDA allocator's fixed-size segments (A/B of expandable segments)"
   PYTORCH_CUDA_ALLOC_CONF=expandable_segments:False timeout 240 "$PY" -m kmb pretrain "${COMMON[@]}" \
     --batch-size 256 --output gpu-b256-fixed-segments 2>&1 | grep -vE "it/s\]|s/it\]|^\s*$"
+fi
+
+if [ "${SKIP_COMPILE:-0}" != 1 ]; then
+  step "3f. kmb pretrain --config base --batch-size 32 --compile-mode reduce-overhead (CUDA graphs)"
+  timeout 300 "$PY" -m kmb pretrain "${COMMON[@]}" --batch-size 32 --compile-mode reduce-overhead \
+    --output gpu-b32-graphs 2>&1 | grep -vE "it/s\]|s/it\]|^\s*$"
 fi
 
 step "3c. the saved model loads with plain transformers"

@@ -75,9 +75,13 @@ class PretrainConfig:
     shard_pairs: int = 1_000_000
     workers: int | None = None  # data-loading processes; None: 0 on CPU, up to 4 on a GPU
     compile: bool = False  # torch.compile the model (dynamic shapes); see docs/pretrain.md first
+    compile_mode: str = "default"  # torch.compile mode: default | reduce-overhead (CUDA graphs) | max-autotune
     profile_steps: int = 0  # profile this many steps after the warm-up (kmb.training.profiling); 0: off
     progress: bool = True
     extra: dict = field(default_factory=dict)  # extra TrainingArguments (tests, experts)
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 
 
 # --- sampling ----------------------------------------------------------------------------------
@@ -335,6 +339,8 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
         raise KmbError(f"unknown --config {cfg.config!r}: choose {', '.join(MODEL_CONFIGS)}")
     if not 8 <= cfg.max_length <= 512:
         raise KmbError(f"--max-length must be between 8 and 512, not {cfg.max_length}")
+    if cfg.compile_mode not in COMPILE_MODES:
+        raise KmbError(f"unknown --compile-mode {cfg.compile_mode!r}: choose {', '.join(COMPILE_MODES)}")
     if cfg.profile_steps < 0:
         raise KmbError(f"--profile-steps must be 0 (off) or more, not {cfg.profile_steps}")
     if not cfg.output or "/" in cfg.output or cfg.output.startswith("."):
@@ -434,11 +440,12 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
 
         extend_embeddings(model, base_tokenizer, tokenizer, init=cfg.init, seed=cfg.seed)
     vocab_size = model.config.vocab_size
-    if cfg.compile:
+    if cfg.compile or cfg.compile_mode != "default":
         # The whole forward (encoder, masked-only head, losses) is one graph: the collator's
         # fixed-size index list leaves no data-dependent shape. In place, so state-dict keys and
-        # saving are unchanged; dynamic shapes, since length-grouped batches vary in length.
-        model.compile(dynamic=True)
+        # saving are unchanged; dynamic shapes, since length-grouped batches vary in length
+        # (with reduce-overhead, CUDA graphs are still recorded once per distinct batch shape).
+        model.compile(dynamic=True, mode=cfg.compile_mode)
 
     special_ids = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id]
     train_set = PairShardDataset(shard_set.files("train"), seed=cfg.seed, mask_token_id=tokenizer.mask_token_id,

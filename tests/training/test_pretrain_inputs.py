@@ -36,6 +36,7 @@ def test_no_corpus(workspace, tiny_base_dir):
 @pytest.mark.parametrize("option, message", [
     (dict(max_length=4), "--max-length must be between 8 and 512"),
     (dict(profile_steps=-1), "--profile-steps must be 0"),
+    (dict(compile_mode="fast"), "unknown --compile-mode 'fast'"),
     (dict(batch_size=8, grad_accum=3), "not divisible"),
 ])
 def test_bad_numbers_are_refused_before_anything_is_written(corpus_workspace, tiny_base_dir, option, message):
