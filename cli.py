@@ -63,14 +63,13 @@ def echo_summary(title: str, rows: dict) -> None:
 
 
 # ================================================================================================
-# kmb crawl: collect documents (issue: foundation + NAVER; KCI in the sources issue)
+# kmb crawl: collect documents (NAVER health news, KCI journal articles)
 # ================================================================================================
 crawl_app = typer.Typer(help="Collect documents: NAVER health news, KCI journal articles; parse saved pages.", no_args_is_help=True)
 app.add_typer(crawl_app, name="crawl")
 crawl_parse_app = typer.Typer(help="Parse saved pages offline, printing one JSON object per page.", no_args_is_help=True)
 crawl_app.add_typer(crawl_parse_app, name="parse")
 
-# --- crawl: naver-health, parse naver (begin) ---
 @crawl_app.command("naver-health")
 def crawl_naver_health_command(
     start: Annotated[str, typer.Option(help="First day to crawl (YYYY-MM-DD, Korea time); the paper's range starts here.")] = "2010-01-01",
@@ -133,9 +132,7 @@ def crawl_parse_naver_command(
         typer.echo(article_json(article, html=text if keep_html else None))
 
 
-# --- crawl: naver-health, parse naver (end) ---
 
-# --- crawl: kci (begin) ---
 @crawl_app.command("kci")
 def crawl_kci_command(
     endpoint: Annotated[str, typer.Option("--endpoint", help="OAI-PMH base URL (KCI's, a mirror's, or a local test server's).")] = "https://open.kci.go.kr/oai/request",
@@ -153,7 +150,7 @@ def crawl_kci_command(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Harvest Korean journal-article abstracts from KCI over OAI-PMH into raw/kci/."""
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.crawlers.kci import HarvestOptions, harvest
     from kmb.crawlers.kci_oai import JournalSelection, parse_years, read_journal_file
 
@@ -167,7 +164,6 @@ def crawl_kci_command(
             "complete": "yes" if s.complete else "no (use --resume to continue)", "resumed": "yes" if s.resumed_from else "no"}
     rows.update({k.removeprefix("kci/"): v for k, v in sorted(s.stats.items())})
     echo_summary(f"crawl kci ({endpoint})", rows)
-# --- crawl: kci (end) ---
 
 
 # ================================================================================================
@@ -176,7 +172,6 @@ def crawl_kci_command(
 corpus_app = typer.Typer(help="Add local files; build, inspect and export the sentence corpus.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
 
-# --- corpus: add (begin) ---
 @corpus_app.command("add")
 def corpus_add_command(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders: .txt (UTF-8/CP949/EUC-KR/UTF-16), .pdf, JATS .xml, .jsonl, .csv.")],
@@ -187,7 +182,7 @@ def corpus_add_command(
 ) -> None:
     """Add local files as documents; re-adding the same files adds nothing new."""
     from kmb.corpus.local_files import AddOptions, add_paths
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
 
     s = add_paths(Workspace.open(workspace), paths, AddOptions(source=source, text_column=text_column, title_column=title_column))
     nothing_used = s.rejected and not (s.added or s.unchanged)
@@ -200,9 +195,7 @@ def corpus_add_command(
     echo_summary(f"corpus add ({s.source})", {"files": s.files, "ignored (other file types)": s.ignored, "added": s.added, "unchanged": s.unchanged,
                                                "rejected": len(s.rejected), **{f"  {k}": v for k, v in sorted(s.by_format.items())},
                                                "written": s.part or "(nothing new)"})
-# --- corpus: add (end) ---
 
-# --- corpus: build, stats, export (begin) ---
 @corpus_app.command("build")
 def corpus_build_command(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
@@ -222,7 +215,7 @@ def corpus_build_command(
 
     from kmb.corpus.build import BuildConfig, build_corpus
     from kmb.corpus.filters import FilterConfig
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
 
     config = BuildConfig(
         seed=seed, valid_ratio=valid_ratio, workers=workers, backend=backend, fast_path=fast_path,
@@ -248,7 +241,7 @@ def corpus_stats_command(
 ) -> None:
     """Documents, sentences, words and characters per source and split; filter/dedup counts; histograms."""
     from kmb.corpus.stats import corpus_stats
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
 
     stats = corpus_stats(Workspace.open(workspace), plots)
     rows = {f"{r['source']} / {r['split']}": f"{r['documents']:,} documents, {r['sentences']:,} sentences, "
@@ -270,12 +263,11 @@ def corpus_export_command(
 ) -> None:
     """Export the sentence corpus as text for other tools (e.g. Google BERT's create_pretraining_data)."""
     from kmb.corpus.export import export_corpus
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
 
     ws = Workspace.open(workspace)
     output = output or ws.corpus / "export" / f"{split}.{format}"
     echo_summary("corpus export", export_corpus(ws, output, format, split))
-# --- corpus: build, stats, export (end) ---
 
 
 # ================================================================================================
@@ -284,7 +276,6 @@ def corpus_export_command(
 terms_app = typer.Typer(help="Import medical term lists, count them in the corpus, list them.", no_args_is_help=True)
 app.add_typer(terms_app, name="terms")
 
-# --- terms: import, list (begin) ---
 @terms_app.command("import")
 def terms_import_command(
     file: Annotated[Path, typer.Argument(help="Term list: .csv, .tsv, .xlsx, or .txt with one term per line.")],
@@ -296,7 +287,7 @@ def terms_import_command(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Import a medical term list into the one merged terms table (terms/terms.parquet)."""
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.vocab.term_lists import import_terms
 
     s = import_terms(Workspace.open(workspace), file, source, column, english_column, category_column, split)
@@ -315,7 +306,7 @@ def terms_list_command(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Print terms from the merged table and how many each source gave (also the DuckDB view `terms`)."""
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.vocab.term_lists import list_terms
 
     rows, counts = list_terms(Workspace.open(workspace), source, contains, limit)
@@ -323,9 +314,7 @@ def terms_list_command(
         extra = "; ".join(x for x in (row["english"], row["gloss"] and f"({row['gloss']})") if x)
         typer.echo(f"{row['term']}\t{','.join(row['sources'])}\t{extra}")
     echo_summary("terms table", counts)
-# --- terms: import, list (end) ---
 
-# --- terms: count (begin) ---
 @terms_app.command("count")
 def terms_count_command(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
@@ -336,7 +325,7 @@ def terms_count_command(
     batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Sentences per batch handed to a worker.")] = 20_000,
 ) -> None:
     """Count every term of the terms table in the train split (occurrences and documents) -> terms/term_freq.parquet."""
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.vocab.term_counts import CountConfig, count_workspace_terms
 
     def progress(sentences: int) -> None:
@@ -349,7 +338,6 @@ def terms_count_command(
     echo_summary("term counts", summary)
 
 
-# --- terms: count (end) ---
 
 
 # ================================================================================================
@@ -358,7 +346,6 @@ def terms_count_command(
 vocab_app = typer.Typer(help="Build the extended medical vocab, inspect tokenization, extend a model's embeddings.", no_args_is_help=True)
 app.add_typer(vocab_app, name="vocab")
 
-# --- vocab: build, tokenize, extend-model (begin) ---
 @vocab_app.command("build")
 def vocab_build_command(
     base_vocab: Annotated[Path, typer.Option("--base-vocab", help="The base vocab: a vocab.txt or a local model directory holding one (e.g. KR-BERT's).")],
@@ -373,7 +360,7 @@ def vocab_build_command(
     coverage_sentences: Annotated[int, typer.Option("--coverage-sentences", min=0, help="Validation sentences read for the coverage report (0 = skip).")] = 100_000,
 ) -> None:
     """Build the extended medical vocab (the paper's procedure, each step counted) and print the report."""
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.vocab.build import BuildConfig, build_vocab
 
     ws = Workspace.open(workspace)
@@ -422,13 +409,13 @@ def vocab_extend_model_command(
     echo_summary("extended model", extend_model(model, vocab, out, init=init, seed=seed))
 
 
-# --- vocab: build, tokenize, extend-model (end) ---
 
 
 # ================================================================================================
 # kmb pretrain: continued MLM + NSP pretraining
 # ================================================================================================
-# --- pretrain (begin) ---
+
+
 @app.command("pretrain")
 def pretrain_command(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
@@ -478,7 +465,6 @@ def pretrain_command(
         echo_summary("kmb pretrain", summary)
 
 
-# --- pretrain (end) ---
 
 
 # ================================================================================================
@@ -487,7 +473,6 @@ def pretrain_command(
 evaluate_app = typer.Typer(help="Evaluate and compare models: MLM, NSP, NER, STS, and the report.", no_args_is_help=True)
 app.add_typer(evaluate_app, name="evaluate")
 
-# --- evaluate (begin) ---
 EvalModelsOpt = Annotated[
     list[str],
     typer.Option(
@@ -513,12 +498,11 @@ def _eval_out_option(default: str):
 
 
 def _eval_setup(workspace: Path, models: list[str], run: str):
-    from kmb.corpus.workspace import Workspace
     from kmb.evaluation.results import resolve_models
+    from kmb.workspace import Workspace, check_run_name
 
     ws = Workspace.open(workspace)
-    if not run or "/" in run or run.startswith("."):
-        raise KmbError(f"--out must be a plain run name, got {run!r}")
+    check_run_name(run, "--out")
     return ws, resolve_models(models, ws.root / "models"), ws.eval(run)
 
 
@@ -532,7 +516,7 @@ def evaluate_make_pairs(
     seed: EvalSeedOpt = 42,
 ) -> None:
     """Draw consecutive-sentence pairs (type, sentence1, sentence2) from the corpus for mlm/nsp."""
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.evaluation.pairs import make_pairs
 
     ws = Workspace.open(workspace)
@@ -645,19 +629,19 @@ def evaluate_sts(
 @evaluate_app.command("report")
 def evaluate_report(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """Gather every result under <workspace>/eval/ into eval/report.md (paper's tables) and print it."""
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.evaluation.report import build_report
 
     ws = Workspace.open(workspace)
     typer.echo(build_report(ws.root / "eval"))
     typer.echo(f"report written to {ws.root / 'eval' / 'report.md'}")
-# --- evaluate (end) ---
 
 
 # ================================================================================================
 # kmb quickstart / kmb workspace
 # ================================================================================================
-# --- quickstart (begin) ---
+
+
 @app.command("quickstart")
 def quickstart_command(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
@@ -671,13 +655,12 @@ def quickstart_command(
     report = Path(summary["report"])
     typer.echo("\n" + report.read_text(encoding="utf-8") if report.is_file() else "")
     echo_summary("kmb quickstart: done", summary)
-# --- quickstart (end) ---
 
 
 @app.command("views")
 def views_command(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """(Re)create the DuckDB views in <workspace>/kmb.duckdb over the Parquet that exists now."""
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
 
     ws = Workspace.open(workspace)
     made = ws.refresh_views()

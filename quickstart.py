@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kmb.corpus.storage import replace_dir
-from kmb.corpus.workspace import Workspace
+from kmb.storage import atomic_dir
+from kmb.workspace import Workspace
 from kmb.errors import KmbError
 
 PACKAGE = Path(__file__).resolve().parent
@@ -140,11 +140,8 @@ def make_base_tokenizer(out: Path) -> Path:
     from kmb.vocab.bidirectional import read_vocab_file
     from kmb.vocab.tokenizers import save_tokenizer_dir
 
-    tmp = out.with_name(out.name + ".tmp")
-    _clear(tmp)
-    tmp.mkdir(parents=True)
-    save_tokenizer_dir(read_vocab_file(BASE_VOCAB), tmp)
-    replace_dir(tmp, out)
+    with atomic_dir(out) as tmp:
+        save_tokenizer_dir(read_vocab_file(BASE_VOCAB), tmp)
     return out
 
 
@@ -160,11 +157,9 @@ def make_untrained_model(tokenizer_dir: Path, out: Path, seed: int = 42) -> Path
     torch.manual_seed(seed)
     config = BertConfig(vocab_size=len(tokenizer), max_position_embeddings=512, **MODEL_CONFIGS["tiny"])
     model = BertForPreTraining(config)
-    tmp = out.with_name(out.name + ".tmp")
-    _clear(tmp)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    replace_dir(tmp, out)
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
     return out
 
 

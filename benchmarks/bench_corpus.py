@@ -139,7 +139,7 @@ def make_dedup_input(path: Path, rows: int) -> None:
     import duckdb
 
     from kmb.corpus.build import STAGED_SENTENCES
-    from kmb.corpus.storage import ParquetSink
+    from kmb.storage import ParquetSink
 
     words = ["고혈압", "당뇨병", "독감", "수면", "비만", "치매", "천식", "위염", "환자", "연구팀", "병원", "검사",
              "치료", "예방", "운동", "식단", "증상", "위험", "결과", "효과", "관리", "접종", "약물", "의료진"]
@@ -166,7 +166,7 @@ def dedup_child(path: str, method: str, out: str) -> None:
         import duckdb
 
         from kmb.corpus.dedup import configure_duckdb, dedup_sentences_sql
-        from kmb.corpus.storage import SENTENCES, ParquetSink
+        from kmb.storage import SENTENCES, ParquetSink
 
         con = duckdb.connect()
         configure_duckdb(con, Path(out).parent / "duckdb-tmp")
@@ -179,7 +179,7 @@ def dedup_child(path: str, method: str, out: str) -> None:
     else:  # the obvious alternative: whole table in memory, a dict of texts seen
         import pyarrow.parquet as pq
 
-        from kmb.corpus.storage import SENTENCES, write_table
+        from kmb.storage import SENTENCES, write_table
 
         table = pq.read_table(path)
         seen: dict[str, int] = {}
@@ -238,8 +238,8 @@ def _clear_kss_cache() -> None:
 def bench_end_to_end(n_docs: int, workers: int, tmp: Path) -> None:
     from kmb.corpus.build import BuildConfig, build_corpus
     from kmb.corpus.sample_news import generate
-    from kmb.corpus.storage import DOCUMENTS, ParquetSink
-    from kmb.corpus.workspace import Workspace
+    from kmb.storage import DOCUMENTS, ParquetSink
+    from kmb.workspace import Workspace
 
     import datasketch  # noqa: F401  (imported once here, so that neither timed build pays for it)
 

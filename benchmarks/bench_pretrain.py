@@ -69,7 +69,7 @@ def korean_documents(min_docs: int) -> tuple[list[list[str]], str]:
 
 
 def write_corpus(ws, docs) -> None:
-    from kmb.corpus.storage import SENTENCES, ParquetSink
+    from kmb.storage import SENTENCES, ParquetSink
 
     with ParquetSink(ws.corpus / "sentences" / "bench.parquet", SENTENCES) as sink:
         for d, sentences in enumerate(docs):
@@ -233,7 +233,7 @@ def main() -> int:
 
     from transformers import BertForPreTraining
 
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.training.model import MaskedOnlyBertForPreTraining
     from kmb.training.pretrain import LengthGroupedSampler, choose_precision
     from kmb.training.shards import PairShardDataset, build_shards

@@ -62,7 +62,7 @@ def make_terms(n: int, rng: random.Random) -> list[str]:
 
 def write_corpus(ws, terms: list[str], n_sentences: int, seed: int) -> None:
     """Generated sentences (8-14 words; ~30% are terms, often with a particle) -> corpus/sentences."""
-    from kmb.corpus.storage import SENTENCES, ParquetSink
+    from kmb.storage import SENTENCES, ParquetSink
 
     rng = np.random.default_rng(seed)
     py_rng = random.Random(seed)
@@ -158,7 +158,7 @@ def duckdb_substring_join_counts(ws, terms: list[str]) -> dict[str, tuple[int, i
 
 
 def bench_anywhere(n_terms: int, n_sentences: int, workers: int, seed: int) -> list[str]:
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.vocab.term_counts import CountConfig, count_terms
 
     terms = make_terms(n_terms, random.Random(seed))
@@ -183,7 +183,7 @@ def bench_anywhere(n_terms: int, n_sentences: int, workers: int, seed: int) -> l
 
 
 def bench_term_counts(n_terms: int, n_sentences: int, workers: int, seed: int) -> list[str]:
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.vocab.term_counts import CountConfig, count_terms
 
     rng = random.Random(seed)

@@ -52,8 +52,8 @@ import pyarrow.parquet as pq
 from kmb.corpus import cleaning, dedup, filters
 from kmb.corpus.normalise import normalise
 from kmb.corpus.sentence_split import DEFAULT_BACKEND, DEFAULT_MAX_PIECE_CHARS, SentenceSplitter
-from kmb.corpus.storage import CORPUS_DOCUMENTS, CORPUS_SIGNATURES, SENTENCES, ParquetSink, part_name
-from kmb.corpus.workspace import Workspace
+from kmb.storage import CORPUS_DOCUMENTS, CORPUS_SIGNATURES, SENTENCES, ParquetSink, part_name
+from kmb.workspace import Workspace
 from kmb.errors import KmbError
 
 REPORT_NAME = "report.json"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kmb.corpus.workspace import Workspace
+from kmb.workspace import Workspace
 from kmb.errors import KmbError
 
 FORMATS = ("txt", "jsonl")
@@ -32,9 +32,7 @@ def export_corpus(workspace: Workspace, output: Path, fmt: str = "txt", split: s
         raise KmbError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if split not in SPLITS:
         raise KmbError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    parts = sorted((workspace.corpus / "sentences").glob("*.parquet"))
-    if not parts:
-        raise KmbError("no corpus yet: run `kmb corpus build` first", path=workspace.corpus / "sentences")
+    parts = workspace.sentence_files()
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.tmp")

@@ -28,12 +28,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-import pyarrow.parquet as pq
 
 from kmb.corpus.pdf_text import PdfError, pdf_text
-from kmb.corpus.storage import LOCAL_DOCUMENTS, REJECTS, ParquetSink, part_name, write_rows
+from kmb.storage import LOCAL_DOCUMENTS, REJECTS, ParquetSink, doc_ids, part_name, write_rows
 from kmb.corpus.text_encoding import UndecodableText, decode_korean_text, guess_language
-from kmb.corpus.workspace import Workspace
+from kmb.workspace import Workspace
 from kmb.errors import KmbError
 
 SOURCES = ("textbook", "article", "news", "other")
@@ -77,7 +76,7 @@ def add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> Ad
             continue
         files.append(path)
     summary = AddSummary(source=options.source, files=len(files), ignored=ignored)
-    known = existing_doc_ids(ws, options.source)
+    known = doc_ids(ws.raw(options.source))
     crawled_at = datetime.now(timezone.utc)
     target = ws.raw(options.source) / part_name("local")
     sink = ParquetSink(target, LOCAL_DOCUMENTS)
@@ -125,14 +124,6 @@ def add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> Ad
         )
     ws.refresh_views()
     return summary
-
-
-def existing_doc_ids(ws: Workspace, source: str) -> set[str]:
-    """doc_ids already stored for this source (reads only that column, part by part)."""
-    ids: set[str] = set()
-    for part in sorted(ws.raw(source).glob("*.parquet")):
-        ids.update(pq.read_table(part, columns=["doc_id"]).column("doc_id").to_pylist())
-    return ids
 
 
 def _walk(paths: list[str | Path]) -> Iterator[tuple[Path, bool]]:

@@ -12,9 +12,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from kmb.corpus.storage import atomic_path
-from kmb.corpus.workspace import Workspace
-from kmb.errors import KmbError
+from kmb.storage import atomic_path
+from kmb.workspace import Workspace
 
 HISTOGRAMS = {
     # name: (SQL expression over a sentences row, bin width, upper clip, x label)
@@ -30,8 +29,7 @@ def corpus_stats(workspace: Workspace, plots_dir: Path | None = None) -> dict:
     corpus = workspace.corpus
     sentences_glob = (corpus / "sentences" / "*.parquet").as_posix()
     documents_glob = (corpus / "documents" / "*.parquet").as_posix()
-    if not any((corpus / "sentences").glob("*.parquet")):
-        raise KmbError("no corpus yet: run `kmb corpus build` first", path=corpus / "sentences")
+    workspace.sentence_files()  # the one "build the corpus first" error
     con = duckdb.connect()
     try:
         per_source = con.sql(

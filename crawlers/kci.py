@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 import scrapy
 
-from kmb.corpus.storage import write_json_atomic
+from kmb.storage import write_json_atomic
 
 from kmb.crawlers.kci_oai import (
     BAD_RESUMPTION_TOKEN,

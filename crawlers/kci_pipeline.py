@@ -13,9 +13,8 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from kmb.corpus.local_files import existing_doc_ids
-from kmb.corpus.storage import KCI_DOCUMENTS, REJECTS, ParquetSink, part_name, write_rows
-from kmb.corpus.workspace import Workspace
+from kmb.storage import KCI_DOCUMENTS, REJECTS, ParquetSink, doc_ids, part_name, write_rows
+from kmb.workspace import Workspace
 from kmb.crawlers.kci import KciDocumentItem, PageDoneItem, RejectItem, write_state
 
 
@@ -41,7 +40,7 @@ class KciParquetPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.known = existing_doc_ids(self.ws, "kci")
+        self.known = doc_ids(self.ws.raw("kci"))
 
     def process_item(self, item):
         if isinstance(item, KciDocumentItem):

@@ -26,7 +26,8 @@ from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from kmb.crawlers import naver_pages as pages
-from kmb.crawlers.pipelines import DAYS_STARTED_FILE, read_done_days, read_json, reject_row, stored_doc_ids, write_json
+from kmb.crawlers.pipelines import DAYS_STARTED_FILE, read_done_days, read_json, reject_row, write_json
+from kmb.storage import doc_ids
 
 ROBOTS_CLOSE_REASON = "robots_forbidden"
 UNREACHABLE_CLOSE_REASON = "site_unreachable"
@@ -83,11 +84,11 @@ class NaverHealthSpider(scrapy.Spider):
 
     # --- start ----------------------------------------------------------------------------------
     async def start(self):
-        from kmb.corpus.workspace import Workspace
+        from kmb.workspace import Workspace
 
         ws = Workspace.open(self.settings.get("KMB_WORKSPACE"))
         self.state_dir = ws.crawl_state(pages.SOURCE)
-        self.known = stored_doc_ids(ws.raw(pages.SOURCE))
+        self.known = doc_ids(ws.raw(pages.SOURCE))
         done = read_done_days(self.state_dir) if self.resume else set()
         # After a clean stop, Scrapy's JOBDIR queue still holds these days' requests: not again.
         self.days_started = set(read_json(self.state_dir / DAYS_STARTED_FILE, [])) if self.resume else set()

@@ -21,9 +21,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pyarrow.parquet as pq
-from kmb.corpus.storage import NAVER_DOCUMENTS, REJECTS, part_name, write_json_atomic, write_rows
-from kmb.corpus.workspace import Workspace
+from kmb.storage import NAVER_DOCUMENTS, REJECTS, doc_ids, part_name, write_json_atomic, write_rows
+from kmb.workspace import Workspace
 from kmb.crawlers.naver_pages import SOURCE
 
 DONE_DAYS_FILE = "done_days.txt"
@@ -33,15 +32,6 @@ OPEN_DAYS_FILE = "open_days.json"  # listed days still waiting for some articles
 
 
 # --- state shared with the spider -------------------------------------------------------------
-def stored_doc_ids(folder: Path) -> set[str]:
-    """doc_ids in every Parquet part of ``folder``, read column-wise in batches (ids only)."""
-    ids: set[str] = set()
-    for part in sorted(Path(folder).glob("*.parquet")):
-        for batch in pq.ParquetFile(part).iter_batches(columns=["doc_id"], batch_size=65_536):
-            ids.update(batch.column(0).to_pylist())
-    return ids
-
-
 def read_done_days(state_dir: Path) -> set[str]:
     path = Path(state_dir) / DONE_DAYS_FILE
     if not path.is_file():
@@ -110,7 +100,7 @@ class NaverParquetPipeline:
 
     def open_spider(self, spider=None) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        self.stored = stored_doc_ids(self.out)
+        self.stored = doc_ids(self.out)
         self.stats.set_value("kmb/already_stored", len(self.stored))
         if self.resume:
             self.done_days = read_done_days(self.state_dir)

@@ -45,7 +45,7 @@ def crawl_naver_health(options: NaverCrawlOptions) -> dict:
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.crawlers.naver_health import ROBOTS_CLOSE_REASON, UNREACHABLE_CLOSE_REASON, NaverHealthSpider, parse_day
     from kmb.crawlers.naver_pages import SOURCE
     from kmb.crawlers.pipelines import DAYS_STARTED_FILE, DONE_DAYS_FILE, OPEN_DAYS_FILE

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kmb.errors import KmbError
+from kmb.workspace import sentence_files
 from kmb.evaluation.results import atomic_text
 
 HEADER = ["type", "sentence1", "sentence2"]
@@ -83,9 +84,7 @@ def make_pairs(
     import duckdb
 
     sentences_dir = Path(sentences_dir)
-    files = sorted(sentences_dir.glob("*.parquet"))
-    if not files:
-        raise KmbError("no corpus sentences here (run `kmb corpus build` first)", path=sentences_dir)
+    files = sentence_files(sentences_dir)
     mapping = " ".join(f"when '{src}' then '{kind}'" for src, kind in SOURCE_TYPES.items())
     query = f"""
         with s as (select * from read_parquet(?, union_by_name=true) {"where split = ?" if split else ""}),

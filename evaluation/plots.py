@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from kmb.corpus.storage import atomic_path  # noqa: E402
+from kmb.storage import atomic_path  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:

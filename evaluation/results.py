@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from kmb.corpus.storage import atomic_text
+from kmb.storage import atomic_text
 from kmb.errors import KmbError
 
 

@@ -13,7 +13,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 @pytest.fixture
 def workspace(tmp_path):
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
 
     return Workspace.open(tmp_path / "ws")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from kmb.corpus.storage import atomic_path, write_text_atomic
+from kmb.storage import atomic_path, write_text_atomic
 
 METRIC_KEYS = ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kmb import __version__
-from kmb.corpus.storage import write_text_atomic
+from kmb.storage import write_text_atomic
 
 
 def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, records: list[dict], summary: dict,

@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +29,9 @@ import numpy as np
 import torch
 from transformers import TrainerCallback
 
-from kmb.corpus.storage import replace_dir
 from kmb.errors import KmbError
+from kmb.storage import atomic_dir
+from kmb.workspace import check_run_name
 
 DEFAULT_BASE_MODEL = "snunlp/KR-BERT-char16424"  # KR-BERT, the paper's starting point
 
@@ -200,14 +200,6 @@ class EvaluateAtEpochEnd(TrainerCallback):
 
 
 # --- inputs ------------------------------------------------------------------------------------
-def sentence_files(ws) -> list[Path]:
-    folder = ws.corpus / "sentences"
-    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
-    if not files:
-        raise KmbError("no corpus sentences here: run `kmb corpus build` first", path=folder)
-    return files
-
-
 def resolve_base_model(ref: str) -> Path:
     """A local model directory, or a hub id fetched (or found in the cache when offline)."""
     path = Path(ref).expanduser()
@@ -325,7 +317,7 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
     from transformers import TrainingArguments, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.training import metrics as metrics_mod
     from kmb.training.model_card import write_model_card
     from kmb.training.shards import VALID_MASK_EPOCH, PairShardDataset, build_shards
@@ -343,15 +335,14 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
         raise KmbError(f"unknown --compile-mode {cfg.compile_mode!r}: choose {', '.join(COMPILE_MODES)}")
     if cfg.profile_steps < 0:
         raise KmbError(f"--profile-steps must be 0 (off) or more, not {cfg.profile_steps}")
-    if not cfg.output or "/" in cfg.output or cfg.output.startswith("."):
-        raise KmbError(f"--output must be a plain name, not {cfg.output!r}")
+    check_run_name(cfg.output, "--output")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if cfg.batch_size % (world * cfg.grad_accum) != 0:
         raise KmbError(f"--batch-size {cfg.batch_size} is not divisible by processes ({world}) x --grad-accum "
                        f"({cfg.grad_accum})")
     precision = choose_precision(cfg.precision)
     ws = Workspace.open(cfg.workspace)
-    files = sentence_files(ws)
+    files = ws.sentence_files()
     base_dir = None
     if cfg.config is None:
         base_dir = resolve_base_model(cfg.base_model or DEFAULT_BASE_MODEL)
@@ -508,8 +499,7 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
             summary[key.replace("_", " ")] = (f"{base[key]:.4f} -> {final[key]:.4f}" if base else f"{final[key]:.4f}")
     if trainer.is_world_process_zero():
         curves = metrics_mod.plot_metrics(records, run_dir / "curves.png", title=f"kmb pretrain {cfg.output}")
-        tmp = out_dir.parent / f".{out_dir.name}.{uuid.uuid4().hex[:8]}.tmp"
-        try:
+        with atomic_dir(out_dir) as tmp:
             trainer.save_model(str(tmp))
             _copy_tokenizer(tokenizer, tokenizer_dir, tmp)
             _mark_plain_bert(tmp / "config.json")
@@ -518,10 +508,6 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
             (tmp / "training_args.bin").unlink(missing_ok=True)
             write_model_card(tmp / "README.md", name=cfg.output, config=cfg, shard_manifest=shard_set.manifest,
                              records=records, summary=summary, model_config=model.config)
-            replace_dir(tmp, out_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         ws.refresh_views()
         summary["curves"] = str(run_dir / "curves.png")
     trainer.accelerator.wait_for_everyone()

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from kmb.corpus.storage import PAIR_SHARDS, replace_dir
+from kmb.storage import PAIR_SHARDS, atomic_dir
 from kmb.errors import KmbError
 from kmb.training.masking import mask_batch, mask_keys, masked_positions
 from kmb.training.sentence_pairs import OrderedSentences, iter_pair_chunks, write_ordered_sentences
@@ -138,10 +136,7 @@ def build_shards(
     schema = PAIR_SHARDS.set(0, pa.field("input_ids", pa.list_(id_type), nullable=False))
     encoder = PairEncoder(tokenizer, max_length)
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.mkdir()
-    try:
+    with atomic_dir(folder) as tmp:
         splits = {}
         for split_no, split in enumerate(SPLITS):
             ordered_path = tmp / f"{split}-sentences.arrow"
@@ -166,10 +161,6 @@ def build_shards(
             "sentence_files": [str(p) for p in sentence_files], "splits": splits,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-        replace_dir(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return ShardSet(folder, manifest)
 
 

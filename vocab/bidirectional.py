@@ -31,7 +31,7 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-from kmb.corpus.storage import write_text_atomic
+from kmb.storage import write_text_atomic
 from kmb.errors import KmbError
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 
-from kmb.corpus.storage import write_text_atomic
+from kmb.storage import write_text_atomic
 from kmb.vocab.bidirectional import CONFIG_KEY, BidirectionalWordPiece, read_vocab_file
 
 

@@ -20,8 +20,6 @@ measures coverage before and after on the validation split.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -245,7 +243,7 @@ def coverage_report(before: list[str], after: list[str], counts: dict[str, int],
 # --- the command -----------------------------------------------------------------------------------------
 def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path, config: BuildConfig = BuildConfig()) -> dict:
     """`kmb vocab build`: write the extended tokenizer directory; returns the full report dict."""
-    from kmb.corpus.storage import replace_dir
+    from kmb.storage import atomic_dir
     from kmb.vocab.tokenizers import BIDIRECTIONAL, FORWARD, save_tokenizer_dir
 
     if config.min_count < 0 or config.top < 0 or config.pad_to_multiple < 0:
@@ -273,13 +271,8 @@ def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path, config: BuildCo
         "coverage": coverage,
         "added terms": plan.added_terms,
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         save_tokenizer_dir(plan.tokens, tmp, wordpiece, extra_config={"kmb_base_vocab_size": len(base_tokens)})
         (tmp / REPORT_FILE).write_text(json.dumps(full_report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     full_report["out"] = str(out_dir)
     return full_report

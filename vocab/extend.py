@@ -15,11 +15,9 @@ appended rows need values. Two ways to fill them:
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
-from kmb.corpus.storage import replace_dir
+from kmb.storage import atomic_dir
 from kmb.errors import KmbError
 
 INITS = ("subword-mean", "normal")
@@ -152,15 +150,9 @@ def extend_model(model_dir: str | Path, vocab_dir: str | Path, out_dir: str | Pa
     n_base = len(base_tokenizer)
     extend_embeddings(model, base_tokenizer, new_tokenizer, init=init, seed=seed)
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         model.save_pretrained(str(tmp), safe_serialization=True)
         new_tokenizer.save_pretrained(str(tmp))
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {
         "model": str(model_dir),
         "vocab": str(vocab_dir),

@@ -29,6 +29,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from kmb.errors import KmbError
+from kmb.workspace import sentence_files
 
 WORD_START = "word-start"
 ANYWHERE = "anywhere"
@@ -64,9 +65,7 @@ def read_terms(terms_path: Path) -> list[str]:
 def _sentences_dataset(sentences_dir: Path):
     import pyarrow.dataset as ds
 
-    files = sorted(Path(sentences_dir).glob("*.parquet"))
-    if not files:
-        raise KmbError("no corpus sentences: run `kmb corpus build` first", path=sentences_dir)
+    files = sentence_files(sentences_dir)
     return ds.dataset([str(f) for f in files], format="parquet")
 
 
@@ -171,7 +170,7 @@ def count_terms(terms: list[str], sentences_dir: Path, out_path: Path, config: C
     """
     import duckdb
 
-    from kmb.corpus.storage import TERM_FREQ, ParquetSink, write_table
+    from kmb.storage import TERM_FREQ, ParquetSink, write_table
 
     if not terms:
         raise KmbError("the term table is empty: nothing to count")

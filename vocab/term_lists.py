@@ -31,9 +31,9 @@ from typing import Iterator
 
 import pyarrow.parquet as pq
 
-from kmb.corpus.storage import TERMS, write_rows
+from kmb.storage import TERMS, write_rows
 from kmb.corpus.text_encoding import UndecodableText, decode_korean_text
-from kmb.corpus.workspace import Workspace
+from kmb.workspace import Workspace
 from kmb.errors import KmbError
 
 SOURCES = ("kamje", "mfds", "kcd", "custom")

@@ -11,7 +11,7 @@ import pytest
 
 from kmb.corpus.build import BuildConfig, assign_split, build_corpus, process_documents
 from kmb.corpus.sample_news import generate
-from kmb.corpus.storage import CORPUS_DOCUMENTS, DOCUMENTS, SENTENCES, write_rows
+from kmb.storage import CORPUS_DOCUMENTS, DOCUMENTS, SENTENCES, write_rows
 from kmb.errors import KmbError
 
 ONE_CORE = BuildConfig(workers=1)

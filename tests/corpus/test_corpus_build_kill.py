@@ -13,10 +13,10 @@ import duckdb
 
 from kmb.corpus.build import BuildConfig, build_corpus
 from kmb.corpus.sample_news import ADVICE, HOSPITALS, TOPICS
-from kmb.corpus.storage import DOCUMENTS, write_rows
+from kmb.storage import DOCUMENTS, write_rows
 
 BUILD = "import sys; from kmb.corpus.build import build_corpus, BuildConfig; " \
-        "from kmb.corpus.workspace import Workspace; build_corpus(Workspace.open(sys.argv[1]), BuildConfig(workers=1))"
+        "from kmb.workspace import Workspace; build_corpus(Workspace.open(sys.argv[1]), BuildConfig(workers=1))"
 
 
 def plain_docs(prefix: str, n: int, seed: int) -> list[dict]:

@@ -13,7 +13,7 @@ from kmb.cli import app
 from kmb.corpus.build import BuildConfig, build_corpus
 from kmb.corpus.export import export_corpus
 from kmb.corpus.stats import corpus_stats
-from kmb.corpus.storage import DOCUMENTS, write_rows
+from kmb.storage import DOCUMENTS, write_rows
 from kmb.errors import KmbError
 
 DOCS = [
@@ -72,9 +72,9 @@ def test_export_jsonl_one_object_per_sentence(built, tmp_path):
 
 
 def test_export_and_stats_bad_input(workspace, tmp_path):
-    with pytest.raises(KmbError, match="no corpus yet"):
+    with pytest.raises(KmbError, match="no corpus sentences yet"):
         export_corpus(workspace, tmp_path / "x.txt")
-    with pytest.raises(KmbError, match="no corpus yet"):
+    with pytest.raises(KmbError, match="no corpus sentences yet"):
         corpus_stats(workspace)
     with pytest.raises(KmbError, match="unknown format"):
         export_corpus(workspace, tmp_path / "x.csv", "csv")

@@ -170,7 +170,7 @@ def test_clean_body_rules():
 
 
 def test_json_line_has_the_parquet_row_fields():
-    from kmb.corpus.storage import NAVER_DOCUMENTS
+    from kmb.storage import NAVER_DOCUMENTS
 
     article = pages.parse_article(_site_article(MANIFEST["articles"][0]))
     row = json.loads(pages.article_json(article))

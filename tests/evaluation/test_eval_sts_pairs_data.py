@@ -86,7 +86,7 @@ def test_pairs_reading_and_errors(tmp_path):
 
 
 def _write_corpus(workspace):
-    from kmb.corpus.storage import SENTENCES, write_rows
+    from kmb.storage import SENTENCES, write_rows
 
     def row(doc, source, idx, text, split="valid"):
         return {"doc_id": doc, "source": source, "sent_idx": idx, "text": text, "n_chars": len(text), "n_words": len(text.split()), "split": split}

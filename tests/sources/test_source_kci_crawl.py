@@ -65,7 +65,7 @@ def test_harvest_pages_filters_and_idempotent_rerun(tmp_path, oai):
 
     # The demo: our textbook samples and term list join the harvest in the same DuckDB views.
     from kmb.corpus.local_files import AddOptions, add_paths
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
     from kmb.vocab.term_lists import import_terms
 
     workspace = Workspace.open(ws)

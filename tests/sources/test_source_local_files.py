@@ -168,7 +168,7 @@ def test_cli_one_clear_line_and_exit_1_when_nothing_usable(tmp_path, capsys, mon
 
 def test_doc_ids_do_not_depend_on_where_the_files_are(tmp_path):
     # Two checkouts (or two machines) of the same files must give the same ids, hence the same split.
-    from kmb.corpus.workspace import Workspace
+    from kmb.workspace import Workspace
 
     ids = []
     for place in ("checkout-a/deep/folder", "checkout-b"):

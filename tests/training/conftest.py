@@ -50,7 +50,7 @@ def make_sentence_rows(n_docs: int, seed: int = 0, gap_every: int = 4, split_val
 
 
 def write_sentences(workspace, rows: list[dict], name: str = "part-0.parquet") -> Path:
-    from kmb.corpus.storage import SENTENCES, ParquetSink
+    from kmb.storage import SENTENCES, ParquetSink
 
     path = workspace.corpus / "sentences" / name
     with ParquetSink(path, SENTENCES) as sink:

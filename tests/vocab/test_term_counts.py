@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from kmb.corpus.storage import SENTENCES, TERMS, write_rows
+from kmb.storage import SENTENCES, TERMS, write_rows
 from kmb.errors import KmbError
 from kmb.vocab.term_counts import CountConfig, count_workspace_terms
 

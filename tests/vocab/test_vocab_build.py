@@ -8,7 +8,7 @@ import json
 import pytest
 from transformers import AutoTokenizer
 
-from kmb.corpus.storage import SENTENCES, TERM_FREQ, TERMS, ParquetSink, write_rows
+from kmb.storage import SENTENCES, TERM_FREQ, TERMS, ParquetSink, write_rows
 from kmb.errors import KmbError
 from kmb.vocab.build import BuildConfig, build_vocab, plan_vocab
 from kmb.vocab.term_counts import CountConfig, count_workspace_terms

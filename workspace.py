@@ -11,7 +11,8 @@
     crawl/<spider>/               crawl state for --resume
     kmb.duckdb                    views over the Parquet above
 
-Chosen by ``--workspace`` or ``KMB_WORKSPACE``; default ``./kmb-workspace``.
+Chosen by ``--workspace`` or ``KMB_WORKSPACE``; default ``./kmb-workspace``. Part of kmb's
+foundation (with ``storage.py`` and ``errors.py``): every stage imports it, and it imports no stage.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-from kmb.corpus.storage import atomic_path
+from kmb.errors import KmbError
+from kmb.storage import atomic_path
 
 DEFAULT_WORKSPACE = "kmb-workspace"
 ENV_VAR = "KMB_WORKSPACE"
@@ -54,6 +56,11 @@ class Workspace:
     @property
     def corpus(self) -> Path:
         return self.root / "corpus"
+
+    def sentence_files(self) -> list[Path]:
+        """The built corpus's sentence parts (corpus/sentences/*.parquet), or the one error that
+        says to build the corpus first."""
+        return sentence_files(self.corpus / "sentences")
 
     @property
     def terms(self) -> Path:
@@ -109,6 +116,22 @@ class Workspace:
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """A connection to kmb.duckdb (read-only by default: refresh_views owns the file)."""
         return duckdb.connect(str(self.duckdb_path), read_only=read_only)
+
+
+def sentence_files(folder: str | os.PathLike) -> list[Path]:
+    """Sentence parts in ``folder`` (a corpus/sentences/ folder), sorted; the one "no corpus" error."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    if not files:
+        raise KmbError("no corpus sentences yet: run `kmb corpus build` first", path=folder)
+    return files
+
+
+def check_run_name(name: str, option: str = "--output") -> str:
+    """A run name becomes one folder (models/<name>/, eval/<name>/): no path, nothing hidden."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise KmbError(f"{option} must be a plain name, not {name!r}")
+    return name
 
 
 _CORE = "doc_id, source, url, title, text, language, published_at, crawled_at"

@@ -11,8 +11,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from kmb.corpus import storage
-from kmb.corpus.workspace import STAGE_FOLDERS, Workspace
+from kmb import storage
+from kmb.workspace import STAGE_FOLDERS, Workspace
 
 
 def _doc(i: int) -> dict:
@@ -56,7 +56,7 @@ def test_killed_writer_leaves_no_parquet_file(tmp_path):
     # A real SIGKILL in the middle of writing: readers must not find a .parquet file.
     script = f"""
 import os, signal
-from kmb.corpus import storage
+from kmb import storage
 sink = storage.ParquetSink({str(tmp_path / 'x.parquet')!r}, storage.TERM_FREQ, row_group_rows=100)
 sink.write_rows({{"term": "고혈압", "count": i, "doc_freq": 1, "mode": "word-start"}} for i in range(1000))
 os.kill(os.getpid(), signal.SIGKILL)

@@ -1,4 +1,7 @@
-"""The storage contract: every table's schema, declared once, and the one Parquet writer.
+"""The storage contract: every table's schema, declared once, and the one way to write each file.
+
+Part of kmb's foundation (with ``workspace.py`` and ``errors.py``): every stage imports it, and it
+imports no stage.
 
 Every stage writes Parquet through :class:`ParquetSink`. It buffers rows into row groups,
 compresses with zstd, and writes to a hidden temporary file in the target folder that is fsynced
@@ -167,8 +170,6 @@ CORPUS_SIGNATURES = pa.schema(
     ]
 )
 
-# Later stages add their tables here (pretraining pair shards, evaluation results).
-
 
 # --- the writer --------------------------------------------------------------------------------
 ROW_GROUP_ROWS = 64_000
@@ -324,6 +325,34 @@ def replace_dir(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
     _fsync_dir(target.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty hidden directory beside ``target`` to fill; on success it replaces ``target``
+    (see :func:`replace_dir`), on error it is removed and ``target`` is left as it was.
+
+    The one way kmb writes a directory (a tokenizer, a model, pair shards): a kill at any moment
+    leaves the old directory or the new one, never a half-written one.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def doc_ids(folder: str | os.PathLike) -> set[str]:
+    """doc_ids in every Parquet part of ``folder`` (raw/<source>/), read column-wise in batches."""
+    ids: set[str] = set()
+    for part in sorted(Path(folder).glob("*.parquet")):
+        for batch in pq.ParquetFile(part).iter_batches(columns=["doc_id"], batch_size=65_536):
+            ids.update(batch.column(0).to_pylist())
+    return ids
 
 
 def part_name(prefix: str = "part") -> str:
