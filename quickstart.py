@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kmb.errors import KmbError
 from kmb.storage import atomic_dir
 from kmb.workspace import Workspace
-from kmb.errors import KmbError
 
 PACKAGE = Path(__file__).resolve().parent
 SAMPLES = PACKAGE / "samples"
@@ -50,19 +50,41 @@ class Step:
 
 def run_quickstart(workspace: Path, *, pretrain_epochs: float = 40.0, seed: int = 42, echo=print) -> dict:
     """Run every stage on the bundled sample into ``workspace``; returns a summary of what it made."""
-    from kmb.crawlers.oai_server import serve_oai
-    from kmb.crawlers.replay_server import ReplayServer
-
+    if not pretrain_epochs > 0:
+        raise KmbError(f"--epochs must be more than 0, not {pretrain_epochs}")
+    if seed < 0:
+        raise KmbError(f"--seed must be 0 or more, not {seed}")
     ws = Workspace.open(_fresh_workspace(Path(workspace)))
     (ws.root / MARKER).write_text("made by kmb quickstart; a later quickstart may delete this workspace\n")
-    w = ["--workspace", str(ws.root)]
+    run = QuickstartRun(ws, echo)
     started = time.perf_counter()
-    steps: list[Step] = []
+    collect(run)
+    build_corpus(run, seed)
+    pretrain(run, pretrain_epochs, seed)
+    evaluate(run, seed)
+    ws.refresh_views()
+    return {
+        "workspace": str(ws.root),
+        "steps": len(run.steps),
+        "minutes": f"{(time.perf_counter() - started) / 60:.1f}",
+        "report": str(ws.root / "eval" / "report.md"),
+        "models": f"{ws.model(BASE)} (untrained start), {ws.model(TRAINED)} (pretrained)",
+    }
 
-    def kmb(title: str, *args: str) -> Step:
+
+class QuickstartRun:
+    """Runs `kmb` commands in child processes, printing each command line and its output."""
+
+    def __init__(self, ws: Workspace, echo):
+        self.ws = ws
+        self.echo = echo
+        self.steps: list[Step] = []
+
+    def kmb(self, title: str, *args: str) -> Step:
+        args = (*args, "--workspace", str(self.ws.root))
         step = Step(title, [*args])
-        n = len(steps) + 1
-        echo(f"\n[{n}] {title}\n$ kmb {' '.join(shlex.quote(a) for a in args)}")
+        n = len(self.steps) + 1
+        self.echo(f"\n[{n}] {title}\n$ kmb {' '.join(shlex.quote(a) for a in args)}")
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "kmb", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert proc.stdout is not None
@@ -70,69 +92,78 @@ def run_quickstart(workspace: Path, *, pretrain_epochs: float = 40.0, seed: int 
             # Progress bars redraw with "\r": show only the last state of each line.
             line = raw.decode("utf-8", "replace").rstrip("\r\n").rsplit("\r", 1)[-1]
             if line.strip():
-                echo("    " + line)
+                self.echo("    " + line)
                 step.output_tail = (step.output_tail + [line])[-20:]
         code = proc.wait()
         step.seconds = time.perf_counter() - t0
-        steps.append(step)
+        self.steps.append(step)
         if code != 0:
             raise KmbError(f"quickstart step {n} ({title}) failed with exit code {code}")
-        echo(f"    ({step.seconds:.0f} s)")
+        self.echo(f"    ({step.seconds:.0f} s)")
         return step
 
-    with ReplayServer() as naver, serve_oai() as (oai_url, _responder):
-        kmb("Crawl the NAVER replay site (our own pages, served on 127.0.0.1)",
-            "crawl", "naver-health", "--base-url", naver.url, "--start", CRAWL_START, "--end", CRAWL_END,
-            "--delay", "0", *w)
-        kmb("Harvest journal abstracts from a local OAI-PMH responder",
-            "crawl", "kci", "--endpoint", f"{oai_url}/oai", "--years", "all", "--delay", "0", *w)
-    kmb("Add the sample textbooks", "corpus", "add", str(SAMPLES / "textbooks"), "--source", "textbook", *w)
-    kmb("Import the sample medical term list",
-        "terms", "import", str(SAMPLES / "terms" / "medical_terms.tsv"), "--source", "custom", *w)
-    kmb("Build the sentence corpus (normalise, clean, split with kss, filter, dedup, 90/10 split)",
-        "corpus", "build", "--seed", str(seed), *w)
-    kmb("Corpus statistics", "corpus", "stats", *w)
-    kmb("Count the medical terms in the train split", "terms", "count", *w)
 
-    echo(f"\n[{len(steps) + 1}] Make the stand-in for KR-BERT: an untrained tiny BERT over the sample base vocab")
+def collect(run: QuickstartRun) -> None:
+    """Steps 1-3: crawl the local NAVER replay site and OAI-PMH responder, add textbooks and terms."""
+    from kmb.crawlers.oai_server import serve_oai
+    from kmb.crawlers.replay_server import ReplayServer
+
+    with ReplayServer() as naver, serve_oai() as (oai_url, _responder):
+        run.kmb("Crawl the NAVER replay site (our own pages, served on 127.0.0.1)",
+                "crawl", "naver-health", "--base-url", naver.url, "--start", CRAWL_START, "--end", CRAWL_END,
+                "--delay", "0")
+        run.kmb("Harvest journal abstracts from a local OAI-PMH responder",
+                "crawl", "kci", "--endpoint", f"{oai_url}/oai", "--years", "all", "--delay", "0")
+    run.kmb("Add the sample textbooks", "corpus", "add", str(SAMPLES / "textbooks"), "--source", "textbook")
+    run.kmb("Import the sample medical term list",
+            "terms", "import", str(SAMPLES / "terms" / "medical_terms.tsv"), "--source", "custom")
+
+
+def build_corpus(run: QuickstartRun, seed: int) -> None:
+    """Step 4: the sentence corpus, its statistics, the term counts."""
+    run.kmb("Build the sentence corpus (normalise, clean, split with kss, filter, dedup, 90/10 split)",
+            "corpus", "build", "--seed", str(seed))
+    run.kmb("Corpus statistics", "corpus", "stats")
+    run.kmb("Count the medical terms in the train split", "terms", "count")
+
+
+def pretrain(run: QuickstartRun, pretrain_epochs: float, seed: int) -> None:
+    """Steps 5-7: the stand-in for KR-BERT, the extended vocab, continued pretraining."""
+    ws = run.ws
+    run.echo(f"\n[{len(run.steps) + 1}] Make the stand-in for KR-BERT: an untrained tiny BERT over the sample base vocab")
     base_vocab = make_base_tokenizer(ws.vocab("base"))
     make_untrained_model(base_vocab, ws.model(BASE), seed=seed)
-    echo(f"    base vocab {base_vocab} ({BASE_VOCAB.name}); untrained model {ws.model(BASE)}")
-    steps.append(Step("base model", []))
+    run.echo(f"    base vocab {base_vocab} ({BASE_VOCAB.name}); untrained model {ws.model(BASE)}")
+    run.steps.append(Step("base model", []))
 
-    kmb("Build the extended medical vocab over the base vocab (the paper's procedure)",
-        "vocab", "build", "--base-vocab", str(base_vocab), "--min-count", "3",
-        "--extra", str(SAMPLES / "vocab" / "extra_terms.txt"), "--out", str(ws.vocab("kmb")), *w)
-    kmb("Continue MLM + NSP pretraining with the extended vocab",
-        "pretrain", "--base-model", str(ws.model(BASE)), "--tokenizer", str(ws.vocab("kmb")), "--output", TRAINED,
-        "--epochs", str(pretrain_epochs), "--lr", "1e-3", "--warmup", "0.05", "--batch-size", "32",
-        "--seed", str(seed), *w)
+    run.kmb("Build the extended medical vocab over the base vocab (the paper's procedure)",
+            "vocab", "build", "--base-vocab", str(base_vocab), "--min-count", "3",
+            "--extra", str(SAMPLES / "vocab" / "extra_terms.txt"), "--out", str(ws.vocab("kmb")))
+    run.kmb("Continue MLM + NSP pretraining with the extended vocab",
+            "pretrain", "--base-model", str(ws.model(BASE)), "--tokenizer", str(ws.vocab("kmb")), "--output", TRAINED,
+            "--epochs", str(pretrain_epochs), "--lr", "1e-3", "--warmup", "0.05", "--batch-size", "32",
+            "--seed", str(seed))
 
+
+def evaluate(run: QuickstartRun, seed: int) -> None:
+    """Step 8: the untrained start against the pretrained model on MLM, NSP, NER, STS; the report."""
+    ws = run.ws
     models = ["--model", str(ws.model(BASE)), "--model", str(ws.model(TRAINED))]
     pairs = ws.eval("pairs") / "valid_pairs.tsv"
-    kmb("Draw evaluation sentence pairs from the validation split",
-        "evaluate", "make-pairs", "--out", str(pairs), "--seed", str(seed), *w)
-    kmb("Intrinsic: masked-token accuracy (the paper's Fig. 3)",
-        "evaluate", "mlm", *models, "--data", str(pairs), "--repeats", "10", "--seed", str(seed), *w)
-    kmb("Intrinsic: next-sentence prediction (the paper's Table 2)",
-        "evaluate", "nsp", *models, "--data", str(pairs), "--seed", str(seed), *w)
-    kmb("Extrinsic: medical NER, KM-BERT's format (the paper's Table 5)",
-        "evaluate", "ner", *models, "--data", str(SAMPLES / "ner" / "medical_ner_sample.txt"), "--format", "kmbert",
-        "--folds", "2", "--grid", TINY_GRID, "--batch-size", "8", "--seed", str(seed), *w)
-    kmb("Extrinsic: sentence similarity (the paper's Table 3)",
-        "evaluate", "sts", *models, "--train", str(SAMPLES / "sts" / "medical_sts_train.tsv"),
-        "--test", str(SAMPLES / "sts" / "medical_sts_test.tsv"), "--format", "korsts", "--grid", TINY_GRID,
-        "--batch-size", "8", "--no-six-class", "--seed", str(seed), *w)
-    kmb("Gather every result into eval/report.md", "evaluate", "report", *w)
-    ws.refresh_views()
-
-    return {
-        "workspace": str(ws.root),
-        "steps": len(steps),
-        "minutes": f"{(time.perf_counter() - started) / 60:.1f}",
-        "report": str(ws.root / "eval" / "report.md"),
-        "models": f"{ws.model(BASE)} (untrained start), {ws.model(TRAINED)} (pretrained)",
-    }
+    run.kmb("Draw evaluation sentence pairs from the validation split",
+            "evaluate", "make-pairs", "--out", str(pairs), "--seed", str(seed))
+    run.kmb("Intrinsic: masked-token accuracy (the paper's Fig. 3)",
+            "evaluate", "mlm", *models, "--data", str(pairs), "--repeats", "10", "--seed", str(seed))
+    run.kmb("Intrinsic: next-sentence prediction (the paper's Table 2)",
+            "evaluate", "nsp", *models, "--data", str(pairs), "--seed", str(seed))
+    run.kmb("Extrinsic: medical NER, KM-BERT's format (the paper's Table 5)",
+            "evaluate", "ner", *models, "--data", str(SAMPLES / "ner" / "medical_ner_sample.txt"), "--format", "kmbert",
+            "--folds", "2", "--grid", TINY_GRID, "--batch-size", "8", "--seed", str(seed))
+    run.kmb("Extrinsic: sentence similarity (the paper's Table 3)",
+            "evaluate", "sts", *models, "--train", str(SAMPLES / "sts" / "medical_sts_train.tsv"),
+            "--test", str(SAMPLES / "sts" / "medical_sts_test.tsv"), "--format", "korsts", "--grid", TINY_GRID,
+            "--batch-size", "8", "--no-six-class", "--seed", str(seed))
+    run.kmb("Gather every result into eval/report.md", "evaluate", "report")
 
 
 def make_base_tokenizer(out: Path) -> Path:

@@ -84,3 +84,14 @@ def test_quickstart_never_deletes_a_users_workspace(tmp_path):
     (earlier / MARKER).write_text("x")
     _fresh_workspace(earlier)
     assert not earlier.exists()  # an earlier quickstart's workspace starts over
+
+
+@pytest.mark.parametrize("option", [["--epochs", "0"], ["--epochs", "-1"], ["--seed", "-1"]])
+def test_bad_numbers_are_one_line_and_write_nothing(tmp_path, option):
+    ws = tmp_path / "ws"
+    proc = subprocess.run([sys.executable, "-m", "kmb", "quickstart", "--workspace", str(ws), *option],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert option[0] in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not ws.exists()

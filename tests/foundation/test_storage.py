@@ -1,4 +1,4 @@
-"""The storage contract: atomic writes, schemas, workspace layout and DuckDB views."""
+"""The storage contract: atomic writes of files and directories, schemas, stored doc ids."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from kmb import storage
-from kmb.workspace import STAGE_FOLDERS, Workspace
 
 
 def _doc(i: int) -> dict:
@@ -73,39 +71,6 @@ def test_schema_mismatch_is_an_error(tmp_path):
     assert not (tmp_path / "bad.parquet").exists()
 
 
-def test_workspace_layout_and_views(tmp_path, monkeypatch):
-    monkeypatch.setenv("KMB_WORKSPACE", str(tmp_path / "from-env"))
-    ws = Workspace.open()
-    assert ws.root == (tmp_path / "from-env").resolve()
-    for name in STAGE_FOLDERS:
-        assert (ws.root / name).is_dir()
-    assert ws.refresh_views() == []  # nothing yet, and no error
-
-    storage.write_rows(ws.raw("test") / storage.part_name(), [_doc(i) for i in range(3)], storage.DOCUMENTS)
-    storage.write_rows(ws.raw("other") / storage.part_name(), [_doc(10)], storage.DOCUMENTS)
-    assert "documents" in ws.refresh_views()
-    assert ws.raw_sources() == ["other", "test"]
-
-    # The views work from another working directory, as for a user of the DuckDB CLI.
-    monkeypatch.chdir(tmp_path)
-    con = duckdb.connect(str(ws.duckdb_path), read_only=True)
-    assert con.execute("select count(*) from documents").fetchone()[0] == 4
-    con.close()
-
-
-def test_duckdb_file_opens_in_the_duckdb_1x_cli(workspace):
-    # DuckDB CLIs 1.x read database files of storage versions 64-68; the Python package 2.x
-    # writes a newer one by default, which a user's `duckdb kmb.duckdb` then refuses to open.
-    import struct
-
-    storage.write_rows(workspace.raw("test") / storage.part_name(), [_doc(0)], storage.DOCUMENTS)
-    duckdb.connect(str(workspace.duckdb_path)).close()  # a file in the Python package's own format
-    workspace.refresh_views()  # replaces it
-    header = workspace.duckdb_path.read_bytes()[:20]
-    assert header[8:12] == b"DUCK"
-    assert 64 <= struct.unpack("<Q", header[12:20])[0] <= 68
-
-
 def test_cli_version_and_views(tmp_path):
     env = dict(os.environ, KMB_WORKSPACE=str(tmp_path / "ws"))
     out = subprocess.run([sys.executable, "-m", "kmb", "--version"], capture_output=True, text=True, env=env)
@@ -124,3 +89,35 @@ def test_installed_as_one_package(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_atomic_dir_replaces_the_target_only_when_done(tmp_path):
+    target = tmp_path / "models" / "m"
+    with storage.atomic_dir(target) as tmp:
+        (tmp / "config.json").write_text("{}")
+        assert not target.exists()  # nothing visible until the block ends
+    assert (target / "config.json").read_text() == "{}"
+
+    with storage.atomic_dir(target) as tmp:
+        (tmp / "weights").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == ["weights"]  # the old directory is gone whole
+    assert sorted(p.name for p in target.parent.iterdir()) == ["m"]  # no temporaries left
+
+
+def test_failed_atomic_dir_keeps_the_old_directory(tmp_path):
+    target = tmp_path / "vocab"
+    with storage.atomic_dir(target) as tmp:
+        (tmp / "vocab.txt").write_text("old")
+    with pytest.raises(RuntimeError):
+        with storage.atomic_dir(target) as tmp:
+            (tmp / "vocab.txt").write_text("half")
+            raise RuntimeError("killed")
+    assert (target / "vocab.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vocab"]
+
+
+def test_doc_ids_reads_every_part(tmp_path):
+    assert storage.doc_ids(tmp_path / "missing") == set()
+    storage.write_rows(tmp_path / storage.part_name(), [_doc(i) for i in range(3)], storage.DOCUMENTS)
+    storage.write_rows(tmp_path / storage.part_name(), [_doc(7)], storage.DOCUMENTS)
+    assert storage.doc_ids(tmp_path) == {"test:0", "test:1", "test:2", "test:7"}
