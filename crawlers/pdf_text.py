@@ -1,7 +1,7 @@
 """Text out of a PDF, without running headers, footers, page numbers or the references section.
 
-Used by the KCI spider (full texts of open-access records) and by `kmb corpus add` (local PDFs,
-through :mod:`kmb.corpus.pdf_text`), so it lives in the earlier stage.
+Used by the KCI spider (full texts of open-access records) and by the corpus stage for local PDFs,
+so it lives in the earlier stage: a stage imports only the stages before it.
 
 Extraction uses pypdf. Both installed libraries (pypdf, and pdfplumber on pdfminer.six) read
 Korean through the font's ToUnicode map and gave identical text on the PDFs our tests make (see

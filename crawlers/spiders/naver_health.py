@@ -237,25 +237,20 @@ class NaverHealthSpider(scrapy.Spider):
 
     # --- failures -------------------------------------------------------------------------------
     def list_failed(self, failure):
-        request = failure.request
         if self._robots_blocked(failure):
             return
-        status = failure.value.response.status if failure.check(HttpError) else None
-        # The day stays open (no day_listed): a resumed run lists it again.
-        yield RejectItem(request.url, status, f"list page failed: {_reason(failure)}")
+        # The day stays open (no DayListedItem): a resumed run lists it again.
+        yield _reject(failure, "list page failed")
         self.list_failures_in_a_row += 1
         if self.list_failures_in_a_row >= UNREACHABLE_AFTER and not self.stats.get("parsed"):
             self.stats.set("unreachable_reason", _reason(failure))
             raise CloseSpider(UNREACHABLE_CLOSE_REASON)
 
     def article_failed(self, failure):
-        request = failure.request
         if self._robots_blocked(failure):
             return
-        status = failure.value.response.status if failure.check(HttpError) else None
-        kw = request.cb_kwargs
-        doc_id = pages.doc_id(kw["oid"], kw["aid"])
-        yield RejectItem(request.url, status, f"article page failed: {_reason(failure)}", doc_id)
+        kw = failure.request.cb_kwargs
+        yield _reject(failure, "article page failed", pages.doc_id(kw["oid"], kw["aid"]))
 
     def _robots_blocked(self, failure) -> bool:
         if not (failure.check(IgnoreRequest) and "robots" in str(failure.value).lower()):
@@ -265,6 +260,11 @@ class NaverHealthSpider(scrapy.Spider):
             # Obeying robots.txt and nothing allowed so far: stop at once with one reason.
             raise CloseSpider(ROBOTS_CLOSE_REASON)
         return True
+
+
+def _reject(failure, what: str, doc_id: str | None = None) -> RejectItem:
+    status = failure.value.response.status if failure.check(HttpError) else None
+    return RejectItem(failure.request.url, status, f"{what}: {_reason(failure)}", doc_id)
 
 
 def _reason(failure) -> str:
