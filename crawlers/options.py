@@ -188,7 +188,7 @@ def checked_kci_options(options: KciCrawlOptions) -> HarvestOptions:
 def kci_options_from_args(args: dict) -> HarvestOptions:
     """``scrapy crawl kci -a name=value ...``: the kmb option names (``from``, ``format``, ``set``...)."""
     renamed = {KCI_ARG_NAMES.get(name, name): value for name, value in args.items()}
-    return checked_kci_options(KciCrawlOptions(**_known(KciCrawlOptions, renamed)))
+    return checked_kci_options(KciCrawlOptions(**_known(KciCrawlOptions, renamed, KCI_ARG_NAMES)))
 
 
 _YEARS = re.compile(r"(\d{4})(?:-(\d{4}))?")
@@ -225,9 +225,12 @@ def _oai_date(value: str | None, option: str) -> str | None:
     return text
 
 
-def _known(options_class, args: dict) -> dict:
+def _known(options_class, args: dict, aliases: dict | None = None) -> dict:
+    """``args`` when every name is an option's; ``aliases`` (argument name -> field) name the rest."""
     names = {f.name for f in fields(options_class)}
     unknown = sorted(set(args) - names)
     if unknown:
-        raise KmbError(f"unknown spider argument {unknown[0]!r}; known: {', '.join(sorted(names))}")
+        shown = {field: name for name, field in (aliases or {}).items()}
+        known = ", ".join(sorted(shown.get(name, name) for name in names))
+        raise KmbError(f"unknown spider argument {unknown[0]!r}; known: {known}")
     return args

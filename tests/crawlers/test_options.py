@@ -129,6 +129,8 @@ def test_spider_arguments_use_the_kmb_defaults_and_names():
 def test_unknown_or_malformed_spider_arguments_are_one_line_errors():
     with pytest.raises(KmbError, match="unknown spider argument 'stat'"):
         naver_options_from_args({"stat": "2020-01-01"})
+    with pytest.raises(KmbError, match="unknown spider argument 'from_year'; known: checkpoint_every, delay, endpoint, format, from, "):
+        kci_options_from_args({"from_year": "2020"})
     with pytest.raises(KmbError, match="--resume must be true or false, not 'maybe'"):
         kci_options_from_args({"resume": "maybe"})
     with pytest.raises(KmbError, match="--max-articles must be a whole number, not 'many'"):
