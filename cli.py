@@ -86,16 +86,16 @@ def crawl_naver_health_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Scrapy's INFO log.")] = False,
 ) -> None:
     """Crawl NAVER News > 생활/문화 > 건강정보 into <workspace>/raw/naver_health (Parquet)."""
-    from kmb.crawlers.run import NaverCrawlOptions, crawl_naver_health
+    from kmb.crawlers.naver_crawl import NaverCrawlOptions, crawl_naver_health
 
-    summary = crawl_naver_health(
+    report = crawl_naver_health(
         NaverCrawlOptions(
             start=start, end=end, workspace=workspace, base_url=base_url, list_pages=list_pages, resume=resume,
             keep_html=keep_html, max_articles=max_articles, ignore_robots=ignore_robots, delay=delay,
             flush_every=flush_every, log_level="INFO" if verbose else "WARNING",
         )
     )
-    echo_summary("naver-health crawl", summary)
+    echo_summary("naver-health crawl", report.rows())
 
 
 @crawl_app.command("replay-server")
@@ -104,9 +104,9 @@ def crawl_replay_server_command(
     disallow_all: Annotated[bool, typer.Option("--disallow-all", help="Serve robots.txt 'Disallow: /' like NAVER does.")] = False,
 ) -> None:
     """Serve the bundled NAVER replay site on 127.0.0.1 until Ctrl-C (prints its URL for --base-url)."""
-    from kmb.crawlers.replay_server import main as serve
+    from kmb.crawlers.replay_server import serve_replay_site
 
-    serve(["--port", str(port)] + (["--disallow-all"] if disallow_all else []))
+    serve_replay_site(port, disallow_all)
 
 
 @crawl_parse_app.command("naver")
@@ -116,21 +116,10 @@ def crawl_parse_naver_command(
     keep_html: Annotated[bool, typer.Option("--keep-html", help="Include the page's HTML in the JSON.")] = False,
 ) -> None:
     """Parse saved article pages offline; print one JSON object per page (the Parquet row's fields)."""
-    from kmb.crawlers.naver_pages import ArticleParseError, article_json, parse_article, read_html
+    from kmb.crawlers.naver_pages import saved_pages_json
 
-    if url and len(files) > 1:
-        raise KmbError("--url names one page; give one FILE with it")
-    for path in files:
-        try:
-            text = read_html(path.read_bytes())
-        except OSError as exc:
-            raise KmbError(f"cannot read: {exc.strerror}", path=path) from None
-        try:
-            article = parse_article(text, url=url)
-        except ArticleParseError as exc:
-            raise KmbError(f"not a NAVER article page: {exc}", path=path) from None
-        typer.echo(article_json(article, html=text if keep_html else None))
-
+    for line in saved_pages_json(files, url=url, keep_html=keep_html):
+        typer.echo(line)
 
 
 @crawl_app.command("kci")
@@ -150,20 +139,16 @@ def crawl_kci_command(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Harvest Korean journal-article abstracts from KCI over OAI-PMH into raw/kci/."""
-    from kmb.workspace import Workspace
-    from kmb.crawlers.kci import HarvestOptions, harvest
-    from kmb.crawlers.kci_oai import JournalSelection, parse_years, read_journal_file
+    from kmb.crawlers.kci_harvest import KciCrawlOptions, crawl_kci
 
-    span = parse_years(years)
-    selection = read_journal_file(journals) if journals is not None else JournalSelection()
-    options = HarvestOptions(endpoint=endpoint, metadata_prefix=metadata_prefix, set_spec=set_spec or None, from_date=from_date,
-                             until=until, years=span, selection=selection, max_records=max_records, delay=delay, resume=resume,
-                             flush_rows=max(1, checkpoint_every), fulltext=fulltext)
-    s = harvest(Workspace.open(workspace), options)
-    rows = {"stored": s.stored, "already stored (skipped)": s.duplicates, "format": s.metadata_prefix,
-            "complete": "yes" if s.complete else "no (use --resume to continue)", "resumed": "yes" if s.resumed_from else "no"}
-    rows.update({k.removeprefix("kci/"): v for k, v in sorted(s.stats.items())})
-    echo_summary(f"crawl kci ({endpoint})", rows)
+    report = crawl_kci(
+        KciCrawlOptions(
+            endpoint=endpoint, journals=journals, years=years, from_date=from_date, until=until, metadata_prefix=metadata_prefix,
+            set_spec=set_spec, max_records=max_records, delay=delay, resume=resume, fulltext=fulltext,
+            checkpoint_every=checkpoint_every, workspace=workspace,
+        )
+    )
+    echo_summary(f"crawl kci ({endpoint})", report.rows())
 
 
 # ================================================================================================

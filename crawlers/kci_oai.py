@@ -1,6 +1,6 @@
 """OAI-PMH responses as data: pages, records, errors; KCI's `oai_kci` and the standard `oai_dc`.
 
-Pure parsing, no network: the spider (``kci.py``) hands response bodies here, the tests hand
+Pure parsing, no network: the spider (``spiders/kci.py``) hands response bodies here, the tests hand
 files. Elements are matched by namespace URI, never by prefix, so any endpoint's choice of
 prefixes works.
 
@@ -305,19 +305,6 @@ def read_journal_file(path) -> JournalSelection:
     if selection.by_subject:
         raise KmbError("no ISSN or journal name in the file", path=path)
     return selection
-
-
-def parse_years(text: str) -> tuple[int, int] | None:
-    """--years: "2010-2020", "2015", or "all" (None: keep every year)."""
-    from kmb.errors import KmbError
-
-    if text.strip().lower() == "all":
-        return None
-    try:
-        first, _, last = text.partition("-")
-        return int(first), int(last or first)
-    except ValueError:
-        raise KmbError(f"--years must look like 2010-2020 or 'all', not {text!r}") from None
 
 
 def read_journal_selection(lines: list[str]) -> JournalSelection:

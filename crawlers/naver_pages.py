@@ -1,6 +1,6 @@
 """Pure parsing of NAVER News pages: list pages (both generations), article pages (both layouts).
 
-No Scrapy here: the spider, `kmb crawl parse naver` and the parse benchmark all call these
+No Scrapy here: the spider, `kmb crawl parse naver` (:func:`saved_pages_json`) and the parse benchmark all call these
 functions on HTML text. The markup facts (selectors, date formats, URL shapes) are documented in
 ``docs/crawl-naver.md``; each was checked on saved real pages.
 
@@ -542,6 +542,28 @@ def article_json(article: Article, html: str | None = None, crawled_at: datetime
     return json.dumps(row, ensure_ascii=False)
 
 
+def saved_pages_json(paths, url: str | None = None, keep_html: bool = False):
+    """`kmb crawl parse naver`: one JSON line per saved article page, in order.
+
+    Raises KmbError naming the file for a page that cannot be read or is not an article page.
+    """
+    from kmb.errors import KmbError
+
+    paths = list(paths)
+    if url and len(paths) > 1:
+        raise KmbError("--url names one page; give one FILE with it")
+    for path in paths:
+        try:
+            text = read_html(path.read_bytes())
+        except OSError as exc:
+            raise KmbError(f"cannot read: {exc.strerror}", path=path) from None
+        try:
+            article = parse_article(text, url=url)
+        except ArticleParseError as exc:
+            raise KmbError(f"not a NAVER article page: {exc}", path=path) from None
+        yield article_json(article, html=text if keep_html else None)
+
+
 __all__ = [
     "PARSER_VERSION",
     "SOURCE",
@@ -561,4 +583,5 @@ __all__ = [
     "parse_new_more",
     "parse_old_list",
     "read_html",
+    "saved_pages_json",
 ]

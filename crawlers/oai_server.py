@@ -32,7 +32,9 @@ from urllib.parse import parse_qs, urlparse
 
 from lxml import etree
 
+from kmb.errors import KmbError
 from kmb.crawlers.kci_oai import DC, KCI, OAI, OAI_DC
+from kmb.crawlers.options import check_port, whole_number
 
 SAMPLE_RECORDS = Path(__file__).resolve().parents[1] / "samples" / "kci" / "records.xml"
 ENDPOINTS = {"/oai": ("oai_kci", "oai_dc"), "/oai-dc-only": ("oai_dc",), "/oai-expiring": ("oai_kci", "oai_dc")}
@@ -57,7 +59,7 @@ class OaiResponder:
         """A PDF for an open-access record (made on request with matplotlib), else None."""
         import tempfile
 
-        from kmb.corpus.pdf_text import write_text_pdf
+        from kmb.crawlers.pdf_text import write_text_pdf
 
         for record in self.records:
             article = record.find(f".//{{{KCI}}}articleInfo")
@@ -259,10 +261,14 @@ def serve_oai(page_size: int = 8, records_xml: Path = SAMPLE_RECORDS, port: int 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve kmb's sample OAI-PMH records on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=0, help="port (0: the OS picks one)")
-    parser.add_argument("--page-size", type=int, default=8, help="records per ListRecords page")
+    parser.add_argument("--port", default=0, help="port (0: the OS picks one)")
+    parser.add_argument("--page-size", default=8, help="records per ListRecords page")
     args = parser.parse_args()
-    with serve_oai(args.page_size, port=args.port) as (url, _):
+    try:
+        port, page_size = check_port(args.port), whole_number(args.page_size, "--page-size", 1)
+    except KmbError as exc:
+        parser.error(str(exc))
+    with serve_oai(page_size, port=port) as (url, _):
         print(f"OAI-PMH endpoint: {url}/oai  (also /oai-dc-only, /oai-expiring, /rss)", flush=True)
         try:
             threading.Event().wait()

@@ -1,80 +1,55 @@
-"""Where crawled NAVER articles go: Parquet parts in raw/naver_health, rejects beside them.
+"""Item pipelines: where both sources' crawled items are stored (each spider selects its own
+through ``custom_settings["ITEM_PIPELINES"]``).
 
-Exactly once, even after SIGKILL. The pipeline
+:class:`NaverParquetPipeline`: articles into raw/naver_health, rejects beside them. Exactly
+once, even after SIGKILL. It
   * loads the doc_ids already stored (every earlier or interrupted run's parts) when it opens,
     and never writes one of them again (the spider also skips requesting them);
   * buffers rows and writes a new part every ``KMB_FLUSH_EVERY`` items through the atomic
-    ParquetSink (a kill loses at most the buffer, never leaves a half file);
+    writer (a kill loses at most the buffer, never leaves a half file);
   * marks a day done in ``crawl/naver_health/done_days.txt`` only when every article listed
     for it is in a written part (stored or rejected). ``--resume`` skips done days and lists the
     others again, so whatever a kill lost is fetched again and nothing is stored twice.
 
-Also here: the progress line the crawl prints while it runs.
+:class:`KciParquetPipeline`: documents into raw/kci parts through the atomic
+:class:`ParquetSink`, a new part every ``KMB_FLUSH_ROWS`` documents. Only after a part is renamed
+into place is the next resumption token written to ``crawl/kci/state.json`` (also atomically),
+so after a kill ``--resume`` re-requests at most the pages whose documents had not reached disk,
+and doc_ids already stored are skipped: nothing is lost and nothing is stored twice.
+
+Both print a progress line while the crawl runs.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
-from kmb.storage import NAVER_DOCUMENTS, REJECTS, doc_ids, part_name, write_json_atomic, write_rows
+from kmb.storage import KCI_DOCUMENTS, NAVER_DOCUMENTS, REJECTS, ParquetSink, doc_ids, part_name, write_rows
 from kmb.workspace import Workspace
-from kmb.crawlers.naver_pages import SOURCE
+from kmb.crawlers.items import DayListedItem, KciDocumentItem, NaverArticleItem, PageDoneItem, RejectItem
+from kmb.crawlers.naver_pages import SOURCE as NAVER
+from kmb.crawlers.state import OPEN_DAYS_FILE, append_done_day, read_done_days, read_json, write_json, write_kci_state
+from kmb.crawlers.stats import SourceStats
 
-DONE_DAYS_FILE = "done_days.txt"
-# Written only when a crawl stops cleanly, for the next --resume that finds Scrapy's queue intact:
-DAYS_STARTED_FILE = "days_started.json"  # days whose list requests are in the queue (spider)
-OPEN_DAYS_FILE = "open_days.json"  # listed days still waiting for some articles (pipeline)
-
-
-# --- state shared with the spider -------------------------------------------------------------
-def read_done_days(state_dir: Path) -> set[str]:
-    path = Path(state_dir) / DONE_DAYS_FILE
-    if not path.is_file():
-        return set()
-    # A kill can leave a partial last line; a day counts only on a complete line.
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return {line.strip() for line in lines[:-1] if len(line.strip()) == 8 and line.strip().isdigit()}
+KCI = "kci"
 
 
-def read_json(path: Path, default):
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return default
+def reject_row(source: str, item: RejectItem) -> dict:
+    """A REJECTS row for a page that could not be used."""
+    return {"source": source, "url": item.url, "status": item.status, "reason": item.reason, "seen_at": datetime.now(timezone.utc)}
 
 
-def write_json(path: Path, value) -> None:
-    """Atomically: a temporary file, then os.replace."""
-    write_json_atomic(path, value, indent=None)
-
-
-def append_done_day(state_dir: Path, day: str) -> None:
-    path = Path(state_dir) / DONE_DAYS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(day + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-# --- the item pipeline ---------------------------------------------------------------------------
 class NaverParquetPipeline:
-    """Items are dicts with ``kind``: "article" (a ``row``), "reject" (a ``row`` + ``doc_id``),
-    or "day_listed" (``day`` and every ``doc_ids`` its list pages named)."""
-
     def __init__(self, workspace: str | None, flush_every: int, progress_interval: float, stats, resume: bool = False):
         self.ws = Workspace.open(workspace)
-        self.out = self.ws.raw(SOURCE)
-        self.rejects_dir = self.ws.rejects(SOURCE)
-        self.state_dir = self.ws.crawl_state(SOURCE)
+        self.out = self.ws.raw(NAVER)
+        self.rejects_dir = self.ws.rejects(NAVER)
+        self.state_dir = self.ws.crawl_state(NAVER)
         self.flush_every = max(1, flush_every)
         self.progress_interval = progress_interval
-        self.stats = stats
+        self.stats = SourceStats(stats, NAVER)
         self.stored: set[str] = set()
         self.handled: set[str] = set()  # rejected ids whose reject rows are written
         self.rows: list[dict] = []
@@ -101,7 +76,7 @@ class NaverParquetPipeline:
     def open_spider(self, spider=None) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         self.stored = doc_ids(self.out)
-        self.stats.set_value("kmb/already_stored", len(self.stored))
+        self.stats.set("already_stored", len(self.stored))
         if self.resume:
             self.done_days = read_done_days(self.state_dir)
             # Days listed before a clean stop whose articles are still in Scrapy's queue.
@@ -110,32 +85,30 @@ class NaverParquetPipeline:
                     self.open_days[day] = set(ids) - self.stored
 
     def process_item(self, item, spider=None):
-        kind = item.get("kind")
-        if kind == "article":
-            doc_id = item["row"]["doc_id"]
-            if doc_id in self.stored or doc_id in self.row_ids:
-                self.stats.inc_value("kmb/duplicates_skipped")
-            else:
-                self.rows.append(item["row"])
-                self.row_ids.add(doc_id)
-                self.stats.inc_value("kmb/parsed")
-        elif kind == "reject":
-            self.rejects.append(item["row"])
-            if item.get("doc_id"):
-                self.reject_ids.add(item["doc_id"])
-            self.stats.inc_value("kmb/rejected")
-        elif kind == "day_listed" and item["day"] in self.done_days:
-            pass  # listed again after a resume: already complete
-        elif kind == "day_listed":
-            outstanding = set(item["doc_ids"]) - self.stored - self.handled
-            self.open_days[item["day"]] = outstanding
-            if not item["doc_ids"]:
-                self.stats.inc_value("kmb/days_empty")
+        if isinstance(item, NaverArticleItem):
+            self._article(item.row)
+        elif isinstance(item, RejectItem):
+            self.rejects.append(reject_row(NAVER, item))
+            if item.doc_id:
+                self.reject_ids.add(item.doc_id)
+            self.stats.inc("rejected")
+        elif isinstance(item, DayListedItem) and item.day not in self.done_days:  # else listed again after a resume
+            self.open_days[item.day] = set(item.doc_ids) - self.stored - self.handled
+            if not item.doc_ids:
+                self.stats.inc("days_empty")
             self._close_finished_days()
         if len(self.rows) + len(self.rejects) >= self.flush_every:
             self.flush()
         self._progress()
         return item
+
+    def _article(self, row: dict) -> None:
+        if row["doc_id"] in self.stored or row["doc_id"] in self.row_ids:
+            self.stats.inc("duplicates_skipped")
+            return
+        self.rows.append(row)
+        self.row_ids.add(row["doc_id"])
+        self.stats.inc("parsed")
 
     def close_spider(self, spider=None) -> None:
         self.flush()
@@ -147,7 +120,7 @@ class NaverParquetPipeline:
         if self.rows:
             write_rows(self.out / part_name("part"), self.rows, NAVER_DOCUMENTS)
             self.stored |= self.row_ids
-            self.stats.inc_value("kmb/parts_written")
+            self.stats.inc("parts_written")
         if self.rejects:
             write_rows(self.rejects_dir / part_name("rejects"), self.rejects, REJECTS)
             self.handled |= self.reject_ids
@@ -162,24 +135,97 @@ class NaverParquetPipeline:
             append_done_day(self.state_dir, day)
             del self.open_days[day]
             self.done_days.add(day)
-            self.stats.inc_value("kmb/days_done")
+            self.stats.inc("days_done")
 
     def _progress(self, final: bool = False) -> None:
         now = time.monotonic()
         if not final and (self.progress_interval <= 0 or now - self.last_progress < self.progress_interval):
             return
         self.last_progress = now
-        parsed = self.stats.get_value("kmb/parsed", 0)
+        parsed = self.stats.get("parsed")
         rate = parsed / max(now - self.started, 1e-9)
-        days = self.stats.get_value("kmb/days_done", 0)
-        total = self.stats.get_value("kmb/days_total", "?")
         sys.stderr.write(
-            f"naver-health: days {days}/{total} done, {parsed} articles ({rate:.1f}/s), "
-            f"{self.stats.get_value('kmb/rejected', 0)} rejected, "
-            f"{self.stats.get_value('kmb/duplicates_skipped', 0)} duplicates skipped\n"
+            f"naver-health: days {self.stats.get('days_done')}/{self.stats.get('days_total', '?')} done, "
+            f"{parsed} articles ({rate:.1f}/s), {self.stats.get('rejected')} rejected, "
+            f"{self.stats.get('duplicates_skipped')} duplicates skipped\n"
         )
         sys.stderr.flush()
 
 
-def reject_row(url: str | None, reason: str, status: int | None = None) -> dict:
-    return {"source": SOURCE, "url": url, "status": status, "reason": reason, "seen_at": datetime.now(timezone.utc)}
+class KciParquetPipeline:
+    """Its results go into the crawl's stats: ``kci/stored``, ``kci/already_stored``, ``kci/complete``."""
+
+    def __init__(self, crawler):
+        self.ws = Workspace.open(crawler.settings.get("KMB_WORKSPACE"))
+        self.endpoint = crawler.settings.get("KMB_KCI_ENDPOINT")
+        self.flush_rows = crawler.settings.getint("KMB_FLUSH_ROWS", 500)
+        self.stats = SourceStats(crawler.stats, KCI)
+        self.sink: ParquetSink | None = None
+        self.pending = 0
+        self.rejects: list[dict] = []  # few (a bad page ends the harvest): written at close
+        self.progress_interval = crawler.settings.getfloat("KMB_PROGRESS_INTERVAL", 10.0)
+        self._last_progress = time.monotonic()
+        self.pages = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self, spider=None) -> None:
+        self.known = doc_ids(self.ws.raw(KCI))
+        for name in ("stored", "already_stored"):
+            self.stats.set(name, 0)
+        self.stats.set("complete", False)
+
+    def process_item(self, item, spider=None):
+        if isinstance(item, KciDocumentItem):
+            self._document(item.row)
+        elif isinstance(item, RejectItem):
+            self.rejects.append(reject_row(KCI, item))
+        elif isinstance(item, PageDoneItem):
+            self._page_done(item)
+        return item
+
+    def _document(self, row: dict) -> None:
+        if row["doc_id"] in self.known:
+            self.stats.inc("already_stored")
+            return
+        self.known.add(row["doc_id"])
+        if self.sink is None:
+            self.sink = ParquetSink(self.ws.raw(KCI) / part_name("kci"), KCI_DOCUMENTS)
+        self.sink.write_row(row)
+        self.pending += 1
+
+    def _page_done(self, item: PageDoneItem) -> None:
+        last_page = item.next_token is None
+        # Save the resume point only when nothing before it is still in memory.
+        if self.pending >= self.flush_rows or last_page:
+            self._flush()
+        if self.pending == 0:
+            write_kci_state(self.ws, {
+                "endpoint": self.endpoint,
+                "metadata_prefix": item.metadata_prefix,
+                "next_token": item.next_token,
+                "stored_total": len(self.known),
+                "saved_at": datetime.now(timezone.utc).isoformat(),
+            })
+        self.stats.set("complete", last_page)
+        self.pages += 1
+        if time.monotonic() - self._last_progress >= self.progress_interval:
+            self._last_progress = time.monotonic()
+            print(f"kci: {self.pages} pages, {self.stats.get('stored') + self.pending} documents stored", file=sys.stderr, flush=True)
+
+    def _flush(self) -> None:
+        if self.sink is not None:
+            self.sink.close()
+            self.stats.inc("stored", self.pending)
+            self.sink = None
+        self.pending = 0
+
+    def close_spider(self, spider=None) -> None:
+        # A clean close (also on an error page) keeps what was harvested; the state file keeps
+        # the last resume point written after a flushed part.
+        self._flush()
+        if self.rejects:
+            write_rows(self.ws.rejects(KCI) / part_name("kci-rejects"), self.rejects, REJECTS)
+        self.ws.refresh_views()

@@ -28,7 +28,9 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from kmb.errors import KmbError
 from kmb.crawlers.naver_pages import article_id
+from kmb.crawlers.options import check_port, seconds
 
 
 def site_root() -> Path:
@@ -168,13 +170,13 @@ class ReplayServer:
         self.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Serve kmb's NAVER replay site on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=0, help="port (default 0: chosen by the OS)")
-    parser.add_argument("--disallow-all", action="store_true", help="serve robots.txt 'Disallow: /' like NAVER")
-    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before each response")
-    args = parser.parse_args(argv)
-    server = ReplayServer(args.port, args.disallow_all, args.delay)
+def serve_replay_site(port: int | str = 0, disallow_all: bool = False, delay: float | str = 0.0) -> None:
+    """`kmb crawl replay-server`: check the options, then serve until Ctrl-C (the URL is printed first)."""
+    port, delay = check_port(port), seconds(delay, "--delay")
+    try:
+        server = ReplayServer(port, disallow_all, delay)
+    except OSError as exc:
+        raise KmbError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     print(server.url, flush=True)
     try:
         server._httpd.serve_forever()
@@ -182,6 +184,18 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         server._httpd.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve kmb's NAVER replay site on 127.0.0.1.")
+    parser.add_argument("--port", default=0, help="port (default 0: chosen by the OS)")
+    parser.add_argument("--disallow-all", action="store_true", help="serve robots.txt 'Disallow: /' like NAVER")
+    parser.add_argument("--delay", default=0.0, help="seconds to wait before each response")
+    args = parser.parse_args(argv)
+    try:
+        serve_replay_site(args.port, args.disallow_all, args.delay)
+    except KmbError as exc:
+        parser.error(str(exc))
 
 
 if __name__ == "__main__":

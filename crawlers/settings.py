@@ -1,16 +1,17 @@
-"""Scrapy project settings for kmb's crawlers (`scrapy crawl naver_health` reads these via scrapy.cfg).
+"""Scrapy project settings for kmb's crawlers (`scrapy crawl naver_health` and `scrapy crawl kci`
+read these via scrapy.cfg; `kmb crawl ...` starts from them too, through kmb.crawlers.run).
 
 Polite by default: obey robots.txt, identify the crawler, one request a second at most per domain
 (AutoThrottle may slow down further, never speed up past DOWNLOAD_DELAY), two at a time at most,
-retry server errors and timeouts with exponential backoff. `kmb crawl naver-health` starts from
-these and overrides only what its options say (--delay, --ignore-robots, the workspace).
+retry server errors and timeouts with exponential backoff. Each spider sets what its options say
+(--delay, --ignore-robots, the workspace) and selects its own item pipeline (custom_settings).
 """
 
 from kmb import __version__
 
 BOT_NAME = "kmb"
-SPIDER_MODULES = ["kmb.crawlers.naver_health", "kmb.crawlers.kci"]
-NEWSPIDER_MODULE = "kmb.crawlers"
+SPIDER_MODULES = ["kmb.crawlers.spiders"]
+NEWSPIDER_MODULE = "kmb.crawlers.spiders"
 
 USER_AGENT = f"kmb/{__version__} (+https://github.com/kmb-project/kmb; Korean medical BERT corpus research crawler)"
 ROBOTSTXT_OBEY = True
@@ -38,11 +39,12 @@ DOWNLOADER_MIDDLEWARES = {
     "kmb.crawlers.middlewares.StrictRobotsTxtMiddleware": 100,
 }
 
-ITEM_PIPELINES = {"kmb.crawlers.pipelines.NaverParquetPipeline": 300}
-# Articles are written as a new Parquet part every this many items (a kill loses at most these,
+# No ITEM_PIPELINES here: each spider names its own (NAVER's and KCI's store different tables).
+# NAVER articles are written as a new Parquet part every this many items (a kill loses at most these,
 # and a resumed run fetches them again).
 KMB_FLUSH_EVERY = 100
-# Workspace for `scrapy crawl` (the CLI sets it from --workspace); None means $KMB_WORKSPACE or ./kmb-workspace.
+# Workspace: the spiders set it from their workspace option (`-a workspace=DIR`, kmb's --workspace);
+# None means $KMB_WORKSPACE or ./kmb-workspace.
 KMB_WORKSPACE = None
 KMB_PROGRESS_INTERVAL = 10.0
 

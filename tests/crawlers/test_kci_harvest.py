@@ -1,4 +1,4 @@
-"""`kmb crawl kci` end to end against our OAI-PMH responder on 127.0.0.1 (in subprocesses:
+"""`kmb crawl kci` (kmb.crawlers.kci_harvest) end to end against our OAI-PMH responder on 127.0.0.1 (in subprocesses:
 Scrapy's reactor runs once per process)."""
 
 import json
@@ -29,6 +29,24 @@ def oai():
 def crawl(ws, endpoint, *args):
     cmd = [sys.executable, "-m", "kmb", "crawl", "kci", "--endpoint", endpoint, "--delay", "0", "--workspace", str(ws), *map(str, args)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+HARVEST = """
+import sys
+from kmb.errors import KmbError
+from kmb.workspace import Workspace
+from kmb.crawlers.kci_harvest import harvest
+from kmb.crawlers.options import HarvestOptions
+try:
+    harvest(Workspace.open(sys.argv[1]), HarvestOptions(endpoint=sys.argv[2], from_date=sys.argv[3], delay=0))
+except KmbError as exc:
+    sys.exit(f"kmb: error: {exc}")
+"""
+
+
+def harvest_directly(ws, endpoint, from_date):
+    """kci_harvest.harvest() with options the CLI would refuse, in a subprocess (Scrapy's reactor)."""
+    return subprocess.run([sys.executable, "-c", HARVEST, str(ws), endpoint, from_date], capture_output=True, text=True, timeout=120)
 
 
 def summary(stdout: str) -> dict:
@@ -112,7 +130,9 @@ def test_not_oai_and_protocol_errors_exit_1_with_one_line(tmp_path, oai):
     assert "not an OAI-PMH response: the root element is <rss>" in result.stderr
     [reject] = [r for p in (tmp_path / "ws" / "raw" / "kci" / "rejects").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
     assert reject["url"].startswith(f"{url}/rss?") and reject["status"] == 200 and "<rss>" in reject["reason"]
-    result = crawl(tmp_path / "ws", f"{url}/oai", "--from", "last-week")
+    # The server's badArgument, reached through the library: `kmb crawl kci --from last-week` is now
+    # refused before any request (test_options.py), so the protocol error is asked for directly.
+    result = harvest_directly(tmp_path / "ws", f"{url}/oai", from_date="last-week")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].endswith("OAI-PMH error badArgument: from='last-week' is not a UTCdatetime (0 documents stored before it)")
     assert not stored(tmp_path / "ws")

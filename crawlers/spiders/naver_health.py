@@ -1,9 +1,9 @@
 """The Scrapy spider for NAVER News > 생활/문화 > 건강정보 (sid1=103, sid2=241).
 
-It only walks pages and yields: requests, article items, reject items, and one "day_listed"
-item per day (every article id its list pages named) that the pipeline uses to know when a day is
-completely stored. Parsing is in :mod:`kmb.crawlers.naver_pages`; writing in
-:mod:`kmb.crawlers.pipelines`.
+It only walks pages and yields: requests, :class:`NaverArticleItem`, :class:`RejectItem`, and one
+:class:`DayListedItem` per day (every article id its list pages named) that the pipeline uses to
+know when a day is completely stored. Parsing is in :mod:`kmb.crawlers.naver_pages`; storing in
+:class:`kmb.crawlers.pipelines.NaverParquetPipeline`.
 
 List pages, per day (``list_pages``):
   old   ``main/list.naver?...&date=&page=N``: page on while ``div.paging strong`` equals the page
@@ -12,13 +12,15 @@ List pages, per day (``list_pages``):
         ``data-cursor`` while ``data-has-next="true"``, the cursor changes and new ids come.
   auto  old first; when a day's first page lists nothing, the new generation (and the reverse).
 
-Run it with ``kmb crawl naver-health`` or ``scrapy crawl naver_health -a start=... -a end=...``.
+Run it with ``kmb crawl naver-health`` or, from the repository root, ``scrapy crawl naver_health
+-a start=2020-12-28 -a end=2021-01-01 -a workspace=DIR`` (every ``-a`` name is a kmb option's).
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta, timezone
+import sys
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
@@ -26,55 +28,59 @@ from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from kmb.crawlers import naver_pages as pages
-from kmb.crawlers.pipelines import DAYS_STARTED_FILE, read_done_days, read_json, reject_row, write_json
+from kmb.crawlers.items import DayListedItem, NaverArticleItem, RejectItem
+from kmb.crawlers.options import NaverCrawlOptions, naver_options_from_args, parse_day
+from kmb.crawlers.state import DAYS_STARTED_FILE, forget_progress, read_done_days, read_json, write_json
+from kmb.crawlers.stats import SourceStats
 from kmb.storage import doc_ids
+from kmb.workspace import Workspace
 
 ROBOTS_CLOSE_REASON = "robots_forbidden"
 UNREACHABLE_CLOSE_REASON = "site_unreachable"
 # Stop when this many list pages in a row failed (after retries) before any article was parsed:
 # the site is down or unreachable, and thousands of days would each wait out their retries.
 UNREACHABLE_AFTER = 3
+IGNORE_ROBOTS_WARNING = (
+    "kmb: warning: --ignore-robots: robots.txt is NOT obeyed. NAVER forbids automated collection "
+    "without permission; go on only if you hold it in writing."
+)
 
 
-def parse_day(value: str | date) -> date:
-    """'2020-12-31' or '20201231' -> date."""
-    if isinstance(value, date):
-        return value
-    text = str(value).strip().replace("-", "").replace(".", "")
-    try:
-        return datetime.strptime(text, "%Y%m%d").date()
-    except ValueError:
-        raise ValueError(f"not a date (YYYY-MM-DD): {value!r}") from None
+def crawl_settings(options: NaverCrawlOptions) -> dict:
+    """The Scrapy settings the options decide (applied at spider priority)."""
+    settings = {
+        "KMB_FLUSH_EVERY": options.flush_every,
+        "KMB_PROGRESS_INTERVAL": options.progress_interval,
+        "KMB_RESUME": options.resume,
+        "DOWNLOAD_DELAY": options.delay,
+    }
+    if options.workspace is not None:
+        settings["KMB_WORKSPACE"] = str(options.workspace)
+    if options.delay < 1.0:
+        # Mirrors and tests only: no throttling, no waiting between retries.
+        settings.update(AUTOTHROTTLE_ENABLED=False, DOWNLOAD_DELAY_JITTER=0.0, KMB_RETRY_BACKOFF_BASE=0.0)
+    else:
+        settings["AUTOTHROTTLE_START_DELAY"] = options.delay
+    if options.ignore_robots:
+        settings["ROBOTSTXT_OBEY"] = False
+    return settings
 
 
 class NaverHealthSpider(scrapy.Spider):
     name = "naver_health"
+    custom_settings = {"ITEM_PIPELINES": {"kmb.crawlers.pipelines.NaverParquetPipeline": 300}}
 
-    def __init__(
-        self,
-        start: str = "2010-01-01",
-        end: str = "2020-12-31",
-        base_url: str = pages.NAVER_NEWS,
-        list_pages: str = "auto",
-        max_articles: int | str = 0,
-        keep_html: bool | str = False,
-        resume: bool | str = False,
-        sid1: str = "103",
-        sid2: str = "241",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.start_day, self.end_day = parse_day(start), parse_day(end)
-        if self.end_day < self.start_day:
-            raise ValueError(f"--end {self.end_day} is before --start {self.start_day}")
-        if list_pages not in ("auto", "old", "new"):
-            raise ValueError(f"list_pages must be auto, old or new, not {list_pages!r}")
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, options: NaverCrawlOptions | None = None, sid1: str = "103", sid2: str = "241", **args):
+        super().__init__()
+        # kmb passes checked options; `scrapy crawl -a name=value` passes the names one by one.
+        self.options = options or naver_options_from_args(args)
+        self.start_day, self.end_day = parse_day(self.options.start), parse_day(self.options.end)
+        self.base_url = self.options.base_url
         self.mirror = urlsplit(self.base_url) if self.base_url != pages.NAVER_NEWS else None
-        self.list_pages = list_pages
-        self.max_articles = int(max_articles or 0)
-        self.keep_html = _truthy(keep_html)
-        self.resume = _truthy(resume)
+        self.list_pages = self.options.list_pages
+        self.max_articles = self.options.max_articles
+        self.keep_html = self.options.keep_html
+        self.resume = self.options.resume
         self.sid1, self.sid2 = str(sid1), str(sid2)
         self.requested: set[str] = set()  # doc_ids requested in this run
         self.day_ids: dict[str, set[str]] = {}  # doc_ids listed per day (YYYYMMDD)
@@ -82,21 +88,35 @@ class NaverHealthSpider(scrapy.Spider):
         self.days_started: set[str] = set()
         self.list_failures_in_a_row = 0
 
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # Scrapy (>= 2.11) applies settings changed here: the options decide delay, robots, workspace.
+        crawler.settings.setdict(crawl_settings(spider.options), priority="spider")
+        if spider.options.ignore_robots:
+            print(IGNORE_ROBOTS_WARNING, file=sys.stderr)
+        return spider
+
+    @property
+    def stats(self) -> SourceStats:
+        """This source's counters in the crawl's stats (set once the crawl starts)."""
+        return SourceStats(self.crawler.stats, pages.SOURCE)
+
     # --- start ----------------------------------------------------------------------------------
     async def start(self):
-        from kmb.workspace import Workspace
-
         ws = Workspace.open(self.settings.get("KMB_WORKSPACE"))
         self.state_dir = ws.crawl_state(pages.SOURCE)
+        if not self.resume:
+            forget_progress(self.state_dir)
         self.known = doc_ids(ws.raw(pages.SOURCE))
         done = read_done_days(self.state_dir) if self.resume else set()
         # After a clean stop, Scrapy's JOBDIR queue still holds these days' requests: not again.
         self.days_started = set(read_json(self.state_dir / DAYS_STARTED_FILE, [])) if self.resume else set()
         days = [self.start_day + timedelta(n) for n in range((self.end_day - self.start_day).days + 1)]
         todo = [d for d in days if d.strftime("%Y%m%d") not in done]
-        self.crawler.stats.set_value("kmb/days_total", len(days))
-        self.crawler.stats.set_value("kmb/days_done", len(days) - len(todo))
-        self.crawler.stats.set_value("kmb/days_skipped_done", len(days) - len(todo))
+        self.stats.set("days_total", len(days))
+        self.stats.set("days_done", len(days) - len(todo))
+        self.stats.set("days_skipped_done", len(days) - len(todo))
         for day in todo:
             if day.strftime("%Y%m%d") in self.days_started:
                 continue
@@ -170,14 +190,13 @@ class NaverHealthSpider(scrapy.Spider):
                 yield self._list_request(day, "new", page + 1, fallback=False, cursor=listing.cursor)
                 return
         if not limit_reached:
-            yield {"kind": "day_listed", "day": day, "doc_ids": sorted(seen)}
+            yield DayListedItem(day, sorted(seen))
 
     def _article_request(self, doc_id: str, ids: tuple[str, str], link: str, response, day: str):
-        stats = self.crawler.stats
         if doc_id in self.known or doc_id in self.requested:
-            stats.inc_value("kmb/duplicates_skipped")
+            self.stats.inc("duplicates_skipped")
             if doc_id in self.known:
-                stats.inc_value("kmb/already_stored_skipped")
+                self.stats.inc("already_stored_skipped")
             return None
         if self.max_articles and len(self.requested) >= self.max_articles:
             return None
@@ -207,46 +226,45 @@ class NaverHealthSpider(scrapy.Spider):
                 html_sha256=hashlib.sha256(response.body).hexdigest(),
             )
         except (pages.ArticleParseError, AttributeError, UnicodeDecodeError) as exc:
-            yield {"kind": "reject", "doc_id": doc_id, "row": reject_row(response.url, str(exc), response.status)}
+            yield RejectItem(response.url, response.status, str(exc), doc_id)
             return
         # The id we asked for is the id we store (a page's og:url may name a redirect).
         article.oid, article.aid = oid, aid
         if self.mirror is not None and article.url.startswith(self.base_url):
             article.url = pages.canonical_article_url(oid, aid, self.sid1)
         row = article.row(crawled_at=datetime.now(timezone.utc), html=response.text if self.keep_html else None)
-        yield {"kind": "article", "row": row}
+        yield NaverArticleItem(row)
 
     # --- failures -------------------------------------------------------------------------------
     def list_failed(self, failure):
-        request = failure.request
         if self._robots_blocked(failure):
             return
-        status = failure.value.response.status if failure.check(HttpError) else None
-        # The day stays open (no day_listed): a resumed run lists it again.
-        yield {"kind": "reject", "doc_id": None, "row": reject_row(request.url, f"list page failed: {_reason(failure)}", status)}
+        # The day stays open (no DayListedItem): a resumed run lists it again.
+        yield _reject(failure, "list page failed")
         self.list_failures_in_a_row += 1
-        if self.list_failures_in_a_row >= UNREACHABLE_AFTER and not self.crawler.stats.get_value("kmb/parsed"):
-            self.crawler.stats.set_value("kmb/unreachable_reason", _reason(failure))
+        if self.list_failures_in_a_row >= UNREACHABLE_AFTER and not self.stats.get("parsed"):
+            self.stats.set("unreachable_reason", _reason(failure))
             raise CloseSpider(UNREACHABLE_CLOSE_REASON)
 
     def article_failed(self, failure):
-        request = failure.request
         if self._robots_blocked(failure):
             return
-        status = failure.value.response.status if failure.check(HttpError) else None
-        kw = request.cb_kwargs
-        doc_id = pages.doc_id(kw["oid"], kw["aid"])
-        yield {"kind": "reject", "doc_id": doc_id, "row": reject_row(request.url, f"article page failed: {_reason(failure)}", status)}
+        kw = failure.request.cb_kwargs
+        yield _reject(failure, "article page failed", pages.doc_id(kw["oid"], kw["aid"]))
 
     def _robots_blocked(self, failure) -> bool:
         if not (failure.check(IgnoreRequest) and "robots" in str(failure.value).lower()):
             return False
-        stats = self.crawler.stats
-        stats.inc_value("kmb/robots_blocked")
-        if not stats.get_value("kmb/parsed"):
+        self.stats.inc("robots_blocked")
+        if not self.stats.get("parsed"):
             # Obeying robots.txt and nothing allowed so far: stop at once with one reason.
             raise CloseSpider(ROBOTS_CLOSE_REASON)
         return True
+
+
+def _reject(failure, what: str, doc_id: str | None = None) -> RejectItem:
+    status = failure.value.response.status if failure.check(HttpError) else None
+    return RejectItem(failure.request.url, status, f"{what}: {_reason(failure)}", doc_id)
 
 
 def _reason(failure) -> str:
@@ -254,9 +272,3 @@ def _reason(failure) -> str:
     if isinstance(value, HttpError):
         return f"HTTP {value.response.status}"
     return f"{type(value).__name__}: {value}"
-
-
-def _truthy(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)

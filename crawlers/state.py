@@ -1,0 +1,90 @@
+"""A crawl's own progress in ``<workspace>/crawl/<source>/``: what ``--resume`` goes on from.
+
+NAVER: ``done_days.txt`` (days whose listed articles are all written), and two files written
+only at a clean stop, for a resume that finds Scrapy's JOBDIR queue intact. KCI: ``state.json``
+(the next resumption token, saved only after the documents before it are on disk).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from kmb.errors import KmbError
+from kmb.storage import write_json_atomic
+
+DONE_DAYS_FILE = "done_days.txt"
+DAYS_STARTED_FILE = "days_started.json"  # days whose list requests are in the queue (spider)
+OPEN_DAYS_FILE = "open_days.json"  # listed days still waiting for some articles (pipeline)
+KCI_STATE_FILE = "state.json"
+
+
+# --- NAVER ---------------------------------------------------------------------------------------
+def read_done_days(state_dir: Path) -> set[str]:
+    path = Path(state_dir) / DONE_DAYS_FILE
+    if not path.is_file():
+        return set()
+    # A kill can leave a partial last line; a day counts only on a complete line.
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return {line.strip() for line in lines[:-1] if len(line.strip()) == 8 and line.strip().isdigit()}
+
+
+def append_done_day(state_dir: Path, day: str) -> None:
+    path = Path(state_dir) / DONE_DAYS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(day + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_json(path: Path, default):
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return default
+
+
+def write_json(path: Path, value) -> None:
+    """Atomically: a temporary file, then os.replace."""
+    write_json_atomic(path, value, indent=None)
+
+
+def forget_progress(state_dir: Path) -> None:
+    """A fresh (not resumed) crawl forgets the last run's days; stored articles stay and are not refetched."""
+    for name in (DONE_DAYS_FILE, DAYS_STARTED_FILE, OPEN_DAYS_FILE):
+        (Path(state_dir) / name).unlink(missing_ok=True)
+
+
+def forget_queued_days(state_dir: Path) -> None:
+    """After a kill, Scrapy's queue is dropped: the days it held are listed again."""
+    for name in (DAYS_STARTED_FILE, OPEN_DAYS_FILE):
+        (Path(state_dir) / name).unlink(missing_ok=True)
+
+
+# --- KCI -----------------------------------------------------------------------------------------
+def kci_state_path(ws) -> Path:
+    return ws.crawl_state("kci") / KCI_STATE_FILE
+
+
+def read_kci_state(ws) -> dict:
+    path = kci_state_path(ws)
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_kci_state(ws, state: dict) -> None:
+    """Atomically: a temp file in the same folder, fsynced, then renamed."""
+    write_json_atomic(kci_state_path(ws), state, indent=1)
+
+
+def kci_resume_point(ws, endpoint: str) -> tuple[str | None, str | None]:
+    """(resumption token, metadata prefix) saved by the last harvest of ``endpoint``; (None, None) when none."""
+    state = read_kci_state(ws)
+    if state.get("endpoint") not in (None, endpoint):
+        raise KmbError(f"--resume: the saved harvest was from {state['endpoint']}, not {endpoint}", path=kci_state_path(ws))
+    if state.get("next_token"):
+        return state["next_token"], state.get("metadata_prefix")
+    return None, None
