@@ -106,7 +106,7 @@ def run_quickstart(workspace: Path, *, pretrain_epochs: float = 40.0, seed: int 
     kmb("Continue MLM + NSP pretraining with the extended vocab",
         "pretrain", "--base-model", str(ws.model(BASE)), "--tokenizer", str(ws.vocab("kmb")), "--output", TRAINED,
         "--epochs", str(pretrain_epochs), "--lr", "1e-3", "--warmup", "0.05", "--batch-size", "32",
-        "--seed", str(seed), *w)
+        "--dynamic-masking", "--init", "subword-mean", "--seed", str(seed), *w)
 
     models = ["--model", str(ws.model(BASE)), "--model", str(ws.model(TRAINED))]
     pairs = ws.eval("pairs") / "valid_pairs.tsv"
@@ -150,7 +150,7 @@ def make_untrained_model(tokenizer_dir: Path, out: Path, seed: int = 42) -> Path
     import torch
     from transformers import BertConfig, BertForPreTraining
 
-    from kmb.training.pretrain import MODEL_CONFIGS
+    from kmb.training.model import MODEL_CONFIGS
     from kmb.vocab.tokenizers import load_tokenizer
 
     tokenizer = load_tokenizer(tokenizer_dir)
