@@ -130,7 +130,7 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
     started = time.time()
     # 1. check every input; nothing is written before they pass
     inputs = check_inputs(cfg)
-    cfg = inputs.config
+    cfg = inputs.config  # with the recipe's values for the options not given
     # 2. the Trainer's settings
     args = training_arguments(cfg, inputs)
     # 3. pair shards, datasets and the masking collator
