@@ -142,7 +142,7 @@ def pretrain(run: QuickstartRun, pretrain_epochs: float, seed: int) -> None:
     run.kmb("Continue MLM + NSP pretraining with the extended vocab",
             "pretrain", "--base-model", str(ws.model(BASE)), "--tokenizer", str(ws.vocab("kmb")), "--output", TRAINED,
             "--epochs", str(pretrain_epochs), "--lr", "1e-3", "--warmup", "0.05", "--batch-size", "32",
-            "--seed", str(seed))
+            "--recipe", "modern", "--seed", str(seed))
 
 
 def evaluate(run: QuickstartRun, seed: int) -> None:
@@ -181,7 +181,7 @@ def make_untrained_model(tokenizer_dir: Path, out: Path, seed: int = 42) -> Path
     import torch
     from transformers import BertConfig, BertForPreTraining
 
-    from kmb.training.pretrain import MODEL_CONFIGS
+    from kmb.training.model import MODEL_CONFIGS
     from kmb.vocab.tokenizers import load_tokenizer
 
     tokenizer = load_tokenizer(tokenizer_dir)

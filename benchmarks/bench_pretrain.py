@@ -129,7 +129,7 @@ def bench_shards(ws, tok_dir):
 def make_model(cls, vocab_size, attn, size="small", device="cpu"):
     from transformers import BertConfig
 
-    from kmb.training.pretrain import MODEL_CONFIGS
+    from kmb.training.model import MODEL_CONFIGS
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=vocab_size, max_position_embeddings=512, **MODEL_CONFIGS[size])
@@ -215,7 +215,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cpu or cuda")
     parser.add_argument("--model", choices=["tiny", "small", "base"], default="small",
-                        help="model size (kmb.training.pretrain.MODEL_CONFIGS); base = BERT-base")
+                        help="model size (kmb.training.model.MODEL_CONFIGS); base = BERT-base")
     parser.add_argument("--batch-size", type=int, default=32, help="pairs per step, both sides (the paper: 32)")
     parser.add_argument("--fixed-length", action="store_true",
                         help="time the kmb side on pairs of exactly 128 tokens (random ids): MFU at length 128")
@@ -235,7 +235,8 @@ def main() -> int:
 
     from kmb.workspace import Workspace
     from kmb.training.model import MaskedOnlyBertForPreTraining
-    from kmb.training.pretrain import LengthGroupedSampler, choose_precision
+    from kmb.training.pretrain import choose_precision
+    from kmb.training.trainer import LengthGroupedSampler
     from kmb.training.shards import PairShardDataset, build_shards
     from kmb.training.throughput import peak_bf16_tflops
     from kmb.vocab.tokenizers import load_tokenizer

@@ -9,7 +9,7 @@ from kmb.storage import write_text_atomic
 
 
 def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, records: list[dict], summary: dict,
-                     model_config) -> Path:
+                     model_config, differs_from_paper: dict[str, str]) -> Path:
     splits = shard_manifest["splits"]
     base = next((r for r in records if r.get("phase") == "base"), None)
     final = records[-1] if records else None
@@ -36,7 +36,10 @@ def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, rec
         "## Start",
         "",
         f"- start model: {summary['start']}",
-        f"- tokenizer: {summary['tokenizer']} ({shard_manifest['vocab_size']} tokens)",
+        f"- pretraining heads: {summary['heads']}"
+        + ("; the start model's MLM/NSP scores below are therefore no baseline"
+           if "freshly initialised" in summary["heads"] else ""),
+        f"- tokenizer: {summary['tokenizer']} ({summary['tokenizer from']}, {shard_manifest['vocab_size']} tokens)",
         f"- architecture: hidden {model_config.hidden_size}, {model_config.num_hidden_layers} layers, "
         f"{model_config.num_attention_heads} heads, vocab {model_config.vocab_size}",
         "",
@@ -56,10 +59,13 @@ def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, rec
         "",
         "## Hyperparameters",
         "",
+        f"Recipe: `{config.recipe}`. Values that differ from the paper's: "
+        + ("; ".join(f"{key} {value}" for key, value in differs_from_paper.items()) or "none") + ".",
+        "",
         "| option | value |",
         "|---|---|",
     ]
-    for key in ("epochs", "max_steps", "batch_size", "grad_accum", "lr", "warmup", "weight_decay", "max_length",
+    for key in ("recipe", "epochs", "max_steps", "batch_size", "grad_accum", "lr", "warmup", "weight_decay", "max_length",
                 "seed", "static_masking", "mlm_probability", "init", "dropout"):
         lines.append(f"| {key} | {getattr(config, key)} |")
     lines += [f"| precision | {summary['precision']} |", f"| processes | {summary['processes']} |",

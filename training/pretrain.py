@@ -1,63 +1,74 @@
-"""`kmb pretrain`: continued MLM + NSP pretraining on the corpus, a thin layer over the HF Trainer.
+"""`kmb pretrain`: continued MLM + NSP pretraining on the corpus, with the HF Trainer as the loop.
 
-    run_pretraining(PretrainConfig(...))
-      1. check inputs first (corpus, split, base model, tokenizer, vocab sizes): nothing is written
-         before they pass
-      2. build the pair shards when missing or stale (kmb.training.shards)
-      3. load BertForPreTraining (masked-only MLM head, SDPA) from --base-model or --config;
-         extend the embeddings when the tokenizer's vocab extends the base model's
-      4. score the start model on the validation pairs, then train with the Trainer (checkpoints,
-         gradient accumulation, bf16/fp16 on GPU, --resume, torchrun), scoring every --eval-steps
-         and at each epoch end
-      5. write models/<name>/ atomically: safetensors, tokenizer, metrics, curves, model card
+`run_pretraining(PretrainConfig(...))` is the recipe, one function per step:
+
+  1. check_inputs: every option and number, the corpus, the base model, the tokenizer and the vocab
+     sizes; the recipe (paper or modern) fills the options not given. Nothing is written before
+     they pass.
+  2. training_arguments: the Trainer's settings (batch split over processes, precision, workers).
+  3. pair_datasets: the pair shards (built when missing or stale, kmb.training.shards), the train
+     and validation datasets and the batch collator that masks and pads.
+  4. pretraining_model: BertForPreTraining with the masked-only MLM head (kmb.training.model) from
+     --base-model (its heads checked) or --config; embeddings extended for an extended vocab.
+  5. train: score the start model, train with kmb.training.trainer.PretrainingTrainer (checkpoints,
+     gradient accumulation, bf16/fp16 on GPU, --resume, torchrun), score at the end.
+  6. save_model_dir: models/<name>/ atomically (safetensors, tokenizer, metrics, curves, model card).
 
 The Trainer gives one code path for CPU, one GPU and many GPUs or nodes (torchrun; gloo on CPU).
-Our additions are small subclass hooks: a seeded length-grouped sampler, global loss
-normalisation (`_get_num_items_in_batch`), and an `evaluate` that computes the paper's four numbers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
-from transformers import TrainerCallback
 
 from kmb.errors import KmbError
 from kmb.storage import atomic_dir
-from kmb.workspace import check_run_name
+from kmb.training.model import MODEL_CONFIGS
+from kmb.workspace import Workspace, check_run_name
 
 DEFAULT_BASE_MODEL = "snunlp/KR-BERT-char16424"  # KR-BERT, the paper's starting point
+WORKSPACE_TOKENIZER = "workspace"  # --tokenizer workspace: the workspace's newest vocab/<name>/
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 
-# Model sizes for training from scratch (--config). "small" is the benchmark's model.
-MODEL_CONFIGS: dict[str, dict] = {
-    "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512),
-    "small": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
-    "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
+# What the paper states (Kim et al. 2022, "Pre-training"; the vocab section for the init):
+# batch 32, length 128, lr 1e-6, 15% masking fixed when the pair data set was built, new
+# embeddings "initialized by normalization".
+PAPER_VALUES = {"lr": 1e-6, "batch_size": 32, "max_length": 128, "static_masking": True, "init": "normal",
+                "mlm_probability": 0.15}
+# The options a recipe fills when they are not given (None); an option given explicitly wins.
+RECIPES: dict[str, dict] = {
+    "paper": {"lr": 1e-6, "warmup": 0.0, "static_masking": True, "init": "normal"},
+    "modern": {"lr": 2e-5, "warmup": 0.06, "static_masking": False, "init": "subword-mean"},
 }
 
 
 @dataclass
 class PretrainConfig:
-    """Every option of `kmb pretrain`; defaults are the paper's where it gives one."""
+    """Every option of `kmb pretrain`. None in lr, warmup, static_masking and init means "not
+    given": the recipe fills it (see RECIPES); the other defaults are the paper's where it has one."""
 
     workspace: Path = Path("kmb-workspace")
     output: str = "km-bert"
     base_model: str | None = None  # local dir or hub id; None with config=None means KR-BERT
     config: str | None = None  # tiny | small | base: train from scratch
-    tokenizer: Path | None = None  # default: newest workspace vocab, else the base model's
+    tokenizer: str | Path | None = None  # None: the base model's own (--config: the workspace vocab); "workspace"
+    recipe: str = "paper"  # paper | modern: the values of the options not given
     epochs: float = 1.0
     max_steps: int = -1
     batch_size: int = 32  # global: per device x processes x grad_accum
     grad_accum: int = 1
-    lr: float = 1e-6  # the paper's; continued pretraining usually uses ~2e-5 with warmup
-    warmup: float = 0.0  # steps, or a fraction of all steps when < 1
+    lr: float | None = None  # paper 1e-6, modern 2e-5
+    warmup: float | None = None  # steps, or a fraction of all steps when < 1; paper 0, modern 0.06
     weight_decay: float = 0.01
     max_length: int = 128
     seed: int = 42
@@ -65,11 +76,11 @@ class PretrainConfig:
     eval_steps: int | None = None  # also evaluates at every epoch end
     save_steps: int = 500
     logging_steps: int = 10
-    static_masking: bool = False
+    static_masking: bool | None = None  # paper True, modern False (fresh masks every epoch)
     mlm_probability: float = 0.15
     group_by_length: bool = True
     precision: str = "auto"  # auto | fp32 | bf16 | fp16
-    init: str = "subword-mean"  # new-token embedding init for an extended vocab
+    init: str | None = None  # new-token embedding init for an extended vocab; paper normal, modern subword-mean
     dropout: float | None = None  # override hidden and attention dropout (None: the model's own)
     max_eval_pairs: int | None = None  # score at most this many validation pairs (None: all)
     shard_pairs: int = 1_000_000
@@ -81,125 +92,160 @@ class PretrainConfig:
     extra: dict = field(default_factory=dict)  # extra TrainingArguments (tests, experts)
 
 
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
+@dataclass
+class RunInputs:
+    """Everything step 1 resolved and checked: the rest of the run only reads it."""
+
+    config: PretrainConfig  # with the recipe applied
+    workspace: Workspace
+    sentence_files: list[Path]
+    base_dir: Path | None  # None: from scratch (--config)
+    base_vocab_size: int | None  # the base model's token embeddings
+    tokenizer_dir: Path
+    tokenizer_source: str  # "base model" | "workspace vocab" | "--tokenizer"
+    tokenizer: object
+    base_tokenizer: object | None  # set when the embeddings must be extended to the tokenizer
+    run_dir: Path
+    resume_from: str | None
+    world: int
+    precision: str
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.run_dir / "metrics.jsonl"
+
+    @property
+    def vocab_size(self) -> int:
+        """The model's vocabulary once built (after any extension)."""
+        if self.base_dir is None or self.base_tokenizer is not None:
+            return len(self.tokenizer)
+        return self.base_vocab_size
 
 
-# --- sampling ----------------------------------------------------------------------------------
-class LengthGroupedSampler(torch.utils.data.Sampler):
-    """Shuffle pairs, then sort within mega-batches of 50 global batches by length, so each batch
-    holds pairs of similar length and padding shrinks. Seeded by (seed, epoch); yields
-    ``(epoch, index)`` so the dataset draws that epoch's masks. Batch boundaries are defined on
-    the *global* batch, so 1 process x 32 and 2 processes x 16 see the same pairs per step."""
+# --- the recipe --------------------------------------------------------------------------------
+def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
+    """Prepare shards, train, and save models/<output>/. Returns the summary shown by the CLI."""
+    from transformers import set_seed
 
-    def __init__(self, lengths: np.ndarray, global_batch: int, seed: int, group: bool = True):
-        self.lengths = lengths
-        self.global_batch = global_batch
-        self.seed = seed
-        self.group = group
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.lengths)
-
-    def __iter__(self):
-        rng = np.random.default_rng([self.seed, self.epoch])
-        order = rng.permutation(len(self.lengths))
-        if self.group:
-            mega = self.global_batch * 50
-            for start in range(0, len(order), mega):
-                block = order[start:start + mega]
-                # stable sort, longest first: the first batch is the largest, so memory fails early
-                order[start:start + mega] = block[np.argsort(-self.lengths[block], kind="stable")]
-            # Shuffle whole global batches so long and short ones alternate over the epoch.
-            n_full = len(order) // self.global_batch
-            batches = order[: n_full * self.global_batch].reshape(n_full, self.global_batch)
-            batches = batches[rng.permutation(n_full)]
-            order = np.concatenate([batches.reshape(-1), order[n_full * self.global_batch:]])
-        for start in range(0, len(order), 65_536):  # no Python list of the whole epoch
-            for index in order[start:start + 65_536].tolist():
-                yield (self.epoch, index)
+    started = time.time()
+    # 1. check every input; nothing is written before they pass
+    inputs = check_inputs(cfg)
+    cfg = inputs.config  # with the recipe's values for the options not given
+    # 2. the Trainer's settings
+    args = training_arguments(cfg, inputs)
+    # 3. pair shards, datasets and the masking collator
+    data = pair_datasets(cfg, inputs, args)
+    # 4. the model, from the base model or from scratch
+    set_seed(cfg.seed)
+    model, heads = pretraining_model(cfg, inputs)
+    # 5. score the start model, train, score the end
+    run = train(cfg, inputs, args, data, model, callbacks)
+    # 6. models/<name>/, written by the main process only
+    summary = run_summary(cfg, inputs, data, run, heads, started)
+    return save_model_dir(cfg, inputs, data, run, summary)
 
 
-# --- the Trainer with our hooks -------------------------------------------------------------------
-def _make_trainer_class():
-    from transformers import Trainer
-
-    from kmb.training.throughput import ThroughputMeter
-
-    class PretrainingTrainer(Trainer):
-        def __init__(self, *args, lengths, global_batch, kmb_config: PretrainConfig, metrics_path: Path,
-                     eval_collator, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.kmb_lengths = lengths
-            self.kmb_global_batch = global_batch
-            self.kmb_config = kmb_config
-            self.kmb_metrics_path = metrics_path
-            self.kmb_eval_collator = eval_collator
-            self.kmb_last_eval_step = -1
-            self.kmb_last_metrics = {}
-            # Throughput is measured after any profiled steps (profiling slows them down).
-            self.kmb_meter = ThroughputMeter(self, warmup_steps=ThroughputMeter.WARMUP_STEPS + kmb_config.profile_steps)
-            self.add_callback(self.kmb_meter)
-
-        def _get_train_sampler(self, train_dataset=None):
-            return LengthGroupedSampler(self.kmb_lengths, self.kmb_global_batch, self.kmb_config.seed,
-                                        group=self.kmb_config.group_by_length)
-
-        def _get_num_items_in_batch(self, batch_samples, device):
-            # Global counts of masked tokens and of pairs over all micro-batches and processes:
-            # the model divides its summed losses by them (see kmb.training.model). Counted where
-            # the batches are (the GPU), so the step never waits for the device here.
-            counts = torch.zeros(2, dtype=torch.long, device=device)
-            for batch in batch_samples:
-                counts[0] += batch["labels"].ne(-100).sum().to(device)
-                counts[1] += batch["next_sentence_label"].numel()
-                self.kmb_meter.count(batch, self.model.config)
-            if self.args.world_size > 1:
-                counts = self.accelerator.gather(counts).view(-1, 2).sum(0)
-            return counts
-
-        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval", phase="train"):
-            with self.kmb_meter.paused():
-                return self._kmb_evaluate(eval_dataset, metric_key_prefix, phase)
-
-        def _kmb_evaluate(self, eval_dataset, metric_key_prefix, phase):
-            from kmb.training.metrics import append_metrics, validation_metrics
-
-            step = self.state.global_step
-            if phase == "train" and step == self.kmb_last_eval_step:
-                return self.kmb_last_metrics  # e.g. max_steps reached on an eval step, then epoch end
-            dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
-            model = self.accelerator.unwrap_model(self.model)
-            metrics = validation_metrics(
-                model, dataset, self.kmb_eval_collator, batch_size=self.args.per_device_eval_batch_size,
-                device=self.args.device, rank=self.args.process_index, world_size=self.args.world_size,
-                reduce=(lambda t: self.accelerator.reduce(t, "sum")) if self.args.world_size > 1 else None,
-                autocast=self.accelerator.autocast,
-            )
-            self.kmb_last_eval_step = step
-            record = {"phase": phase, "step": step, "epoch": round(self.state.epoch or 0.0, 4), **metrics}
-            if self.is_world_process_zero():
-                append_metrics(self.kmb_metrics_path, record)
-            logged = {f"{metric_key_prefix}_{k}": round(v, 4) for k, v in metrics.items()}
-            self.kmb_last_metrics = logged
-            if phase == "train":
-                self.log(logged)
-                self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, logged)
-            return logged
-
-    return PretrainingTrainer
+# --- 1. inputs ---------------------------------------------------------------------------------
+def apply_recipe(cfg: PretrainConfig) -> PretrainConfig:
+    """Fill the options not given (None) from --recipe; an option given explicitly wins."""
+    if cfg.recipe not in RECIPES:
+        raise KmbError(f"unknown --recipe {cfg.recipe!r}: choose {' or '.join(RECIPES)}")
+    filled = {key: value for key, value in RECIPES[cfg.recipe].items() if getattr(cfg, key) is None}
+    return dataclasses.replace(cfg, **filled)
 
 
-class EvaluateAtEpochEnd(TrainerCallback):
-    def on_epoch_end(self, args, state, control, **kwargs):
-        control.should_evaluate = True
-        return control
+def differs_from_paper(cfg: PretrainConfig) -> dict[str, str]:
+    """Each value the paper states that this run does not use: option -> "value (paper: value)"."""
+    return {key: f"{getattr(cfg, key)} (paper: {paper})" for key, paper in PAPER_VALUES.items()
+            if getattr(cfg, key) != paper}
 
 
-# --- inputs ------------------------------------------------------------------------------------
+def _number_rules(cfg: PretrainConfig) -> list[tuple[str, object, object, str]]:
+    """(option, value, test of the value, what is allowed) for every number of the run; a value of
+    None is "off" or "the model's own" and needs no test."""
+    def at_least(low):
+        return lambda v: v >= low
+
+    return [
+        ("--epochs", cfg.epochs, lambda v: v > 0, "more than 0"),
+        ("--max-steps", cfg.max_steps, lambda v: v == -1 or v >= 1, "-1 (off) or at least 1"),
+        ("--batch-size", cfg.batch_size, at_least(1), "at least 1"),
+        ("--grad-accum", cfg.grad_accum, at_least(1), "at least 1"),
+        ("--lr", cfg.lr, lambda v: v > 0, "more than 0"),
+        ("--warmup", cfg.warmup, at_least(0), "0 or more (steps, or a fraction of all steps when < 1)"),
+        ("weight_decay", cfg.weight_decay, at_least(0), "0 or more"),
+        ("--max-length", cfg.max_length, lambda v: 8 <= v <= 512, "between 8 and 512"),
+        ("--seed", cfg.seed, lambda v: 0 <= v < 2**32, "between 0 and 4294967295"),
+        ("--eval-steps", cfg.eval_steps, at_least(1), "at least 1"),
+        ("--save-steps", cfg.save_steps, at_least(1), "at least 1"),
+        ("--logging-steps", cfg.logging_steps, at_least(1), "at least 1"),
+        ("mlm_probability", cfg.mlm_probability, lambda v: 0 < v < 1, "between 0 and 1"),
+        ("--dropout", cfg.dropout, lambda v: 0 <= v < 1, "at least 0 and below 1"),
+        ("--max-eval-pairs", cfg.max_eval_pairs, at_least(1), "at least 1"),
+        ("shard_pairs", cfg.shard_pairs, at_least(1), "at least 1"),
+        ("--workers", cfg.workers, at_least(0), "0 or more"),
+        ("--profile-steps", cfg.profile_steps, at_least(0), "0 (off) or more"),
+    ]
+
+
+def check_options(cfg: PretrainConfig) -> None:
+    """The options on their own (no files read): one KmbError line for the first bad one."""
+    if cfg.config is not None and cfg.base_model is not None:
+        raise KmbError("give either --base-model or --config, not both")
+    if cfg.config is not None and cfg.config not in MODEL_CONFIGS:
+        raise KmbError(f"unknown --config {cfg.config!r}: choose {', '.join(MODEL_CONFIGS)}")
+    for option, value, test, rule in _number_rules(cfg):
+        if value is not None and (not math.isfinite(value) or not test(value)):
+            raise KmbError(f"{option} must be {rule}, not {value}")
+    if cfg.compile_mode not in COMPILE_MODES:
+        raise KmbError(f"unknown --compile-mode {cfg.compile_mode!r}: choose {', '.join(COMPILE_MODES)}")
+    check_run_name(cfg.output, "--output")
+
+
+def check_inputs(cfg: PretrainConfig) -> RunInputs:
+    """Step 1: options, numbers, corpus, base model, tokenizer, vocab sizes, the checkpoint to resume."""
+    from kmb.vocab.tokenizers import load_tokenizer
+
+    cfg = apply_recipe(cfg)
+    check_options(cfg)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if cfg.batch_size % (world * cfg.grad_accum) != 0:
+        raise KmbError(f"--batch-size {cfg.batch_size} is not divisible by processes ({world}) x --grad-accum "
+                       f"({cfg.grad_accum})")
+    precision = choose_precision(cfg.precision)
+    ws = Workspace.open(cfg.workspace)
+    files = ws.sentence_files()
+    base_dir = base_vocab_size = None
+    if cfg.config is None:
+        base_dir = resolve_base_model(cfg.base_model or DEFAULT_BASE_MODEL)
+        base_config = load_base_config(base_dir)
+        if cfg.max_length > base_config.max_position_embeddings:
+            raise KmbError(f"--max-length {cfg.max_length} exceeds the model's {base_config.max_position_embeddings} positions")
+        base_vocab_size = base_config.vocab_size
+    tokenizer_dir, tokenizer_source = resolve_tokenizer_dir(ws, cfg, base_dir)
+    tokenizer = load_tokenizer(tokenizer_dir)
+    base_tokenizer = None
+    if base_dir is not None:
+        base_tokenizer = check_vocab(tokenizer, tokenizer_dir, base_vocab_size, base_dir)
+    run_dir = ws.pretrain(cfg.output)
+    return RunInputs(config=cfg, workspace=ws, sentence_files=files, base_dir=base_dir,
+                     base_vocab_size=base_vocab_size, tokenizer_dir=tokenizer_dir, tokenizer_source=tokenizer_source,
+                     tokenizer=tokenizer, base_tokenizer=base_tokenizer, run_dir=run_dir,
+                     resume_from=checkpoint_to_resume(run_dir, cfg.resume), world=world, precision=precision)
+
+
+def checkpoint_to_resume(run_dir: Path, resume: bool) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if not resume:
+        return None
+    ckpt_dir = run_dir / "checkpoints"
+    resume_from = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if resume_from is None:
+        raise KmbError("--resume: no checkpoint to resume from", path=ckpt_dir)
+    return resume_from
+
+
 def resolve_base_model(ref: str) -> Path:
     """A local model directory, or a hub id fetched (or found in the cache when offline)."""
     path = Path(ref).expanduser()
@@ -223,16 +269,23 @@ def _has_tokenizer(folder: Path) -> bool:
     return (folder / "tokenizer.json").is_file() or (folder / "vocab.txt").is_file()
 
 
-def resolve_tokenizer_dir(ws, cfg: PretrainConfig, base_dir: Path | None) -> Path:
-    if cfg.tokenizer is not None:
-        return Path(cfg.tokenizer)
+def resolve_tokenizer_dir(ws, cfg: PretrainConfig, base_dir: Path | None) -> tuple[Path, str]:
+    """-> (tokenizer directory, where it came from). Without --tokenizer: the base model's own, so
+    a run meant to continue the base model never picks up a workspace vocab by accident; from
+    scratch (--config): the workspace's newest vocab. --tokenizer workspace: that vocab."""
+    if cfg.tokenizer is not None and str(cfg.tokenizer) != WORKSPACE_TOKENIZER:
+        return Path(cfg.tokenizer), "--tokenizer"
+    if cfg.tokenizer is None and base_dir is not None:
+        if not _has_tokenizer(base_dir):
+            raise KmbError("the base model has no tokenizer (no tokenizer.json or vocab.txt): pass --tokenizer DIR, "
+                           "or --tokenizer workspace for the workspace's vocab", path=base_dir)
+        return base_dir, "base model"
     vocab_root = ws.root / "vocab"
     built = [d for d in vocab_root.iterdir() if d.is_dir() and _has_tokenizer(d)] if vocab_root.is_dir() else []
-    if built:
-        return max(built, key=lambda d: d.stat().st_mtime)
-    if base_dir is not None and _has_tokenizer(base_dir):
-        return base_dir
-    raise KmbError("no tokenizer: pass --tokenizer DIR or build one with `kmb vocab build`", path=vocab_root)
+    if not built:
+        raise KmbError("no tokenizer in the workspace: build one with `kmb vocab build` or pass --tokenizer DIR",
+                       path=vocab_root)
+    return max(built, key=lambda d: d.stat().st_mtime), "workspace vocab"
 
 
 def load_base_config(base_dir: Path):
@@ -292,91 +345,28 @@ def choose_precision(name: str) -> str:
         return "fp32"
 
 
-def build_model(cfg: PretrainConfig, base_dir: Path | None, vocab_size: int, max_length: int):
-    from transformers import BertConfig
-
-    from kmb.training.model import MaskedOnlyBertForPreTraining
-
-    overrides = {}
-    if cfg.dropout is not None:
-        overrides = {"hidden_dropout_prob": cfg.dropout, "attention_probs_dropout_prob": cfg.dropout}
-    if base_dir is not None:
-        try:
-            return MaskedOnlyBertForPreTraining.from_pretrained(str(base_dir), attn_implementation="sdpa", **overrides)
-        except Exception as exc:
-            raise KmbError(f"cannot load the base model weights: {exc}", path=base_dir) from exc
-    torch.manual_seed(cfg.seed)
-    config = BertConfig(vocab_size=vocab_size, max_position_embeddings=max(512, max_length),
-                        **MODEL_CONFIGS[cfg.config], **overrides)
-    return MaskedOnlyBertForPreTraining._from_config(config, attn_implementation="sdpa")
-
-
-# --- the run -----------------------------------------------------------------------------------
-def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
-    """Prepare shards, train, and save models/<output>/. Returns the summary shown by the CLI."""
-    from transformers import TrainingArguments, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
-
-    from kmb.workspace import Workspace
-    from kmb.training import metrics as metrics_mod
-    from kmb.training.model_card import write_model_card
-    from kmb.training.shards import VALID_MASK_EPOCH, PairShardDataset, build_shards
-    from kmb.vocab.tokenizers import load_tokenizer
-
-    started = time.time()
-    # 1. inputs, all checked before anything is written
-    if cfg.config is not None and cfg.base_model is not None:
-        raise KmbError("give either --base-model or --config, not both")
-    if cfg.config is not None and cfg.config not in MODEL_CONFIGS:
-        raise KmbError(f"unknown --config {cfg.config!r}: choose {', '.join(MODEL_CONFIGS)}")
-    if not 8 <= cfg.max_length <= 512:
-        raise KmbError(f"--max-length must be between 8 and 512, not {cfg.max_length}")
-    if cfg.compile_mode not in COMPILE_MODES:
-        raise KmbError(f"unknown --compile-mode {cfg.compile_mode!r}: choose {', '.join(COMPILE_MODES)}")
-    if cfg.profile_steps < 0:
-        raise KmbError(f"--profile-steps must be 0 (off) or more, not {cfg.profile_steps}")
-    check_run_name(cfg.output, "--output")
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if cfg.batch_size % (world * cfg.grad_accum) != 0:
-        raise KmbError(f"--batch-size {cfg.batch_size} is not divisible by processes ({world}) x --grad-accum "
-                       f"({cfg.grad_accum})")
-    precision = choose_precision(cfg.precision)
-    ws = Workspace.open(cfg.workspace)
-    files = ws.sentence_files()
-    base_dir = None
-    if cfg.config is None:
-        base_dir = resolve_base_model(cfg.base_model or DEFAULT_BASE_MODEL)
-        base_config = load_base_config(base_dir)
-        if cfg.max_length > base_config.max_position_embeddings:
-            raise KmbError(f"--max-length {cfg.max_length} exceeds the model's {base_config.max_position_embeddings} positions")
-    tokenizer_dir = resolve_tokenizer_dir(ws, cfg, base_dir)
-    tokenizer = load_tokenizer(tokenizer_dir)
-    base_tokenizer = None
-    if base_dir is not None:
-        base_tokenizer = check_vocab(tokenizer, tokenizer_dir, base_config.vocab_size, base_dir)
-    run_dir = ws.pretrain(cfg.output)
-    ckpt_dir = run_dir / "checkpoints"
-    metrics_path = run_dir / "metrics.jsonl"
-    resume_from = None
-    if cfg.resume:
-        resume_from = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
-        if resume_from is None:
-            raise KmbError("--resume: no checkpoint to resume from", path=ckpt_dir)
-
-    per_device = cfg.batch_size // (world * cfg.grad_accum)
-    on_gpu = torch.cuda.is_available()
-    if on_gpu and "PYTORCH_CUDA_ALLOC_CONF" not in os.environ:
-        # Length-grouped batches change shape every step; with fixed-size segments the CUDA
-        # allocator can end up freeing and re-allocating memory per batch (NVIDIA NeMo measured
-        # ~30% overhead from this, PR #9061). Expandable segments grow instead. A user's own
-        # PYTORCH_CUDA_ALLOC_CONF wins.
+# --- 2. the Trainer's settings -------------------------------------------------------------------
+def use_expandable_cuda_segments() -> None:
+    """Length-grouped batches change shape every step; with fixed-size segments the CUDA allocator
+    can end up freeing and re-allocating memory per batch (NVIDIA NeMo measured ~30% overhead from
+    this, PR #9061). Expandable segments grow instead. A user's own PYTORCH_CUDA_ALLOC_CONF wins."""
+    if torch.cuda.is_available() and "PYTORCH_CUDA_ALLOC_CONF" not in os.environ:
         set_allocator = getattr(torch._C, "_accelerator_setAllocatorSettings", None)  # torch >= 2.9
         (set_allocator or torch.cuda.memory._set_allocator_settings)("expandable_segments:True")
+
+
+def training_arguments(cfg: PretrainConfig, inputs: RunInputs):
+    """Step 2: the TrainingArguments of the run (--batch-size is global: split over processes and accumulation)."""
+    from transformers import TrainingArguments
+
+    use_expandable_cuda_segments()
+    per_device = cfg.batch_size // (inputs.world * cfg.grad_accum)
+    on_gpu = torch.cuda.is_available()
     # Masking and padding run in the data loader's collator: on a GPU it must not starve the
     # device, so it moves to worker processes there. On CPU they would compete with training.
     workers = cfg.workers if cfg.workers is not None else (min(4, os.cpu_count() or 1) if on_gpu else 0)
-    args = TrainingArguments(
-        output_dir=str(ckpt_dir),
+    return TrainingArguments(
+        output_dir=str(inputs.run_dir / "checkpoints"),
         per_device_train_batch_size=per_device,
         per_device_eval_batch_size=max(per_device, 64),
         gradient_accumulation_steps=cfg.grad_accum,
@@ -384,17 +374,17 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
         weight_decay=cfg.weight_decay,
         warmup_steps=cfg.warmup,
         num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps if cfg.max_steps and cfg.max_steps > 0 else -1,
+        max_steps=cfg.max_steps,
         logging_steps=cfg.logging_steps,
         save_strategy="steps",
         save_steps=cfg.save_steps,
         save_total_limit=2,
         eval_strategy="steps" if cfg.eval_steps else "epoch",
         eval_steps=cfg.eval_steps,
-        bf16=precision == "bf16",
-        fp16=precision == "fp16",
+        bf16=inputs.precision == "bf16",
+        fp16=inputs.precision == "fp16",
         use_cpu=not on_gpu,
-        ddp_backend="gloo" if (world > 1 and not on_gpu) else None,
+        ddp_backend="gloo" if (inputs.world > 1 and not on_gpu) else None,
         ddp_find_unused_parameters=False,  # every parameter takes part (the NSP head too)
         seed=cfg.seed,
         data_seed=cfg.seed,
@@ -414,102 +404,199 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
         **cfg.extra,
     )
 
-    # 2. shards: the main process builds them, the others wait and then read the same files
-    with args.main_process_first(desc="pair shards", local=False):
-        shard_set = build_shards(run_dir / "shards", files, tokenizer, tokenizer_dir, max_length=cfg.max_length,
-                                 seed=cfg.seed, shard_pairs=cfg.shard_pairs)
-        if args.process_index == 0 and not cfg.resume:
-            shutil.rmtree(ckpt_dir, ignore_errors=True)
-            shutil.rmtree(run_dir / "profile", ignore_errors=True)
-            metrics_path.unlink(missing_ok=True)
 
-    # 3. model
-    set_seed(cfg.seed)
-    model = build_model(cfg, base_dir, len(tokenizer), cfg.max_length)
-    if base_tokenizer is not None:
+# --- 3. data -------------------------------------------------------------------------------------
+@dataclass
+class PairData:
+    shard_set: object  # kmb.training.shards.ShardSet
+    train_set: object  # PairShardDataset, masks drawn per (seed, epoch, pair)
+    valid_set: object  # PairShardDataset, masks fixed across evaluations
+    collator: object  # pads and masks whole batches
+
+
+def pair_datasets(cfg: PretrainConfig, inputs: RunInputs, args) -> PairData:
+    """Step 3: the pair shards (the main process builds them, the others wait and then read the
+    same files), the train and validation datasets, and the collator."""
+    from kmb.training.shards import VALID_MASK_EPOCH, PairShardDataset, build_shards
+
+    run_dir, tokenizer = inputs.run_dir, inputs.tokenizer
+    with args.main_process_first(desc="pair shards", local=False):
+        shard_set = build_shards(run_dir / "shards", inputs.sentence_files, tokenizer, inputs.tokenizer_dir,
+                                 max_length=cfg.max_length, seed=cfg.seed, shard_pairs=cfg.shard_pairs)
+        if args.process_index == 0 and not cfg.resume:  # a fresh run starts without old results
+            shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+            shutil.rmtree(run_dir / "profile", ignore_errors=True)
+            inputs.metrics_path.unlink(missing_ok=True)
+    masking = dict(seed=cfg.seed, mask_token_id=tokenizer.mask_token_id, vocab_size=inputs.vocab_size,
+                   special_ids=[tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id],
+                   mlm_probability=cfg.mlm_probability)
+    train_set = PairShardDataset(shard_set.files("train"), static_masking=cfg.static_masking, **masking)
+    valid_set = PairShardDataset(shard_set.files("valid"), fixed_epoch=VALID_MASK_EPOCH, limit=cfg.max_eval_pairs,
+                                 **masking)
+    # Pads and masks whole batches (in the data-loader workers on a GPU); valid pairs keep their
+    # fixed masks through their dataset's fixed epoch.
+    collator = train_set.collator(tokenizer.pad_token_id, pad_to_multiple_of=8 if torch.cuda.is_available() else None)
+    return PairData(shard_set=shard_set, train_set=train_set, valid_set=valid_set, collator=collator)
+
+
+# --- 4. model ------------------------------------------------------------------------------------
+HEADS = {"MLM": "cls.predictions.", "NSP": "cls.seq_relationship."}
+
+
+def describe_heads(missing_keys) -> tuple[str, list[str]]:
+    """-> (what the summary says about the pretraining heads, the heads missing from the checkpoint)."""
+    fresh = [head for head, prefix in HEADS.items() if any(key.startswith(prefix) for key in missing_keys)]
+    if not fresh:
+        return "MLM and NSP from the checkpoint", fresh
+    kept = [head for head in HEADS if head not in fresh]
+    text = f"{' and '.join(fresh)} freshly initialised (not in the checkpoint)"
+    return text + (f", {kept[0]} from the checkpoint" if kept else ""), fresh
+
+
+def load_base_model(cfg: PretrainConfig, base_dir: Path, overrides: dict):
+    """BertForPreTraining from the base model -> (model, heads). A checkpoint saved as a plain
+    BertModel has no MLM or NSP head: they start random, so the start model's MLM/NSP scores are
+    no baseline. The run goes on, but says so in one warning line."""
+    from kmb.training.model import MaskedOnlyBertForPreTraining
+
+    try:
+        model, info = MaskedOnlyBertForPreTraining.from_pretrained(
+            str(base_dir), attn_implementation="sdpa", output_loading_info=True, **overrides)
+    except Exception as exc:
+        raise KmbError(f"cannot load the base model weights: {exc}", path=base_dir) from exc
+    heads, fresh = describe_heads(info["missing_keys"])
+    if fresh and int(os.environ.get("RANK", "0")) == 0:
+        print(f"kmb: warning: {base_dir}: the {' and '.join(fresh)} head{'s' if len(fresh) > 1 else ''} "
+              "start random (not in the checkpoint), so the start model's scores are no baseline", file=sys.stderr)
+    return model, heads
+
+
+def pretraining_model(cfg: PretrainConfig, inputs: RunInputs):
+    """Step 4: the model to train -> (model, what the summary says about its heads)."""
+    from transformers import BertConfig
+
+    from kmb.training.model import MaskedOnlyBertForPreTraining
+
+    overrides = {}
+    if cfg.dropout is not None:
+        overrides = {"hidden_dropout_prob": cfg.dropout, "attention_probs_dropout_prob": cfg.dropout}
+    if inputs.base_dir is not None:
+        model, heads = load_base_model(cfg, inputs.base_dir, overrides)
+    else:
+        torch.manual_seed(cfg.seed)
+        config = BertConfig(vocab_size=len(inputs.tokenizer), max_position_embeddings=max(512, cfg.max_length),
+                            **MODEL_CONFIGS[cfg.config], **overrides)
+        model = MaskedOnlyBertForPreTraining._from_config(config, attn_implementation="sdpa")
+        heads = "fresh (from scratch)"
+    if inputs.base_tokenizer is not None:
         from kmb.vocab.extend import extend_embeddings
 
-        extend_embeddings(model, base_tokenizer, tokenizer, init=cfg.init, seed=cfg.seed)
-    vocab_size = model.config.vocab_size
+        extend_embeddings(model, inputs.base_tokenizer, inputs.tokenizer, init=cfg.init, seed=cfg.seed)
     if cfg.compile or cfg.compile_mode != "default":
         # The whole forward (encoder, masked-only head, losses) is one graph: the collator's
         # fixed-size index list leaves no data-dependent shape. In place, so state-dict keys and
         # saving are unchanged; dynamic shapes, since length-grouped batches vary in length
         # (with reduce-overhead, CUDA graphs are still recorded once per distinct batch shape).
         model.compile(dynamic=True, mode=cfg.compile_mode)
+    return model, heads
 
-    special_ids = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id]
-    train_set = PairShardDataset(shard_set.files("train"), seed=cfg.seed, mask_token_id=tokenizer.mask_token_id,
-                                 vocab_size=vocab_size, special_ids=special_ids, static_masking=cfg.static_masking,
-                                 mlm_probability=cfg.mlm_probability)
-    valid_set = PairShardDataset(shard_set.files("valid"), seed=cfg.seed, mask_token_id=tokenizer.mask_token_id,
-                                 vocab_size=vocab_size, special_ids=special_ids, fixed_epoch=VALID_MASK_EPOCH,
-                                 mlm_probability=cfg.mlm_probability, limit=cfg.max_eval_pairs)
-    # Pads and masks whole batches (in the data-loader workers on a GPU); valid pairs keep their
-    # fixed masks through their dataset's fixed epoch.
-    collator = train_set.collator(tokenizer.pad_token_id, pad_to_multiple_of=8 if on_gpu else None)
 
-    # 4. train
+# --- 5. train ------------------------------------------------------------------------------------
+@dataclass
+class TrainedRun:
+    trainer: object  # kmb.training.trainer.PretrainingTrainer
+    training_loss: float
+    profiler: object | None  # kmb.training.profiling.StepProfiler with --profile-steps
+
+
+def train(cfg: PretrainConfig, inputs: RunInputs, args, data: PairData, model, callbacks) -> TrainedRun:
+    """Step 5: score the start model (phase "base"), train, and score the last step if not yet done."""
+    from kmb.training.metrics import truncate_metrics
+    from kmb.training.trainer import EvaluateAtEpochEnd, PretrainingTrainer
+
     extra_callbacks = list(callbacks or [])
     profiler = None
     if cfg.profile_steps > 0:
         from kmb.training.profiling import StepProfiler
 
-        profiler = StepProfiler(run_dir / "profile", cfg.profile_steps, rank=args.process_index)
+        profiler = StepProfiler(inputs.run_dir / "profile", cfg.profile_steps, rank=args.process_index)
         extra_callbacks.append(profiler)
-    Trainer = _make_trainer_class()
-    trainer = Trainer(
-        model=model, args=args, train_dataset=train_set, eval_dataset=valid_set, data_collator=collator,
-        processing_class=tokenizer, callbacks=[EvaluateAtEpochEnd(), *extra_callbacks],
-        lengths=train_set.lengths, global_batch=cfg.batch_size, kmb_config=cfg, metrics_path=metrics_path,
-        eval_collator=collator,
+    trainer = PretrainingTrainer(
+        model=model, args=args, train_dataset=data.train_set, eval_dataset=data.valid_set,
+        data_collator=data.collator, processing_class=inputs.tokenizer,
+        callbacks=[EvaluateAtEpochEnd(), *extra_callbacks], lengths=data.train_set.lengths,
+        global_batch=cfg.batch_size, kmb_config=cfg, metrics_path=inputs.metrics_path, eval_collator=data.collator,
     )
-    if resume_from is None:
+    if inputs.resume_from is None:
         trainer.evaluate(phase="base")
-    elif args.process_index == 0 and metrics_path.is_file():
-        metrics_mod.truncate_metrics(metrics_path, int(Path(resume_from).name.rsplit("-", 1)[-1]))
-    train_output = trainer.train(resume_from_checkpoint=resume_from)
+    elif args.process_index == 0 and inputs.metrics_path.is_file():
+        truncate_metrics(inputs.metrics_path, int(Path(inputs.resume_from).name.rsplit("-", 1)[-1]))
+    output = trainer.train(resume_from_checkpoint=inputs.resume_from)
     if trainer.kmb_last_eval_step != trainer.state.global_step:
         trainer.evaluate()
     trainer.accelerator.wait_for_everyone()
+    return TrainedRun(trainer=trainer, training_loss=float(output.training_loss), profiler=profiler)
 
-    # 5. output, written by the main process only
-    records = metrics_mod.read_metrics(metrics_path)
-    out_dir = ws.model(cfg.output)
+
+# --- 6. output -----------------------------------------------------------------------------------
+def run_summary(cfg: PretrainConfig, inputs: RunInputs, data: PairData, run: TrainedRun, heads: str,
+                started: float) -> dict:
+    """The summary the CLI prints (and the model card repeats): start, tokenizer, recipe, metrics."""
+    from kmb.training.metrics import read_metrics
+
+    differs = differs_from_paper(cfg)
     summary = {
-        "model": str(out_dir),
-        "start": str(base_dir) if base_dir else f"--config {cfg.config}",
-        "tokenizer": str(tokenizer_dir),
-        "train pairs": shard_set.n_pairs("train"),
-        "valid pairs": len(valid_set),
-        "steps": trainer.state.global_step,
-        "train loss": round(float(train_output.training_loss), 4),
-        "precision": precision,
-        "processes": world,
+        "model": str(inputs.workspace.model(cfg.output)),
+        "start": str(inputs.base_dir) if inputs.base_dir else f"--config {cfg.config}",
+        "heads": heads,
+        "tokenizer": str(inputs.tokenizer_dir),
+        "tokenizer from": inputs.tokenizer_source,
+        "vocab size": len(inputs.tokenizer),
+        "recipe": cfg.recipe,
+        "differs from the paper": "; ".join(f"{k} {v}" for k, v in differs.items()) or "nothing",
+        "train pairs": data.shard_set.n_pairs("train"),
+        "valid pairs": len(data.valid_set),
+        "steps": run.trainer.state.global_step,
+        "train loss": round(run.training_loss, 4),
+        "precision": inputs.precision,
+        "processes": inputs.world,
         "seconds": round(time.time() - started, 1),
     }
     summary.update({f"throughput {k}" if k in ("tokens/s", "padding") else k: v
-                    for k, v in trainer.kmb_meter.result.items()})
-    if profiler is not None:
-        summary.update(profiler.result)
+                    for k, v in run.trainer.kmb_meter.result.items()})
+    if run.profiler is not None:
+        summary.update(run.profiler.result)
+    records = read_metrics(inputs.metrics_path)
     base = next((r for r in records if r["phase"] == "base"), None)
     final = records[-1] if records else None
     for key in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss"):
         if final is not None:
             summary[key.replace("_", " ")] = (f"{base[key]:.4f} -> {final[key]:.4f}" if base else f"{final[key]:.4f}")
+    return summary
+
+
+def save_model_dir(cfg: PretrainConfig, inputs: RunInputs, data: PairData, run: TrainedRun, summary: dict) -> dict:
+    """Step 6: models/<name>/ written atomically by the main process: weights, tokenizer, metrics,
+    curves and the model card. Returns the summary with the curves' path."""
+    from kmb.training.metrics import plot_metrics, read_metrics
+    from kmb.training.model_card import write_model_card
+
+    trainer = run.trainer
     if trainer.is_world_process_zero():
-        curves = metrics_mod.plot_metrics(records, run_dir / "curves.png", title=f"kmb pretrain {cfg.output}")
-        with atomic_dir(out_dir) as tmp:
+        records = read_metrics(inputs.metrics_path)
+        curves = plot_metrics(records, inputs.run_dir / "curves.png", title=f"kmb pretrain {cfg.output}")
+        with atomic_dir(inputs.workspace.model(cfg.output)) as tmp:
             trainer.save_model(str(tmp))
-            _copy_tokenizer(tokenizer, tokenizer_dir, tmp)
+            _copy_tokenizer(inputs.tokenizer, inputs.tokenizer_dir, tmp)
             _mark_plain_bert(tmp / "config.json")
-            shutil.copy2(metrics_path, tmp / "metrics.jsonl")
+            shutil.copy2(inputs.metrics_path, tmp / "metrics.jsonl")
             shutil.copy2(curves, tmp / "curves.png")
             (tmp / "training_args.bin").unlink(missing_ok=True)
-            write_model_card(tmp / "README.md", name=cfg.output, config=cfg, shard_manifest=shard_set.manifest,
-                             records=records, summary=summary, model_config=model.config)
-        ws.refresh_views()
-        summary["curves"] = str(run_dir / "curves.png")
+            write_model_card(tmp / "README.md", name=cfg.output, config=cfg, shard_manifest=data.shard_set.manifest,
+                             records=records, summary=summary, model_config=trainer.model.config,
+                             differs_from_paper=differs_from_paper(cfg))
+        inputs.workspace.refresh_views()
+        summary["curves"] = str(inputs.run_dir / "curves.png")
     trainer.accelerator.wait_for_everyone()
     return summary
 

@@ -214,7 +214,7 @@ class PairShardDataset(torch.utils.data.Dataset):
     """Map-style dataset over memory-mapped shards. An item is one unmasked pair and the key of
     its masks; :class:`PairCollator` masks whole batches (``collator = dataset.collator(pad_token_id)``).
 
-    An index is ``(epoch, i)`` (from :class:`kmb.training.pretrain.LengthGroupedSampler`) or a plain
+    An index is ``(epoch, i)`` (from :class:`kmb.training.trainer.LengthGroupedSampler`) or a plain
     ``i``. The pair's masks come from (seed, epoch, i): dynamic masking draws afresh every epoch;
     with ``static_masking`` the epoch is ignored (the paper's fixed masks).
     """

@@ -99,3 +99,14 @@ def test_the_forward_with_an_index_list_is_one_graph_for_torch_compile():
     batch["masked_positions"] = torch.from_numpy(masked_positions(batch["labels"].numpy()))
     explained = torch._dynamo.explain(model)(**batch)
     assert (explained.graph_count, explained.graph_break_count) == (1, 0), [b.reason for b in explained.break_reasons]
+
+
+def test_model_sizes_build_bert_configs_whose_heads_divide_the_hidden_size():
+    from kmb.training.model import MODEL_CONFIGS
+
+    assert set(MODEL_CONFIGS) == {"tiny", "small", "base"}
+    assert MODEL_CONFIGS["base"] == dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                         intermediate_size=3072)  # BERT-base
+    for size, values in MODEL_CONFIGS.items():
+        config = BertConfig(vocab_size=300, **values)
+        assert config.hidden_size % config.num_attention_heads == 0, size

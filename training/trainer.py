@@ -1,0 +1,127 @@
+"""The Hugging Face Trainer with kmb's hooks, and the sampler and callback it uses.
+
+The Trainer is the training loop (checkpoints, gradient accumulation, mixed precision, resume,
+torchrun). `PretrainingTrainer` changes three things only: the order of the pairs (a seeded
+length-grouped sampler defined on the global batch), the loss normalisation (global counts of
+masked tokens and pairs, see kmb.training.model), and evaluation (the paper's four numbers on the
+validation pairs, appended to metrics.jsonl).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import Trainer, TrainerCallback
+
+from kmb.training.metrics import append_metrics, validation_metrics
+from kmb.training.throughput import ThroughputMeter
+
+
+class LengthGroupedSampler(torch.utils.data.Sampler):
+    """Shuffle pairs, then sort within mega-batches of 50 global batches by length, so each batch
+    holds pairs of similar length and padding shrinks. Seeded by (seed, epoch); yields
+    ``(epoch, index)`` so the dataset draws that epoch's masks. Batch boundaries are defined on
+    the *global* batch, so 1 process x 32 and 2 processes x 16 see the same pairs per step."""
+
+    def __init__(self, lengths: np.ndarray, global_batch: int, seed: int, group: bool = True):
+        self.lengths = lengths
+        self.global_batch = global_batch
+        self.seed = seed
+        self.group = group
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(len(self.lengths))
+        if self.group:
+            mega = self.global_batch * 50
+            for start in range(0, len(order), mega):
+                block = order[start:start + mega]
+                # stable sort, longest first: the first batch is the largest, so memory fails early
+                order[start:start + mega] = block[np.argsort(-self.lengths[block], kind="stable")]
+            # Shuffle whole global batches so long and short ones alternate over the epoch.
+            n_full = len(order) // self.global_batch
+            batches = order[: n_full * self.global_batch].reshape(n_full, self.global_batch)
+            batches = batches[rng.permutation(n_full)]
+            order = np.concatenate([batches.reshape(-1), order[n_full * self.global_batch:]])
+        for start in range(0, len(order), 65_536):  # no Python list of the whole epoch
+            for index in order[start:start + 65_536].tolist():
+                yield (self.epoch, index)
+
+
+class EvaluateAtEpochEnd(TrainerCallback):
+    def on_epoch_end(self, args, state, control, **kwargs):
+        control.should_evaluate = True
+        return control
+
+
+class PretrainingTrainer(Trainer):
+    """The HF Trainer with a length-grouped sampler, global loss normalisation and our evaluation.
+
+    ``kmb_config`` is the run's PretrainConfig (seed, group_by_length and profile_steps are read)."""
+
+    def __init__(self, *args, lengths, global_batch, kmb_config, metrics_path: Path, eval_collator, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kmb_lengths = lengths
+        self.kmb_global_batch = global_batch
+        self.kmb_config = kmb_config
+        self.kmb_metrics_path = metrics_path
+        self.kmb_eval_collator = eval_collator
+        self.kmb_last_eval_step = -1
+        self.kmb_last_metrics = {}
+        # Throughput is measured after any profiled steps (profiling slows them down).
+        self.kmb_meter = ThroughputMeter(self, warmup_steps=ThroughputMeter.WARMUP_STEPS + kmb_config.profile_steps)
+        self.add_callback(self.kmb_meter)
+
+    def _get_train_sampler(self, train_dataset=None):
+        return LengthGroupedSampler(self.kmb_lengths, self.kmb_global_batch, self.kmb_config.seed,
+                                    group=self.kmb_config.group_by_length)
+
+    def _get_num_items_in_batch(self, batch_samples, device):
+        # Global counts of masked tokens and of pairs over all micro-batches and processes:
+        # the model divides its summed losses by them (see kmb.training.model). Counted where
+        # the batches are (the GPU), so the step never waits for the device here.
+        counts = torch.zeros(2, dtype=torch.long, device=device)
+        for batch in batch_samples:
+            counts[0] += batch["labels"].ne(-100).sum().to(device)
+            counts[1] += batch["next_sentence_label"].numel()
+            self.kmb_meter.count(batch, self.model.config)
+        if self.args.world_size > 1:
+            counts = self.accelerator.gather(counts).view(-1, 2).sum(0)
+        return counts
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval", phase="train"):
+        """Score MLM/NSP accuracy and loss on the validation pairs; ``phase="base"`` for the start model."""
+        with self.kmb_meter.paused():
+            return self._kmb_evaluate(eval_dataset, metric_key_prefix, phase)
+
+    def _kmb_evaluate(self, eval_dataset, metric_key_prefix, phase):
+        step = self.state.global_step
+        if phase == "train" and step == self.kmb_last_eval_step:
+            return self.kmb_last_metrics  # e.g. max_steps reached on an eval step, then epoch end
+        dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
+        model = self.accelerator.unwrap_model(self.model)
+        metrics = validation_metrics(
+            model, dataset, self.kmb_eval_collator, batch_size=self.args.per_device_eval_batch_size,
+            device=self.args.device, rank=self.args.process_index, world_size=self.args.world_size,
+            reduce=(lambda t: self.accelerator.reduce(t, "sum")) if self.args.world_size > 1 else None,
+            autocast=self.accelerator.autocast,
+        )
+        self.kmb_last_eval_step = step
+        record = {"phase": phase, "step": step, "epoch": round(self.state.epoch or 0.0, 4), **metrics}
+        if self.is_world_process_zero():
+            append_metrics(self.kmb_metrics_path, record)
+        logged = {f"{metric_key_prefix}_{k}": round(v, 4) for k, v in metrics.items()}
+        self.kmb_last_metrics = logged
+        if phase == "train":
+            self.log(logged)
+            self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, logged)
+        return logged
