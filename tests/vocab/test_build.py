@@ -204,14 +204,3 @@ def test_continuation_forms_match_inside_compounds(workspace, tmp_path):
     assert load_tokenizer(plain).tokenize("급성고혈압") == ["[UNK]"]  # no ##고 in the base: the word is lost
     assert load_tokenizer(cont).tokenize("급성고혈압") == ["급", "##성", "##고혈압"]
     assert load_tokenizer(cont).convert_tokens_to_ids("고혈압") == load_tokenizer(plain).convert_tokens_to_ids("고혈압")
-
-
-def test_cli_terms_count(workspace):
-    from typer.testing import CliRunner
-
-    from kmb.cli import app
-
-    make_workspace(workspace, ["고혈압", "위염"])
-    result = CliRunner().invoke(app, ["terms", "count", "-w", str(workspace.root), "--workers", "1"])
-    assert result.exit_code == 0, result.output
-    assert "word-start" in result.output and (workspace.terms / "term_freq.parquet").is_file()
