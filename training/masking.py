@@ -100,6 +100,15 @@ def _corrupt(input_ids, selected, action, random_ids, mask_token_id):
 WORD_MARKERS = ("##", "\u0120", "\u2581")  # WordPiece continuation; byte-level BPE "Ġ", Metaspace "▁" word starts
 
 
+def word_marker(tokens) -> str:
+    """Which of :data:`WORD_MARKERS` a vocab (its tokens) uses: the most common of the three."""
+    counts = [0] * len(WORD_MARKERS)
+    for token in tokens:
+        for i, marker in enumerate(WORD_MARKERS):
+            counts[i] += token.startswith(marker)
+    return WORD_MARKERS[int(np.argmax(counts))]
+
+
 def word_start_table(tokenizer) -> np.ndarray:
     """[vocab rows] bool: True for a token that begins a word, for :func:`mask_batch`'s ``word_starts``.
 
@@ -111,8 +120,7 @@ def word_start_table(tokenizer) -> np.ndarray:
     tokens = [""] * (max(vocab.values()) + 1)
     for token, index in vocab.items():
         tokens[index] = token
-    counts = [sum(t.startswith(m) for t in tokens) for m in WORD_MARKERS]
-    marker = WORD_MARKERS[int(np.argmax(counts))]
+    marker = word_marker(tokens)
     if marker == "##":
         table = np.array([not t.startswith("##") for t in tokens])
     else:
