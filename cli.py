@@ -369,7 +369,8 @@ def vocab_build_command(
         pad_to_multiple=pad_to_multiple, bidirectional=bidirectional, coverage_sentences=coverage_sentences,
     )
     report = build_vocab(ws, base_vocab, out or ws.vocab("medical"), config)
-    echo_summary(f"vocab build ({report.get('wordpiece') or report['tokenizer']}) -> {report['out']}", report["steps"])
+    kind = "" if "wordpiece" in report else f" ({report['tokenizer']})"  # terms added as whole tokens
+    echo_summary(f"vocab build{kind} -> {report['out']}", report["steps"])
     if report["rejected"]:
         shown = ", ".join(f"{r['term']} ({r['reason']})" for r in report["rejected"][:10])
         more = len(report["rejected"]) - 10

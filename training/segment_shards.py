@@ -215,17 +215,11 @@ class SegmentShardDataset(torch.utils.data.Dataset):
         self.masking = PairMasking(seed, mask_token_id, vocab_size, tuple(sorted(set(special_ids))), mlm_probability)
         self.word_starts = word_starts
         self.static_masking, self.fixed_epoch = static_masking, fixed_epoch
-        self._batches = []  # (offsets, values) numpy views into the memory map
-        starts, lengths = [0], []
-        for path in files:
-            reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
-            for i in range(reader.num_record_batches):
-                batch = reader.get_batch(i)
-                ids = batch.column("input_ids")
-                self._batches.append((ids.offsets.to_numpy(), ids.values.to_numpy()))
-                lengths.append(batch.column("length").to_numpy())
-                starts.append(starts[-1] + batch.num_rows)
-        self._starts = np.array(starts, dtype=np.int64)
+        tables = [pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all() for path in files]  # zero-copy
+        chunks = [chunk for table in tables for chunk in table.column("input_ids").chunks]
+        self._batches = [(c.offsets.to_numpy(), c.values.to_numpy()) for c in chunks]  # views into the maps
+        self._starts = np.cumsum([0] + [len(c) for c in chunks], dtype=np.int64)
+        lengths = [table.column("length").to_numpy() for table in tables]
         total = int(self._starts[-1])
         self._len = total if limit is None else min(int(limit), total)
         self.lengths = (np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int16))[: self._len]
