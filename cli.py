@@ -374,7 +374,8 @@ def vocab_build_command(
     if report["rejected"]:
         shown = ", ".join(f"{r['term']} ({r['reason']})" for r in report["rejected"][:10])
         more = len(report["rejected"]) - 10
-        typer.echo(f"rejected (WordPiece cannot produce them): {shown}" + (f", ... {more} more in build_report.json" if more > 0 else ""))
+        why = "WordPiece cannot produce them" if "wordpiece" in report else "white space inside a token"
+        typer.echo(f"rejected ({why}): {shown}" + (f", ... {more} more in build_report.json" if more > 0 else ""))
     coverage = report["coverage"]
     rows = {f"{k} ({side})": v for side in ("before", "after") for k, v in coverage[side].items()}
     echo_summary(f"coverage ({coverage['terms measured']} counted terms, {coverage['sentences measured']} {coverage['sentences split']} sentences)", rows)

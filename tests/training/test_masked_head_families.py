@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from transformers import AutoModelForMaskedLM, BertConfig, ModernBertConfig, RobertaConfig
+from transformers import AutoModelForMaskedLM, BertConfig, ModernBertConfig, RobertaConfig, XLMRobertaConfig
 
 from kmb.errors import KmbError
 from kmb.training.masking import mask_tokens, masked_positions
@@ -23,8 +23,9 @@ def tiny_config(family: str):
     if family == "bert":
         return BertConfig(max_position_embeddings=128, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
                           pad_token_id=PAD, **SIZE)
-    if family == "roberta":  # positions start after the padding id, as in RoBERTa
-        return RobertaConfig(max_position_embeddings=130, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+    if family in ("roberta", "xlm-roberta"):  # positions start after the padding id, as in RoBERTa
+        config_class = XLMRobertaConfig if family == "xlm-roberta" else RobertaConfig
+        return config_class(max_position_embeddings=130, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
                              pad_token_id=PAD, bos_token_id=CLS, eos_token_id=SEP, type_vocab_size=1, **SIZE)
     return ModernBertConfig(max_position_embeddings=128, pad_token_id=PAD, bos_token_id=CLS, eos_token_id=SEP,
                             cls_token_id=CLS, sep_token_id=SEP, global_attn_every_n_layers=2, local_attention=16, **SIZE)
@@ -55,7 +56,7 @@ def pair(family: str):
 FAMILIES = ["bert", "roberta", "modernbert"]
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", FAMILIES + ["xlm-roberta"])
 @pytest.mark.parametrize("index_list", [False, True])
 def test_masked_only_head_equals_the_full_head(family, index_list):
     plain, ours = pair(family)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -252,6 +253,16 @@ assert len(tok) == {len(base) + len(added)} and not any(m.startswith("kmb") for 
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+    from typer.testing import CliRunner
+
+    from kmb.cli import app
+
+    result = CliRunner().invoke(app, ["vocab", "build", "-w", str(workspace.root), "--base-vocab", str(base_dir),
+                                      "--min-count", "0", "--out", str(workspace.vocab("cli"))])
+    assert result.exit_code == 0, result.output
+    assert f"vocab build ({kind} + added tokens) -> " in result.output
+    assert re.search(rf"\n  added tokens +{len(added)}\n", result.output), result.output
+    assert "rejected (white space inside a token): 심근 경색 (whitespace)" in result.output
 
 
 def test_wordpiece_only_options_on_a_bpe_base_are_one_error(workspace):
