@@ -194,6 +194,17 @@ def mask_tokens(
     return torch.from_numpy(masked).to(input_ids.dtype), torch.from_numpy(labels).to(input_ids.dtype)
 
 
+def mask_epoch_and_index(key, fixed_epoch: int | None = None, static_masking: bool = False) -> tuple[int, int]:
+    """(epoch, index) of a dataset key ``(epoch, i)`` or ``i``, as the masks see it: a
+    ``fixed_epoch`` (validation) wins, ``static_masking`` uses epoch 0 (the paper's fixed masks)."""
+    epoch, index = key if isinstance(key, tuple) else (0, key)
+    if fixed_epoch is not None:
+        epoch = fixed_epoch
+    elif static_masking:
+        epoch = 0
+    return int(epoch), int(index)
+
+
 def pair_generator(seed: int, epoch: int, index: int) -> torch.Generator:
     """A generator seeded from (seed, epoch, pair index): a pair's masks depend on nothing else."""
     state = np.random.SeedSequence([int(seed), int(epoch), int(index)]).generate_state(1, dtype=np.uint64)[0]

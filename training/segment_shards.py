@@ -37,7 +37,8 @@ import torch
 
 from kmb.errors import KmbError
 from kmb.storage import SEGMENT_SHARDS, atomic_dir, write_json_atomic
-from kmb.training.masking import mask_batch, mask_keys, masked_positions, word_marker, word_start_table
+from kmb.training.masking import (mask_batch, mask_epoch_and_index, mask_keys, masked_positions, word_marker,
+                                  word_start_table)
 from kmb.training.sentence_pairs import OrderedSentences, write_ordered_sentences
 from kmb.training.shards import SPLITS, PairMasking, ShardSet, fingerprint, load_current
 
@@ -243,12 +244,8 @@ class SegmentShardDataset(torch.utils.data.Dataset):
         return values[offsets[row]:offsets[row + 1]]
 
     def __getitem__(self, key) -> dict:
-        epoch, index = key if isinstance(key, tuple) else (0, key)
-        if self.fixed_epoch is not None:
-            epoch = self.fixed_epoch
-        elif self.static_masking:
-            epoch = 0
-        return {"input_ids": self.segment(int(index)), "mask_epoch": int(epoch), "mask_index": int(index)}
+        epoch, index = mask_epoch_and_index(key, self.fixed_epoch, self.static_masking)
+        return {"input_ids": self.segment(index), "mask_epoch": epoch, "mask_index": index}
 
     def collator(self, pad_token_id: int, pad_to_multiple_of: int | None = None,
                  pad_to: int | None = None) -> "SegmentCollator":

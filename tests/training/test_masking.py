@@ -202,3 +202,11 @@ def test_word_start_table_finds_the_eojeol_of_each_tokenizer_family(kind, tiny_t
             groups[-1].append(tokenizer.convert_ids_to_tokens(int(token_id)))
     assert [tokenizer.convert_tokens_to_string(g).strip() for g in groups] == text.split()
     assert sum(len(g) for g in groups) > len(groups)  # some word has several pieces
+
+
+def test_mask_epoch_and_index_of_a_dataset_key():
+    from kmb.training.masking import mask_epoch_and_index
+
+    assert mask_epoch_and_index((3, 7)) == (3, 7) and mask_epoch_and_index(7) == (0, 7)
+    assert mask_epoch_and_index((3, 7), static_masking=True) == (0, 7)
+    assert mask_epoch_and_index((3, 7), fixed_epoch=1_000_003, static_masking=True) == (1_000_003, 7)
