@@ -287,7 +287,7 @@ def terms_import_command(
 def terms_list_command(
     source: Annotated[Optional[str], typer.Option("--source", "-s", help="Only terms from this source list.")] = None,
     contains: Annotated[Optional[str], typer.Option("--contains", help="Only terms containing this text.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many terms to print.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many terms to print (0 or more).")] = 20,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Print terms from the merged table and how many each source gave (also the DuckDB view `terms`)."""
@@ -306,8 +306,8 @@ def terms_count_command(
     anywhere: Annotated[
         bool, typer.Option("--anywhere", help="Count every substring occurrence, not only matches that start a word (overcounts short terms).")
     ] = False,
-    workers: Annotated[int, typer.Option("--workers", min=0, help="Worker processes; 0 = one per CPU core, 1 = no extra process.")] = 0,
-    batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Sentences per batch handed to a worker.")] = 20_000,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes; 0 = one per CPU core, 1 = no extra process.")] = 0,
+    batch_rows: Annotated[int, typer.Option("--batch-rows", help="Sentences per batch handed to a worker (at least 1).")] = 20_000,
 ) -> None:
     """Count every term of the terms table in the train split (occurrences and documents) -> terms/term_freq.parquet."""
     from kmb.workspace import Workspace
@@ -333,16 +333,16 @@ app.add_typer(vocab_app, name="vocab")
 
 @vocab_app.command("build")
 def vocab_build_command(
-    base_vocab: Annotated[Path, typer.Option("--base-vocab", help="The base vocab: a vocab.txt or a local model directory holding one (e.g. KR-BERT's).")],
+    base_vocab: Annotated[Path, typer.Option("--base-vocab", help="The base vocab: a vocab.txt or a local model directory holding one (e.g. KR-BERT's), or a directory with a BPE/Unigram tokenizer.json (terms become added tokens).")],
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    min_count: Annotated[int, typer.Option("--min-count", min=0, help="Drop terms seen fewer times than this in the train split (paper: 3).")] = 3,
-    top: Annotated[int, typer.Option("--top", min=0, help="Keep this many most frequent terms (paper: 10,000).")] = 10_000,
+    min_count: Annotated[int, typer.Option("--min-count", help="Drop terms seen fewer times than this in the train split (paper: 3).")] = 3,
+    top: Annotated[int, typer.Option("--top", help="Keep this many most frequent terms (paper: 10,000).")] = 10_000,
     extra: Annotated[Optional[Path], typer.Option("--extra", help="Extra term list added after the top-N cut, one term per line (paper: 1,629 words).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Output tokenizer directory (default <workspace>/vocab/medical).")] = None,
     continuation: Annotated[bool, typer.Option("--continuation", help="Also add ##term forms so terms inside compounds match (not in the paper).")] = False,
-    pad_to_multiple: Annotated[int, typer.Option("--pad-to-multiple", min=0, help="Pad the vocab with [unusedN] to a multiple of this, e.g. 64 (0 = off, the paper's way).")] = 0,
+    pad_to_multiple: Annotated[int, typer.Option("--pad-to-multiple", help="Pad the vocab with [unusedN] to a multiple of this, e.g. 64 (0 = off, the paper's way).")] = 0,
     bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Record KR-BERT's bidirectional WordPiece as this tokenizer's splitting (default forward).")] = False,
-    coverage_sentences: Annotated[int, typer.Option("--coverage-sentences", min=0, help="Validation sentences read for the coverage report (0 = skip).")] = 100_000,
+    coverage_sentences: Annotated[int, typer.Option("--coverage-sentences", help="Validation sentences read for the coverage report (0 = skip).")] = 100_000,
 ) -> None:
     """Build the extended medical vocab (the paper's procedure, each step counted) and print the report."""
     from kmb.workspace import Workspace
@@ -354,11 +354,13 @@ def vocab_build_command(
         pad_to_multiple=pad_to_multiple, bidirectional=bidirectional, coverage_sentences=coverage_sentences,
     )
     report = build_vocab(ws, base_vocab, out or ws.vocab("medical"), config)
-    echo_summary(f"vocab build -> {report['out']}", report["steps"])
+    kind = "" if "wordpiece" in report else f" ({report['tokenizer']})"  # terms added as whole tokens
+    echo_summary(f"vocab build{kind} -> {report['out']}", report["steps"])
     if report["rejected"]:
         shown = ", ".join(f"{r['term']} ({r['reason']})" for r in report["rejected"][:10])
         more = len(report["rejected"]) - 10
-        typer.echo(f"rejected (WordPiece cannot produce them): {shown}" + (f", ... {more} more in build_report.json" if more > 0 else ""))
+        why = "WordPiece cannot produce them" if "wordpiece" in report else "white space inside a token"
+        typer.echo(f"rejected ({why}): {shown}" + (f", ... {more} more in build_report.json" if more > 0 else ""))
     coverage = report["coverage"]
     rows = {f"{k} ({side})": v for side in ("before", "after") for k, v in coverage[side].items()}
     echo_summary(f"coverage ({coverage['terms measured']} counted terms, {coverage['sentences measured']} {coverage['sentences split']} sentences)", rows)
@@ -382,13 +384,13 @@ def vocab_tokenize_command(
 
 @vocab_app.command("extend-model")
 def vocab_extend_model_command(
-    model: Annotated[Path, typer.Option("--model", help="Base model directory (Hugging Face format, with its vocab).")],
+    model: Annotated[Path, typer.Option("--model", help="Base model directory (Hugging Face format, any masked-LM family, with its tokenizer).")],
     vocab: Annotated[Path, typer.Option("--vocab", help="Extended tokenizer directory from `kmb vocab build`.")],
     out: Annotated[Path, typer.Option("--out", help="Output model directory (safetensors + the new tokenizer).")],
-    init: Annotated[str, typer.Option("--init", help="New embeddings: subword-mean (mean of the base pieces) or normal (N(0, initializer_range), the paper's way).")] = "subword-mean",
-    seed: Annotated[int, typer.Option("--seed", help="Random seed for --init normal.")] = 0,
+    init: Annotated[str, typer.Option("--init", help="New embeddings: normal (N(0, initializer_range), the paper's way; the default) or subword-mean (mean of the base pieces; recommended).")] = "normal",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed for --init normal (0 or more).")] = 0,
 ) -> None:
-    """Resize a BERT's token embeddings (and tied MLM decoder and bias) to an extended vocab."""
+    """Resize a masked LM's token embeddings (and tied MLM decoder and output bias) to an extended vocab."""
     from kmb.vocab.extend import extend_model
 
     echo_summary("extended model", extend_model(model, vocab, out, init=init, seed=seed))

@@ -160,6 +160,20 @@ PAIR_SHARDS = pa.schema(
     ]
 )
 
+# --- MLM-only pretraining: pretrain/<name>/segments/<split>-NNNNN.arrow (Arrow IPC) -------------
+# One row per segment of consecutive sentences of one document, already tokenized:
+# [CLS] s1 ... sk [SEP] (the tokenizer's own cls/sep). uint16/uint32 ids as in PAIR_SHARDS.
+# Written by kmb.training.segment_shards.
+SEGMENT_SHARDS = pa.schema(
+    [
+        pa.field("input_ids", pa.list_(pa.uint16()), nullable=False),
+        pa.field("length", pa.int16(), nullable=False),  # len(input_ids)
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("sent_idx", pa.int32(), nullable=False),  # the first sentence's sent_idx
+        pa.field("n_sentences", pa.int32(), nullable=False),  # consecutive sentences in the segment
+    ]
+)
+
 # Kept documents' fingerprints, so an incremental build dedups new documents against old ones:
 # corpus/signatures/*.parquet (written by kmb.corpus.build).
 CORPUS_SIGNATURES = pa.schema(

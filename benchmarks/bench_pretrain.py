@@ -20,6 +20,10 @@ Three comparisons on the same pairs:
 3. Masking and padding (the data loader's work per batch): kmb's collator, which masks a whole
    batch in numpy from counter-based draws, against per-pair torch masking with a per-pair
    generator (what kmb did before). Pairs per second, one core.
+4. MLM only (`--mlm-families`, default roberta): training steps of kmb's masked-only head
+   (`kmb.training.model.masked_only_mlm`) against plain `AutoModelForMaskedLM` of the same family
+   and size, on the same MLM-only segment batches (`kmb.training.segment_shards`, up to 128 tokens,
+   whole-word masks), same attention (SDPA) and precision: the difference is the head alone.
 
 On a GPU, add `--model base --batch-size 256 --fixed-length` for BERT-base model FLOPs utilisation
 at length 128 (`benchmarks/gpu_check.sh` runs the whole set of GPU checks).
@@ -207,6 +211,54 @@ def bench_collate(dataset, pad_token_id: int, n: int, batch_size: int) -> tuple[
     return batched, per_pair
 
 
+def mlm_config(family: str, tokenizer, size: str):
+    """A config of ``family`` (bert, roberta, modernbert) with the sizes of MODEL_CONFIGS[size] and
+    the tokenizer's vocab and special ids."""
+    from transformers import BertConfig, ModernBertConfig, RobertaConfig
+
+    from kmb.training.pretrain import MODEL_CONFIGS
+
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    dims = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, bos_token_id=cls, eos_token_id=sep,
+                **MODEL_CONFIGS[size])
+    if family == "bert":
+        return BertConfig(max_position_embeddings=512, **dims)
+    if family == "roberta":  # positions start after the padding id
+        return RobertaConfig(max_position_embeddings=514, type_vocab_size=1, **dims)
+    return ModernBertConfig(max_position_embeddings=512, cls_token_id=cls, sep_token_id=sep, **dims)
+
+
+def bench_mlm_only(ws, tok_dir, tokenizer, family: str, args, steps: int, warmup: int, autocast) -> None:
+    """Masked-only head against plain AutoModelForMaskedLM of one family, the same segment batches."""
+    from transformers import AutoModelForMaskedLM
+
+    from kmb.training.model import masked_only_mlm
+    from kmb.training.segment_shards import SegmentShardDataset, build_segment_shards
+
+    files = sorted((ws.corpus / "sentences").glob("*.parquet"))
+    segments = build_segment_shards(ws.pretrain("bench") / "segments", files, tokenizer, tok_dir, max_length=128)
+    dataset = SegmentShardDataset.for_tokenizer(segments.files("train"), tokenizer, seed=0, whole_word_masking=True)
+    n = args.batch_size * (steps + warmup)
+    collate = dataset.collator(tokenizer.pad_token_id, pad_to_multiple_of=8)
+    ours = [{k: v.to(args.device) for k, v in collate([dataset[i % len(dataset)] for i in range(j, j + args.batch_size)]).items()}
+            for j in range(0, n, args.batch_size)]
+    plain = [{k: v for k, v in b.items() if k != "masked_positions"} for b in ours]
+    config = mlm_config(family, tokenizer, args.model)
+    torch.manual_seed(0)
+    plain_model = AutoModelForMaskedLM.from_config(config, attn_implementation="sdpa").to(args.device)
+    torch.manual_seed(0)
+    ours_model = masked_only_mlm(config, attn_implementation="sdpa").to(args.device)
+    plain_s, plain_tok, _ = time_steps(plain_model, plain, autocast, device=args.device, warmup=warmup)
+    ours_s, ours_tok, _ = time_steps(ours_model, ours, autocast, device=args.device, warmup=warmup)
+    plain_tps, ours_tps = plain_tok / plain_s, ours_tok / ours_s
+    mean_len = float(np.mean([int(b["attention_mask"].sum()) / len(b["attention_mask"]) for b in ours]))
+    print(f"MLM only, {family} {args.model}: {segments.n_segments('train'):,} segments (mean {mean_len:.1f} tokens), "
+          f"{steps} timed steps of {args.batch_size}; plain {type(plain_model).__name__} {plain_tps:,.0f} tokens/s, "
+          f"kmb {type(ours_model).__name__} {ours_tps:,.0f} tokens/s")
+    print(f"RESULT pretrain_mlm_only_{family}_tokens_per_s: {ours_tps:,.0f} tokens/s (plain {type(plain_model).__name__}, "
+          f"full head, same batches: {plain_tps:,.0f} tokens/s) ratio={ours_tps / plain_tps:.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (< 60 s)")
@@ -223,6 +275,8 @@ def main() -> int:
     parser.add_argument("--tokenizer", type=Path, default=None,
                         help="tokenizer directory to use (default: a 16k WordPiece trained on the text)")
     parser.add_argument("--no-shards", action="store_true", help="skip the shard-build comparison")
+    parser.add_argument("--mlm-families", default="roberta",
+                        help="comma-separated families for the MLM-only row: bert, roberta, modernbert ('' skips it)")
     parser.add_argument("--peak-tflops", type=float, default=None,
                         help="the device's dense bf16 peak for MFU (default: known GPUs by name)")
     args = parser.parse_args()
@@ -315,6 +369,8 @@ def main() -> int:
         if device.startswith("cuda"):
             print(f"RESULT pretrain_mfu_{args.model}_{'fixed128' if args.fixed_length else 'grouped'}_b{batch_size}"
                   f"{'_compiled' if args.compile else ''}: {mfu(kmb_flops, kmb_s)}")
+        for family in filter(None, args.mlm_families.split(",")):
+            bench_mlm_only(ws, tok_dir, tokenizer, family.strip(), args, steps, warmup, autocast)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

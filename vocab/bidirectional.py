@@ -16,7 +16,9 @@ KR-BERT (Lee et al. 2020) tokenizes each word two ways and keeps one:
 Speed: words repeat (Zipf), so each distinct word is split once and its ids kept in a bounded
 dict cache; the word split before it (BERT's basic tokenizer: whitespace, punctuation, CJK
 ideographs, control characters removed; cased, no normalisation) is one compiled regular
-expression instead of BERT's per-character Python loop.
+expression instead of BERT's per-character Python loop. Unlike BERT's Python code, the line and
+paragraph separators U+2028/U+2029 are white space (as in the Rust tokenizer and KR-BERT's code), so
+``고혈압\u2028환자`` is two words, not one [UNK].
 
 :class:`kmb.vocab.bidirectional_tokenizer.BidirectionalBertTokenizer` wraps this in the standard `transformers` tokenizer API
 (``tok(a, b, truncation=True, max_length=128)``, ``len(tok)``, ``save_pretrained``...), so every
@@ -114,7 +116,9 @@ def _patterns() -> tuple[re.Pattern, re.Pattern]:
     for cp in range(sys.maxunicode + 1):
         ch = chr(cp)
         cat = unicodedata.category(ch)
-        if ch in " \t\n\r" or cat == "Zs":
+        # Zl/Zp: U+2028 LINE and U+2029 PARAGRAPH SEPARATOR separate words, as in the Rust
+        # tokenizer and KR-BERT's own code (BERT's Python tokenizer lets them join words).
+        if ch in " \t\n\r" or cat in ("Zs", "Zl", "Zp"):
             space.append(cp)
         elif cp == 0 or cp == 0xFFFD or cat in ("Cc", "Cf"):
             removed.append(cp)
@@ -219,16 +223,16 @@ class BidirectionalWordPiece:
         return result
 
     def tokenize(self, text: str) -> list[str]:
-        out: list[str] = []
-        split = self.split_word
-        for word in basic_words(text):
-            out.extend(split(word)[0])
-        return out
+        return self._split_text(text, 0)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of `text` without special tokens (the fast path for whole corpora)."""
-        out: list[int] = []
+        return self._split_text(text, 1)
+
+    def _split_text(self, text: str, part: int) -> list:
+        """Pieces (part 0) or ids (part 1) of every word of `text`, in order."""
+        out: list = []
         split = self.split_word
         for word in basic_words(text):
-            out.extend(split(word)[1])
+            out.extend(split(word)[part])
         return out

@@ -15,6 +15,13 @@ Options beyond the paper, off unless asked for:
 :func:`build_vocab` reads the workspace's ``terms`` and ``term_freq`` tables, writes the tokenizer
 directory (vocab.txt, tokenizer.json, tokenizer_config.json, build_report.json) atomically and
 measures coverage before and after on the validation split.
+
+A BPE or Unigram base (a tokenizer directory whose tokenizer.json has no vocab.txt beside it, e.g.
+a RoBERTa-style byte-level BPE or an XLM-R-style Unigram) cannot take appended WordPiece entries:
+there the selected terms become the tokenizers library's *added tokens* (matched as whole strings
+before the model splits the text, wherever they occur, absorbing a space before them), appended
+after the base ids. The same steps select them; a term is "already in base" when the base
+tokenizer gives it as one token, and only terms with white space inside are rejected.
 """
 
 from __future__ import annotations
@@ -26,8 +33,12 @@ from pathlib import Path
 
 from kmb.errors import KmbError
 from kmb.vocab.bidirectional import basic_words, read_vocab_file
+from kmb.vocab.tokenizers import BIDIRECTIONAL as BIDIRECTIONAL_WP
+from kmb.vocab.tokenizers import FORWARD as FORWARD_WP
 
 REPORT_FILE = "build_report.json"
+WORDPIECE = "wordpiece"
+ADDED_TOKEN_KINDS = ("bpe", "unigram")
 
 
 @dataclass
@@ -65,6 +76,23 @@ def resolve_base_vocab(path: str | Path) -> Path:
         "first, e.g. `hf download snunlp/KR-BERT-char16424 --local-dir DIR`)",
         path=path,
     )
+
+
+def base_tokenizer_kind(path: str | Path) -> str:
+    """'wordpiece' for a vocab.txt (or a directory holding one), else the model type ('bpe',
+    'unigram') of the directory's tokenizer.json."""
+    path = Path(path)
+    if path.is_file() or (path / "vocab.txt").is_file() or not (path / "tokenizer.json").is_file():
+        return WORDPIECE  # resolve_base_vocab says what is missing
+    try:
+        kind = str(json.loads((path / "tokenizer.json").read_text(encoding="utf-8"))["model"]["type"]).lower()
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise KmbError(f"tokenizer.json is not a tokenizers file ({exc})", path=path / "tokenizer.json") from exc
+    if kind == WORDPIECE:
+        raise KmbError("a WordPiece tokenizer.json without its vocab.txt: give the vocab.txt", path=path)
+    if kind not in ADDED_TOKEN_KINDS:
+        raise KmbError(f"base tokenizer model {kind!r}: kmb extends WordPiece, BPE and Unigram", path=path)
+    return kind
 
 
 def read_extra_terms(path: str | Path) -> list[str]:
@@ -127,16 +155,12 @@ def rejection_reason(term: str) -> str | None:
     return "split by BERT's basic tokenizer"
 
 
-def plan_vocab(
-    base_tokens: list[str],
-    n_term_rows: int,
-    terms: list[str],
-    counts: dict[str, int],
-    extra_terms: list[str],
-    config: BuildConfig,
-) -> VocabPlan:
-    """The paper's procedure on plain values; every step counted in the report, in order."""
-    base = set(base_tokens)
+def select_terms(n_term_rows: int, terms: list[str], counts: dict[str, int], extra_terms: list[str],
+                 config: BuildConfig, in_base, reason) -> tuple[list[str], list[dict], dict[str, int]]:
+    """The paper's selection, every step counted: (accepted terms in order, rejected, report).
+
+    ``in_base(term)`` says whether the base vocab already has the term; ``reason(term)`` why it
+    cannot be added (None when it can)."""
     report: dict[str, int] = {"terms in": n_term_rows, "after merge": len(terms)}
 
     frequent = [t for t in terms if counts.get(t, 0) >= config.min_count]
@@ -153,19 +177,33 @@ def plan_vocab(
     report["extra added"] = len(extra_new)
     candidates = kept + extra_new
 
-    not_in_base = [t for t in candidates if t not in base]
+    not_in_base = [t for t in candidates if not in_base(t)]
     report["already in base"] = len(candidates) - len(not_in_base)
 
     accepted, rejected = [], []
     for term in not_in_base:
-        reason = rejection_reason(term)
-        if reason is None:
+        why = reason(term)
+        if why is None:
             accepted.append(term)
         else:
-            rejected.append({"term": term, "reason": reason, "count": int(counts.get(term, 0))})
+            rejected.append({"term": term, "reason": why, "count": int(counts.get(term, 0))})
     report["rejected"] = len(rejected)
     report["new terms"] = len(accepted)
+    return accepted, rejected, report
 
+
+def plan_vocab(
+    base_tokens: list[str],
+    n_term_rows: int,
+    terms: list[str],
+    counts: dict[str, int],
+    extra_terms: list[str],
+    config: BuildConfig,
+) -> VocabPlan:
+    """The paper's procedure on plain values; every step counted in the report, in order."""
+    base = set(base_tokens)
+    accepted, rejected, report = select_terms(n_term_rows, terms, counts, extra_terms, config,
+                                              base.__contains__, rejection_reason)
     tokens = list(base_tokens) + accepted
     continuation = []
     if config.continuation:
@@ -191,8 +229,8 @@ def plan_vocab(
 
 
 # --- coverage ------------------------------------------------------------------------------------------
-def _encoder(tokens: list[str], bidirectional: bool):
-    """A function: list of texts -> list of id lists (no special tokens)."""
+def wordpiece_encoder(tokens: list[str], bidirectional: bool):
+    """A function: list of texts -> list of id lists (no special tokens), for a WordPiece vocab."""
     if bidirectional:
         from kmb.vocab.bidirectional import BidirectionalWordPiece
 
@@ -200,13 +238,18 @@ def _encoder(tokens: list[str], bidirectional: bool):
         return lambda texts: [wordpiece.encode(t) for t in texts]
     from kmb.vocab.tokenizers import forward_tokenizer_from_tokens
 
-    backend = forward_tokenizer_from_tokens(tokens).backend_tokenizer
+    return tokenizer_encoder(forward_tokenizer_from_tokens(tokens))
+
+
+def tokenizer_encoder(tokenizer):
+    """The same function for a fast transformers tokenizer (its Rust backend, added tokens included)."""
+    backend = tokenizer.backend_tokenizer
     return lambda texts: [e.ids for e in backend.encode_batch(texts, add_special_tokens=False)]
 
 
-def coverage_report(before: list[str], after: list[str], counts: dict[str, int], sentences_dir: Path | None, max_sentences: int, bidirectional: bool) -> dict:
-    """Single-token share of term occurrences, mean pieces per term, tokens per valid sentence."""
-    encoders = {"before": _encoder(before, bidirectional), "after": _encoder(after, bidirectional)}
+def coverage_report(encoders: dict, counts: dict[str, int], sentences_dir: Path | None, max_sentences: int) -> dict:
+    """Single-token share of term occurrences, mean pieces per term, tokens per valid sentence,
+    for the ``{"before": encode, "after": encode}`` functions (texts -> id lists)."""
     seen_terms = [t for t, c in counts.items() if c > 0]
     weights = [counts[t] for t in seen_terms]
     total = sum(weights)
@@ -241,38 +284,102 @@ def coverage_report(before: list[str], after: list[str], counts: dict[str, int],
 
 
 # --- the command -----------------------------------------------------------------------------------------
-def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path, config: BuildConfig = BuildConfig()) -> dict:
-    """`kmb vocab build`: write the extended tokenizer directory; returns the full report dict."""
-    from kmb.storage import atomic_dir
-    from kmb.vocab.tokenizers import BIDIRECTIONAL, FORWARD, save_tokenizer_dir
+def check_build_config(config: BuildConfig) -> None:
+    """The numeric options, checked before anything is read or written."""
+    for option, value in (("--min-count", config.min_count), ("--top", config.top),
+                          ("--pad-to-multiple", config.pad_to_multiple), ("--coverage-sentences", config.coverage_sentences)):
+        if value < 0:
+            raise KmbError(f"{option} must be 0 or more, not {value}")
 
-    if config.min_count < 0 or config.top < 0 or config.pad_to_multiple < 0:
-        raise KmbError("--min-count, --top and --pad-to-multiple must not be negative")
-    base_path = resolve_base_vocab(base_vocab)
-    base_tokens = read_vocab_file(base_path)
+
+def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path, config: BuildConfig = BuildConfig()) -> dict:
+    """`kmb vocab build`: write the extended tokenizer directory; returns the full report dict.
+
+    ``base_vocab`` is a WordPiece vocab.txt (or a directory holding one): the terms are appended
+    to it. A directory with only a BPE or Unigram tokenizer.json gets them as added tokens."""
+    check_build_config(config)
+    base_kind = base_tokenizer_kind(base_vocab)
+    if base_kind != WORDPIECE and (config.continuation or config.bidirectional or config.pad_to_multiple):
+        raise KmbError(f"--continuation, --bidirectional and --pad-to-multiple need a WordPiece vocab.txt; "
+                       f"this base is a {base_kind} tokenizer", path=base_vocab)
+    base_path = resolve_base_vocab(base_vocab) if base_kind == WORDPIECE else Path(base_vocab)
     n_rows, terms = read_term_table(ws.terms / "terms.parquet")
     counts, mode = read_term_counts(ws.terms / "term_freq.parquet")
     extra_terms = read_extra_terms(config.extra) if config.extra else []
-    plan = plan_vocab(base_tokens, n_rows, terms, counts, extra_terms, config)
-    coverage = coverage_report(
-        base_tokens, plan.tokens, {t: counts.get(t, 0) for t in terms}, ws.corpus / "sentences", config.coverage_sentences, config.bidirectional
-    )
+    inputs = (n_rows, terms, counts, extra_terms)
+    if base_kind == WORDPIECE:
+        return _build_wordpiece(ws, base_path, Path(out_dir), config, inputs, mode)
+    return _build_added_tokens(ws, base_path, base_kind, Path(out_dir), config, inputs, mode)
 
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    wordpiece = BIDIRECTIONAL if config.bidirectional else FORWARD
-    full_report = {
-        "base vocab": str(base_path),
+
+def _report(base: Path, mode: str, tokenizer: str, config: BuildConfig, steps: dict, rejected: list, coverage: dict,
+            added: list[str]) -> dict:
+    return {
+        "base vocab": str(base),
         "count mode": mode,
-        "wordpiece": wordpiece,
+        "wordpiece" if tokenizer in (FORWARD_WP, BIDIRECTIONAL_WP) else "tokenizer": tokenizer,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
-        "steps": plan.report,
-        "rejected": plan.rejected,
+        "steps": steps,
+        "rejected": rejected,
         "coverage": coverage,
-        "added terms": plan.added_terms,
+        "added terms": added,
     }
+
+
+def _build_wordpiece(ws, base_path: Path, out_dir: Path, config: BuildConfig, inputs: tuple, mode: str) -> dict:
+    from kmb.storage import atomic_dir
+    from kmb.vocab.tokenizers import save_tokenizer_dir
+
+    n_rows, terms, counts, extra_terms = inputs
+    base_tokens = read_vocab_file(base_path)
+    plan = plan_vocab(base_tokens, n_rows, terms, counts, extra_terms, config)
+    encoders = {"before": wordpiece_encoder(base_tokens, config.bidirectional),
+                "after": wordpiece_encoder(plan.tokens, config.bidirectional)}
+    coverage = coverage_report(encoders, {t: counts.get(t, 0) for t in terms}, ws.corpus / "sentences",
+                               config.coverage_sentences)
+    wordpiece = BIDIRECTIONAL_WP if config.bidirectional else FORWARD_WP
+    full_report = _report(base_path, mode, wordpiece, config, plan.report, plan.rejected, coverage, plan.added_terms)
     with atomic_dir(out_dir) as tmp:
         save_tokenizer_dir(plan.tokens, tmp, wordpiece, extra_config={"kmb_base_vocab_size": len(base_tokens)})
         (tmp / REPORT_FILE).write_text(json.dumps(full_report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    full_report["out"] = str(out_dir)
+    return full_report
+
+
+def _build_added_tokens(ws, base_dir: Path, kind: str, out_dir: Path, config: BuildConfig, inputs: tuple,
+                        mode: str) -> dict:
+    from tokenizers import AddedToken
+    from transformers import AutoTokenizer
+
+    from kmb.storage import atomic_dir, write_json_atomic
+
+    n_rows, terms, counts, extra_terms = inputs
+    try:
+        base, extended = (AutoTokenizer.from_pretrained(str(base_dir)) for _ in range(2))
+    except Exception as exc:  # transformers raises many types for a broken directory
+        raise KmbError(f"cannot load the base tokenizer: {exc}", path=base_dir) from exc
+    encode = tokenizer_encoder(base)
+
+    def in_base(term: str) -> bool:  # one token alone or at a word start in running text
+        return any(len(ids) == 1 for ids in encode([term, " " + term]))
+
+    def reason(term: str) -> str | None:
+        return "whitespace" if any(ch.isspace() for ch in term) else None
+
+    accepted, rejected, steps = select_terms(n_rows, terms, counts, extra_terms, config, in_base, reason)
+    added = extended.add_tokens([AddedToken(t, single_word=False, lstrip=True, rstrip=False, normalized=True)
+                                 for t in accepted])
+    if added != len(accepted) or len(extended) != len(base) + len(accepted):
+        raise KmbError(f"the tokenizers library added {added} of {len(accepted)} terms", path=base_dir)
+    steps.update({"added tokens": added, "base tokens": len(base), "vocab size": len(extended)})
+    coverage = coverage_report({"before": encode, "after": tokenizer_encoder(extended)},
+                               {t: counts.get(t, 0) for t in terms}, ws.corpus / "sentences", config.coverage_sentences)
+    full_report = _report(base_dir, mode, f"{kind} + added tokens", config, steps, rejected, coverage, accepted)
+    with atomic_dir(out_dir) as tmp:
+        extended.save_pretrained(str(tmp))
+        config_path = tmp / "tokenizer_config.json"
+        write_json_atomic(config_path, {**json.loads(config_path.read_text(encoding="utf-8")),
+                                        "kmb_base_vocab_size": len(base)})
+        write_json_atomic(tmp / REPORT_FILE, full_report)
     full_report["out"] = str(out_dir)
     return full_report

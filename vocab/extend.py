@@ -1,16 +1,22 @@
-"""Grow a BERT's token embeddings from its base vocab to an extended vocab (`kmb vocab extend-model`).
+"""Grow a masked-LM's token embeddings from its base vocab to an extended vocab (`kmb vocab extend-model`).
 
-The extended vocab keeps every base token at its id and appends new ones, so the base rows of
-the input embeddings (and of the tied MLM decoder and its bias) are copied unchanged and only the
-appended rows need values. Two ways to fill them:
+Any ``AutoModelForMaskedLM`` family (BERT, RoBERTa, XLM-R, ModernBERT, ...) and BertForPreTraining:
+the extended vocab keeps every base token at its id and appends new ones (WordPiece entries, or
+added tokens on a BPE/Unigram base), so the base rows of the input embeddings (and of the tied MLM
+decoder and its output bias) are copied unchanged and only the appended rows need values. Two ways
+to fill them:
 
-- ``normal``: N(0, initializer_range), output bias 0. What the KM-BERT paper did; it found the
-  extended model slightly worse than the base one.
-- ``subword-mean`` (default): each new token starts as the mean of the embeddings of the pieces
-  the *base* tokenizer splits it into (Fast Vocabulary Transfer, Gee et al. 2022), and its output
-  bias as the mean of those pieces' biases. So 고혈압 starts where 고 ##혈 ##압 together pointed.
-  A token the base tokenizer cannot split (it gives [UNK], or e.g. an ``[unusedN]`` pad token)
-  falls back to the mean of all base embeddings.
+- ``normal`` (default): N(0, initializer_range), output bias 0. The KM-BERT paper's way (it
+  initialised the new embeddings at random and found the extended model slightly worse than the
+  base one).
+- ``subword-mean`` (recommended): each new token starts as the mean of the embeddings of the
+  pieces the *base* tokenizer splits it into (Fast Vocabulary Transfer, Gee et al. 2022), and its
+  output bias as the mean of those pieces' biases. So 고혈압 starts where 고 ##혈 ##압 together
+  pointed. A token the base tokenizer cannot split (it gives [UNK], or e.g. an ``[unusedN]`` pad
+  token) falls back to the mean of all base embeddings.
+
+The saved directory holds the plain class (config.json's ``architectures``) and the new tokenizer,
+so plain ``AutoTokenizer`` and ``AutoModelForMaskedLM`` load it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pathlib import Path
 from kmb.storage import atomic_dir
 from kmb.errors import KmbError
 
-INITS = ("subword-mean", "normal")
+INITS = ("normal", "subword-mean")  # the paper's first; the default
 
 
 def _vocab_tokens(tokenizer) -> list[str]:
@@ -49,19 +55,19 @@ def base_piece_ids(base_tokenizer, token: str) -> list[int]:
     if continuation and not pieces[0].startswith("##") and "##" + pieces[0] in vocab:
         pieces[0] = "##" + pieces[0]
     unk = base_tokenizer.unk_token
-    if unk in pieces:
+    if (unk is not None and unk in pieces) or any(p not in vocab for p in pieces):
         return []
     return [vocab[p] for p in pieces]
 
 
-def extend_embeddings(model, base_tokenizer, new_tokenizer, init: str = "subword-mean", seed: int = 0):
+def extend_embeddings(model, base_tokenizer, new_tokenizer, init: str = "normal", seed: int = 0):
     """Resize `model`'s token embeddings (and tied MLM decoder + bias) from base to new vocab, in place;
-    base ids keep their exact weights. subword-mean: each new token = mean of the embeddings of the pieces
-    `base_tokenizer` splits it into (output bias likewise); normal: N(0, initializer_range). Returns model."""
+    base ids keep their exact weights. normal (the paper's): N(0, initializer_range), bias 0;
+    subword-mean: each new token = mean of the embeddings of the pieces `base_tokenizer` splits it
+    into (output bias likewise). Returns model."""
     import torch
 
-    if init not in INITS:
-        raise KmbError(f"unknown --init {init!r}: choose one of {', '.join(INITS)}")
+    check_init(init, seed)
     base_tokens = _vocab_tokens(base_tokenizer)
     new_tokens = _vocab_tokens(new_tokenizer)
     n_base, n_new = len(base_tokens), len(new_tokens)
@@ -106,6 +112,14 @@ def extend_embeddings(model, base_tokenizer, new_tokenizer, init: str = "subword
     return model
 
 
+def check_init(init: str, seed: int) -> None:
+    """The --init and --seed options, checked before anything is read or written."""
+    if init not in INITS:
+        raise KmbError(f"unknown --init {init!r}: choose one of {', '.join(INITS)}")
+    if seed < 0:
+        raise KmbError(f"--seed must be 0 or more, not {seed}")
+
+
 def _output_bias(model):
     """The MLM head's per-token output bias, or None for a model without an MLM head."""
     output = model.get_output_embeddings()
@@ -116,16 +130,22 @@ def _output_bias(model):
 
 
 def _model_class(config):
+    """The class config.json names; without one, BertForPreTraining for a BERT (kmb's own
+    checkpoints), else the family's AutoModelForMaskedLM class."""
     import transformers
 
     for name in config.architectures or []:
         cls = getattr(transformers, name, None)
         if cls is not None:
             return cls
-    return transformers.BertForPreTraining
+    if config.model_type == "bert":
+        return transformers.BertForPreTraining
+    if type(config) not in transformers.MODEL_FOR_MASKED_LM_MAPPING:
+        raise KmbError(f"model type {config.model_type!r} has no masked-LM class to extend")
+    return transformers.MODEL_FOR_MASKED_LM_MAPPING[type(config)]
 
 
-def extend_model(model_dir: str | Path, vocab_dir: str | Path, out_dir: str | Path, init: str = "subword-mean", seed: int = 0) -> dict:
+def extend_model(model_dir: str | Path, vocab_dir: str | Path, out_dir: str | Path, init: str = "normal", seed: int = 0) -> dict:
     """Load the model in `model_dir` (and its tokenizer), extend it to the tokenizer in `vocab_dir`,
     and save model (safetensors) + new tokenizer to `out_dir` atomically. Returns a summary dict."""
     from transformers import AutoConfig
@@ -133,8 +153,7 @@ def extend_model(model_dir: str | Path, vocab_dir: str | Path, out_dir: str | Pa
     from kmb.vocab.tokenizers import load_tokenizer
 
     model_dir, vocab_dir, out_dir = Path(model_dir), Path(vocab_dir), Path(out_dir)
-    if init not in INITS:
-        raise KmbError(f"unknown --init {init!r}: choose one of {', '.join(INITS)}")
+    check_init(init, seed)
     if not (model_dir / "config.json").is_file():
         raise KmbError("not a model directory (no config.json)", path=model_dir)
     base_tokenizer = load_tokenizer(model_dir)

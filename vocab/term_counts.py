@@ -168,73 +168,21 @@ def count_terms(terms: list[str], sentences_dir: Path, out_path: Path, config: C
 
     Returns a summary dict. `progress(sentences_done)` is called after each batch when given.
     """
-    import duckdb
-
-    from kmb.storage import TERM_FREQ, ParquetSink, write_table
+    from kmb.storage import TERM_FREQ, write_table
 
     if not terms:
         raise KmbError("the term table is empty: nothing to count")
+    check_count_config(config)
     mode = ANYWHERE if config.anywhere else WORD_START
-    workers = config.workers or os.cpu_count() or 1
-    n_batches = -(-count_sentences(Path(sentences_dir), config.split) // config.batch_rows)
-    if config.workers == 0 and n_batches < 3:
-        workers = 1  # starting processes (~1 s) costs more than a couple of batches take
-    workers = max(1, min(workers, n_batches))
+    workers = _worker_count(config, count_sentences(Path(sentences_dir), config.split))
     started = time.perf_counter()
-    n_sentences = 0
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".term-count-", dir=out_path.parent))
     pairs_path = scratch / "pairs.parquet"
     try:
-        seen = [0]
-
-        def batches():  # count sentences as they are handed out
-            for batch in sentence_batches(Path(sentences_dir), config.split, config.batch_rows):
-                seen[0] += batch.num_rows
-                yield batch
-
-        with ParquetSink(pairs_path, PAIRS) as sink:
-            if workers == 1:
-                init_worker(terms, config.anywhere)
-                for table in map(count_batch, batches()):
-                    sink.write_table(table)
-                    if progress:
-                        progress(seen[0])
-            else:
-                import multiprocessing
-
-                # fork where there is one (Linux): workers start in milliseconds instead of the
-                # ~1 s each a fresh interpreter needs; nothing here holds locks across the fork
-                # (DuckDB is opened only afterwards; Arrow re-creates its thread pools in a child).
-                methods = multiprocessing.get_all_start_methods()
-                context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-                with context.Pool(workers, initializer=init_worker, initargs=(terms, config.anywhere)) as pool:
-                    for table in _bounded_map(pool, count_batch, batches(), in_flight=2 * workers):
-                        sink.write_table(table)
-                        if progress:
-                            progress(seen[0])
-        n_sentences = seen[0]
-        con = duckdb.connect()
-        try:
-            names = pa.table({"term_id": pa.array(range(len(terms)), pa.int32()), "term": pa.array(terms, pa.string())})
-            con.register("names", names)
-            result = con.sql(
-                f"""
-                select names.term as term,
-                       coalesce(agg.count, 0)::bigint as count,
-                       coalesce(agg.doc_freq, 0)::bigint as doc_freq,
-                       '{mode}' as mode
-                from names
-                left join (
-                    select term_id, sum(n) as count, count(distinct doc_id) as doc_freq
-                    from read_parquet('{pairs_path.as_posix()}') group by term_id
-                ) agg using (term_id)
-                order by count desc, names.term_id
-                """
-            ).to_arrow_table()
-        finally:
-            con.close()
+        n_sentences = _write_match_pairs(terms, Path(sentences_dir), pairs_path, config, workers, progress)
+        result = _sum_matches(terms, pairs_path, mode)
         write_table(out_path, result, TERM_FREQ)
     finally:
         import shutil
@@ -254,6 +202,87 @@ def count_terms(terms: list[str], sentences_dir: Path, out_path: Path, config: C
     }
 
 
+def check_count_config(config: CountConfig) -> None:
+    """The numeric options, checked before anything is read or written."""
+    if config.workers < 0:
+        raise KmbError(f"--workers must be 0 (one per CPU core) or more, not {config.workers}")
+    if config.batch_rows < 1:
+        raise KmbError(f"--batch-rows must be at least 1, not {config.batch_rows}")
+
+
+def _worker_count(config: CountConfig, n_rows: int) -> int:
+    workers = config.workers or os.cpu_count() or 1
+    n_batches = -(-n_rows // config.batch_rows)
+    if config.workers == 0 and n_batches < 3:
+        workers = 1  # starting processes (~1 s) costs more than a couple of batches take
+    return max(1, min(workers, n_batches))
+
+
+def _write_match_pairs(terms, sentences_dir: Path, pairs_path: Path, config: CountConfig, workers: int, progress) -> int:
+    """Scan the split's sentences, writing (term_id, doc_id, n) rows to `pairs_path`; returns the
+    number of sentences read."""
+    from kmb.storage import ParquetSink
+
+    seen = [0]
+
+    def batches():  # count sentences as they are handed out
+        for batch in sentence_batches(sentences_dir, config.split, config.batch_rows):
+            seen[0] += batch.num_rows
+            yield batch
+
+    with ParquetSink(pairs_path, PAIRS) as sink:
+        if workers == 1:
+            init_worker(terms, config.anywhere)
+            tables = map(count_batch, batches())
+            pool = None
+        else:
+            import multiprocessing
+
+            # fork where there is one (Linux): workers start in milliseconds instead of the
+            # ~1 s each a fresh interpreter needs; nothing here holds locks across the fork
+            # (DuckDB is opened only afterwards; Arrow re-creates its thread pools in a child).
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            pool = context.Pool(workers, initializer=init_worker, initargs=(terms, config.anywhere))
+            tables = _bounded_map(pool, count_batch, batches(), in_flight=2 * workers)
+        try:
+            for table in tables:
+                sink.write_table(table)
+                if progress:
+                    progress(seen[0])
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+    return seen[0]
+
+
+def _sum_matches(terms: list[str], pairs_path: Path, mode: str) -> pa.Table:
+    """TERM_FREQ rows: one per term (zero counts included), most frequent first."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        names = pa.table({"term_id": pa.array(range(len(terms)), pa.int32()), "term": pa.array(terms, pa.string())})
+        con.register("names", names)
+        return con.sql(
+            f"""
+            select names.term as term,
+                   coalesce(agg.count, 0)::bigint as count,
+                   coalesce(agg.doc_freq, 0)::bigint as doc_freq,
+                   '{mode}' as mode
+            from names
+            left join (
+                select term_id, sum(n) as count, count(distinct doc_id) as doc_freq
+                from read_parquet('{pairs_path.as_posix()}') group by term_id
+            ) agg using (term_id)
+            order by count desc, names.term_id
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+
+
 def _bounded_map(pool, func, items, in_flight: int):
     """Like pool.imap, in order, but with at most `in_flight` items handed out at a time
     (Pool.imap reads its whole input ahead, which would pull the corpus into memory)."""
@@ -270,6 +299,7 @@ def _bounded_map(pool, func, items, in_flight: int):
 
 def count_workspace_terms(ws, config: CountConfig = CountConfig(), progress=None) -> dict:
     """`kmb terms count`: terms/terms.parquet x corpus/sentences (train) -> terms/term_freq.parquet."""
+    check_count_config(config)
     terms = read_terms(ws.terms / "terms.parquet")
     summary = count_terms(terms, ws.corpus / "sentences", ws.terms / "term_freq.parquet", config, progress=progress)
     ws.refresh_views()

@@ -297,6 +297,8 @@ def list_terms(ws: Workspace, source: str | None = None, contains: str | None = 
     """Some terms (filtered) and the per-source counts, read with DuckDB from the table file."""
     import duckdb
 
+    if limit < 0:
+        raise KmbError(f"--limit must be 0 or more, not {limit}")
     path = ws.terms / TERMS_FILE
     if not path.exists():
         raise KmbError("no terms yet: run `kmb terms import FILE --source ...` first", path=path)

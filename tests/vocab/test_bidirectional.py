@@ -104,3 +104,14 @@ def test_forward_direction_equals_rust_wordpiece():
         expected = rust.tokenize(word)
         got = wp.forward(word) or ["[UNK]"]
         assert got == expected, word
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029"])
+def test_line_and_paragraph_separators_are_white_space(separator):
+    from kmb.vocab.tokenizers import forward_tokenizer_from_tokens
+
+    tokens = SPECIALS + ["고혈압", "환자", "##환자"]
+    text = f"고혈압{separator}환자"
+    assert basic_words(text) == ["고혈압", "환자"]
+    wp = BidirectionalWordPiece({t: i for i, t in enumerate(tokens)})
+    assert wp.tokenize(text) == ["고혈압", "환자"] == forward_tokenizer_from_tokens(tokens).tokenize(text)

@@ -95,3 +95,13 @@ def test_missing_corpus_is_one_clear_error(workspace):
         count_workspace_terms(workspace, CountConfig(workers=1))
     assert not (workspace.terms / "term_freq.parquet").exists()
     assert [p.name for p in workspace.terms.iterdir()] == ["terms.parquet"]
+
+
+def test_cli_terms_count(counted_workspace):
+    from typer.testing import CliRunner
+
+    from kmb.cli import app
+
+    result = CliRunner().invoke(app, ["terms", "count", "-w", str(counted_workspace.root), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "word-start" in result.output and (counted_workspace.terms / "term_freq.parquet").is_file()

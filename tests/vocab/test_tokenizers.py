@@ -1,5 +1,6 @@
-"""Tokenizer directories: the known transformers 5 / tokenizers 0.23 traps, pinned on Hangul text,
-and the bidirectional tokenizer behind the normal transformers API."""
+"""Tokenizer directories: the known transformers 5 / tokenizers 0.23 traps, pinned on Hangul text;
+loading either WordPiece; bad vocab files. (The bidirectional tokenizer's own API:
+test_bidirectional_tokenizer.py.)"""
 
 from __future__ import annotations
 
@@ -89,38 +90,6 @@ def test_trap_bare_wordpiece_has_no_cls_sep_post_processor(tok_dir):
     enc = tok("고혈압", "당뇨병")
     assert tok.convert_ids_to_tokens(enc["input_ids"]) == ["[CLS]", "고혈압", "[SEP]", "당뇨", "##병", "[SEP]"]
     assert enc["token_type_ids"] == [0, 0, 0, 1, 1, 1]
-
-
-# --- the bidirectional tokenizer through the transformers API ----------------------------------
-def test_bidirectional_tokenizer_api_and_round_trip(tok_dir, tmp_path):
-    from transformers import AutoTokenizer
-
-    bi = load_tokenizer(tok_dir, bidirectional=True)
-    assert len(bi) == len(TOKENS) and bi.cls_token_id == 2 and bi.sep_token_id == 3 and bi.pad_token_id == 0
-    assert bi.tokenize("연세대출은 북한이므로") == ["연", "##세", "##대출", "##은", "북한이", "##므", "##로"]
-    assert bi.convert_tokens_to_ids(["연", "[MASK]"]) == [13, 4]
-    assert bi.tokenize("연세대출[MASK] 고혈압") == ["연", "##세", "##대출", "[MASK]", "고혈압"]  # specials kept whole
-    batch = bi(["연세대출은", "고혈압"], ["북한이므로", "당뇨병"], truncation=True, max_length=128)
-    assert bi.convert_ids_to_tokens(batch["input_ids"][0]) == ["[CLS]", "연", "##세", "##대출", "##은", "[SEP]", "북한이", "##므", "##로", "[SEP]"]
-    assert batch["token_type_ids"][0] == [0] * 6 + [1] * 4
-    short = bi("연세대출은", "북한이므로", truncation=True, max_length=6)
-    assert len(short["input_ids"]) == 6
-
-    saved = tmp_path / "bi"
-    bi.save_pretrained(str(saved))
-    again = load_tokenizer(saved)
-    assert type(again).__name__ == "BidirectionalBertTokenizer"
-    assert again.tokenize("연세대출") == ["연", "##세", "##대출"]
-    plain = AutoTokenizer.from_pretrained(str(saved))  # still loads, as forward WordPiece
-    assert plain.tokenize("연세대출") == ["연세대", "##출"]
-    assert load_tokenizer(saved, bidirectional=False).tokenize("연세대출") == ["연세대", "##출"]
-
-
-def test_bidirectional_tokenizer_pickles(tok_dir):
-    import pickle
-
-    bi = load_tokenizer(tok_dir, bidirectional=True)
-    assert pickle.loads(pickle.dumps(bi)).tokenize("연세대출") == ["연", "##세", "##대출"]
 
 
 def test_cli_tokenize_prints_one_line_per_text(tok_dir):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from transformers import AutoTokenizer
 
@@ -206,12 +209,100 @@ def test_continuation_forms_match_inside_compounds(workspace, tmp_path):
     assert load_tokenizer(cont).convert_tokens_to_ids("고혈압") == load_tokenizer(plain).convert_tokens_to_ids("고혈압")
 
 
-def test_cli_terms_count(workspace):
+# --- a BPE or Unigram base: the terms become added tokens ---------------------------------------
+TOKENIZER_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tokenizers"
+
+
+@pytest.mark.parametrize("kind", ["bpe", "unigram"])
+def test_a_bpe_or_unigram_base_gets_the_terms_as_added_tokens(workspace, kind):
+    import subprocess
+    import sys
+
+    base_dir = TOKENIZER_FIXTURES / kind
+    base = AutoTokenizer.from_pretrained(str(base_dir))
+    terms = ["고혈압", "당뇨병", "질환", "염증", "약물", "심근 경색", "콜레라"]
+    make_workspace(workspace, terms)
+    count_workspace_terms(workspace, CountConfig(workers=1))
+    out = workspace.vocab(kind)
+    report = build_vocab(workspace, base_dir, out, BuildConfig(min_count=0))
+    steps, added = report["steps"], report["added terms"]
+    assert report["tokenizer"] == f"{kind} + added tokens"
+    one_word = [t for t in terms if " " not in t]
+    in_base = [t for t in one_word if 1 in (len(base.tokenize(t)), len(base.tokenize(" " + t)))]
+    assert set(added) == {t for t in one_word if t not in in_base}
+    counts = {r["term"]: r["count"] for r in pq.read_table(workspace.terms / "term_freq.parquet").to_pylist()}
+    assert added == sorted(added, key=lambda t: (-counts[t], t))  # most frequent first, as the paper's
+    assert {"질환", "염증", "약물"} <= set(added)
+    assert steps["already in base"] == len(in_base) and steps["below min count"] == 0
+    assert [(r["term"], r["reason"]) for r in report["rejected"]] == [("심근 경색", "whitespace")]
+    assert steps["added tokens"] == steps["new terms"] == len(added)
+    assert steps["vocab size"] == len(base) + len(added) and steps["base tokens"] == len(base)
+    after, before = report["coverage"]["after"], report["coverage"]["before"]
+    assert after["mean pieces per term"] < before["mean pieces per term"]
+    assert json.loads((out / "build_report.json").read_text())["steps"] == steps
+    # plain AutoTokenizer, without kmb: the terms are whole tokens after the base ids, also before a particle
+    script = f"""
+import sys
+from transformers import AutoTokenizer
+tok = AutoTokenizer.from_pretrained({str(out)!r})
+ids = tok({"환자의 " + " ".join(t + "은" for t in added)!r}, add_special_tokens=False)["input_ids"]
+tokens = tok.convert_ids_to_tokens(ids)
+assert all(t in tokens for t in {added!r}), tokens
+assert all(tok.convert_tokens_to_ids(t) >= {len(base)} for t in {added!r})
+assert len(tok) == {len(base) + len(added)} and not any(m.startswith("kmb") for m in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
     from typer.testing import CliRunner
 
     from kmb.cli import app
 
-    make_workspace(workspace, ["고혈압", "위염"])
-    result = CliRunner().invoke(app, ["terms", "count", "-w", str(workspace.root), "--workers", "1"])
+    result = CliRunner().invoke(app, ["vocab", "build", "-w", str(workspace.root), "--base-vocab", str(base_dir),
+                                      "--min-count", "0", "--out", str(workspace.vocab("cli"))])
     assert result.exit_code == 0, result.output
-    assert "word-start" in result.output and (workspace.terms / "term_freq.parquet").is_file()
+    assert f"vocab build ({kind} + added tokens) -> " in result.output
+    assert re.search(rf"\n  added tokens +{len(added)}\n", result.output), result.output
+    assert "rejected (white space inside a token): 심근 경색 (whitespace)" in result.output
+
+
+def test_wordpiece_only_options_on_a_bpe_base_are_one_error(workspace):
+    make_workspace(workspace, ["질환"])
+    count_workspace_terms(workspace, CountConfig(workers=1))
+    with pytest.raises(KmbError, match="need a WordPiece vocab.txt; this base is a bpe tokenizer"):
+        build_vocab(workspace, TOKENIZER_FIXTURES / "bpe", workspace.vocab("x"), BuildConfig(continuation=True))
+    assert list(workspace.vocab("x").parent.iterdir()) == []
+
+
+# --- numeric options: checked before anything runs (one line, exit 1, nothing written) -----------
+@pytest.mark.parametrize("args, message", [
+    (["vocab", "build", "--min-count", "-1"], "--min-count must be 0 or more, not -1"),
+    (["vocab", "build", "--top", "-5"], "--top must be 0 or more, not -5"),
+    (["vocab", "build", "--pad-to-multiple", "-8"], "--pad-to-multiple must be 0 or more, not -8"),
+    (["vocab", "build", "--coverage-sentences", "-1"], "--coverage-sentences must be 0 or more, not -1"),
+    (["vocab", "extend-model", "--seed", "-1"], "--seed must be 0 or more, not -1"),
+    (["vocab", "extend-model", "--init", "zeros"], "unknown --init 'zeros'"),
+    (["terms", "count", "--workers", "-2"], "--workers must be 0 (one per CPU core) or more, not -2"),
+    (["terms", "count", "--batch-rows", "0"], "--batch-rows must be at least 1, not 0"),
+    (["terms", "list", "--limit", "-1"], "--limit must be 0 or more, not -1"),
+])
+def test_numeric_options_are_checked_before_anything_runs(workspace, base_vocab, tmp_path, monkeypatch, capsys,
+                                                          args, message):
+    from kmb import cli
+
+    make_workspace(workspace, ["고혈압"])
+    count_workspace_terms(workspace, CountConfig(workers=1))
+    before = sorted(p.relative_to(workspace.root) for p in workspace.root.rglob("*"))
+    stamps = {p: p.stat().st_mtime_ns for p in workspace.root.rglob("*") if p.is_file()}
+    extra = {"build": ["--base-vocab", str(base_vocab)],
+             "extend-model": ["--model", str(tmp_path / "model"), "--vocab", str(tmp_path / "new"), "--out",
+                              str(tmp_path / "out")]}.get(args[1], [])
+    monkeypatch.setattr("sys.argv", ["kmb", *args, *extra, "-w", str(workspace.root)] if args[1] != "extend-model"
+                        else ["kmb", *args, *extra])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [f"kmb: error: {message}" + (
+        f": choose one of normal, subword-mean" if "--init" in args else "")]
+    assert sorted(p.relative_to(workspace.root) for p in workspace.root.rglob("*")) == before
+    assert {p: p.stat().st_mtime_ns for p in workspace.root.rglob("*") if p.is_file()} == stamps
+    assert not (tmp_path / "out").exists()
