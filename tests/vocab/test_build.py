@@ -302,7 +302,7 @@ def test_numeric_options_are_checked_before_anything_runs(workspace, base_vocab,
         cli.main()
     assert exit_info.value.code == 1
     assert capsys.readouterr().err.strip().splitlines() == [f"kmb: error: {message}" + (
-        f": choose one of normal, subword-mean" if "--init" in args else "")]
+        ": choose one of normal, subword-mean" if "--init" in args else "")]
     assert sorted(p.relative_to(workspace.root) for p in workspace.root.rglob("*")) == before
     assert {p: p.stat().st_mtime_ns for p in workspace.root.rglob("*") if p.is_file()} == stamps
     assert not (tmp_path / "out").exists()
