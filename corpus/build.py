@@ -282,7 +282,7 @@ def progress_line(documents: int, expected: int, sentences: int, elapsed: float)
     eta = time.strftime("%H:%M:%S", time.gmtime(left / rate)) if rate > 0 else "?"
     share = f" ({documents / expected:.0%})" if expected else ""
     return (f"  ... {documents:,} / {expected:,} documents{share}, {sentences:,} sentences, "
-            f"{rate:,.0f} documents/s, ETA {eta}")
+            f"{rate:,.{0 if rate >= 10 else 1}f} documents/s, ETA {eta}")
 
 
 def build_corpus(

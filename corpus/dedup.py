@@ -84,10 +84,10 @@ def shingle_hashes(text: str, size: int = SHINGLE_CHARS) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4)
 def _permutations(num_perm: int) -> np.ndarray:
+    """datasketch's affine32 permutations (a 2 x num_perm uint32 array), drawn once per process."""
     from datasketch import MinHash
 
-    a, b = MinHash(num_perm=num_perm, scheme=_SCHEME).permutations
-    return a.astype(np.uint32), b.astype(np.uint32)
+    return MinHash(num_perm=num_perm, scheme=_SCHEME).permutations
 
 
 @dataclass
@@ -117,7 +117,9 @@ class NearDuplicateIndex:
     def _minhash(self, signature: np.ndarray):
         from datasketch import MinHash
 
-        return MinHash(num_perm=self.num_perm, hashvalues=signature, scheme=_SCHEME)
+        # The shared permutations spare datasketch drawing them again for every query and insert.
+        return MinHash(num_perm=self.num_perm, hashvalues=signature, scheme=_SCHEME,
+                       permutations=_permutations(self.num_perm))
 
     def find(self, signature: np.ndarray) -> NearMatch | None:
         """The most similar kept document at or above the threshold, or None."""
