@@ -414,7 +414,7 @@ def main() -> int:
     parser.add_argument("--real-news", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/wikinews/wikinews.csv",
                         help="Korean Wikinews CSV for a second splitting run on real text (skipped if absent or --quick)")
     parser.add_argument("--real-documents", type=int, default=None,
-                        help="recombined real-text documents for the scale row (default 2000; --quick 150)")
+                        help="recombined real-text documents for the scale row (default 2000; not with --quick)")
     parser.add_argument("--real-compare", type=int, default=1000,
                         help="how many of them plain kss also splits, for the ratio and agreement (default 1000)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: backends,split,dedup,build,real")
@@ -438,10 +438,10 @@ def main() -> int:
         if "build" not in skip:
             # --quick builds in this process (kss is already imported): no pool start-up to wait for.
             bench_end_to_end(300 if args.quick else n_docs, 1 if args.quick else args.workers, tmp)
-        if "real" not in skip and args.real_news.is_file():
-            real_docs = args.real_documents or (150 if args.quick else 2000)
+        if "real" not in skip and not args.quick and args.real_news.is_file():
+            real_docs = args.real_documents or 2000
             bench_real_scale(args.real_news, real_docs, args.workers, tmp, min(args.real_compare, real_docs))
-        elif "real" not in skip:
+        elif "real" not in skip and not args.quick:
             print(f"  real-text scale: skipped, {args.real_news} is not there")
     return 0
 
