@@ -166,17 +166,15 @@ def corpus_add_command(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Add local files as documents; re-adding the same files adds nothing new."""
-    from kmb.corpus.local_files import AddOptions, add_paths
+    from kmb.corpus.local_files import AddOptions, add_paths, add_verdict
     from kmb.workspace import Workspace
 
     s = add_paths(Workspace.open(workspace), paths, AddOptions(source=source, text_column=text_column, title_column=title_column))
-    nothing_used = s.rejected and not (s.added or s.unchanged)
-    if nothing_used and len(s.rejected) == 1:
-        raise KmbError(s.rejected[0][1], path=s.rejected[0][0])
-    for file, reason in s.rejected:
-        typer.echo(f"kmb: skipped: {file}: {reason}", err=True)
-    if nothing_used:
-        raise KmbError(f"nothing could be used: all {len(s.rejected)} files were rejected (reasons above, and in raw/{s.source}/rejects/)")
+    skipped, error = add_verdict(s)
+    for line in skipped:
+        typer.echo(line, err=True)
+    if error is not None:
+        raise error
     echo_summary(f"corpus add ({s.source})", {"files": s.files, "ignored (other file types)": s.ignored, "added": s.added, "unchanged": s.unchanged,
                                                "rejected": len(s.rejected), **{f"  {k}": v for k, v in sorted(s.by_format.items())},
                                                "written": s.part or "(nothing new)"})
@@ -196,8 +194,6 @@ def corpus_build_command(
     min_hangul: Annotated[float, typer.Option(help="Drop sentences whose share of Hangul among non-space characters is lower.")] = 0.4,
 ) -> None:
     """Build the clean, deduplicated sentence corpus from every raw/<source>/ table (incremental)."""
-    import time as _time
-
     from kmb.corpus.build import BuildConfig, build_corpus
     from kmb.corpus.filters import FilterConfig
     from kmb.workspace import Workspace
@@ -207,15 +203,7 @@ def corpus_build_command(
         near_threshold=near_threshold, rebuild=rebuild,
         filters=FilterConfig(min_chars=min_chars, max_chars=max_chars, min_hangul_share=min_hangul),
     )
-    last = [0.0]
-
-    def progress(documents: int, sentences: int) -> None:
-        now = _time.monotonic()
-        if now - last[0] >= 2.0:
-            last[0] = now
-            typer.echo(f"  ... {documents:,} documents, {sentences:,} sentences", err=True)
-
-    report = build_corpus(Workspace.open(workspace), config, progress=progress)
+    report = build_corpus(Workspace.open(workspace), config, progress=lambda line: typer.echo(line, err=True))
     echo_summary("corpus build", report.summary())
 
 

@@ -10,18 +10,27 @@ duplicates), in one run:
 3. exact sentence dedup: kmb's DuckDB query (min row id per md5_number) over N generated sentence
    rows vs the obvious in-memory alternative (load the table, keep a dict of seen texts), each in
    its own process: time and peak RSS;
-4. end to end: ``build_corpus`` sentences/s with the fast path vs ``--kss-only``.
+4. end to end: ``build_corpus`` sentences/s with the fast path vs ``--kss-only``;
+5. real-text scale: documents recombined from the real Wikinews sentences in ../shared/data (one
+   word of each sentence swapped, 3% exact copies planted; our own generator, below), built end to
+   end by ``build_corpus`` in a child process (time per step, peak RSS) vs plain
+   ``kss.split_sentences`` per document in a process pool of the same size on the same documents;
+   boundary agreement, with a sample of the disagreements printed for a person to judge.
 
     .venv/bin/python benchmarks/bench_corpus.py --quick      # < 60 s
     .venv/bin/python benchmarks/bench_corpus.py              # 2,000 documents, 6M dedup rows
     .venv/bin/python benchmarks/bench_corpus.py --documents 5000 --dedup-rows 2000000 --workers 2
+    .venv/bin/python benchmarks/bench_corpus.py --skip backends,split,dedup,build --real-documents 20000
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
+import random
+import re
 import resource
 import subprocess
 import sys
@@ -263,9 +272,138 @@ def bench_end_to_end(n_docs: int, workers: int, tmp: Path) -> None:
           f"{workers} workers) ratio={rates[True] / rates[False]:.2f}")
 
 
+
+# --- real-text scale ------------------------------------------------------------------------------
+_PAIRS = {"(": ")", "[": "]", "“": "”", "‘": "’", "「": "」", "『": "』", "<": ">", "《": "》", "〈": "〉"}
+
+
+def _balanced(segment: str) -> bool:
+    """Brackets and quotes closed inside the segment (a segment cut out of a quotation is not)."""
+    stack = []
+    for ch in segment:
+        if ch in _PAIRS:
+            stack.append(_PAIRS[ch])
+        elif ch in _PAIRS.values() and (not stack or stack.pop() != ch):
+            return False
+    return not stack and segment.count('"') % 2 == 0
+
+
+def recombined_documents(path: Path, n: int, seed: int = 0, copy_share: float = 0.03):
+    """``n`` documents of 1-4 paragraphs of 2-6 real Wikinews sentences each, one word of every
+    sentence swapped for a random word of the articles (so most sentences are new strings), and
+    ``copy_share`` exact copies of earlier documents. Yields (doc_id, text); only the source
+    sentences are held in memory, never the documents."""
+    from kmb.corpus.normalise import normalise
+
+    segments = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            for line in normalise(row["내용"]).split("\n"):
+                segments.extend(s for s in re.split(r"(?<=[.?!])\s+", line) if len(s) > 5 and _balanced(s))
+    words = sorted({w for s in segments for w in s.split()})
+    rng = random.Random(seed)
+    copies_of: list[str] = []  # a bounded reservoir of earlier documents to copy from
+    for i in range(n):
+        if copies_of and rng.random() < copy_share:
+            yield f"real:{i}", rng.choice(copies_of)
+            continue
+        paragraphs = []
+        for _ in range(rng.randint(1, 4)):
+            sentences = []
+            for _ in range(rng.randint(2, 6)):
+                tokens = rng.choice(segments).split()
+                tokens[rng.randrange(len(tokens))] = rng.choice(words)
+                sentences.append(" ".join(tokens))
+            paragraphs.append(" ".join(sentences))
+        text = "\n".join(paragraphs)
+        if len(copies_of) < 500:
+            copies_of.append(text)
+        else:
+            copies_of[rng.randrange(500)] = text
+        yield f"real:{i}", text
+
+
+def build_child(workspace: str, workers: str, out: str) -> None:
+    """``build_corpus`` on a prepared workspace in this process; writes its report and peak RSS."""
+    from kmb.corpus.build import BuildConfig, build_corpus
+    from kmb.workspace import Workspace
+
+    start = time.perf_counter()
+    report = build_corpus(Workspace.open(workspace), BuildConfig(workers=int(workers))).data
+    seconds = time.perf_counter() - start
+    children_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    Path(out).write_text(json.dumps({"seconds": seconds, "report": report, "main_gb": _peak_rss_gb(),
+                                     "worker_gb": children_gb}, default=str))
+
+
+def _disagreements(ours: list[list[str]], reference: list[list[str]], k: int = 5) -> list[tuple[str, str]]:
+    """Up to ``k`` places where the sentence ends differ: (kmb's sentence, kss's sentence)."""
+    from kmb.corpus.sentence_split import boundary_offsets
+
+    out = []
+    for a, b in zip(ours, reference):
+        if boundary_offsets(a) != boundary_offsets(b):
+            only_a = [s for s in a if s not in b]
+            only_b = [s for s in b if s not in a]
+            if only_a and only_b:
+                out.append((only_a[0], only_b[0]))
+        if len(out) >= k:
+            break
+    return out
+
+
+def bench_real_scale(path: Path, n_docs: int, workers: int, tmp: Path, compare_docs: int) -> None:
+    from kmb.corpus.cleaning import clean
+    from kmb.corpus.normalise import normalise
+    from kmb.corpus.sentence_split import boundary_agreement
+    from kmb.storage import DOCUMENTS, ParquetSink
+    from kmb.workspace import Workspace
+
+    ws = Workspace.open(tmp / "ws-real")
+    raw = ws.raw("news") / "part-1.parquet"
+    chars = 0
+    with ParquetSink(raw, DOCUMENTS) as sink:
+        for doc_id, text in recombined_documents(path, n_docs):
+            sink.write_row({"doc_id": doc_id, "source": "news", "text": text})
+            chars += len(text)
+    print(f"  real-text scale: {n_docs:,} recombined Wikinews documents, {raw.stat().st_size / 1e6:.1f} MB "
+          f"Parquet, {chars:,} characters")
+    out = tmp / "build-child.json"
+    subprocess.run([sys.executable, __file__, "--build-child", str(ws.root), str(workers), str(out)], check=True)
+    child = json.loads(out.read_text())
+    report, seconds = child["report"], child["seconds"]
+    split = report["splitting"]
+    kmb_rate = split["sentences"] / seconds
+    print(f"  build: {split['sentences']:,} sentences split ({split['fast_pieces']:,} fast pieces, "
+          f"{split['kss_pieces']:,} to kss) in {seconds:.1f} s, kept {report['sentences']['kept']:,}; "
+          f"dropped {report['documents']['dropped']}")
+    print("  seconds per step (worker steps summed over workers): "
+          + ", ".join(f"{k} {v:.1f}" for k, v in report["seconds_per_step"].items()))
+    # Plain kss and kmb's splitter on the same cleaned documents, one warmed pool (a prefix of the
+    # corpus when --real-compare is smaller: plain kss on 20,000 documents takes hours).
+    texts = [clean(normalise(t), "news")[0] for _, t in recombined_documents(path, min(compare_docs, n_docs))]
+    runs = pool_run(texts, "punct", workers)
+    (plain, plain_s), (ours, ours_s) = runs["plain"], runs["kmb"]
+    plain_rate = sum(map(len, plain)) / plain_s
+    agreement = boundary_agreement(ours, plain)
+    peak = child["main_gb"] + workers * child["worker_gb"]
+    print(f"RESULT real_scale_end_to_end: {kmb_rate:.0f} sentences/s end to end, {n_docs:,} documents "
+          f"(plain kss pool {plain_rate:.0f} sentences/s on the first {len(texts):,}, backend punct, "
+          f"{workers} workers; kmb splitter alone {sum(map(len, ours)) / ours_s:.0f}/s) ratio={kmb_rate / plain_rate:.2f}")
+    print(f"RESULT real_scale_agreement: {agreement:.2%} sentence-boundary agreement with plain kss on "
+          f"{len(texts):,} documents ratio={agreement:.4f}")
+    print(f"RESULT real_scale_memory: {peak:.2f} GB peak RSS (build process {child['main_gb']:.2f} GB + "
+          f"{workers} x worker {child['worker_gb']:.2f} GB) ratio={peak / 2.0:.2f} of the 2 GB ceiling")
+    for mine, theirs in _disagreements(ours, plain):
+        print(f"  differs: kmb  {mine[-90:]!r}\n           kss  {theirs[-90:]!r}")
+
+
 def main() -> int:
     if len(sys.argv) == 5 and sys.argv[1] == "--dedup-child":
         dedup_child(*sys.argv[2:])
+        return 0
+    if len(sys.argv) == 5 and sys.argv[1] == "--build-child":
+        build_child(*sys.argv[2:])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
@@ -275,7 +413,11 @@ def main() -> int:
     parser.add_argument("--backend", default="punct", help="kss backend for both splitters")
     parser.add_argument("--real-news", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/wikinews/wikinews.csv",
                         help="Korean Wikinews CSV for a second splitting run on real text (skipped if absent or --quick)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: backends,split,dedup,build")
+    parser.add_argument("--real-documents", type=int, default=None,
+                        help="recombined real-text documents for the scale row (default 2000; not with --quick)")
+    parser.add_argument("--real-compare", type=int, default=1000,
+                        help="how many of them plain kss also splits, for the ratio and agreement (default 1000)")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: backends,split,dedup,build,real")
     args = parser.parse_args()
     n_docs = args.documents or (120 if args.quick else 2000)
     dedup_rows = args.dedup_rows or (300_000 if args.quick else 6_000_000)
@@ -296,6 +438,11 @@ def main() -> int:
         if "build" not in skip:
             # --quick builds in this process (kss is already imported): no pool start-up to wait for.
             bench_end_to_end(300 if args.quick else n_docs, 1 if args.quick else args.workers, tmp)
+        if "real" not in skip and not args.quick and args.real_news.is_file():
+            real_docs = args.real_documents or 2000
+            bench_real_scale(args.real_news, real_docs, args.workers, tmp, min(args.real_compare, real_docs))
+        elif "real" not in skip and not args.quick:
+            print(f"  real-text scale: skipped, {args.real_news} is not there")
     return 0
 
 

@@ -9,6 +9,9 @@ The pipeline, one small step each, every step counting what it keeps and drops:
       -> staged sentences -> exact sentence dedup in DuckDB -> 90/10 split by document
       -> corpus/sentences, corpus/documents, corpus/signatures, corpus/report.json
 
+Each step is timed (``STEPS``: read, normalise+clean, split, filter, hash+MinHash, dedup, write);
+the seconds are in the summary and in ``report.json`` under ``seconds_per_step``.
+
 **Safe against a kill.** Everything is written into ``<workspace>/.corpus-build-<id>/``; for an
 incremental build the existing corpus files are hard-linked in first. Only when the new corpus is
 complete are the folders swapped (``corpus`` -> ``.corpus-old-<id>``, build -> ``corpus``). A kill at
@@ -37,11 +40,13 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -63,10 +68,15 @@ STAGED_SENTENCES = pa.schema([pa.field("row_id", pa.int64(), nullable=False)] + 
 STAGED_DOCUMENTS = pa.schema([pa.field("row_id", pa.int64(), nullable=False)] + list(CORPUS_DOCUMENTS))
 # Options that must match the existing corpus for an incremental build to make sense.
 _FIXED_SETTINGS = ("seed", "valid_ratio")
-
+# The steps timed in the report, in pipeline order. The worker steps (normalise_clean, split,
+# filter, hash_minhash) are summed over the worker processes; the others run in this process.
+STEPS = ("read", "normalise_clean", "split", "filter", "hash_minhash", "dedup", "write")
+START_UP = ("kss_import",)  # reported beside the steps: once per worker process, not per document
+PROGRESS_EVERY_S = 2.0
 
 DEFAULT_SEED = 42
 DEFAULT_VALID_RATIO = 0.1  # the paper: 90% train, 10% validation
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -85,11 +95,36 @@ class BuildConfig:
     rebuild: bool = False
     duckdb_memory: str = "700MB"
 
+    def __post_init__(self):
+        # Checked on construction, so that a bad option stops the command before it opens or
+        # writes anything.
+        check_build_options(self)
+
     def settings(self) -> dict:
         out = asdict(self)
         out.pop("rebuild")
         out.pop("workers")
         return out
+
+
+def check_build_options(config: BuildConfig) -> None:
+    """Every option of a build, checked before anything runs; a bad one is one KmbError line."""
+    if config.seed is not None and config.seed < 0:
+        raise KmbError(f"--seed must be >= 0, got {config.seed}")
+    if config.valid_ratio is not None and not 0.0 <= config.valid_ratio < 1.0:
+        raise KmbError(f"--valid-ratio must be in [0, 1), got {config.valid_ratio}")
+    if config.workers < 0:
+        raise KmbError(f"--workers must be >= 0 (0 = all cores), got {config.workers}")
+    if not 0.0 < config.near_threshold <= 1.0:
+        raise KmbError(f"--near-threshold must be in (0, 1], got {config.near_threshold}")
+    if config.backend not in KSS_BACKENDS:
+        # kss's "fast" backend is left out: its output is not repeatable within a process.
+        raise KmbError(f"unknown --backend {config.backend!r}; choose one of {', '.join(KSS_BACKENDS)}")
+    for name in ("num_perm", "max_piece_chars", "batch_docs"):
+        if getattr(config, name) < 1:
+            raise KmbError(f"{name} must be >= 1, got {getattr(config, name)}")
+    if not _MEMORY.match(config.duckdb_memory):
+        raise KmbError(f"duckdb_memory must look like 700MB or 2GB, got {config.duckdb_memory!r}")
 
 
 # --- the per-document work, run in worker processes ---------------------------------------------
@@ -98,41 +133,86 @@ _splitter: SentenceSplitter | None = None
 
 def _worker_init(backend: str, fast_path: bool, max_piece_chars: int) -> None:
     global _splitter
+    import datasketch  # noqa: F401  (imported here, so that no document's MinHash pays for it)
+
     _splitter = SentenceSplitter(backend=backend, fast_path=fast_path, max_piece_chars=max_piece_chars)
 
 
-def process_documents(docs: list[tuple[str, str, str | None]], config: BuildConfig) -> list[dict]:
-    """Normalise, clean, split and filter a batch of (doc_id, source, text); one dict per document."""
+@dataclass
+class DocumentBatch:
+    """What a worker returns for a batch: one dict per document, and its seconds per step."""
+
+    documents: list[dict]
+    seconds: Counter
+
+
+@contextmanager
+def _timed(seconds: Counter, step: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[step] += time.perf_counter() - start
+
+
+def process_documents(docs: list[tuple[str, str, str | None]], config: BuildConfig) -> DocumentBatch:
+    """Normalise, clean, split, filter and hash a batch of (doc_id, source, text), step by step."""
     wanted = (config.backend, config.fast_path, config.max_piece_chars)
     if _splitter is None or (_splitter.backend, _splitter.fast_path, _splitter.max_piece_chars) != wanted:
         _worker_init(*wanted)  # in-process builds with other settings must not reuse the splitter
-    out = []
-    for doc_id, source, raw_text in docs:
-        result = {"doc_id": doc_id, "source": source, "dropped": None, "clean": Counter(),
-                  "filters": Counter(), "split": Counter(), "sentences": []}
-        text = normalise(raw_text)
-        if text:
-            text, result["clean"] = cleaning.clean(text, source)
-        if not text:
-            result["dropped"] = "empty_text"
-            out.append(result)
-            continue
-        split = _splitter.split(text)
-        result["split"] = Counter(sentences=len(split.sentences), fast_pieces=split.fast_pieces,
-                                  kss_pieces=split.kss_pieces, too_long_pieces=split.too_long)
-        for sent_idx, sentence in enumerate(split.sentences):
-            reason = filters.reject_reason(sentence, config.filters)
-            if reason:
-                result["filters"][reason] += 1
-            else:
-                result["sentences"].append((sent_idx, sentence))
-        if not result["sentences"]:
-            result["dropped"] = "no_sentences"
+    seconds = Counter()
+    results = [{"doc_id": doc_id, "source": source, "dropped": None, "clean": Counter(),
+                "filters": Counter(), "split": Counter(), "sentences": []} for doc_id, source, _ in docs]
+    with _timed(seconds, "normalise_clean"):
+        texts = [_normalise_and_clean(result, raw_text) for result, (_, _, raw_text) in zip(results, docs)]
+    imported_before = _splitter.import_seconds
+    with _timed(seconds, "split"):
+        for result, text in zip(results, texts):
+            if text:
+                _split_step(result, text)
+    # The one-off kss import is start-up, not splitting: counted apart.
+    seconds["split"] -= _splitter.import_seconds - imported_before
+    seconds["kss_import"] += _splitter.import_seconds - imported_before
+    with _timed(seconds, "filter"):
+        for result in results:
+            _filter_step(result, config.filters)
+    with _timed(seconds, "hash_minhash"):
+        for result, text in zip(results, texts):
+            if result["dropped"] is None:
+                result["md5"] = dedup.text_md5(text)
+                result["minhash"] = dedup.minhash_signature(text, config.num_perm)
+    return DocumentBatch(results, seconds)
+
+
+def _normalise_and_clean(result: dict, raw_text: str | None) -> str:
+    text = normalise(raw_text)
+    if text:
+        text, result["clean"] = cleaning.clean(text, result["source"])
+    if not text:
+        result["dropped"] = "empty_text"
+    return text
+
+
+def _split_step(result: dict, text: str) -> None:
+    split = _splitter.split(text)
+    result["split"] = Counter(sentences=len(split.sentences), fast_pieces=split.fast_pieces,
+                              kss_pieces=split.kss_pieces, too_long_pieces=split.too_long)
+    result["sentences"] = list(enumerate(split.sentences))
+
+
+def _filter_step(result: dict, config: filters.FilterConfig) -> None:
+    if result["dropped"] is not None:
+        return
+    kept = []
+    for sent_idx, sentence in result["sentences"]:
+        reason = filters.reject_reason(sentence, config)
+        if reason:
+            result["filters"][reason] += 1
         else:
-            result["md5"] = dedup.text_md5(text)
-            result["minhash"] = dedup.minhash_signature(text, config.num_perm)
-        out.append(result)
-    return out
+            kept.append((sent_idx, sentence))
+    result["sentences"] = kept
+    if not kept:
+        result["dropped"] = "no_sentences"
 
 
 # --- split assignment -------------------------------------------------------------------------
@@ -160,55 +240,76 @@ class BuildReport:
             "corpus total": f"{d['totals']['documents']} documents, {d['totals']['sentences']} sentences "
             f"(train {d['totals']['train']}, valid {d['totals']['valid']})",
             "time": f"{d['seconds']:.1f} s ({d['sentences_per_second']:.0f} sentences/s)",
+            "time per step": ", ".join(f"{k} {v:.1f} s" for k, v in d.get("seconds_per_step", {}).items()),
         }
+
+
+class _Tally:
+    """Counts and seconds of every step of one build, and the progress line."""
+
+    def __init__(self, progress: Callable[[str], None] | None, expected_documents: int):
+        self.counts = {name: Counter() for name in ("documents", "dropped", "clean", "filters", "split")}
+        self.seconds = Counter()
+        self.progress = progress
+        self.expected = expected_documents
+        self.started = self.last_shown = time.monotonic()
+
+    def timed(self, step: str):
+        return _timed(self.seconds, step)
+
+    def add(self, result: dict) -> None:
+        self.counts["documents"]["read"] += 1
+        for name in ("clean", "filters", "split"):
+            self.counts[name].update(result[name])
+        if result["dropped"] is not None:
+            self.counts["dropped"][result["dropped"]] += 1
+        else:
+            self.counts["documents"]["staged_sentences"] += len(result["sentences"])
+
+    def show(self, final: bool = False) -> None:
+        now = time.monotonic()
+        if self.progress is None or (not final and now - self.last_shown < PROGRESS_EVERY_S):
+            return
+        self.last_shown = now
+        self.progress(progress_line(self.counts["documents"]["read"], self.expected,
+                                    self.counts["split"]["sentences"], now - self.started))
+
+
+def progress_line(documents: int, expected: int, sentences: int, elapsed: float) -> str:
+    """``  ... 1,200 / 20,000 documents (6%), 16,480 sentences, 410 documents/s, ETA 0:00:41``"""
+    rate = documents / elapsed if elapsed > 0 else 0.0
+    left = max(expected - documents, 0)
+    eta = time.strftime("%H:%M:%S", time.gmtime(left / rate)) if rate > 0 else "?"
+    share = f" ({documents / expected:.0%})" if expected else ""
+    return (f"  ... {documents:,} / {expected:,} documents{share}, {sentences:,} sentences, "
+            f"{rate:,.{0 if rate >= 10 else 1}f} documents/s, ETA {eta}")
 
 
 def build_corpus(
     workspace: Workspace,
     config: BuildConfig = BuildConfig(),
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Build (or extend) ``workspace``'s corpus from every raw document table. See the module doc."""
+    """Build (or extend) ``workspace``'s corpus from every raw document table. See the module doc.
+
+    ``progress`` receives a line (documents done of all new raw documents, documents/s, ETA) at
+    most every 2 s while documents are processed, and once at the end.
+    """
     started = time.perf_counter()
+    check_build_options(config)
     raw_files = _raw_files(workspace)
-    if config.valid_ratio is not None and not 0.0 <= config.valid_ratio < 1.0:
-        raise KmbError(f"--valid-ratio must be in [0, 1), got {config.valid_ratio}")
-    if not 0.0 < config.near_threshold <= 1.0:
-        raise KmbError(f"--near-threshold must be in (0, 1], got {config.near_threshold}")
-    if config.backend not in KSS_BACKENDS:
-        # kss's "fast" backend is left out: its output is not repeatable within a process.
-        raise KmbError(f"unknown --backend {config.backend!r}; choose one of {', '.join(KSS_BACKENDS)}")
     root = workspace.root
     with _build_lock(root):
         _recover(root)
         corpus = workspace.corpus
         previous = _read_report(corpus)
         incremental = not config.rebuild and previous is not None and _has_parts(corpus / "documents")
-        fixed = {"seed": DEFAULT_SEED, "valid_ratio": DEFAULT_VALID_RATIO}
-        if incremental:
-            fixed.update({k: previous.get("settings", {}).get(k, v) for k, v in fixed.items()})
-        config = replace(config, **{k: v if getattr(config, k) is None else getattr(config, k)
-                                    for k, v in fixed.items()})
-        if incremental:
-            for key in _FIXED_SETTINGS:
-                if previous.get("settings", {}).get(key) != getattr(config, key):
-                    raise KmbError(
-                        f"--{key.replace('_', '-')} {getattr(config, key)} differs from the existing corpus "
-                        f"({previous['settings'].get(key)}); use --rebuild to start over",
-                        path=corpus / REPORT_NAME,
-                    )
+        config = _settle_fixed_settings(config, previous if incremental else None, corpus)
         build_dir = root / f".corpus-build-{uuid.uuid4().hex[:8]}"
         build_dir.mkdir()
         try:
             report = _build_into(build_dir, corpus if incremental else None, raw_files, config, progress)
-            report["mode"] = "incremental" if incremental else ("rebuild" if config.rebuild else "fresh")
-            report["seconds"] = time.perf_counter() - started
-            report["sentences_per_second"] = report["splitting"]["sentences"] / max(report["seconds"], 1e-9)
-            if previous is not None and incremental:
-                report["previous_runs"] = (previous.get("previous_runs") or []) + [
-                    {k: previous.get(k) for k in ("built_at", "mode", "documents", "sentences", "cleaning",
-                                                  "splitting", "filters", "sentence_dedup")}
-                ]
+            _add_run_facts(report, config, incremental, previous, started)
             if incremental and report["documents"]["read"] == 0:
                 shutil.rmtree(build_dir)  # nothing new: leave the corpus exactly as it is
                 report["totals"] = previous.get("totals", {})
@@ -226,8 +327,38 @@ def build_corpus(
     return BuildReport(report)
 
 
+def _settle_fixed_settings(config: BuildConfig, previous: dict | None, corpus: Path) -> BuildConfig:
+    """Fill seed and valid_ratio (the existing corpus's, else the defaults); refuse a change."""
+    fixed = {"seed": DEFAULT_SEED, "valid_ratio": DEFAULT_VALID_RATIO}
+    if previous is not None:
+        fixed.update({k: previous.get("settings", {}).get(k, v) for k, v in fixed.items()})
+    config = replace(config, **{k: v if getattr(config, k) is None else getattr(config, k)
+                                for k, v in fixed.items()})
+    for key in _FIXED_SETTINGS if previous is not None else ():
+        if previous.get("settings", {}).get(key) != getattr(config, key):
+            raise KmbError(
+                f"--{key.replace('_', '-')} {getattr(config, key)} differs from the existing corpus "
+                f"({previous['settings'].get(key)}); use --rebuild to start over",
+                path=corpus / REPORT_NAME,
+            )
+    return config
+
+
+def _add_run_facts(report: dict, config: BuildConfig, incremental: bool, previous: dict | None,
+                   started: float) -> None:
+    report["mode"] = "incremental" if incremental else ("rebuild" if config.rebuild else "fresh")
+    report["seconds"] = time.perf_counter() - started
+    report["sentences_per_second"] = report["splitting"]["sentences"] / max(report["seconds"], 1e-9)
+    if previous is not None and incremental:
+        report["previous_runs"] = (previous.get("previous_runs") or []) + [
+            {k: previous.get(k) for k in ("built_at", "mode", "documents", "sentences", "cleaning",
+                                          "splitting", "filters", "sentence_dedup")}
+        ]
+
+
 def _build_into(build_dir: Path, existing: Path | None, raw_files: list[Path], config: BuildConfig,
                 progress) -> dict:
+    """The build as a sequence of steps, each counting and timing what it does."""
     import duckdb
 
     stage = build_dir / "stage"
@@ -235,58 +366,113 @@ def _build_into(build_dir: Path, existing: Path | None, raw_files: list[Path], c
     if existing is not None:
         for table in ("sentences", "documents", "signatures"):
             _link_tree(existing / table, build_dir / table)
-    counts = {
-        "documents": Counter(), "dropped": Counter(), "clean": Counter(), "filters": Counter(),
-        "split": Counter(),
-    }
-    near_pairs: list[dict] = []
     con = duckdb.connect(str(stage / "scratch.duckdb"))
     try:
         dedup.configure_duckdb(con, stage / "duckdb-tmp", config.duckdb_memory)
-        seen_md5: dict[str, str] = {}
-        index = dedup.NearDuplicateIndex(config.near_threshold, config.num_perm)
-        con.execute("create table seen (doc_id varchar)")
-        if existing is not None:
-            if _has_parts(existing / "documents"):
-                con.execute(f"insert into seen select doc_id from read_parquet('{_glob(existing / 'documents')}')")
-            if _has_parts(existing / "signatures"):
-                for part in sorted((existing / "signatures").glob("*.parquet")):
-                    for batch in pq.ParquetFile(part).iter_batches(10_000, columns=CORPUS_SIGNATURES.names):
-                        for doc_id, md5, minhash in zip(*(batch.column(i).to_pylist() for i in range(3))):
-                            seen_md5.setdefault(md5, doc_id)
-                            index.add(doc_id, _unpack(minhash))
+        documents = DocumentDedup(config.near_threshold, config.num_perm)
+        seen = _load_seen(con, existing, documents)
+        tally = _Tally(progress, max(_raw_rows(raw_files) - seen, 0))
+        batches = _timed_iter(_new_document_batches(con, raw_files, config.batch_docs), tally.seconds, "read")
+        _stage_documents(_run_parallel(batches, config, tally.seconds), config, stage, build_dir, documents, tally)
+        tally.show(final=True)
+        with tally.timed("dedup"):
+            new_part, kept_sentences = _dedup_sentences(con, stage, build_dir, existing)
+        with tally.timed("write"):
+            documents_written = _finish_documents(con, stage, build_dir, new_part)
+            totals = _totals(con, build_dir)
+    finally:
+        con.close()
+    shutil.rmtree(stage, ignore_errors=True)
+    return _report_data(config, tally, documents_written, kept_sentences, totals, documents.near_pairs)
 
-        row_id = 0
-        sentences_seen = 0
-        with ParquetSink(stage / "sentences.parquet", STAGED_SENTENCES) as sentence_sink, \
-                ParquetSink(stage / "documents.parquet", STAGED_DOCUMENTS) as document_sink, \
-                ParquetSink(build_dir / "signatures" / part_name(), CORPUS_SIGNATURES) as signature_sink:
-            batches = _new_document_batches(con, raw_files, config.batch_docs)
-            for result in _run_parallel(batches, config):
-                row_id += 1
-                counts["documents"]["read"] += 1
-                counts["clean"].update(result["clean"])
-                counts["filters"].update(result["filters"])
-                counts["split"].update(result["split"])
-                doc = {"row_id": row_id, "doc_id": result["doc_id"], "source": result["source"], "split": None,
-                       "n_sentences": 0, "n_words": 0, "n_chars": 0, "dropped": result["dropped"],
-                       "duplicate_of": None}
-                if doc["dropped"] is None:
-                    md5, signature = result["md5"], result["minhash"]
-                    if md5 in seen_md5:
-                        doc["dropped"], doc["duplicate_of"] = "exact_duplicate", seen_md5[md5]
-                    else:
-                        match = index.find(signature)
-                        if match is not None:
-                            doc["dropped"], doc["duplicate_of"] = "near_duplicate", match.doc_id
-                            near_pairs.append({"doc_id": doc["doc_id"], "duplicate_of": match.doc_id,
-                                               "jaccard": round(match.jaccard, 3)})
-                        else:
-                            seen_md5[md5] = doc["doc_id"]
-                            index.add(doc["doc_id"], signature)
-                            signature_sink.write_row({"doc_id": doc["doc_id"], "text_md5": md5,
-                                                      "minhash": signature.astype("<u4").tobytes()})
-                if doc["dropped"] is None:
+
+def _timed_iter(items: Iterable, seconds: Counter, step: str) -> Iterator:
+    """Yield from ``items``, adding the time spent producing each item to ``seconds[step]``."""
+    items = iter(items)
+    while True:
+        with _timed(seconds, step):
+            item = next(items, _END)
+        if item is _END:
+            return
+        yield item
+
+
+_END = object()
+
+
+class DocumentDedup:
+    """Exact (MD5) and near (MinHash LSH) duplicate documents, first one in build order kept."""
+
+    def __init__(self, near_threshold: float, num_perm: int):
+        self.seen_md5: dict[str, str] = {}
+        self.index = dedup.NearDuplicateIndex(near_threshold, num_perm)
+        self.near_pairs: list[dict] = []
+
+    def add_kept(self, doc_id: str, md5: str, signature) -> None:
+        self.seen_md5.setdefault(md5, doc_id)
+        self.index.add(doc_id, signature)
+
+    def check(self, doc: dict, md5: str, signature) -> bool:
+        """Mark ``doc`` as an exact or near duplicate, or record it as kept (returns True)."""
+        if md5 in self.seen_md5:
+            doc["dropped"], doc["duplicate_of"] = "exact_duplicate", self.seen_md5[md5]
+            return False
+        match = self.index.find(signature)
+        if match is not None:
+            doc["dropped"], doc["duplicate_of"] = "near_duplicate", match.doc_id
+            self.near_pairs.append({"doc_id": doc["doc_id"], "duplicate_of": match.doc_id,
+                                    "jaccard": round(match.jaccard, 3)})
+            return False
+        self.add_kept(doc["doc_id"], md5, signature)
+        return True
+
+
+def _load_seen(con, existing: Path | None, documents: DocumentDedup) -> int:
+    """The existing corpus's doc ids (into table ``seen``) and signatures; returns how many ids."""
+    con.execute("create table seen (doc_id varchar)")
+    if existing is None:
+        return 0
+    if _has_parts(existing / "documents"):
+        con.execute(f"insert into seen select doc_id from read_parquet('{_glob(existing / 'documents')}')")
+    if _has_parts(existing / "signatures"):
+        for part in sorted((existing / "signatures").glob("*.parquet")):
+            for batch in pq.ParquetFile(part).iter_batches(10_000, columns=CORPUS_SIGNATURES.names):
+                for doc_id, md5, minhash in zip(*(batch.column(i).to_pylist() for i in range(3))):
+                    documents.add_kept(doc_id, md5, _unpack(minhash))
+    return con.execute("select count(*) from seen").fetchall()[0][0]
+
+
+def _raw_rows(raw_files: list[Path]) -> int:
+    """Rows in the raw tables, from the Parquet footers (the progress display's total)."""
+    total = 0
+    for path in raw_files:
+        try:
+            total += pq.ParquetFile(path).metadata.num_rows
+        except Exception:  # an unreadable file is reported, with its path, when it is read
+            pass
+    return total
+
+
+def _stage_documents(results: Iterable[dict], config: BuildConfig, stage: Path, build_dir: Path,
+                     documents: DocumentDedup, tally: _Tally) -> None:
+    """Document dedup in build order, then stage each document and its sentences."""
+    row_id = 0
+    with ParquetSink(stage / "sentences.parquet", STAGED_SENTENCES) as sentence_sink, \
+            ParquetSink(stage / "documents.parquet", STAGED_DOCUMENTS) as document_sink, \
+            ParquetSink(build_dir / "signatures" / part_name(), CORPUS_SIGNATURES) as signature_sink:
+        for result in results:
+            row_id += 1
+            doc = {"row_id": row_id, "doc_id": result["doc_id"], "source": result["source"], "split": None,
+                   "n_sentences": 0, "n_words": 0, "n_chars": 0, "dropped": result["dropped"],
+                   "duplicate_of": None}
+            with tally.timed("dedup"):
+                kept = doc["dropped"] is None and documents.check(doc, result["md5"], result["minhash"])
+            result["dropped"] = doc["dropped"]
+            tally.add(result)
+            with tally.timed("write"):
+                if kept:
+                    signature_sink.write_row({"doc_id": doc["doc_id"], "text_md5": result["md5"],
+                                              "minhash": result["minhash"].astype("<u4").tobytes()})
                     doc["split"] = assign_split(doc["doc_id"], config.seed, config.valid_ratio)
                     for sent_idx, text in result["sentences"]:
                         sentence_sink.write_row({
@@ -294,25 +480,16 @@ def _build_into(build_dir: Path, existing: Path | None, raw_files: list[Path], c
                             "source": doc["source"], "sent_idx": sent_idx, "text": text,
                             "n_chars": len(text), "n_words": len(text.split()), "split": doc["split"],
                         })
-                    counts["documents"]["staged_sentences"] += len(result["sentences"])
-                else:
-                    counts["dropped"][doc["dropped"]] += 1
                 document_sink.write_row(doc)
-                sentences_seen += result["split"].get("sentences", 0)
-                if progress is not None:
-                    progress(counts["documents"]["read"], sentences_seen)
+            tally.show()
 
-        new_part, kept_sentences = _dedup_sentences(con, stage, build_dir, existing)
-        documents_written = _finish_documents(con, stage, build_dir, new_part)
-        totals = _totals(con, build_dir)
-    finally:
-        con.close()
-    shutil.rmtree(stage, ignore_errors=True)
 
-    dropped_after = documents_written.get("all_sentences_duplicate", 0)
+def _report_data(config: BuildConfig, tally: _Tally, documents_written: Counter, kept_sentences: dict,
+                 totals: dict, near_pairs: list[dict]) -> dict:
+    counts = tally.counts
     dropped = {k: counts["dropped"].get(k, 0) for k in
                ("empty_text", "no_sentences", "exact_duplicate", "near_duplicate")}
-    dropped["all_sentences_duplicate"] = dropped_after
+    dropped["all_sentences_duplicate"] = documents_written.get("all_sentences_duplicate", 0)
     staged = counts["documents"]["staged_sentences"]
     return {
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -328,6 +505,8 @@ def _build_into(build_dir: Path, existing: Path | None, raw_files: list[Path], c
         "near_duplicates": near_pairs[:1000],
         "near_duplicates_total": len(near_pairs),
         "totals": totals,
+        # Worker steps are summed over the workers (CPU seconds), the others are this process's.
+        "seconds_per_step": {step: round(tally.seconds.get(step, 0.0), 2) for step in STEPS + START_UP},
     }
 
 
@@ -357,14 +536,21 @@ def _new_document_batches(con, raw_files: list[Path], batch_docs: int) -> Iterat
                     "where doc_id is not null")
 
 
-def _run_parallel(batches: Iterable[list[tuple]], config: BuildConfig) -> Iterator[dict]:
-    """Process batches in worker processes, in order, with a bounded number in flight."""
+def _run_parallel(batches: Iterable[list[tuple]], config: BuildConfig, seconds: Counter) -> Iterator[dict]:
+    """Process batches in worker processes, in order, with a bounded number in flight; the
+    workers' seconds per step are added to ``seconds``."""
+    for batch in _batch_results(batches, config):
+        seconds.update(batch.seconds)
+        yield from batch.documents
+
+
+def _batch_results(batches: Iterable[list[tuple]], config: BuildConfig) -> Iterator[DocumentBatch]:
     workers = config.workers or os.cpu_count() or 1
     batches = iter(batches)
     first = list(itertools.islice(batches, 2))
     if workers <= 1 or len(first) < 2:  # one batch: starting worker processes would cost more
         for batch in itertools.chain(first, batches):
-            yield from process_documents(batch, config)
+            yield process_documents(batch, config)
         return
     batches = itertools.chain(first, batches)
     import multiprocessing
@@ -376,9 +562,9 @@ def _run_parallel(batches: Iterable[list[tuple]], config: BuildConfig) -> Iterat
         for batch in batches:
             in_flight.append(pool.submit(process_documents, batch, config))
             if len(in_flight) >= workers * 3:
-                yield from in_flight.pop(0).result()
+                yield in_flight.pop(0).result()
         for future in in_flight:
-            yield from future.result()
+            yield future.result()
 
 
 def _dedup_sentences(con, stage: Path, build_dir: Path, existing: Path | None) -> dict:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kmb.errors import KmbError
+
 FILTER_RULES = ("too_short", "too_long", "no_letters", "low_hangul", "names_only")
 
 # The most common Korean surnames (covering about 95% of people).
@@ -35,6 +37,15 @@ class FilterConfig:
     max_chars: int = 1000
     min_hangul_share: float = 0.4
     drop_names_only: bool = True
+
+    def __post_init__(self):
+        # Checked on construction: a bad threshold stops the build before it writes anything.
+        if self.min_chars < 0:
+            raise KmbError(f"--min-chars must be >= 0, got {self.min_chars}")
+        if self.max_chars < max(self.min_chars, 1):
+            raise KmbError(f"--max-chars must be >= 1 and >= --min-chars ({self.min_chars}), got {self.max_chars}")
+        if not 0.0 <= self.min_hangul_share <= 1.0:
+            raise KmbError(f"--min-hangul must be in [0, 1], got {self.min_hangul_share}")
 
 
 def reject_reason(sentence: str, config: FilterConfig = FilterConfig()) -> str | None:

@@ -126,6 +126,21 @@ def add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> Ad
     return summary
 
 
+def add_verdict(summary: AddSummary) -> tuple[list[str], KmbError | None]:
+    """What ``kmb corpus add`` tells the user about rejected files: one "skipped" line per rejected
+    file, and the error to exit with when nothing at all could be used (a lone rejected file is
+    that error itself, with its own reason; several are listed and then summed up)."""
+    nothing_used = bool(summary.rejected) and not (summary.added or summary.unchanged)
+    if nothing_used and len(summary.rejected) == 1:
+        file, reason = summary.rejected[0]
+        return [], KmbError(reason, path=file)
+    skipped = [f"kmb: skipped: {file}: {reason}" for file, reason in summary.rejected]
+    if nothing_used:
+        return skipped, KmbError(f"nothing could be used: all {len(summary.rejected)} files were rejected "
+                                 f"(reasons above, and in raw/{summary.source}/rejects/)")
+    return skipped, None
+
+
 def _walk(paths: list[str | Path]) -> Iterator[tuple[Path, bool]]:
     """(file, named on the command line) for every file under the given paths."""
     for given in paths:

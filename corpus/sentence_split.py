@@ -1,10 +1,12 @@
 """Sentence splitting: kss where it is needed, a cheap rule where the boundary is unambiguous.
 
-kss (Korean Sentence Splitter) is accurate but slow: it runs a morphological analyser over every
-character, about 700-800 sentences/s per core, and ``import kss`` alone takes 7-9 s. Most boundaries
-in news and papers are not hard at all: a declarative ending ``다.`` (or ``요.``, ``까?``) followed by a
-space and a Hangul syllable, outside any quote or bracket, is a sentence end that kss always agrees
-with. So :class:`SentenceSplitter` does this:
+kss (Korean Sentence Splitter) is accurate but slow: it examines every character, about 700-800
+sentences/s per core, each ``.`` followed by a space costing a check against 1,122 abbreviations,
+and ``import kss`` alone takes 7-9 s. Most boundaries in news and papers are not hard at all: a
+declarative ending ``다.`` (or ``요.``, ``까?``) followed by a space and the start of a sentence (a
+Hangul syllable, a Latin letter, a digit, an opening quote or bracket), outside any quote or
+bracket, is a sentence end where kss's punct backend splits too, bar its few exceptions (see
+``_CHEAP_BOUNDARY``). So :class:`SentenceSplitter` does this:
 
 1. a document is split into paragraphs at ``\\n`` (paragraphs are structural boundaries; the
    reference kss run gets the same paragraphs);
@@ -25,17 +27,27 @@ too long is not a sentence anyone wants (a table dump, a run of numbers): it is 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 DEFAULT_BACKEND = "punct"  # chosen by the accuracy/speed comparison in docs/corpus.md
 DEFAULT_MAX_PIECE_CHARS = 3000
 
-# A cheap boundary: a declarative/polite ending with its final punctuation, then whitespace, then a
-# Hangul syllable that starts the next sentence.
-_CHEAP_BOUNDARY = re.compile(r"(?:[다요]\.|[까죠]\?)[ \t]+(?=[가-힣])")
+# A cheap boundary: a declarative/polite ending with its final punctuation (and any citation marks
+# such as [1][2] after it), then whitespace, then what starts the next sentence: a Hangul syllable,
+# a Latin letter, a digit or an opening quote or bracket. kss's punct backend splits at every such
+# place except (its exceptions 7 and 8) where the next character is followed by a "." ("3. 다음")
+# or the next word continues the clause ("에서", "라서", "하여서" ...), so those are left to kss.
+_NEXT_CONTINUES = "시피|거나|의 |에[서선는]|에도 |라(?:서|는|도 |던|지만|고|건|거나|며|면서)|하(?:여서|여도|였|고는 |고서 |곤 |다는|는데\\.|며)|할텐데"
+_CHEAP_BOUNDARY = re.compile(
+    r"(?<!\.)(?:[다요]\.|[까죠]\?)(?:\[\d{1,3}\])*[ \t]+"
+    r"(?=[가-힣A-Za-z0-9(\[“‘\"'][ \t]*[^.\s])(?!\[\d)"  # " [3]" after a space stays with its sentence
+    rf"(?![(\[“‘\"']*(?:{_NEXT_CONTINUES}))"
+)
 # Characters that make a piece worth asking kss about: more sentence punctuation. Quotes and
 # brackets alone are harmless (kss never splits inside them), and a decimal point is not a boundary.
 _RISKY_CHARS = re.compile(r"[.?!…;]")
+_FINAL_PUNCTUATION = re.compile(r"[.?!](?:\[\d{1,3}\])*$")  # the piece's own end, citations included
 _ANY_END = re.compile(r"(?<=[.?!…])\s+")
 _DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
 # A syllable that can end a sentence without final punctuation, followed by a space: backends that
@@ -71,6 +83,7 @@ class SentenceSplitter:
         self.fast_path = fast_path
         self.max_piece_chars = max_piece_chars
         self._kss_split = None
+        self.import_seconds = 0.0  # spent importing kss (7-9 s once per process), not splitting
 
     # --- public ---------------------------------------------------------------------------
     def split(self, text: str) -> SplitResult:
@@ -132,7 +145,9 @@ class SentenceSplitter:
         if not pieces:
             return []
         if self._kss_split is None:
+            started = time.perf_counter()
             self._kss_split = _load_kss()
+            self.import_seconds += time.perf_counter() - started
         out = self._kss_split(pieces, backend=self.backend, num_workers=1)
         if len(pieces) == 1:  # kss unwraps a one-element list and returns a flat list
             out = [out]
@@ -165,7 +180,7 @@ def cheap_pieces(paragraph: str) -> list[str]:
 
 def is_plain_piece(piece: str, backend: str = DEFAULT_BACKEND) -> bool:
     """True when a piece is certainly one sentence: nothing inside could be another boundary."""
-    body = piece[:-1] if piece[-1:] in ".?!" else piece
+    body = _FINAL_PUNCTUATION.sub("", piece)
     body = _DECIMAL.sub("", body)
     if _RISKY_CHARS.search(body):
         return False

@@ -31,8 +31,23 @@ def splitters():
 def test_cheap_pieces_cut_only_at_unambiguous_boundaries():
     paragraph = "고혈압은 흔하다. 증상이 없을까? 정기 검진이 중요합니다. 약은 3.5mg을 먹는다."
     assert cheap_pieces(paragraph) == ["고혈압은 흔하다.", "증상이 없을까?", "정기 검진이 중요합니다.", "약은 3.5mg을 먹는다."]
-    # "다." then a digit or Latin letter is not cheap: left for kss.
+    # "다." then a character that is itself followed by "." (a numbered list) is not cheap: kss
+    # does not split there (its exception 7).
     assert cheap_pieces("결과가 나왔다. 2. 다음 단계다.") == ["결과가 나왔다. 2. 다음 단계다."]
+
+
+def test_cheap_boundaries_where_kss_punct_splits_too():
+    # Each of these cuts is where plain kss (punct) puts the boundary.
+    assert cheap_pieces("수송을 의결했다. KTX 법인이 생겼다.") == ["수송을 의결했다.", "KTX 법인이 생겼다."]
+    assert cheap_pieces("발표했다. 3일에 다시 모였다.") == ["발표했다.", "3일에 다시 모였다."]
+    assert cheap_pieces("제출했다. (지자체와) 조율했다.") == ["제출했다.", "(지자체와) 조율했다."]
+    assert cheap_pieces("말했다. “좋다”고 답했다.") == ["말했다.", "“좋다”고 답했다."]
+    assert cheap_pieces("밝혔다.[1][2] 작업은 끝났다.") == ["밝혔다.[1][2]", "작업은 끝났다."]
+    assert is_plain_piece("밝혔다.[1][2]")
+    # Left to kss: a citation after a space, a list item, a next word that continues the clause.
+    assert cheap_pieces("주장이다. [3] 끝났다.") == ["주장이다. [3] 끝났다."]
+    assert cheap_pieces("했다. A. B 순이다.") == ["했다. A. B 순이다."]
+    assert cheap_pieces("그렇게 했다. 라고 말했다.") == ["그렇게 했다. 라고 말했다."]
 
 
 def test_cheap_pieces_never_cut_inside_quotes_or_brackets():
@@ -109,3 +124,19 @@ def test_agreement_with_plain_kss_on_real_news(shared_data, splitters):
     reference = [plain.split(d).sentences for d in docs]
     assert sum(map(len, reference)) > 500
     assert boundary_agreement(ours, reference) >= 0.99
+
+
+def test_text_the_fast_path_already_handled_splits_as_before():
+    # Recorded with the splitter before its cheap boundaries were extended: generated news
+    # documents it split with no kss at all. They must come out exactly as they did.
+    import json
+    from pathlib import Path
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "corpus" / "fast_path_sentences.jsonl"
+    records = [json.loads(line) for line in fixture.read_text(encoding="utf-8").splitlines()]
+    assert len(records) >= 20
+    splitter = SentenceSplitter()
+    for record in records:
+        result = splitter.split(record["text"])
+        assert result.sentences == record["sentences"], record["doc_id"]
+        assert result.kss_pieces == 0

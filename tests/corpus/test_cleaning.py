@@ -1,40 +1,10 @@
-"""Normalise, clean and filter: each rule on real-looking text we wrote ourselves."""
+"""Cleaning: each boilerplate rule per source kind, on real-looking text we wrote ourselves."""
 
 from __future__ import annotations
-
-import unicodedata
 
 import pytest
 
 from kmb.corpus.cleaning import ALL_RULE_NAMES, clean, source_kind
-from kmb.corpus.filters import FilterConfig, is_names_only, reject_reason
-from kmb.corpus.normalise import normalise
-
-
-# --- normalise -----------------------------------------------------------------------------------
-def test_normalise_makes_nfc_and_never_decomposes_hangul():
-    decomposed = unicodedata.normalize("NFD", "고혈압 환자")
-    assert len(decomposed) > len("고혈압 환자")
-    out = normalise(decomposed)
-    assert out == "고혈압 환자"
-    assert unicodedata.is_normalized("NFC", out)
-
-
-def test_normalise_keeps_compatibility_characters():
-    # NFKC would turn ㎎ into "mg" and ℃ into "°C"; kmb keeps them.
-    assert normalise("하루 5㎎, 체온 38℃") == "하루 5㎎, 체온 38℃"
-
-
-def test_normalise_decodes_entities_and_removes_invisible_characters():
-    text = "혈당&nbsp;관리&amp;운동\u200b은 중요\u00ad하다&#46;\x07 \ufeff"
-    assert normalise(text) == "혈당 관리&운동은 중요하다."
-
-
-def test_normalise_tidies_spaces_and_lines():
-    text = "  첫 문단\t\t입니다.  \r\n\r\n\u3000둘째   문단입니다.\r"
-    assert normalise(text) == "첫 문단 입니다.\n둘째 문단입니다."
-    assert normalise(None) == ""
-    assert normalise("   \n \n") == ""
 
 
 # --- cleaning --------------------------------------------------------------------------------------
@@ -108,28 +78,3 @@ def test_rules_apply_per_source_kind():
 def test_clean_leaves_korean_as_it_is():
     sentence = "의료진은 ‘환자 중심’ 진료를 강조했다."
     assert clean(sentence, "news") == (sentence, {})
-
-
-# --- filters ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "sentence, reason",
-    [
-        ("열이 났다.", "too_short"),
-        ("가" * 1001, "too_long"),
-        ("2023. 10. 15. 12:30 ~ 14:00", "no_letters"),
-        ("HbA1c was reduced by 0.5% in the exercise group (p<0.05).", "low_hangul"),
-        ("김민준 이서연 박지훈 최하은", "names_only"),
-        ("김민준, 이서연, 박지훈", "names_only"),
-        ("운동군의 당화혈색소가 유의하게 감소하였다.", None),
-        ("COVID-19 mRNA 백신 접종 후 항체가 생겼다.", None),
-        ("이번 조사 결과", None),
-    ],
-)
-def test_filter_rules(sentence, reason):
-    assert reject_reason(sentence) == reason
-
-
-def test_filter_thresholds_are_options():
-    assert reject_reason("열이 났다.", FilterConfig(min_chars=4)) is None
-    assert reject_reason("김민준 이서연 박지훈 최하은", FilterConfig(drop_names_only=False)) is None
-    assert not is_names_only("김민준")  # a single word is left to the length rule

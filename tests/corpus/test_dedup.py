@@ -77,3 +77,18 @@ def test_sentence_dedup_keeps_first_occurrence_and_respects_existing(tmp_path):
     rows = con.sql(dedup_sentences_sql((tmp_path / "stage.parquet").as_posix(),
                                        (tmp_path / "existing.parquet").as_posix())).fetchall()
     assert [r[0] for r in rows] == [1, 2]
+
+
+def test_minhash_signature_equals_datasketch_update_batch():
+    # kmb computes the signature in numpy; it must equal datasketch's, so that signatures stored by
+    # earlier builds stay comparable with new ones.
+    import numpy as np
+    from datasketch import MinHash
+
+    texts = [normalise(d.text) for d in generate(30, seed=2)] + ["", "abc", "가나다라마", "가나다라마바", "  가  나  "]
+    for text in texts:
+        reference = MinHash(num_perm=128, scheme="affine32")
+        reference.update_batch(char_shingles(text))
+        ours = minhash_signature(text)
+        assert ours.dtype == reference.hashvalues.dtype and np.array_equal(ours, reference.hashvalues), text[:40]
+    assert len(minhash_signature("고혈압 환자는 싱겁게 먹어야 한다.", num_perm=64)) == 64

@@ -2,7 +2,6 @@
 
 import codecs
 import json
-import sys
 from pathlib import Path
 
 import duckdb
@@ -138,18 +137,8 @@ def test_bad_files_are_rejected_whole_and_recorded(workspace, tmp_path):
     assert con.execute("select count(*) from rejects").fetchone()[0] == 5
 
 
-def test_cli_one_clear_line_and_exit_1_when_nothing_usable(tmp_path, capsys, monkeypatch):
-    from kmb.cli import main
-
-    def run(*args):
-        monkeypatch.setattr(sys, "argv", ["kmb", *map(str, args)])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-        return (code, *capsys.readouterr())
-
+def test_cli_one_clear_line_and_exit_1_when_nothing_usable(tmp_path, run_kmb):
+    run = run_kmb
     bad = tmp_path / "unknown.txt"
     bad.write_bytes("高血圧の治療。".encode("shift_jis") * 10)
     ws = tmp_path / "ws"
@@ -180,3 +169,18 @@ def test_doc_ids_do_not_depend_on_where_the_files_are(tmp_path):
         table = pq.read_table(next(ws.raw("textbook").glob("*.parquet")), columns=["doc_id"])
         ids.append(table.column("doc_id").to_pylist())
     assert ids[0] == ids[1] and len(ids[0]) == 1
+
+
+def test_add_verdict_is_the_rejection_rule():
+    from kmb.corpus.local_files import AddSummary, add_verdict
+
+    lone = AddSummary(source="textbook", files=1, rejected=[("a.txt", "not UTF-8")])
+    skipped, error = add_verdict(lone)
+    assert skipped == [] and str(error) == "a.txt: not UTF-8"
+    many = AddSummary(source="other", files=2, rejected=[("a.txt", "bad"), ("b.pdf", "worse")])
+    skipped, error = add_verdict(many)
+    assert skipped == ["kmb: skipped: a.txt: bad", "kmb: skipped: b.pdf: worse"]
+    assert str(error).startswith("nothing could be used: all 2 files were rejected") and "raw/other/rejects/" in str(error)
+    some = AddSummary(source="other", files=2, added=1, rejected=[("a.txt", "bad")])
+    assert add_verdict(some) == (["kmb: skipped: a.txt: bad"], None)
+    assert add_verdict(AddSummary(source="other", files=1, added=1)) == ([], None)

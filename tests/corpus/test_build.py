@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 
 import duckdb
 import pyarrow.parquet as pq
@@ -172,10 +174,33 @@ def test_worker_processes_give_the_same_corpus(workspace):
 
 def test_in_process_builds_use_their_own_splitter_settings():
     doc = [("a", "news", "A군 vs. B군을 비교했다. 결과는 다음과 같다.")]
-    fast = process_documents(doc, BuildConfig(workers=1))[0]["split"]
-    kss_only = process_documents(doc, BuildConfig(workers=1, fast_path=False))[0]["split"]
+    fast = process_documents(doc, BuildConfig(workers=1)).documents[0]["split"]
+    kss_only = process_documents(doc, BuildConfig(workers=1, fast_path=False)).documents[0]["split"]
     assert (fast["fast_pieces"], fast["kss_pieces"]) == (1, 1)
     assert (kss_only["fast_pieces"], kss_only["kss_pieces"]) == (0, 1)
+
+
+def test_report_times_every_step_and_progress_shows_rate_and_eta(workspace, sample_docs):
+    from kmb.corpus.build import START_UP, STEPS
+
+    add_raw(workspace, "naver_health", "part-1", [(d.doc_id, d.text) for d in sample_docs[:40]])
+    lines = []
+    result = build_corpus(workspace, ONE_CORE, progress=lines.append)
+    seconds = report(workspace)["seconds_per_step"]
+    assert list(seconds) == list(STEPS + START_UP) and all(v >= 0 for v in seconds.values())
+    assert seconds["split"] > 0 and seconds["read"] > 0
+    assert "time per step" in result.summary() and "split" in result.summary()["time per step"]
+    assert lines and lines[-1].startswith("  ... 40 / 40 documents (100%)")
+    assert "documents/s" in lines[-1] and "ETA 00:00:00" in lines[-1]
+
+
+def test_progress_line():
+    from kmb.corpus.build import progress_line
+
+    line = progress_line(1_000, 20_000, 14_000, 10.0)
+    assert line == "  ... 1,000 / 20,000 documents (5%), 14,000 sentences, 100 documents/s, ETA 00:03:10"
+    assert progress_line(0, 0, 0, 0.0).endswith(" 0.0 documents/s, ETA ?")
+    assert "0.5 documents/s" in progress_line(1, 6, 38, 2.0)  # a slow start still shows a rate
 
 
 # --- bad input -----------------------------------------------------------------------------------
@@ -234,6 +259,14 @@ def test_raw_table_without_text_column(workspace):
         build_corpus(workspace, ONE_CORE)
 
 
+def test_cli_error_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "kmb.cli", "corpus", "build", "-w", str(tmp_path / "ws")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kmb: error: ") and "no raw document tables" in lines[0]
+
+
 # --- real data -----------------------------------------------------------------------------------
 def test_corpus_from_real_wikinews(workspace, shared_data):
     rows = []
@@ -251,3 +284,43 @@ def test_corpus_from_real_wikinews(workspace, shared_data):
     assert rep["splitting"]["fast_pieces"] > rep["splitting"]["kss_pieces"]
     texts = [r[3] for r in sentences(workspace)]
     assert all(t == t.strip() and "\n" not in t for t in texts)
+
+
+# --- every numeric option, checked before anything is written -----------------------------------
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--workers", "-1", "--workers must be >= 0"),
+        ("--seed", "-3", "--seed must be >= 0"),
+        ("--valid-ratio", "1.0", "--valid-ratio must be in [0, 1)"),
+        ("--valid-ratio", "-0.1", "--valid-ratio must be in [0, 1)"),
+        ("--near-threshold", "0", "--near-threshold must be in (0, 1]"),
+        ("--near-threshold", "1.5", "--near-threshold must be in (0, 1]"),
+        ("--min-chars", "-1", "--min-chars must be >= 0"),
+        ("--max-chars", "0", "--max-chars must be >= 1"),
+        ("--max-chars", "5", "--max-chars must be >= 1 and >= --min-chars (8)"),
+        ("--min-hangul", "1.2", "--min-hangul must be in [0, 1]"),
+        ("--min-hangul", "-0.5", "--min-hangul must be in [0, 1]"),
+    ],
+)
+def test_cli_numeric_options_are_checked_before_anything_runs(tmp_path, run_kmb, option, value, message):
+    ws = tmp_path / "ws"
+    code, _, err = run_kmb("corpus", "build", "-w", ws, option, value)
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kmb: error: ") and message in lines[0], lines
+    assert not ws.exists()  # nothing written, not even the workspace folders
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"num_perm": 0}, "num_perm must be >= 1"),
+        ({"max_piece_chars": 0}, "max_piece_chars must be >= 1"),
+        ({"batch_docs": 0}, "batch_docs must be >= 1"),
+        ({"duckdb_memory": "lots"}, "duckdb_memory must look like"),
+    ],
+)
+def test_library_only_options_are_checked_too(options, message):
+    with pytest.raises(KmbError, match=message):
+        BuildConfig(**options)
