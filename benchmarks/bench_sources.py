@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 from kmb.corpus.local_files import AddOptions, add_paths  # noqa: E402
-from kmb.corpus.pdf_text import extract_pages, extract_pages_pdfplumber, write_text_pdf  # noqa: E402
+from kmb.crawlers.pdf_text import extract_pages, extract_pages_pdfplumber, write_text_pdf  # noqa: E402
 from kmb.corpus.text_encoding import UndecodableText, decode_korean_text  # noqa: E402
 from kmb.workspace import Workspace  # noqa: E402
 from kmb.vocab.term_lists import import_terms  # noqa: E402

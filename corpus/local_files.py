@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 
-from kmb.corpus.pdf_text import PdfError, pdf_text
+from kmb.crawlers.pdf_text import PdfError, pdf_text
 from kmb.storage import LOCAL_DOCUMENTS, REJECTS, ParquetSink, doc_ids, part_name, write_rows
 from kmb.corpus.text_encoding import UndecodableText, decode_korean_text, guess_language
 from kmb.workspace import Workspace

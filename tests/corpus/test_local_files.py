@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kmb.corpus.local_files import AddOptions, add_paths
-from kmb.corpus.pdf_text import write_text_pdf
+from kmb.crawlers.pdf_text import write_text_pdf
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "textbooks"

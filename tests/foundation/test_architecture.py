@@ -72,7 +72,7 @@ def test_test_files_are_named_after_the_module_they_test(stage):
     # Tests mirror the modules: tests/<stage>/test_<module>[_<aspect>].py, never named after an issue.
     modules = {path.stem for path in (PACKAGE / stage).rglob("*.py")}
     strays = []
-    for test in sorted((PACKAGE / "tests" / stage).glob("test_*.py")):
+    for test in sorted((PACKAGE / "tests" / stage).rglob("test_*.py")):
         words = test.stem.removeprefix("test_").split("_")
         if not any("_".join(words[:n]) in modules for n in range(1, len(words) + 1)):
             strays.append(test.name)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kmb.corpus.pdf_text import PdfError, clean_pages, extract_pages, extract_pages_pdfplumber, pdf_text, write_text_pdf
+from kmb.crawlers.pdf_text import PdfError, clean_pages, extract_pages, extract_pages_pdfplumber, pdf_text, write_text_pdf
 
 PAGES = [
     ["급성 심근경색은 관상동맥이 막혀 생긴다.", "흉통이 20분 이상 지속되면"],
