@@ -303,11 +303,12 @@ def nsp_overall(result: dict) -> dict[str, float]:
 def nsp_markdown(result: dict) -> str:
     models = result["models"]
     columns = [f"{t}/{label}" for t in result["types"] for label in ("IsNext", "NotNext")] + ["overall"]
-    best = winner(nsp_overall(result))
+    measured = nsp_overall(result)
+    best = winner(measured) if len(measured) > 1 else None  # beating an n/a model is no win
     caption = "Table 2 layout: accuracy at P(IsNext) >= 0.5, per type and label, and overall (n/a: the model has no NSP head)."
     lines = table_start(f"NSP ({result['n_pairs']} IsNext + {result['n_pairs']} NotNext pairs)", caption, columns)
     for name, s in models.items():
-        mark = " **(best)**" if name == best and len(models) > 1 else ""
+        mark = " **(best)**" if name == best else ""
         cells = ["n/a"] * len(columns) if s["accuracy"] is None else [f"{s['accuracy'][c]:.3f}" for c in columns]
         lines.append(f"| {name}{mark} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -89,6 +89,7 @@ def test_nsp_marks_a_model_without_nsp_head_na(tiny_models, tiny_roberta, tmp_pa
     assert len(said) == 1 and "n/a" in said[0] and "no next-sentence-prediction head" in said[0]
     table = (tmp_path / "nsp" / "nsp.md").read_text(encoding="utf-8")
     assert any(row.startswith("| roberta |") and "n/a" in row for row in table.splitlines())
+    assert "(best)" not in table  # beating a model that was not measured is no win
 
 
 def test_cli_nsp_on_roberta_alone_says_so_in_one_line(tiny_roberta, tmp_path):
