@@ -467,19 +467,56 @@ EvalGridOpt = Annotated[
 EvalBatchOpt = Annotated[int, typer.Option("--batch-size", help="Batch size (paper: 32).")]
 EvalMaxLenOpt = Annotated[int, typer.Option("--max-length", help="Maximum tokens per input, [CLS] and [SEP] included (paper: 128).")]
 EvalDevFractionOpt = Annotated[float, typer.Option("--dev-fraction", help="Share of the training data cut off as the dev split that picks the grid setting.")]
+# Options several evaluate commands share: (name, type, default), each group gathered into one config.
+FINETUNE_OPTIONS = (
+    ("grid", EvalGridOpt, "paper"),
+    ("seed", EvalSeedOpt, 42),
+    ("batch_size", EvalBatchOpt, 32),
+    ("max_length", EvalMaxLenOpt, 128),
+    ("dev_fraction", EvalDevFractionOpt, 0.1),
+    ("device", EvalDeviceOpt, None),
+)
+INTRINSIC_OPTIONS = (
+    ("seed", EvalSeedOpt, 42),
+    ("batch_size", Annotated[int, typer.Option("--batch-size", help="Pairs per forward pass.")], 64),
+    ("max_length", EvalMaxLenOpt, 128),
+    ("device", EvalDeviceOpt, None),
+)
+
+
+def _with_shared_options(options, config_class: str):
+    """Give a command a group of shared options; it receives them as ``config``, one instance of
+    ``config_class`` (``module:Class`` under kmb.evaluation, imported only when the command runs)."""
+    import functools
+    import inspect
+
+    names = [name for name, _, _ in options]
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(**given):
+            import importlib
+
+            module, cls = config_class.split(":")
+            config = getattr(importlib.import_module(f"kmb.evaluation.{module}"), cls)(**{n: given.pop(n) for n in names})
+            return command(config=config, **given)
+
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "config"]
+        shared = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=t, default=d) for n, t, d in options]
+        wrapper.__signature__ = inspect.Signature(own + shared)
+        wrapper.__annotations__ = {p.name: p.annotation for p in own + shared}
+        del wrapper.__wrapped__  # typer reads the signature above, not the command's own
+        return wrapper
+
+    return decorate
 
 
 def _eval_out_option(default: str):
     return typer.Option("--out", help=f"Run name: results go to <workspace>/eval/NAME/ (default {default}).")
 
 
-def _eval_setup(workspace: Path, models: list[str], run: str):
-    from kmb.evaluation.results import resolve_models
-    from kmb.workspace import Workspace, check_run_name
-
-    ws = Workspace.open(workspace)
-    check_run_name(run, "--out")
-    return ws, resolve_models(models, ws.root / "models"), ws.eval(run)
+def _echo(summary) -> None:
+    echo_summary(summary.title, summary.rows)
 
 
 @evaluate_app.command("make-pairs")
@@ -492,125 +529,95 @@ def evaluate_make_pairs(
     seed: EvalSeedOpt = 42,
 ) -> None:
     """Draw consecutive-sentence pairs (type, sentence1, sentence2) from the corpus for mlm/nsp."""
-    from kmb.workspace import Workspace
-    from kmb.evaluation.pairs import make_pairs
+    from kmb.evaluation.commands import make_pairs_command
 
-    ws = Workspace.open(workspace)
-    target = out or ws.root / "eval" / "pairs.tsv"
-    counts = make_pairs(ws.corpus / "sentences", target, split=None if split == "all" else split, min_chars=min_chars, per_type=per_type, seed=seed)
-    echo_summary(f"pairs written to {target}", {**counts, "total": sum(counts.values())})
+    _echo(make_pairs_command(workspace, out, split, min_chars, per_type, seed))
 
 
 @evaluate_app.command("mlm")
+@_with_shared_options(INTRINSIC_OPTIONS, "intrinsic:IntrinsicConfig")
 def evaluate_mlm(
     model: EvalModelsOpt,
     data: Annotated[Path, typer.Option("--data", help="PAIRS TSV (type, sentence1, sentence2), e.g. from `kmb evaluate make-pairs`.")],
+    config,
     repeats: Annotated[int, typer.Option("--repeats", help="Maskings per pair, each with a different seed (paper: 100).")] = 100,
-    seed: EvalSeedOpt = 42,
     out: Annotated[str, _eval_out_option("mlm")] = "mlm",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per forward pass.")] = 64,
-    max_length: EvalMaxLenOpt = 128,
-    device: EvalDeviceOpt = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Masked-token accuracy with the pretraining masking rule, repeated; per model and corpus type."""
-    from kmb.evaluation.intrinsic import IntrinsicConfig, run_mlm
+    from dataclasses import replace
 
-    ws, models, out_dir = _eval_setup(workspace, model, out)
-    result = run_mlm(models, data, out_dir, config=IntrinsicConfig(repeats, batch_size, max_length, seed, device), progress=typer.echo)
-    echo_summary(f"mlm results in {out_dir}", {m: f"{s['overall']['mean']:.3f} ± {s['overall']['std']:.3f}" for m, s in result["models"].items()})
+    from kmb.evaluation.commands import mlm_command
+
+    _echo(mlm_command(workspace, model, out, data, replace(config, repeats=repeats), typer.echo))
 
 
 @evaluate_app.command("nsp")
+@_with_shared_options(INTRINSIC_OPTIONS, "intrinsic:IntrinsicConfig")
 def evaluate_nsp(
     model: EvalModelsOpt,
     data: Annotated[Path, typer.Option("--data", help="PAIRS TSV (type, sentence1, sentence2): the IsNext pairs; NotNext pairs are drawn from them.")],
-    seed: EvalSeedOpt = 42,
+    config,
     out: Annotated[str, _eval_out_option("nsp")] = "nsp",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per forward pass.")] = 64,
-    max_length: EvalMaxLenOpt = 128,
-    device: EvalDeviceOpt = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
-    """Next-sentence accuracy at threshold 0.5 per label and type (paper Table 2, Fig. 4)."""
-    from kmb.evaluation.intrinsic import IntrinsicConfig, run_nsp
+    """Next-sentence accuracy at threshold 0.5 per label and type (paper Table 2, Fig. 4); n/a without an NSP head."""
+    from kmb.evaluation.commands import nsp_command
 
-    ws, models, out_dir = _eval_setup(workspace, model, out)
-    result = run_nsp(models, data, out_dir, config=IntrinsicConfig(1, batch_size, max_length, seed, device), progress=typer.echo)
-    echo_summary(f"nsp results in {out_dir}", {m: f"{s['accuracy']['overall']:.3f}" for m, s in result["models"].items()})
+    _echo(nsp_command(workspace, model, out, data, config, typer.echo))
 
 
 @evaluate_app.command("ner")
+@_with_shared_options(FINETUNE_OPTIONS, "finetune:FinetuneConfig")
 def evaluate_ner(
     model: EvalModelsOpt,
-    data: Annotated[Path, typer.Option("--data", help="One NER file (folds made by document), or a directory with train1..k / eval1..k.")],
+    data: Annotated[Path, typer.Option("--data", help="One NER file (folds made by document), or a directory of folds: train1..k / eval1..k, or train_<name>N with eval_/test_/dev_<name>N.")],
+    config,
     fmt: Annotated[str, typer.Option("--format", help="kmbert (WORD MASK TAG), klue (character TSV) or conll (WORD TAG).")] = "kmbert",
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds when --data is one file (paper: 5).")] = 5,
-    grid: EvalGridOpt = "paper",
-    seed: EvalSeedOpt = 42,
+    scheme: Annotated[str, typer.Option("--scheme", help="bio: IOB2 on each word's first sub-token, seqeval entity F1 + word-level F1; paper: the KM-BERT authors' merged classes on every sub-token, word-level F1 only.")] = "bio",
+    drop_leaks: Annotated[bool, typer.Option("--drop-leaks", help="Remove from each fold's training data the sentences that repeat one of its test sentences.")] = False,
     out: Annotated[str, _eval_out_option("ner")] = "ner",
     predictions_out: Annotated[Optional[Path], typer.Option("--predictions-out", help="Write WORD<TAB>GOLD<TAB>PRED for every test word (FILE.<model>.ext for several models).")] = None,
-    batch_size: EvalBatchOpt = 32,
-    max_length: EvalMaxLenOpt = 128,
-    dev_fraction: EvalDevFractionOpt = 0.1,
-    device: EvalDeviceOpt = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
-    """Fine-tune token classification with k-fold CV; seqeval entity F1 and the paper's word-level F1."""
-    from kmb.evaluation.finetune import FinetuneConfig
-    from kmb.evaluation.ner import run_ner
+    """Fine-tune token classification with k-fold CV; seqeval entity F1, the paper's word-level macro F1, leaks per fold."""
+    from kmb.evaluation.commands import ner_command
 
-    ws, models, out_dir = _eval_setup(workspace, model, out)
-    config = FinetuneConfig(grid=grid, batch_size=batch_size, max_length=max_length, dev_fraction=dev_fraction, seed=seed, device=device)
-    result = run_ner(models, data, out_dir, fmt=fmt, folds=folds, config=config, predictions_out=predictions_out, progress=typer.echo)
-    echo_summary(
-        f"ner results in {out_dir}",
-        {m: f"entity F1 {s['entity_micro_f1']['mean']:.3f} ± {s['entity_micro_f1']['std']:.3f}, word F1 {s['word_micro_f1']['mean']:.3f}" for m, s in result["models"].items()},
-    )
+    _echo(ner_command(workspace, model, out, data, fmt=fmt, folds=folds, scheme=scheme, drop_leaks=drop_leaks, config=config,
+                      predictions_out=predictions_out, progress=typer.echo))
 
 
 @evaluate_app.command("sts")
+@_with_shared_options(FINETUNE_OPTIONS, "finetune:FinetuneConfig")
 def evaluate_sts(
     model: EvalModelsOpt,
     train: Annotated[Path, typer.Option("--train", help="Training pairs file (a dev split is cut from it).")],
     test: Annotated[Path, typer.Option("--test", help="Test pairs file (only predicted, never used to choose).")],
+    config,
     fmt: Annotated[str, typer.Option("--format", help="korsts (TSV), medsts (KM-BERT's cp949 CSV) or klue (KLUE-STS JSON).")] = "korsts",
-    six_class: Annotated[bool, typer.Option("--six-class/--no-six-class", help="Also run KM-BERT's 6-class variant on rounded scores.")] = True,
-    grid: EvalGridOpt = "paper",
-    seed: EvalSeedOpt = 42,
+    six_class: Annotated[bool, typer.Option("--six-class/--no-six-class", help="Also run KM-BERT's 6-class variant on scores rounded half up.")] = True,
     out: Annotated[str, _eval_out_option("sts")] = "sts",
     predictions_out: Annotated[Optional[Path], typer.Option("--predictions-out", help="Write GOLD<TAB>PRED<TAB>SENTENCE1<TAB>SENTENCE2 per test pair (regression head).")] = None,
     max_train: Annotated[Optional[int], typer.Option("--max-train", help="Use only the first N training pairs (quick runs).")] = None,
     max_test: Annotated[Optional[int], typer.Option("--max-test", help="Use only the first N test pairs (quick runs).")] = None,
-    batch_size: EvalBatchOpt = 32,
-    max_length: EvalMaxLenOpt = 128,
-    dev_fraction: EvalDevFractionOpt = 0.1,
-    device: EvalDeviceOpt = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Fine-tune a regression head (MSE) on sentence pairs; Pearson and Spearman on the test set."""
-    from kmb.evaluation.finetune import FinetuneConfig
-    from kmb.evaluation.sts import run_sts
+    from kmb.evaluation.commands import sts_command
 
-    ws, models, out_dir = _eval_setup(workspace, model, out)
-    config = FinetuneConfig(grid=grid, batch_size=batch_size, max_length=max_length, dev_fraction=dev_fraction, seed=seed, device=device)
-    heads = ("regression", "6class") if six_class else ("regression",)
-    result = run_sts(models, train, test, out_dir, fmt=fmt, heads=heads, config=config, predictions_out=predictions_out, max_train=max_train, max_test=max_test, progress=typer.echo)
-    echo_summary(
-        f"sts results in {out_dir}",
-        {m: f"pearson {s['regression']['pearson']:.3f}, spearman {s['regression']['spearman']:.3f}" for m, s in result["models"].items()},
-    )
+    _echo(sts_command(workspace, model, out, train, test, fmt=fmt, six_class=six_class, config=config, predictions_out=predictions_out,
+                      max_train=max_train, max_test=max_test, progress=typer.echo))
 
 
 @evaluate_app.command("report")
 def evaluate_report(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """Gather every result under <workspace>/eval/ into eval/report.md (paper's tables) and print it."""
-    from kmb.workspace import Workspace
-    from kmb.evaluation.report import build_report
+    from kmb.evaluation.commands import report_command
 
-    ws = Workspace.open(workspace)
-    typer.echo(build_report(ws.root / "eval"))
-    typer.echo(f"report written to {ws.root / 'eval' / 'report.md'}")
+    text, path = report_command(workspace)
+    typer.echo(text)
+    typer.echo(f"report written to {path}")
 
 
 # ================================================================================================

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from kmb.errors import KmbError
+from kmb.evaluation.options import check_fraction, check_numbers
 
 # learning rate x epochs; the paper's batch size 32 is FinetuneConfig.batch_size.
 GRIDS: dict[str, list[tuple[float, int]]] = {
@@ -53,6 +54,12 @@ class FinetuneConfig:
         if any(lr <= 0 or epochs < 1 for lr, epochs in settings):
             raise KmbError(f"--grid {self.grid!r}: learning rates must be > 0 and epochs >= 1")
         return settings
+
+    def check(self) -> None:
+        """Every number and the grid, before anything is read or written."""
+        check_numbers(batch_size=self.batch_size, max_length=self.max_length, seed=self.seed)
+        check_fraction("--dev-fraction", self.dev_fraction)
+        self.settings()
 
     def torch_device(self) -> torch.device:
         return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -89,6 +96,21 @@ def collate(batch: Sequence[Example], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": input_ids, "token_type_ids": token_type, "attention_mask": attention, "labels": labels}
 
 
+def uses_token_types(model) -> bool:
+    """Whether the model reads segment ids: BERT does; RoBERTa (one segment) and ModernBERT do not."""
+    import inspect
+
+    takes_them = "token_type_ids" in inspect.signature(model.forward).parameters
+    return takes_them and getattr(model.config, "type_vocab_size", 0) > 1
+
+
+def model_batch(model, batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """The batch on ``device``, without ``token_type_ids`` for a model that has none."""
+    if not uses_token_types(model):
+        batch = {k: v for k, v in batch.items() if k != "token_type_ids"}
+    return {k: v.to(device) for k, v in batch.items()}
+
+
 def _autocast(device: torch.device):
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -118,8 +140,7 @@ def train(model, examples: Sequence[Example], *, lr: float, epochs: int, config:
     for _ in range(epochs):
         shuffler.shuffle(order)
         for start in range(0, len(order), config.batch_size):
-            batch = collate([examples[i] for i in order[start : start + config.batch_size]], pad_id)
-            batch = {k: v.to(device) for k, v in batch.items()}
+            batch = model_batch(model, collate([examples[i] for i in order[start : start + config.batch_size]], pad_id), device)
             with _autocast(device):
                 loss = model(**batch).loss
             loss.backward()
@@ -146,7 +167,7 @@ def predict(model, examples: Sequence[Example], *, config: FinetuneConfig, pad_i
         index = order[start : start + config.batch_size]
         batch = collate([examples[i] for i in index], pad_id)
         batch.pop("labels")
-        batch = {k: v.to(device) for k, v in batch.items()}
+        batch = model_batch(model, batch, device)
         with _autocast(device):
             logits = model(**batch).logits.float().cpu().numpy()
         for row, i in enumerate(index):
@@ -194,9 +215,8 @@ def run_grid(
 
 
 def load_for_finetuning(model_dir, kind: str, num_labels: int, id2label: dict[int, str] | None = None):
-    """Load a BERT directory with a fresh task head (``token`` or ``sequence``) on the CPU."""
+    """Load a model directory (BERT, RoBERTa, ModernBERT, ...) with a fresh task head (``token`` or ``sequence``)."""
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
-    from transformers.utils import logging as hf_logging
 
     cls = AutoModelForTokenClassification if kind == "token" else AutoModelForSequenceClassification
     kwargs = {"num_labels": num_labels}
@@ -205,11 +225,19 @@ def load_for_finetuning(model_dir, kind: str, num_labels: int, id2label: dict[in
         kwargs["label2id"] = {v: k for k, v in id2label.items()}
     if num_labels == 1:
         kwargs["problem_type"] = "regression"
+    # "newly initialized head" is expected; a bar per grid run is noise
+    return quiet_from_pretrained(cls, model_dir, **kwargs)[0]
+
+
+def quiet_from_pretrained(cls, model_dir, **kwargs):
+    """``cls.from_pretrained`` without transformers' warnings and bars: (model, loading info)."""
+    from transformers.utils import logging as hf_logging
+
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()  # "newly initialized head" is expected; a bar per grid run is noise
+    hf_logging.disable_progress_bar()
     try:
-        return cls.from_pretrained(str(model_dir), **kwargs)
+        return cls.from_pretrained(str(model_dir), output_loading_info=True, **kwargs)
     except (OSError, ValueError) as exc:
         raise KmbError(f"cannot load the model: {exc}", path=model_dir) from exc
     finally:

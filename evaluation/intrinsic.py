@@ -23,8 +23,10 @@ import torch
 
 from kmb.errors import KmbError
 from kmb.evaluation import metrics
+from kmb.evaluation.finetune import quiet_from_pretrained, uses_token_types
+from kmb.evaluation.options import check_numbers
 from kmb.evaluation.pairs import SentencePair, ordered_types, read_pairs
-from kmb.evaluation.results import ModelRef, load_model_tokenizer, winner, write_csv, write_json, write_markdown
+from kmb.evaluation.results import ModelRef, load_model_tokenizer, table_start, winner, write_csv, write_json, write_markdown
 
 
 @dataclass
@@ -35,33 +37,50 @@ class IntrinsicConfig:
     seed: int = 42
     device: str | None = None
 
+    def check(self) -> None:
+        """Every number, before anything is read or written."""
+        check_numbers(repeats=self.repeats, batch_size=self.batch_size, max_length=self.max_length, seed=self.seed)
+
     def torch_device(self) -> torch.device:
         return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
-def _load_head_model(model: ModelRef, head: str):
-    """BertForMaskedLM / BertForNextSentencePrediction; a checkpoint without that head is an error."""
-    from transformers import AutoModelForMaskedLM, BertForNextSentencePrediction
-    from transformers.utils import logging as hf_logging
+HEAD_NAMES = {"mlm": "masked-LM", "nsp": "next-sentence-prediction"}
 
-    cls = AutoModelForMaskedLM if head == "mlm" else BertForNextSentencePrediction
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()  # a "Loading weights" bar per grid run is noise
+
+def _load_head_model(model: ModelRef, head: str):
+    """The model with its masked-LM or NSP head (any family transformers maps to that head).
+
+    A checkpoint without the head's weights, or a family with no such head (RoBERTa and
+    ModernBERT have no NSP head), is a KmbError saying so.
+    """
+    from transformers import AutoModelForMaskedLM, AutoModelForNextSentencePrediction
+
+    cls = AutoModelForMaskedLM if head == "mlm" else AutoModelForNextSentencePrediction
+    what = HEAD_NAMES[head]
     try:
-        loaded, info = cls.from_pretrained(str(model.path), output_loading_info=True)
-    except (OSError, ValueError) as exc:
-        raise KmbError(f"cannot load the model: {exc}", path=model.path) from exc
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-    wanted = "cls.predictions" if head == "mlm" else "cls.seq_relationship"
-    missing = [k for k in info.get("missing_keys", []) if k.startswith(wanted)]
+        loaded, info = quiet_from_pretrained(cls, model.path)
+    except KmbError as exc:
+        if head == "nsp" and "Unrecognized configuration class" in str(exc):
+            raise KmbError(f"the model has no {what} head (its family has none)", path=model.path) from None
+        raise
+    # Weights outside the encoder that the checkpoint lacks are a freshly initialised head.
+    prefix = loaded.base_model_prefix + "."
+    missing = [k for k in info.get("missing_keys", []) if not k.startswith(prefix) and "position_ids" not in k]
     if missing:
-        what = "masked-LM" if head == "mlm" else "next-sentence-prediction"
         raise KmbError(f"the model has no {what} head ({missing[0]} missing): evaluate a pretraining checkpoint", path=model.path)
     return loaded.eval()
+
+
+def _model_inputs(model, rows: dict, index: Sequence[int], pad_id: int, device) -> dict:
+    """Padded input_ids, attention_mask and (for a model that reads them) token_type_ids of a batch."""
+    inputs = {
+        "input_ids": _pad([rows["input_ids"][i] for i in index], pad_id),
+        "attention_mask": _pad([[1] * len(rows["input_ids"][i]) for i in index], 0),
+    }
+    if uses_token_types(model):
+        inputs["token_type_ids"] = _pad([rows["token_type_ids"][i] for i in index], 0)
+    return {k: v.to(device) for k, v in inputs.items()}
 
 
 def _encode(pairs: Sequence[SentencePair], tokenizer, max_length: int):
@@ -116,11 +135,10 @@ def mlm_accuracy_runs(model, tokenizer, pairs: Sequence[SentencePair], config: I
         )
         masked = [masked_all[i, : lengths[i]] for i in range(len(pairs))]
         labels = [labels_all[i, : lengths[i]] for i in range(len(pairs))]
+        batch_rows = {"input_ids": masked, "token_type_ids": enc["token_type_ids"]}
         for index in _batches(lengths, config.batch_size):
-            input_ids = _pad([masked[i] for i in index], tokenizer.pad_token_id or 0).to(device)
-            token_types = _pad([enc["token_type_ids"][i] for i in index], 0).to(device)
             gold = _pad([labels[i] for i in index], -100).to(device)
-            logits = model(input_ids=input_ids, token_type_ids=token_types, attention_mask=(_pad([[1] * lengths[i] for i in index], 0)).to(device)).logits
+            logits = model(**_model_inputs(model, batch_rows, index, tokenizer.pad_token_id or 0, device)).logits
             hits = (logits.argmax(-1) == gold) & (gold != -100)
             for row, i in enumerate(index):
                 kind = pairs[i].type
@@ -135,8 +153,7 @@ def mlm_accuracy_runs(model, tokenizer, pairs: Sequence[SentencePair], config: I
 
 def run_mlm(models: Sequence[ModelRef], data: str | Path, out_dir: Path, *, config: IntrinsicConfig | None = None, progress: Callable[[str], None] = print) -> dict:
     config = config or IntrinsicConfig()
-    if config.repeats < 1:
-        raise KmbError("--repeats must be at least 1")
+    config.check()
     pairs = read_pairs(data)
     tokenizers = {m.name: load_model_tokenizer(m) for m in models}
     all_rows: list[dict] = []
@@ -173,14 +190,7 @@ def _write_mlm(out_dir: Path, result: dict, rows: list[dict]) -> None:
 def mlm_markdown(result: dict) -> str:
     models = result["models"]
     types = list(next(iter(models.values())))
-    lines = [
-        f"### MLM ({result['n_pairs']} pairs, {result['repeats']} maskings)",
-        "",
-        "Masked-token accuracy, mean ± std over maskings (paper Fig. 3).",
-        "",
-        "| Model | " + " | ".join(types) + " |",
-        "|---" * (len(types) + 1) + "|",
-    ]
+    lines = table_start(f"MLM ({result['n_pairs']} pairs, {result['repeats']} maskings)", "Masked-token accuracy, mean ± std over maskings (paper Fig. 3).", types)
     best = {t: winner({m: s[t]["mean"] for m, s in models.items()}) for t in types}
     for name, s in models.items():
         cells = [f"{s[t]['mean']:.3f} ± {s[t]['std']:.3f}" + (" **(best)**" if best[t] == name and len(models) > 1 else "") for t in types]
@@ -218,17 +228,15 @@ def is_next_probabilities(model, tokenizer, pairs: Sequence[SentencePair], confi
     lengths = [len(x) for x in enc["input_ids"]]
     out = np.zeros(len(pairs), dtype=float)
     for index in _batches(lengths, config.batch_size):
-        logits = model(
-            input_ids=_pad([enc["input_ids"][i] for i in index], tokenizer.pad_token_id or 0).to(device),
-            token_type_ids=_pad([enc["token_type_ids"][i] for i in index], 0).to(device),
-            attention_mask=_pad([[1] * lengths[i] for i in index], 0).to(device),
-        ).logits
+        logits = model(**_model_inputs(model, enc, index, tokenizer.pad_token_id or 0, device)).logits
         out[index] = torch.softmax(logits.float(), dim=-1)[:, 0].cpu().numpy()
     return out
 
 
 def run_nsp(models: Sequence[ModelRef], data: str | Path, out_dir: Path, *, config: IntrinsicConfig | None = None, progress: Callable[[str], None] = print) -> dict:
+    """NSP accuracy per model; a model without an NSP head is reported n/a (all of them: an error)."""
     config = config or IntrinsicConfig()
+    config.check()
     positives = read_pairs(data)
     negatives = not_next_pairs(positives, config.seed)
     pairs = list(positives) + negatives
@@ -238,28 +246,42 @@ def run_nsp(models: Sequence[ModelRef], data: str | Path, out_dir: Path, *, conf
     summary: dict = {}
     prediction_rows: list[dict] = []
     for model in models:
-        loaded = _load_head_model(model, "nsp")
+        try:
+            loaded = _load_head_model(model, "nsp")
+        except KmbError as exc:
+            if len(models) == 1 or "has no next-sentence-prediction head" not in str(exc):
+                raise
+            summary[model.name] = {"accuracy": None, "n/a": str(exc)}
+            progress(f"nsp {model.name}: n/a, {exc}")
+            continue
         probabilities = is_next_probabilities(loaded, tokenizers[model.name], pairs, config)
         del loaded
-        acc: dict = {}
-        curves: dict = {}
-        for kind in types:
-            for label in ("IsNext", "NotNext"):
-                p = [float(probabilities[i]) for i in range(len(pairs)) if pairs[i].type == kind and gold[i] == label]
-                hits = [(x >= 0.5) == (label == "IsNext") for x in p]
-                acc[f"{kind}/{label}"] = sum(hits) / len(hits)
-                curves.setdefault(kind, {})[label] = p
-        predicted_next = probabilities >= 0.5
-        acc["overall"] = float(np.mean([pn == (g == "IsNext") for pn, g in zip(predicted_next, gold)]))
-        summary[model.name] = {"accuracy": acc, "probabilities": curves}
+        summary[model.name] = nsp_scores(probabilities, pairs, gold, types)
         prediction_rows += [
             {"model": model.name, "type": p.type, "label": g, "p_isnext": round(float(x), 6), "sentence1": p.sentence1, "sentence2": p.sentence2}
             for p, g, x in zip(pairs, gold, probabilities)
         ]
-        progress(f"nsp {model.name}: overall accuracy {acc['overall']:.3f}")
+        progress(f"nsp {model.name}: overall accuracy {summary[model.name]['accuracy']['overall']:.3f}")
+    if all(s["accuracy"] is None for s in summary.values()):
+        raise KmbError("no model has a next-sentence-prediction head: nothing to measure")
     result = {"task": "nsp", "data": str(data), "n_pairs": len(positives), "types": types, "seed": config.seed, "models": summary}
     _write_nsp(out_dir, result, prediction_rows)
     return result
+
+
+def nsp_scores(probabilities: np.ndarray, pairs: Sequence[SentencePair], gold: list[str], types: list[str]) -> dict:
+    """Accuracy at P(IsNext) >= 0.5 per type and label, and overall; the probabilities per type and label."""
+    acc: dict = {}
+    curves: dict = {}
+    for kind in types:
+        for label in ("IsNext", "NotNext"):
+            p = [float(probabilities[i]) for i in range(len(pairs)) if pairs[i].type == kind and gold[i] == label]
+            hits = [(x >= 0.5) == (label == "IsNext") for x in p]
+            acc[f"{kind}/{label}"] = sum(hits) / len(hits)
+            curves.setdefault(kind, {})[label] = p
+    predicted_next = probabilities >= 0.5
+    acc["overall"] = float(np.mean([pn == (g == "IsNext") for pn, g in zip(predicted_next, gold)]))
+    return {"accuracy": acc, "probabilities": curves}
 
 
 def _write_nsp(out_dir: Path, result: dict, rows: list[dict]) -> None:
@@ -267,26 +289,26 @@ def _write_nsp(out_dir: Path, result: dict, rows: list[dict]) -> None:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "nsp_predictions.csv", rows, ["model", "type", "label", "p_isnext", "sentence1", "sentence2"])
-    plots.nsp_probabilities(
-        out_dir / "nsp.png", {t: {m: s["probabilities"][t] for m, s in result["models"].items()} for t in result["types"]}
-    )
+    measured = {m: s for m, s in result["models"].items() if s["accuracy"] is not None}
+    plots.nsp_probabilities(out_dir / "nsp.png", {t: {m: s["probabilities"][t] for m, s in measured.items()} for t in result["types"]})
     write_markdown(out_dir / "nsp.md", nsp_markdown(result))
     write_json(out_dir / "result.json", result)
+
+
+def nsp_overall(result: dict) -> dict[str, float]:
+    """Overall accuracy of each model that has an NSP head (the others are n/a)."""
+    return {m: s["accuracy"]["overall"] for m, s in result["models"].items() if s["accuracy"] is not None}
 
 
 def nsp_markdown(result: dict) -> str:
     models = result["models"]
     columns = [f"{t}/{label}" for t in result["types"] for label in ("IsNext", "NotNext")] + ["overall"]
-    best = winner({m: s["accuracy"]["overall"] for m, s in models.items()})
-    lines = [
-        f"### NSP ({result['n_pairs']} IsNext + {result['n_pairs']} NotNext pairs)",
-        "",
-        "Table 2 layout: accuracy at P(IsNext) >= 0.5, per type and label, and overall.",
-        "",
-        "| Model | " + " | ".join(columns) + " |",
-        "|---" * (len(columns) + 1) + "|",
-    ]
+    measured = nsp_overall(result)
+    best = winner(measured) if len(measured) > 1 else None  # beating an n/a model is no win
+    caption = "Table 2 layout: accuracy at P(IsNext) >= 0.5, per type and label, and overall (n/a: the model has no NSP head)."
+    lines = table_start(f"NSP ({result['n_pairs']} IsNext + {result['n_pairs']} NotNext pairs)", caption, columns)
     for name, s in models.items():
-        mark = " **(best)**" if name == best and len(models) > 1 else ""
-        lines.append(f"| {name}{mark} | " + " | ".join(f"{s['accuracy'][c]:.3f}" for c in columns) + " |")
+        mark = " **(best)**" if name == best else ""
+        cells = ["n/a"] * len(columns) if s["accuracy"] is None else [f"{s['accuracy'][c]:.3f}" for c in columns]
+        lines.append(f"| {name}{mark} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -224,31 +224,47 @@ def split_dev(sentences: Sequence[NerSentence], fraction: float, seed: int) -> t
 
 
 def load_folds(data: str | Path, fmt: str, k: int, seed: int) -> list[NerFold]:
-    """Folds from a directory of ``train1..k``/``eval1..k`` files, or made from one file by document."""
+    """Folds from a directory of fold files (see :func:`fold_files`), or made from one file by document."""
     data = Path(data)
     if data.is_dir():
-        folds = []
-        i = 1
-        while True:
-            train = _fold_file(data, "train", i)
-            test = _fold_file(data, "eval", i)
-            if train is None and test is None:
-                break
-            if train is None or test is None:
-                raise KmbError(f"fold {i} needs both train{i} and eval{i}", path=data)
-            folds.append(NerFold(i, _non_empty(read_ner(train, fmt), train), _non_empty(read_ner(test, fmt), test)))
-            i += 1
-        if not folds:
-            raise KmbError("no fold files (train1, eval1, ...) in this directory", path=data)
-        return folds
+        return [
+            NerFold(i, _non_empty(read_ner(train, fmt), train), _non_empty(read_ner(test, fmt), test))
+            for i, (train, test) in enumerate(fold_files(data), 1)
+        ]
     if not data.is_file():
         raise KmbError("NER data not found", path=data)
     return folds_by_document(read_ner(data, fmt), k, seed)
 
 
-def _fold_file(folder: Path, kind: str, i: int) -> Path | None:
-    matches = sorted(p for p in folder.iterdir() if p.is_file() and (p.stem == f"{kind}{i}" or p.name == f"{kind}{i}"))
-    return matches[0] if matches else None
+# A fold file: train1 / eval1 (kmb's names), or train_<anything>N with eval_, test_ or dev_ partners
+# (the names public k-fold sets use). The stem is matched, so any extension is fine.
+_FOLD_NAME = re.compile(r"^(train|eval|test|dev)(?:_.*?)?(\d+)$")
+
+
+def fold_files(folder: Path) -> list[tuple[Path, Path]]:
+    """(train, test) file per fold, folds numbered 1..k without gaps; anything else is a KmbError."""
+    found: dict[int, dict[str, list[Path]]] = {}
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        match = _FOLD_NAME.match(path.stem)
+        if match:
+            role = "train" if match.group(1) == "train" else "test"
+            found.setdefault(int(match.group(2)), {"train": [], "test": []})[role].append(path)
+    if not found:
+        raise KmbError("no fold files (train1/eval1, or train_<name>N with eval_/test_/dev_<name>N) in this directory", path=folder)
+    pairs = []
+    for number in sorted(found):
+        files = found[number]
+        for role, partner in (("train", "train_"), ("test", "eval_/test_/dev_")):
+            if not files[role]:
+                other = files["test" if role == "train" else "train"][0].name
+                raise KmbError(f"fold {number}: {other} has no {partner} partner with the number {number}", path=folder)
+            if len(files[role]) > 1:
+                raise KmbError(f"fold {number} has several {role} files: {', '.join(p.name for p in files[role])}", path=folder)
+        pairs.append((files["train"][0], files["test"][0]))
+    if sorted(found) != list(range(1, len(found) + 1)):
+        missing = sorted(set(range(1, max(found) + 1)) - set(found))
+        raise KmbError(f"folds must be numbered 1..k without gaps; found {sorted(found)}, missing {missing}", path=folder)
+    return pairs
 
 
 def _non_empty(sentences: list[NerSentence], path: Path) -> list[NerSentence]:
@@ -257,55 +273,94 @@ def _non_empty(sentences: list[NerSentence], path: Path) -> list[NerSentence]:
     return sentences
 
 
+# --- sentences repeated between a fold's training and test data -------------------------------
+def leaked_test_sentences(fold: NerFold) -> list[int]:
+    """Indices of the test sentences whose word sequence appears verbatim in the fold's training data."""
+    seen = {tuple(s.words) for s in fold.train}
+    return [i for i, s in enumerate(fold.test) if tuple(s.words) in seen]
+
+
+def fold_leaks(fold: NerFold) -> dict:
+    """How many of a fold's test sentences are also training sentences (count and share)."""
+    leaked = len(leaked_test_sentences(fold))
+    return {"fold": fold.index, "leaked": leaked, "n_test": len(fold.test), "share": leaked / len(fold.test) if fold.test else 0.0}
+
+
+def drop_leaks(fold: NerFold) -> tuple[NerFold, int]:
+    """The fold without the training sentences that repeat a test sentence, and how many were dropped."""
+    tested = {tuple(s.words) for s in fold.test}
+    kept = [s for s in fold.train if tuple(s.words) not in tested]
+    if not kept:
+        raise KmbError(f"fold {fold.index}: every training sentence is also a test sentence; --drop-leaks leaves nothing to train on")
+    return NerFold(fold.index, kept, fold.test), len(fold.train) - len(kept)
+
+
 # --- tokenization into windows ---------------------------------------------------------------
 @dataclass
 class NerWindow:
-    """One model input: token ids with a label on the first sub-token of each word."""
+    """One model input: token ids, a label per word on its first sub-token (or on every one)."""
 
     sentence: int  # index into the sentence list
     first_word: int  # index of the window's first word in its sentence
     n_words: int
     input_ids: list[int]
-    labels: list[int]  # -100 on [CLS]/[SEP] and non-first sub-tokens
+    labels: list[int]  # -100 on [CLS]/[SEP] and (first-sub-token labelling) on non-first sub-tokens
+    spans: list[tuple[int, int]] = field(default_factory=list)  # token positions [start, end) of each word
 
 
 def tokenize_windows(
-    sentences: Sequence[NerSentence], tokenizer, label_ids: dict[str, int], max_length: int = 128
+    sentences: Sequence[NerSentence],
+    tokenizer,
+    label_ids: dict[str, int],
+    max_length: int = 128,
+    every_subtoken: bool = False,
 ) -> list[NerWindow]:
     """Tokenize every sentence once; a sentence longer than ``max_length`` becomes several windows.
 
     Windows do not overlap, so every word is predicted exactly once. A single word longer than a
-    window keeps its first sub-tokens (its label sits on the first one anyway).
+    window keeps its first sub-tokens. The word's label goes on its first sub-token (the others
+    get -100), or with ``every_subtoken`` on each of its sub-tokens (the KM-BERT authors' scheme).
     """
     budget = max_length - 2
-    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
-    unk_id = tokenizer.unk_token_id
     # One batched call for all words of all sentences: the fast tokenizer does the work in Rust.
     flat_words = [w for s in sentences for w in s.words]
     encoded = tokenizer(flat_words, add_special_tokens=False)["input_ids"] if flat_words else []
     windows: list[NerWindow] = []
     cursor = 0
     for s_index, sent in enumerate(sentences):
-        pieces = [(ids or [unk_id])[:budget] for ids in encoded[cursor : cursor + len(sent.words)]]
+        pieces = [(ids or [tokenizer.unk_token_id])[:budget] for ids in encoded[cursor : cursor + len(sent.words)]]
         cursor += len(sent.words)
+        labels = [label_ids.get(tag, label_ids["O"]) for tag in sent.tags]
         start = 0
         while start < len(pieces):
-            ids: list[int] = [cls_id]
-            labels: list[int] = [-100]
-            end = start
-            while end < len(pieces) and len(ids) - 1 + len(pieces[end]) <= budget:
-                ids.extend(pieces[end])
-                labels.append(label_ids.get(sent.tags[end], label_ids["O"]))
-                labels.extend([-100] * (len(pieces[end]) - 1))
-                end += 1
-            ids.append(sep_id)
-            labels.append(-100)
-            windows.append(NerWindow(s_index, start, end - start, ids, labels))
-            start = end
+            window = _window(s_index, start, pieces, labels, budget, every_subtoken, tokenizer)
+            windows.append(window)
+            start += window.n_words
     return windows
+
+
+def _window(s_index: int, start: int, pieces, labels, budget: int, every_subtoken: bool, tokenizer) -> NerWindow:
+    """The window of as many words from ``start`` as fit in ``budget`` tokens, with [CLS] and [SEP]."""
+    ids: list[int] = [tokenizer.cls_token_id]
+    token_labels: list[int] = [-100]
+    spans: list[tuple[int, int]] = []
+    end = start
+    while end < len(pieces) and len(ids) - 1 + len(pieces[end]) <= budget:
+        spans.append((len(ids), len(ids) + len(pieces[end])))
+        ids.extend(pieces[end])
+        rest = labels[end] if every_subtoken else -100
+        token_labels += [labels[end]] + [rest] * (len(pieces[end]) - 1)
+        end += 1
+    ids.append(tokenizer.sep_token_id)
+    token_labels.append(-100)
+    return NerWindow(s_index, start, end - start, ids, token_labels, spans)
+
+
+def entity_types(sentences: Sequence[NerSentence]) -> list[str]:
+    """The entity types of the tags, sorted (stable across runs)."""
+    return sorted({t[2:] for s in sentences for t in s.tags if t != "O"})
 
 
 def label_list(sentences: Sequence[NerSentence]) -> list[str]:
     """All tags, ``O`` first, then B-/I- of each type in sorted type order (stable across runs)."""
-    types = sorted({t[2:] for s in sentences for t in s.tags if t != "O"})
-    return ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
+    return ["O"] + [f"{p}-{t}" for t in entity_types(sentences) for p in ("B", "I")]

@@ -19,7 +19,9 @@ from pathlib import Path
 
 from kmb.errors import KmbError
 from kmb.workspace import sentence_files
+from kmb.evaluation.options import check_numbers
 from kmb.evaluation.results import atomic_text
+from kmb.evaluation.tsv import tsv_rows
 
 HEADER = ["type", "sentence1", "sentence2"]
 
@@ -50,22 +52,12 @@ def read_pairs(path: str | Path) -> list[SentencePair]:
     if not path.is_file():
         raise KmbError("PAIRS file not found", path=path)
     pairs: list[SentencePair] = []
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        for number, raw in enumerate(handle, 1):
-            line = raw.rstrip("\r\n")
-            if number == 1:
-                if line.split("\t") != HEADER:
-                    raise KmbError("expected the header type<TAB>sentence1<TAB>sentence2", path=path, line=1)
-                continue
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            if len(parts) != 3:
-                raise KmbError(f"expected 3 tab-separated columns (type, sentence1, sentence2), found {len(parts)}", path=path, line=number)
-            kind, s1, s2 = (unicodedata.normalize("NFC", p.strip()) for p in parts)
-            if not kind or not s1 or not s2:
-                raise KmbError("empty type or sentence", path=path, line=number)
-            pairs.append(SentencePair(kind, s1, s2))
+    header_help = "expected the header type<TAB>sentence1<TAB>sentence2"
+    for number, parts in tsv_rows(path, HEADER, header_help, " (type, sentence1, sentence2)"):
+        kind, s1, s2 = (unicodedata.normalize("NFC", p.strip()) for p in parts)
+        if not kind or not s1 or not s2:
+            raise KmbError("empty type or sentence", path=path, line=number)
+        pairs.append(SentencePair(kind, s1, s2))
     if not pairs:
         raise KmbError("no pairs in the file", path=path)
     return pairs
@@ -83,6 +75,7 @@ def make_pairs(
     """Write a PAIRS file drawn from a corpus; returns the number of pairs per type."""
     import duckdb
 
+    check_numbers(min_chars=min_chars, per_type=per_type, seed=seed)
     sentences_dir = Path(sentences_dir)
     files = sentence_files(sentences_dir)
     mapping = " ".join(f"when '{src}' then '{kind}'" for src, kind in SOURCE_TYPES.items())

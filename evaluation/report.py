@@ -44,11 +44,16 @@ def headline(result: dict) -> tuple[str, dict[str, float]]:
     if task == "mlm":
         return "MLM accuracy (overall, mean)", {m: s["overall"]["mean"] for m, s in models.items()}
     if task == "nsp":
-        return "NSP accuracy (overall)", {m: s["accuracy"]["overall"] for m, s in models.items()}
+        from kmb.evaluation.intrinsic import nsp_overall
+
+        return "NSP accuracy (overall; n/a models left out)", nsp_overall(result)
     if task == "sts":
         head = result["heads"][0]
         return f"STS Pearson ({head})", {m: s[head]["pearson"] for m, s in models.items()}
-    return "NER entity F1 (mean over folds)", {m: s["entity_micro_f1"]["mean"] for m, s in models.items()}
+    from kmb.evaluation.ner import headline_score
+
+    key, what = headline_score(result)
+    return what, {m: s[key]["mean"] for m, s in models.items()}
 
 
 def section(result: dict) -> str:

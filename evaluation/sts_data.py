@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kmb.errors import KmbError
+from kmb.evaluation.tsv import tsv_rows
 
 FORMATS = ("korsts", "medsts", "klue")
 KORSTS_HEADER = ["genre", "filename", "year", "id", "score", "sentence1", "sentence2"]
@@ -51,21 +52,8 @@ def _pair(s1: str, s2: str, score: float, path: Path, line: int) -> StsPair:
 
 
 def read_korsts(path: Path) -> list[StsPair]:
-    pairs = []
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        for number, raw in enumerate(handle, 1):
-            line = raw.rstrip("\r\n")
-            if number == 1:
-                if line.split("\t") != KORSTS_HEADER:
-                    raise KmbError(f"expected the KorSTS header {' '.join(KORSTS_HEADER)} (tab-separated)", path=path, line=1)
-                continue
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            if len(parts) != 7:
-                raise KmbError(f"expected 7 tab-separated columns, found {len(parts)}", path=path, line=number)
-            pairs.append(_pair(parts[5], parts[6], _score(parts[4], path, number), path, number))
-    return pairs
+    header_help = f"expected the KorSTS header {' '.join(KORSTS_HEADER)} (tab-separated)"
+    return [_pair(parts[5], parts[6], _score(parts[4], path, number), path, number) for number, parts in tsv_rows(path, KORSTS_HEADER, header_help, "")]
 
 
 def read_medsts(path: Path, split: str) -> list[StsPair]:

@@ -63,3 +63,36 @@ def test_training_loop_learns(tiny_models):
     before = f1()
     train(model, examples, lr=5e-3, epochs=20, config=config, pad_id=0, seed=0)
     assert f1() > before + 0.3  # it fits its training sentences: the loop really trains
+
+
+def test_token_types_only_for_models_that_read_them(tiny_models, tiny_roberta, tiny_modernbert):
+    from kmb.evaluation.finetune import model_batch, uses_token_types
+
+    bert = load_for_finetuning(tiny_models[0], "sequence", 1)
+    roberta = load_for_finetuning(tiny_roberta, "token", 3)
+    modernbert = load_for_finetuning(tiny_modernbert, "token", 3)
+    assert uses_token_types(bert) and not uses_token_types(roberta) and not uses_token_types(modernbert)
+    batch = collate([Example([2, 7, 3, 8, 3], [-100, 1, -100, 2, -100], [0, 0, 0, 1, 1])], pad_id=0)
+    assert "token_type_ids" in model_batch(bert, batch, torch.device("cpu"))
+    for model in (roberta, modernbert):
+        inputs = model_batch(model, batch, torch.device("cpu"))
+        assert "token_type_ids" not in inputs
+        assert model(**inputs).loss is not None  # segment id 1 would be out of range for RoBERTa's one type
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"batch_size": 0}, "--batch-size must be at least 1"),
+        ({"max_length": 4}, "--max-length must be at least 5"),
+        ({"seed": -1}, "--seed must be between 0 and 4294967295"),
+        ({"dev_fraction": 0.0}, "--dev-fraction must be between 0 and 1"),
+        ({"dev_fraction": 1.0}, "--dev-fraction must be between 0 and 1"),
+        ({"dev_fraction": float("nan")}, "--dev-fraction must be between 0 and 1"),
+        ({"grid": "1e-3:0"}, "epochs >= 1"),
+    ],
+)
+def test_finetune_config_checks_every_number(changes, message):
+    with pytest.raises(KmbError, match=message):
+        FinetuneConfig(**changes).check()
+    FinetuneConfig().check()

@@ -75,3 +75,18 @@ def test_constant_prediction_has_zero_correlation():
 def test_mean_std():
     assert metrics.mean_std([0.8, 0.9, 1.0]) == (pytest.approx(0.9), pytest.approx(0.1))
     assert metrics.mean_std([0.5]) == (0.5, 0.0)
+
+
+def test_word_level_macro_is_the_mean_of_per_type_f1_with_unequal_classes():
+    # Merged per word: gold BD BD BD DS ST O; pred BD BD O DS DS ST.
+    gold = [["B-BD", "I-BD", "B-BD"], ["B-DS", "B-ST", "O"]]
+    pred = [["B-BD", "I-BD", "O"], ["B-DS", "B-DS", "B-ST"]]
+    scores = metrics.word_level_scores(gold, pred)
+    # BD: tp 2, pred 2, gold 3 -> P 1, R 2/3, F1 0.8. DS: tp 1, pred 2, gold 1 -> F1 2/3. ST: tp 0 -> F1 0.
+    assert scores["per_type"]["BD"]["f1"] == pytest.approx(0.8)
+    assert scores["per_type"]["DS"]["f1"] == pytest.approx(2 / 3)
+    assert scores["per_type"]["ST"]["f1"] == 0.0
+    assert scores["macro"]["f1"] == pytest.approx((0.8 + 2 / 3 + 0.0) / 3)  # the paper's Table 5 number
+    # micro pools the words: tp 3, pred 5, gold 5 -> 0.6, a different number
+    assert scores["micro"]["f1"] == pytest.approx(0.6)
+    assert scores["macro"]["f1"] != pytest.approx(scores["micro"]["f1"])

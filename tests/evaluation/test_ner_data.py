@@ -8,8 +8,13 @@ import pytest
 
 from kmb.errors import KmbError
 from kmb.evaluation.ner_data import (
+    NerFold,
     documents,
+    drop_leaks,
+    fold_files,
+    fold_leaks,
     folds_by_document,
+    leaked_test_sentences,
     label_list,
     load_folds,
     read_ner,
@@ -162,3 +167,70 @@ def test_long_sentences_become_windows_not_cut(tiny_models):
     one = tokenize_windows([sentences[0]], tokenizer, label_ids, max_length=128)[0]
     first_word_pieces = len(tokenizer(sentences[0].words[0], add_special_tokens=False)["input_ids"])
     assert one.labels[1] == label_ids["B-DS"] and one.labels[2 : 1 + first_word_pieces] == [-100] * (first_word_pieces - 1)
+
+
+def _fold_dir(folder: Path, names: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_text("배 X B-BD\n\n열 X B-ST\n", encoding="utf-8")
+    return folder
+
+
+def test_fold_files_by_their_common_names(tmp_path):
+    folder = _fold_dir(tmp_path / "a", ["train_NER1.txt", "eval_NER1.txt", "train_NER2.txt", "test_NER2.txt", "train_NER3.txt", "dev_NER3.txt", "README.md"])
+    assert [(t.name, e.name) for t, e in fold_files(folder)] == [
+        ("train_NER1.txt", "eval_NER1.txt"), ("train_NER2.txt", "test_NER2.txt"), ("train_NER3.txt", "dev_NER3.txt")]
+    assert [f.index for f in load_folds(folder, "kmbert", 5, seed=1)] == [1, 2, 3]
+    two_digits = _fold_dir(tmp_path / "b", [f"{kind}_set{i}.txt" for i in range(1, 11) for kind in ("train", "eval")])
+    assert [t.name for t, _ in fold_files(two_digits)][-1] == "train_set10.txt"
+
+
+@pytest.mark.parametrize(
+    "names, message",
+    [
+        (["train_x1.txt", "eval_x1.txt", "train_x2.txt"], "fold 2: train_x2.txt has no eval_/test_/dev_ partner"),
+        (["train_x1.txt", "eval_x1.txt", "test_x2.txt"], "fold 2: test_x2.txt has no train_ partner"),
+        (["train1.txt", "eval1.txt", "train3.txt", "eval3.txt"], r"missing \[2\]"),
+        (["train_a1.txt", "eval_a1.txt", "test_a1.txt"], "fold 1 has several test files: eval_a1.txt, test_a1.txt"),
+        (["notes.txt"], "no fold files"),
+    ],
+)
+def test_fold_names_that_do_not_pair_are_one_clear_error(tmp_path, names, message):
+    folder = _fold_dir(tmp_path / "folds", names)
+    with pytest.raises(KmbError, match=message) as info:
+        load_folds(folder, "kmbert", 5, seed=1)
+    assert str(info.value).startswith(str(folder))
+
+
+def _sentence(words: str, doc: str):
+    from kmb.evaluation.ner_data import NerSentence
+
+    return NerSentence(words.split(), ["O"] * len(words.split()), doc)
+
+
+def test_leaks_counted_and_dropped():
+    train = [_sentence("두통이 심하다", "a"), _sentence("열이 난다", "b"), _sentence("배가 아프다", "c"), _sentence("열이 난다", "d")]
+    test = [_sentence("열이 난다", "x"), _sentence("기침을 한다", "y"), _sentence("두통이 심하다", "z"), _sentence("두통이", "w")]
+    fold = NerFold(1, train, test)
+    assert leaked_test_sentences(fold) == [0, 2]  # same word sequence; a shorter sentence is not a leak
+    assert fold_leaks(fold) == {"fold": 1, "leaked": 2, "n_test": 4, "share": 0.5}
+    kept, dropped = drop_leaks(fold)
+    assert dropped == 3 and [s.doc for s in kept.train] == ["c"] and kept.test == test
+    assert fold_leaks(kept)["leaked"] == 0
+    with pytest.raises(KmbError, match="nothing to train on"):
+        drop_leaks(NerFold(2, [_sentence("열이 난다", "a")], [_sentence("열이 난다", "b")]))
+
+
+def test_windows_with_the_label_on_every_subtoken(tiny_models):
+    from kmb.vocab.tokenizers import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_models[0])
+    sentence = read_ner(SAMPLE, "kmbert")[0]
+    label_ids = {"O": 0, "B-BD": 1, "I-BD": 1, "B-DS": 2, "I-DS": 2, "B-ST": 3, "I-ST": 3}
+    first, every = (tokenize_windows([sentence], tokenizer, label_ids, 128, every_subtoken=flag)[0] for flag in (False, True))
+    assert first.input_ids == every.input_ids and first.spans == every.spans
+    assert len(every.spans) == len(sentence.words) and every.spans[0][0] == 1
+    for (start, end), tag in zip(every.spans, sentence.tags):
+        assert every.labels[start:end] == [label_ids[tag]] * (end - start)
+        assert first.labels[start:end] == [label_ids[tag]] + [-100] * (end - start - 1)
+    assert every.labels[0] == every.labels[-1] == -100

@@ -1,0 +1,113 @@
+"""The `kmb evaluate ...` commands as library calls: check, open the workspace, run, summarise.
+
+Each function checks every option first (so a bad number writes nothing, not even the workspace),
+then resolves the models, runs the task into ``<workspace>/eval/<run>/`` and returns the
+:class:`Summary` the command prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+from kmb.evaluation.finetune import FinetuneConfig
+from kmb.evaluation.intrinsic import IntrinsicConfig
+from kmb.evaluation.options import check_numbers
+from kmb.evaluation.results import ModelRef, Summary, mean_pm_std, resolve_models
+
+
+def open_run(workspace: Path, model_specs: Sequence[str], run: str):
+    """(workspace, models, run folder); the run name is checked before the workspace is opened."""
+    from kmb.workspace import Workspace, check_run_name
+
+    check_run_name(run, "--out")
+    ws = Workspace.open(workspace)
+    models: list[ModelRef] = resolve_models(model_specs, ws.root / "models")
+    return ws, models, ws.eval(run)
+
+
+def make_pairs_command(workspace: Path, out: Path | None, split: str, min_chars: int, per_type: int, seed: int) -> Summary:
+    from kmb.evaluation.pairs import make_pairs
+    from kmb.workspace import Workspace
+
+    check_numbers(min_chars=min_chars, per_type=per_type, seed=seed)
+    ws = Workspace.open(workspace)
+    target = out or ws.root / "eval" / "pairs.tsv"
+    counts = make_pairs(ws.corpus / "sentences", target, split=None if split == "all" else split, min_chars=min_chars, per_type=per_type, seed=seed)
+    return Summary(f"pairs written to {target}", {**counts, "total": sum(counts.values())}, {"counts": counts})
+
+
+def mlm_command(workspace: Path, model_specs: Sequence[str], run: str, data: Path, config: IntrinsicConfig, progress: Callable[[str], None]) -> Summary:
+    from kmb.evaluation.intrinsic import run_mlm
+
+    config.check()
+    _, models, out_dir = open_run(workspace, model_specs, run)
+    result = run_mlm(models, data, out_dir, config=config, progress=progress)
+    return Summary(f"mlm results in {out_dir}", {m: mean_pm_std(s["overall"]) for m, s in result["models"].items()}, result)
+
+
+def nsp_command(workspace: Path, model_specs: Sequence[str], run: str, data: Path, config: IntrinsicConfig, progress: Callable[[str], None]) -> Summary:
+    from kmb.evaluation.intrinsic import run_nsp
+
+    config.check()
+    _, models, out_dir = open_run(workspace, model_specs, run)
+    result = run_nsp(models, data, out_dir, config=config, progress=progress)
+    rows = {m: "n/a (no NSP head)" if s["accuracy"] is None else f"{s['accuracy']['overall']:.3f}" for m, s in result["models"].items()}
+    return Summary(f"nsp results in {out_dir}", rows, result)
+
+
+def ner_command(
+    workspace: Path,
+    model_specs: Sequence[str],
+    run: str,
+    data: Path,
+    *,
+    fmt: str,
+    folds: int,
+    scheme: str,
+    drop_leaks: bool,
+    config: FinetuneConfig,
+    predictions_out: Path | None,
+    progress: Callable[[str], None],
+) -> Summary:
+    from kmb.evaluation.ner import check_ner_options, run_ner, summary_rows
+
+    check_ner_options(folds, scheme, config)
+    _, models, out_dir = open_run(workspace, model_specs, run)
+    result = run_ner(models, data, out_dir, fmt=fmt, folds=folds, scheme=scheme, drop_leaks=drop_leaks, config=config,
+                     predictions_out=predictions_out, progress=progress)
+    return Summary(f"ner results in {out_dir}", summary_rows(result), result)
+
+
+def sts_command(
+    workspace: Path,
+    model_specs: Sequence[str],
+    run: str,
+    train: Path,
+    test: Path,
+    *,
+    fmt: str,
+    six_class: bool,
+    config: FinetuneConfig,
+    predictions_out: Path | None,
+    max_train: int | None,
+    max_test: int | None,
+    progress: Callable[[str], None],
+) -> Summary:
+    from kmb.evaluation.sts import check_sts_options, run_sts, summary_rows
+
+    heads = ("regression", "6class") if six_class else ("regression",)
+    check_sts_options(heads, config, max_train, max_test)
+    _, models, out_dir = open_run(workspace, model_specs, run)
+    result = run_sts(models, train, test, out_dir, fmt=fmt, heads=heads, config=config, predictions_out=predictions_out,
+                     max_train=max_train, max_test=max_test, progress=progress)
+    return Summary(f"sts results in {out_dir}", summary_rows(result), result)
+
+
+def report_command(workspace: Path) -> tuple[str, Path]:
+    """The report's text and where it was written."""
+    from kmb.evaluation.report import build_report
+    from kmb.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    return build_report(ws.root / "eval"), ws.root / "eval" / "report.md"
