@@ -305,8 +305,8 @@ def terms_count_command(
         sys.stderr.write(f"\r  {sentences:,} sentences counted")
         sys.stderr.flush()
 
-    ws = Workspace.open(workspace)
-    summary = count_workspace_terms(ws, CountConfig(anywhere=anywhere, workers=workers, batch_rows=batch_rows), progress=progress)
+    config = CountConfig(anywhere=anywhere, workers=workers, batch_rows=batch_rows)
+    summary = count_workspace_terms(Workspace.open(workspace), config, progress=progress)
     sys.stderr.write("\n")
     echo_summary("term counts", summary)
 
@@ -336,11 +336,11 @@ def vocab_build_command(
     from kmb.workspace import Workspace
     from kmb.vocab.build import BuildConfig, build_vocab
 
-    ws = Workspace.open(workspace)
     config = BuildConfig(
         min_count=min_count, top=top, extra=extra, continuation=continuation,
         pad_to_multiple=pad_to_multiple, bidirectional=bidirectional, coverage_sentences=coverage_sentences,
     )
+    ws = Workspace.open(workspace)
     report = build_vocab(ws, base_vocab, out or ws.vocab("medical"), config)
     kind = "" if "wordpiece" in report else f" ({report['tokenizer']})"  # terms added as whole tokens
     echo_summary(f"vocab build{kind} -> {report['out']}", report["steps"])

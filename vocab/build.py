@@ -51,6 +51,13 @@ class BuildConfig:
     bidirectional: bool = False  # record KR-BERT's bidirectional WordPiece in the tokenizer config
     coverage_sentences: int = 100_000  # validation sentences read for the coverage report (0 = skip)
 
+    def __post_init__(self):
+        # The numeric options, checked on construction: before anything reads or writes the workspace.
+        for option, value in (("--min-count", self.min_count), ("--top", self.top),
+                              ("--pad-to-multiple", self.pad_to_multiple), ("--coverage-sentences", self.coverage_sentences)):
+            if value < 0:
+                raise KmbError(f"{option} must be 0 or more, not {value}")
+
 
 @dataclass
 class VocabPlan:
@@ -284,20 +291,11 @@ def coverage_report(encoders: dict, counts: dict[str, int], sentences_dir: Path 
 
 
 # --- the command -----------------------------------------------------------------------------------------
-def check_build_config(config: BuildConfig) -> None:
-    """The numeric options, checked before anything is read or written."""
-    for option, value in (("--min-count", config.min_count), ("--top", config.top),
-                          ("--pad-to-multiple", config.pad_to_multiple), ("--coverage-sentences", config.coverage_sentences)):
-        if value < 0:
-            raise KmbError(f"{option} must be 0 or more, not {value}")
-
-
 def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path, config: BuildConfig = BuildConfig()) -> dict:
     """`kmb vocab build`: write the extended tokenizer directory; returns the full report dict.
 
     ``base_vocab`` is a WordPiece vocab.txt (or a directory holding one): the terms are appended
     to it. A directory with only a BPE or Unigram tokenizer.json gets them as added tokens."""
-    check_build_config(config)
     base_kind = base_tokenizer_kind(base_vocab)
     if base_kind != WORDPIECE and (config.continuation or config.bidirectional or config.pad_to_multiple):
         raise KmbError(f"--continuation, --bidirectional and --pad-to-multiple need a WordPiece vocab.txt; "

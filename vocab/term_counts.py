@@ -42,6 +42,13 @@ class CountConfig:
     batch_rows: int = 20_000  # sentences per batch sent to a worker
     split: str = "train"
 
+    def __post_init__(self):
+        # The numeric options, checked on construction: before anything reads or writes the workspace.
+        if self.workers < 0:
+            raise KmbError(f"--workers must be 0 (one per CPU core) or more, not {self.workers}")
+        if self.batch_rows < 1:
+            raise KmbError(f"--batch-rows must be at least 1, not {self.batch_rows}")
+
 
 # --- reading inputs ----------------------------------------------------------------------------
 def read_terms(terms_path: Path) -> list[str]:
@@ -172,7 +179,6 @@ def count_terms(terms: list[str], sentences_dir: Path, out_path: Path, config: C
 
     if not terms:
         raise KmbError("the term table is empty: nothing to count")
-    check_count_config(config)
     mode = ANYWHERE if config.anywhere else WORD_START
     workers = _worker_count(config, count_sentences(Path(sentences_dir), config.split))
     started = time.perf_counter()
@@ -200,14 +206,6 @@ def count_terms(terms: list[str], sentences_dir: Path, out_path: Path, config: C
         "seconds": round(time.perf_counter() - started, 2),
         "output": str(out_path),
     }
-
-
-def check_count_config(config: CountConfig) -> None:
-    """The numeric options, checked before anything is read or written."""
-    if config.workers < 0:
-        raise KmbError(f"--workers must be 0 (one per CPU core) or more, not {config.workers}")
-    if config.batch_rows < 1:
-        raise KmbError(f"--batch-rows must be at least 1, not {config.batch_rows}")
 
 
 def _worker_count(config: CountConfig, n_rows: int) -> int:
@@ -299,7 +297,6 @@ def _bounded_map(pool, func, items, in_flight: int):
 
 def count_workspace_terms(ws, config: CountConfig = CountConfig(), progress=None) -> dict:
     """`kmb terms count`: terms/terms.parquet x corpus/sentences (train) -> terms/term_freq.parquet."""
-    check_count_config(config)
     terms = read_terms(ws.terms / "terms.parquet")
     summary = count_terms(terms, ws.corpus / "sentences", ws.terms / "term_freq.parquet", config, progress=progress)
     ws.refresh_views()

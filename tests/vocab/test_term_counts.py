@@ -105,3 +105,16 @@ def test_cli_terms_count(counted_workspace):
     result = CliRunner().invoke(app, ["terms", "count", "-w", str(counted_workspace.root), "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "word-start" in result.output and (counted_workspace.terms / "term_freq.parquet").is_file()
+
+
+@pytest.mark.parametrize("args", [["terms", "count", "--workers", "-1"], ["terms", "count", "--batch-rows", "0"],
+                                  ["vocab", "build", "--base-vocab", "x", "--min-count", "-1"],
+                                  ["vocab", "build", "--base-vocab", "x", "--top", "-1"]])
+def test_bad_numbers_create_no_workspace(tmp_path, args):
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws"
+    proc = subprocess.run([sys.executable, "-m", "kmb", *args, "--workspace", str(ws)], capture_output=True, text=True)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not ws.exists()
