@@ -606,13 +606,10 @@ class TrainedRun:
     profiler: object | None  # kmb.training.profiling.StepProfiler with --profile-steps
 
 
-def train(cfg: PretrainConfig, inputs: RunInputs, args, data: TrainingData, model, callbacks) -> TrainedRun:
-    """Step 5: score the start model (phase "base"), train, and score the last step if not yet done."""
-    from kmb.training.metrics import truncate_metrics
-    from kmb.training.trainer import EvaluateAtEpochEnd, PretrainingTrainer
-
+def run_callbacks(cfg: PretrainConfig, inputs: RunInputs, args, callbacks) -> tuple[list, object, object]:
+    """-> (the Trainer's extra callbacks, the StepProfiler or None, the TensorBoardCallback or None)."""
     extra_callbacks = list(callbacks or [])
-    profiler = None
+    profiler = tensorboard = None
     if cfg.profile_steps > 0:
         from kmb.training.profiling import StepProfiler
 
@@ -624,6 +621,15 @@ def train(cfg: PretrainConfig, inputs: RunInputs, args, data: TrainingData, mode
         tensorboard = TensorBoardCallback()
         tensorboard.logging_dir = str(inputs.run_dir / "runs")  # not under checkpoints/, which a fresh run clears
         extra_callbacks.append(tensorboard)
+    return extra_callbacks, profiler, tensorboard
+
+
+def train(cfg: PretrainConfig, inputs: RunInputs, args, data: TrainingData, model, callbacks) -> TrainedRun:
+    """Step 5: score the start model (phase "base"), train, and score the last step if not yet done."""
+    from kmb.training.metrics import truncate_metrics
+    from kmb.training.trainer import EvaluateAtEpochEnd, PretrainingTrainer
+
+    extra_callbacks, profiler, tensorboard = run_callbacks(cfg, inputs, args, callbacks)
     trainer = PretrainingTrainer(
         model=model, args=args, train_dataset=data.train_set, eval_dataset=data.valid_set,
         data_collator=data.collator, processing_class=inputs.tokenizer,
@@ -631,7 +637,9 @@ def train(cfg: PretrainConfig, inputs: RunInputs, args, data: TrainingData, mode
         global_batch=cfg.batch_size, kmb_config=cfg, metrics_path=inputs.metrics_path, eval_collator=data.collator,
     )
     if inputs.resume_from is None:
-        trainer.evaluate(phase="base")
+        base_metrics = trainer.evaluate(phase="base")
+        if tensorboard is not None:  # the start model's scores as the curves' step 0
+            tensorboard.on_log(args, trainer.state, trainer.control, logs=dict(base_metrics))
     elif args.process_index == 0 and inputs.metrics_path.is_file():
         truncate_metrics(inputs.metrics_path, int(Path(inputs.resume_from).name.rsplit("-", 1)[-1]))
     output = trainer.train(resume_from_checkpoint=inputs.resume_from)

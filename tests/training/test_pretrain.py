@@ -397,6 +397,22 @@ def test_modern_recipe_and_explicit_options_win():
         apply_recipe(PretrainConfig(recipe="fast"))
 
 
+def test_cli_passes_objective_whole_word_masking_and_report_to(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import kmb.training.pretrain as pretrain
+    from kmb.cli import app
+
+    seen = []
+    monkeypatch.setattr(pretrain, "run_pretraining", lambda cfg: seen.append(cfg) or {"model": "x"})
+    ws = ["--workspace", str(tmp_path / "ws")]
+    assert CliRunner().invoke(app, ["pretrain", *ws]).exit_code == 0
+    assert CliRunner().invoke(app, ["pretrain", "--objective", "mlm", "--whole-word-masking", "--report-to",
+                                    "tensorboard", *ws]).exit_code == 0
+    assert [(c.objective, c.whole_word_masking, c.report_to) for c in seen] == [
+        ("auto", False, "none"), ("mlm", True, "tensorboard")]
+
+
 def test_cli_leaves_options_not_given_to_the_recipe(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
@@ -481,15 +497,17 @@ def _family_base(family, tmp_path, helpers, dropout=0.0):
     return helpers.save_tiny_encoder(tmp_path / family, family, dropout=dropout)
 
 
-def _tensorboard_scalars(folder: Path) -> set[str]:
+def _tensorboard_scalars(folder: Path) -> dict[str, list[int]]:
+    """tag -> the steps it was written at, over the event files in ``folder``."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    tags = set()
-    for events in folder.glob("events.out.tfevents.*"):
+    steps: dict[str, list[int]] = {}
+    for events in sorted(folder.glob("events.out.tfevents.*")):
         accumulator = EventAccumulator(str(events))
         accumulator.Reload()
-        tags |= set(accumulator.Tags()["scalars"])
-    return tags
+        for tag in accumulator.Tags()["scalars"]:
+            steps.setdefault(tag, []).extend(event.step for event in accumulator.Scalars(tag))
+    return steps
 
 
 MASKED_LM_CHECK = """
@@ -516,7 +534,8 @@ def _masked_batch(model_dir: Path) -> dict:
     return {"input_ids": masked, "attention_mask": enc["attention_mask"], "labels": labels}
 
 
-@pytest.mark.parametrize("family, objective", [("bert", "mlm+nsp"), ("roberta", "mlm"), ("modernbert", "mlm")])
+@pytest.mark.parametrize("family, objective", [("bert", "mlm+nsp"), ("roberta", "mlm"), ("xlm-roberta", "mlm"),
+                                               ("modernbert", "mlm")])
 def test_auto_objective_resume_and_a_plain_masked_lm_for_each_family(corpus_workspace, tmp_path, helpers, family,
                                                                     objective):
     from kmb.training.masking import masked_positions
@@ -546,8 +565,11 @@ def test_auto_objective_resume_and_a_plain_masked_lm_for_each_family(corpus_work
     # the Trainer's logs and the validation metrics that exist, as TensorBoard scalars
     scalars = _tensorboard_scalars(corpus_workspace.pretrain("whole") / "runs")
     metrics = {"eval/mlm_accuracy", "eval/mlm_loss"} | ({"eval/nsp_accuracy", "eval/nsp_loss"} if unit == "pairs" else set())
-    assert {"train/loss", "train/learning_rate"} | metrics <= scalars
-    assert not {"eval/nsp_accuracy", "eval/nsp_loss"} & (scalars - metrics)
+    assert {"train/loss", "train/learning_rate"} | metrics <= set(scalars)
+    assert not {"eval/nsp_accuracy", "eval/nsp_loss"} & (set(scalars) - metrics)
+    assert sorted(scalars["train/loss"]) == [1, 2, 3, 4, 5]
+    for tag in metrics:  # the start model at step 0, then every --eval-steps and the last step
+        assert sorted(scalars[tag]) == [0, 2, 4, 5], tag
     # plain AutoModelForMaskedLM, without kmb, gives the masked-only head's loss
     out = corpus_workspace.model("whole")
     batch = _masked_batch(out)
