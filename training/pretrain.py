@@ -235,7 +235,8 @@ def check_options(cfg: PretrainConfig) -> None:
 
 
 def check_inputs(cfg: PretrainConfig) -> RunInputs:
-    """Step 1: options, numbers, corpus, base model, tokenizer, vocab sizes, the checkpoint to resume."""
+    """Step 1: options, numbers, corpus, base model and its heads (the objective), tokenizer, vocab
+    sizes, the checkpoint to resume."""
     from kmb.vocab.tokenizers import load_tokenizer
 
     cfg = apply_recipe(cfg)
@@ -478,6 +479,7 @@ def training_data(cfg: PretrainConfig, inputs: RunInputs, args) -> TrainingData:
     files), the train and validation datasets, and the collator: NSP pairs for MLM + NSP,
     doc-sentences segments for MLM alone."""
     from kmb.training.masking import word_start_table
+    from kmb.training.shards import VALID_MASK_EPOCH
 
     with args.main_process_first(desc="shards", local=False):
         shard_set = build_training_shards(cfg, inputs)
@@ -488,12 +490,11 @@ def training_data(cfg: PretrainConfig, inputs: RunInputs, args) -> TrainingData:
     tokenizer = inputs.tokenizer
     word_starts = word_start_table(tokenizer) if cfg.whole_word_masking else None
     if inputs.objective == "mlm+nsp":
-        from kmb.training.shards import VALID_MASK_EPOCH, PairShardDataset as Dataset
+        from kmb.training.shards import PairShardDataset as Dataset
 
         special_ids = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id]
     else:
         from kmb.training.segment_shards import SegmentShardDataset as Dataset
-        from kmb.training.shards import VALID_MASK_EPOCH
 
         special_ids = list(tokenizer.all_special_ids)
     masking = dict(seed=cfg.seed, mask_token_id=tokenizer.mask_token_id, vocab_size=inputs.replacement_vocab_size,
