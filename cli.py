@@ -387,17 +387,20 @@ def vocab_extend_model_command(
 
 
 # ================================================================================================
-# kmb pretrain: continued MLM + NSP pretraining
+# kmb pretrain: continued MLM + NSP (BERT) or MLM pretraining of a Korean encoder
 # ================================================================================================
 
 
 @app.command("pretrain")
 def pretrain_command(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    base_model: Annotated[Optional[str], typer.Option("--base-model", help="Start model: a local directory or a hub id (default: KR-BERT, snunlp/KR-BERT-char16424).")] = None,
+    base_model: Annotated[Optional[str], typer.Option("--base-model", help="Start model: a local directory or a hub id that AutoModelForMaskedLM loads, BERT, RoBERTa, XLM-R, ModernBERT, ... (default: KR-BERT, snunlp/KR-BERT-char16424).")] = None,
     config: Annotated[Optional[str], typer.Option("--config", help="Train from scratch with this size instead: tiny, small or base.")] = None,
     tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="Tokenizer directory, or 'workspace' for the workspace's newest vocab/<name>/ (default: the base model's own; with --config, the workspace's vocab).")] = None,
     recipe: Annotated[str, typer.Option("--recipe", help="Values of the options not given: paper (lr 1e-6, no warmup, static masking, normal init of new embeddings) or modern (lr 2e-5, 6% warmup, dynamic masking, subword-mean init). An option you give wins.")] = "paper",
+    objective: Annotated[str, typer.Option("--objective", help="auto (MLM + NSP when the base has an NSP head, as BERT's BertForPreTraining, or no head at all; MLM alone otherwise), mlm or mlm+nsp (BERT only).")] = "auto",
+    whole_word_masking: Annotated[bool, typer.Option("--whole-word-masking", help="Mask every piece of a chosen eojeol (white-space word) together, for both objectives.")] = False,
+    report_to: Annotated[str, typer.Option("--report-to", help="none, or tensorboard: the Trainer's logs and the validation metrics as TensorBoard scalars in pretrain/<name>/runs/ (pip install 'kmb[tensorboard]').")] = "none",
     output: Annotated[str, typer.Option("--output", help="Name of the result: models/<name>/ (and pretrain/<name>/ for shards, checkpoints, curves).")] = "km-bert",
     epochs: Annotated[float, typer.Option("--epochs", help="Passes over the training pairs.")] = 1.0,
     max_steps: Annotated[int, typer.Option("--max-steps", help="Stop after this many optimizer steps (overrides --epochs; -1: off).")] = -1,
@@ -422,7 +425,7 @@ def pretrain_command(
     compile_mode: Annotated[str, typer.Option("--compile-mode", help="torch.compile mode: default, reduce-overhead (CUDA graphs) or max-autotune; implies --compile.")] = "default",
     profile_steps: Annotated[int, typer.Option("--profile-steps", help="Profile this many training steps with torch.profiler: a trace and the costliest operations in pretrain/<name>/profile/ (0: off).")] = 0,
 ) -> None:
-    """Continue MLM + NSP pretraining of a BERT on the corpus (builds the pair shards when missing or stale)."""
+    """Continue pretraining of a Korean encoder on the corpus: MLM + NSP for a BERT, MLM for other families (builds the pair or segment shards when missing or stale)."""
     import os
 
     from kmb.training.pretrain import PretrainConfig, run_pretraining
@@ -434,7 +437,7 @@ def pretrain_command(
         logging_steps=logging_steps, static_masking=static_masking, precision=precision,
         group_by_length=not no_group_by_length, init=init, dropout=dropout, max_eval_pairs=max_eval_pairs,
         workers=workers, compile=compile_model, compile_mode=compile_mode,
-        profile_steps=profile_steps,
+        profile_steps=profile_steps, objective=objective, whole_word_masking=whole_word_masking, report_to=report_to,
     )
     summary = run_pretraining(cfg)
     if int(os.environ.get("RANK", "0")) == 0:

@@ -125,6 +125,7 @@ BOOLEAN_MASK_FAMILIES = ("bert", "roberta", "xlm-roberta")
 @dataclass
 class MaskedLMOutput(ModelOutput):
     loss: torch.Tensor | None = None
+    mlm_loss: torch.Tensor | None = None  # the loss, detached (as PretrainingOutput's)
     # [n_masked, vocab]; [len(masked_positions), vocab] when given; [batch, len, vocab] without labels
     logits: torch.Tensor | None = None
     mlm_correct: torch.Tensor | None = None
@@ -174,7 +175,9 @@ class MaskedOnlyMLM:
                 else num_items_in_batch
         with torch.no_grad():
             correct = ((logits.argmax(-1) == targets) & is_target).sum()
-        return MaskedLMOutput(loss=mlm_sum / n_masked, logits=logits, mlm_correct=correct, mlm_count=mlm_count)
+        loss = mlm_sum / n_masked
+        return MaskedLMOutput(loss=loss, mlm_loss=loss.detach(), logits=logits, mlm_correct=correct,
+                              mlm_count=mlm_count)
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Save as the plain class: config.json names it, so plain AutoModelForMaskedLM loads the directory."""

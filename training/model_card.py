@@ -1,4 +1,5 @@
-"""The model card (README.md) of a pretrained model: data, hyperparameters, final metrics."""
+"""The model card (README.md) of a pretrained model: base family, objective, masking, vocab growth,
+data, hyperparameters, final metrics."""
 
 from __future__ import annotations
 
@@ -9,26 +10,29 @@ from kmb.storage import write_text_atomic
 
 
 def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, records: list[dict], summary: dict,
-                     model_config, differs_from_paper: dict[str, str]) -> Path:
-    splits = shard_manifest["splits"]
+                     model_config, differs_from_paper: dict[str, str], architectures: list[str] | None = None) -> Path:
+    """``architectures``: the classes the saved config.json names (default: ``model_config``'s)."""
     base = next((r for r in records if r.get("phase") == "base"), None)
     final = records[-1] if records else None
+    nsp = summary["objective"].startswith("mlm+nsp")
+    family = model_config.model_type
+    tasks = "masked language modelling and next sentence prediction" if nsp else "masked language modelling alone"
     lines = [
         "---",
         "language: ko",
         "library_name: transformers",
         "pipeline_tag: fill-mask",
-        "tags: [bert, medical, korean, km-bert, kmb]",
+        f"tags: [{family}, medical, korean, km-bert, kmb]",
         "---",
         "",
         f"# {name}",
         "",
-        "A BERT continued (or trained from scratch) with masked language modelling and next sentence",
-        f"prediction on a Korean medical corpus by `kmb pretrain` (kmb {__version__}), following KM-BERT",
+        f"A {family} model continued (or trained from scratch) with {tasks}",
+        f"on a Korean medical corpus by `kmb pretrain` (kmb {__version__}), following KM-BERT",
         "(Kim et al., 2022). Loads with plain transformers:",
         "",
         "```python",
-        "from transformers import AutoModelForPreTraining, AutoModelForMaskedLM, AutoTokenizer",
+        f"from transformers import {'AutoModelForPreTraining, ' if nsp else ''}AutoModelForMaskedLM, AutoTokenizer",
         f'model = AutoModelForMaskedLM.from_pretrained("{name}")',
         f'tokenizer = AutoTokenizer.from_pretrained("{name}")',
         "```",
@@ -36,6 +40,10 @@ def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, rec
         "## Start",
         "",
         f"- start model: {summary['start']}",
+        f"- base family: {family} ({', '.join(architectures or model_config.architectures or [])})",
+        f"- objective: {summary['objective']}",
+        f"- masking: {summary['masking']}",
+        f"- vocab growth: {summary['vocab growth']}",
         f"- pretraining heads: {summary['heads']}"
         + ("; the start model's MLM/NSP scores below are therefore no baseline"
            if "freshly initialised" in summary["heads"] else ""),
@@ -43,19 +51,7 @@ def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, rec
         f"- architecture: hidden {model_config.hidden_size}, {model_config.num_hidden_layers} layers, "
         f"{model_config.num_attention_heads} heads, vocab {model_config.vocab_size}",
         "",
-        "## Data",
-        "",
-        "| split | sentences | pairs | NotNext pairs | tokens |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for split, info in splits.items():
-        lines.append(f"| {split} | {info['sentences']:,} | {info['pairs']:,} | {info['not_next']:,} | {info['tokens']:,} |")
-    lines += [
-        "",
-        "Pairs: consecutive sentences of a document (IsNext) or, for half of them, a random sentence of",
-        "another document (NotNext); `[CLS] A [SEP] B [SEP]`, truncated to "
-        f"{shard_manifest['max_length']} tokens. MLM: 15% of non-special tokens, 80% [MASK] / 10% random /",
-        f"10% unchanged, {'fixed masks (static)' if config.static_masking else 'drawn afresh every epoch (dynamic)'}.",
+        *_data_lines(shard_manifest, config, nsp),
         "",
         "## Hyperparameters",
         "",
@@ -65,16 +61,41 @@ def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, rec
         "| option | value |",
         "|---|---|",
     ]
-    for key in ("recipe", "epochs", "max_steps", "batch_size", "grad_accum", "lr", "warmup", "weight_decay", "max_length",
+    for key in ("recipe", "objective", "whole_word_masking", "epochs", "max_steps", "batch_size", "grad_accum", "lr", "warmup", "weight_decay", "max_length",
                 "seed", "static_masking", "mlm_probability", "init", "dropout"):
         lines.append(f"| {key} | {getattr(config, key)} |")
     lines += [f"| precision | {summary['precision']} |", f"| processes | {summary['processes']} |",
               f"| optimizer steps | {summary['steps']} |", "", "## Validation metrics", ""]
     if final is not None:
         lines += ["| metric | start model | final |", "|---|---:|---:|"]
-        for key in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss"):
+        for key in [k for k in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss") if k in final]:
             start = f"{base[key]:.4f}" if base else "-"
             lines.append(f"| {key} | {start} | {final[key]:.4f} |")
         lines += ["", "Curves: `curves.png`; every evaluation: `metrics.jsonl`."]
     lines.append("")
     return write_text_atomic(path, "\n".join(lines))
+
+
+def _data_lines(manifest: dict, config, nsp: bool) -> list[str]:
+    """The data section: the pair table and how pairs were made (MLM + NSP), or the segment table."""
+    splits = manifest["splits"]
+    masking = (f"MLM: {config.mlm_probability:.0%} of non-special "
+               f"{'tokens, whole eojeol at a time' if config.whole_word_masking else 'tokens'}, 80% [MASK] / "
+               f"10% random / 10% unchanged, "
+               f"{'fixed masks (static)' if config.static_masking else 'drawn afresh every epoch (dynamic)'}.")
+    if not nsp:
+        lines = ["## Data", "", "| split | sentences | segments | tokens |", "|---|---:|---:|---:|"]
+        lines += [f"| {split} | {info['sentences']:,} | {info['segments']:,} | {info['tokens']:,} |"
+                  for split, info in splits.items()]
+        return lines + ["", "Segments: consecutive sentences of one document packed up to "
+                        f"{manifest['max_length']} tokens (RoBERTa's doc-sentences), never across a removed sentence.",
+                        masking]
+    lines = ["## Data", "", "| split | sentences | pairs | NotNext pairs | tokens |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {split} | {info['sentences']:,} | {info['pairs']:,} | {info['not_next']:,} | {info['tokens']:,} |"
+              for split, info in splits.items()]
+    return lines + [
+        "",
+        "Pairs: consecutive sentences of a document (IsNext) or, for half of them, a random sentence of",
+        "another document (NotNext); `[CLS] A [SEP] B [SEP]`, truncated to "
+        f"{manifest['max_length']} tokens. {masking}",
+    ]

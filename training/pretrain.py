@@ -1,15 +1,20 @@
-"""`kmb pretrain`: continued MLM + NSP pretraining on the corpus, with the HF Trainer as the loop.
+"""`kmb pretrain`: continued pretraining of a Korean encoder on the corpus, with the HF Trainer as the loop.
+
+MLM + NSP for a BERT (the paper's), MLM alone for RoBERTa, XLM-R, ModernBERT or any other
+AutoModelForMaskedLM family (`--objective`, see kmb.training.objectives).
 
 `run_pretraining(PretrainConfig(...))` is the recipe, one function per step:
 
-  1. check_inputs: every option and number, the corpus, the base model, the tokenizer and the vocab
-     sizes; the recipe (paper or modern) fills the options not given. Nothing is written before
-     they pass.
+  1. check_inputs: every option and number, the corpus, the base model and its heads (which
+     choose the objective), the tokenizer and the vocab sizes; the recipe (paper or modern) fills
+     the options not given. Nothing is written before they pass.
   2. training_arguments: the Trainer's settings (batch split over processes, precision, workers).
-  3. pair_datasets: the pair shards (built when missing or stale, kmb.training.shards), the train
-     and validation datasets and the batch collator that masks and pads.
-  4. pretraining_model: BertForPreTraining with the masked-only MLM head (kmb.training.model) from
-     --base-model (its heads checked) or --config; embeddings extended for an extended vocab.
+  3. training_data: the pair shards for MLM + NSP (kmb.training.shards) or the segment shards for
+     MLM (kmb.training.segment_shards), built when missing or stale; the train and validation
+     datasets and the batch collator that masks (tokens or whole words) and pads.
+  4. pretraining_model: BertForPreTraining, or the family's masked-LM class, with the masked-only
+     MLM head (kmb.training.model) from --base-model (its heads checked) or --config; embeddings
+     extended for an extended vocab.
   5. train: score the start model, train with kmb.training.trainer.PretrainingTrainer (checkpoints,
      gradient accumulation, bf16/fp16 on GPU, --resume, torchrun), score at the end.
   6. save_model_dir: models/<name>/ atomically (safetensors, tokenizer, metrics, curves, model card).
@@ -20,6 +25,7 @@ The Trainer gives one code path for CPU, one GPU and many GPUs or nodes (torchru
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import math
 import os
@@ -34,17 +40,22 @@ import torch
 from kmb.errors import KmbError
 from kmb.storage import atomic_dir
 from kmb.training.model import MODEL_CONFIGS
+from kmb.training.objectives import OBJECTIVES, base_heads, choose_objective, max_positions
 from kmb.workspace import Workspace, check_run_name
 
 DEFAULT_BASE_MODEL = "snunlp/KR-BERT-char16424"  # KR-BERT, the paper's starting point
 WORKSPACE_TOKENIZER = "workspace"  # --tokenizer workspace: the workspace's newest vocab/<name>/
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
+REPORT_TO = ("none", "tensorboard")
+# Dropout settings of the families' configs (BERT/RoBERTa/XLM-R names, then ModernBERT's).
+DROPOUT_KEYS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "embedding_dropout", "attention_dropout",
+                "mlp_dropout")
 
 # What the paper states (Kim et al. 2022, "Pre-training"; the vocab section for the init):
-# batch 32, length 128, lr 1e-6, 15% masking fixed when the pair data set was built, new
+# batch 32, length 128, lr 1e-6, 15% token masking fixed when the pair data set was built, new
 # embeddings "initialized by normalization".
 PAPER_VALUES = {"lr": 1e-6, "batch_size": 32, "max_length": 128, "static_masking": True, "init": "normal",
-                "mlm_probability": 0.15}
+                "mlm_probability": 0.15, "whole_word_masking": False}
 # The options a recipe fills when they are not given (None); an option given explicitly wins.
 RECIPES: dict[str, dict] = {
     "paper": {"lr": 1e-6, "warmup": 0.0, "static_masking": True, "init": "normal"},
@@ -63,6 +74,9 @@ class PretrainConfig:
     config: str | None = None  # tiny | small | base: train from scratch
     tokenizer: str | Path | None = None  # None: the base model's own (--config: the workspace vocab); "workspace"
     recipe: str = "paper"  # paper | modern: the values of the options not given
+    objective: str = "auto"  # auto | mlm | mlm+nsp (auto: MLM + NSP for a BERT with an NSP head)
+    whole_word_masking: bool = False  # mask every piece of a chosen eojeol together
+    report_to: str = "none"  # none | tensorboard (pretrain/<name>/runs/)
     epochs: float = 1.0
     max_steps: int = -1
     batch_size: int = 32  # global: per device x processes x grad_accum
@@ -100,7 +114,9 @@ class RunInputs:
     workspace: Workspace
     sentence_files: list[Path]
     base_dir: Path | None  # None: from scratch (--config)
+    base_config: object | None  # the base model's transformers config
     base_vocab_size: int | None  # the base model's token embeddings
+    objective: str  # "mlm" | "mlm+nsp", resolved from --objective and the base model's heads
     tokenizer_dir: Path
     tokenizer_source: str  # "base model" | "workspace vocab" | "--tokenizer"
     tokenizer: object
@@ -121,6 +137,16 @@ class RunInputs:
             return len(self.tokenizer)
         return self.base_vocab_size
 
+    @property
+    def replacement_vocab_size(self) -> int:
+        """The ids a random replacement draws from: the tokenizer's (an embedding matrix padded
+        beyond the tokenizer, as ModernBERT's, has rows no token uses)."""
+        return min(self.vocab_size, len(self.tokenizer))
+
+    @property
+    def family(self) -> str:
+        return self.base_config.model_type if self.base_config is not None else "bert"
+
 
 # --- the recipe --------------------------------------------------------------------------------
 def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
@@ -133,8 +159,8 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
     cfg = inputs.config  # with the recipe's values for the options not given
     # 2. the Trainer's settings
     args = training_arguments(cfg, inputs)
-    # 3. pair shards, datasets and the masking collator
-    data = pair_datasets(cfg, inputs, args)
+    # 3. pair shards (MLM + NSP) or segment shards (MLM), datasets and the masking collator
+    data = training_data(cfg, inputs, args)
     # 4. the model, from the base model or from scratch
     set_seed(cfg.seed)
     model, heads = pretraining_model(cfg, inputs)
@@ -199,11 +225,18 @@ def check_options(cfg: PretrainConfig) -> None:
             raise KmbError(f"{option} must be {rule}, not {value}")
     if cfg.compile_mode not in COMPILE_MODES:
         raise KmbError(f"unknown --compile-mode {cfg.compile_mode!r}: choose {', '.join(COMPILE_MODES)}")
+    if cfg.objective not in OBJECTIVES:
+        raise KmbError(f"unknown --objective {cfg.objective!r}: choose {', '.join(OBJECTIVES)}")
+    if cfg.report_to not in REPORT_TO:
+        raise KmbError(f"unknown --report-to {cfg.report_to!r}: choose {' or '.join(REPORT_TO)}")
+    if cfg.report_to == "tensorboard" and importlib.util.find_spec("tensorboard") is None:
+        raise KmbError("--report-to tensorboard needs the tensorboard package: pip install 'kmb[tensorboard]'")
     check_run_name(cfg.output, "--output")
 
 
 def check_inputs(cfg: PretrainConfig) -> RunInputs:
-    """Step 1: options, numbers, corpus, base model, tokenizer, vocab sizes, the checkpoint to resume."""
+    """Step 1: options, numbers, corpus, base model and its heads (the objective), tokenizer, vocab
+    sizes, the checkpoint to resume."""
     from kmb.vocab.tokenizers import load_tokenizer
 
     cfg = apply_recipe(cfg)
@@ -215,23 +248,34 @@ def check_inputs(cfg: PretrainConfig) -> RunInputs:
     precision = choose_precision(cfg.precision)
     ws = Workspace.open(cfg.workspace)
     files = ws.sentence_files()
-    base_dir = base_vocab_size = None
-    if cfg.config is None:
-        base_dir = resolve_base_model(cfg.base_model or DEFAULT_BASE_MODEL)
-        base_config = load_base_config(base_dir)
-        if cfg.max_length > base_config.max_position_embeddings:
-            raise KmbError(f"--max-length {cfg.max_length} exceeds the model's {base_config.max_position_embeddings} positions")
-        base_vocab_size = base_config.vocab_size
+    base_dir, base_config, objective = check_base_model(cfg)
+    base_vocab_size = base_config.vocab_size if base_config is not None else None
     tokenizer_dir, tokenizer_source = resolve_tokenizer_dir(ws, cfg, base_dir)
     tokenizer = load_tokenizer(tokenizer_dir)
     base_tokenizer = None
     if base_dir is not None:
         base_tokenizer = check_vocab(tokenizer, tokenizer_dir, base_vocab_size, base_dir)
     run_dir = ws.pretrain(cfg.output)
-    return RunInputs(config=cfg, workspace=ws, sentence_files=files, base_dir=base_dir,
-                     base_vocab_size=base_vocab_size, tokenizer_dir=tokenizer_dir, tokenizer_source=tokenizer_source,
+    return RunInputs(config=cfg, workspace=ws, sentence_files=files, base_dir=base_dir, base_config=base_config,
+                     base_vocab_size=base_vocab_size, objective=objective, tokenizer_dir=tokenizer_dir, tokenizer_source=tokenizer_source,
                      tokenizer=tokenizer, base_tokenizer=base_tokenizer, run_dir=run_dir,
                      resume_from=checkpoint_to_resume(run_dir, cfg.resume), world=world, precision=precision)
+
+
+def check_base_model(cfg: PretrainConfig) -> tuple[Path | None, object | None, str]:
+    """-> (base model directory, its config, the objective): None, None for --config (a BERT from
+    scratch). The base's heads choose the objective under --objective auto (kmb.training.objectives)."""
+    if cfg.config is not None:
+        from transformers import BertConfig
+
+        return None, None, choose_objective(cfg.objective, BertConfig(), None)
+    base_dir = resolve_base_model(cfg.base_model or DEFAULT_BASE_MODEL)
+    base_config = load_base_config(base_dir)
+    positions = max_positions(base_config)
+    if cfg.max_length > positions:
+        raise KmbError(f"--max-length {cfg.max_length} exceeds the model's {positions} positions")
+    objective = choose_objective(cfg.objective, base_config, base_heads(base_dir, base_config), base_dir)
+    return base_dir, base_config, objective
 
 
 def checkpoint_to_resume(run_dir: Path, resume: bool) -> str | None:
@@ -289,7 +333,7 @@ def resolve_tokenizer_dir(ws, cfg: PretrainConfig, base_dir: Path | None) -> tup
 
 
 def load_base_config(base_dir: Path):
-    from transformers import AutoConfig
+    from transformers import MODEL_FOR_MASKED_LM_MAPPING, AutoConfig
 
     if not (base_dir / "config.json").is_file():
         raise KmbError("not a model directory (no config.json)", path=base_dir)
@@ -297,8 +341,9 @@ def load_base_config(base_dir: Path):
         config = AutoConfig.from_pretrained(str(base_dir))
     except Exception as exc:
         raise KmbError(f"cannot read the model config: {exc}", path=base_dir / "config.json") from exc
-    if config.model_type != "bert":
-        raise KmbError(f"the base model is a {config.model_type!r} model; kmb pretrain continues BERT models only",
+    if type(config) not in MODEL_FOR_MASKED_LM_MAPPING:
+        raise KmbError(f"the base model is a {config.model_type!r} model, which has no masked-LM class in "
+                       "transformers; kmb pretrain continues masked-LM encoders (BERT, RoBERTa, XLM-R, ModernBERT, ...)",
                        path=base_dir / "config.json")
     return config
 
@@ -311,10 +356,17 @@ def check_vocab(tokenizer, tokenizer_dir: Path, model_vocab: int, base_dir: Path
     for name in ("cls_token_id", "sep_token_id", "pad_token_id", "mask_token_id"):
         if getattr(tokenizer, name, None) is None:
             raise KmbError(f"the tokenizer has no {name.removesuffix('_id')}", path=tokenizer_dir)
-    if n_tok < model_vocab:
+    own = base_dir is not None and Path(tokenizer_dir).resolve() == base_dir.resolve()
+    # Fewer tokens than embeddings only with the model's own tokenizer: its embedding matrix is
+    # padded (ModernBERT rounds it up for speed), the extra rows unused.
+    if n_tok < model_vocab and not own:
         raise KmbError(f"the tokenizer has {n_tok} tokens but the model has {model_vocab} token embeddings: "
                        "use the model's own tokenizer or a vocab that extends it", path=tokenizer_dir)
-    if base_dir is None or Path(tokenizer_dir).resolve() == base_dir.resolve():
+    top_id = max(tokenizer.get_vocab().values())
+    if own and top_id >= model_vocab:
+        raise KmbError(f"the tokenizer has token ids up to {top_id} but the model only {model_vocab} token embeddings",
+                       path=tokenizer_dir)
+    if base_dir is None or own:
         return None
     if not _has_tokenizer(base_dir):
         if n_tok > model_vocab:
@@ -385,7 +437,7 @@ def training_arguments(cfg: PretrainConfig, inputs: RunInputs):
         fp16=inputs.precision == "fp16",
         use_cpu=not on_gpu,
         ddp_backend="gloo" if (inputs.world > 1 and not on_gpu) else None,
-        ddp_find_unused_parameters=False,  # every parameter takes part (the NSP head too)
+        ddp_find_unused_parameters=False,  # every parameter takes part (the NSP head too, with MLM + NSP)
         seed=cfg.seed,
         data_seed=cfg.seed,
         report_to="none",
@@ -400,43 +452,72 @@ def training_arguments(cfg: PretrainConfig, inputs: RunInputs):
         remove_unused_columns=False,
         average_tokens_across_devices=True,
         disable_tqdm=not cfg.progress,
-        label_names=["labels", "next_sentence_label"],
+        label_names=["labels", "next_sentence_label"] if inputs.objective == "mlm+nsp" else ["labels"],
         **cfg.extra,
     )
 
 
 # --- 3. data -------------------------------------------------------------------------------------
 @dataclass
-class PairData:
-    shard_set: object  # kmb.training.shards.ShardSet
-    train_set: object  # PairShardDataset, masks drawn per (seed, epoch, pair)
-    valid_set: object  # PairShardDataset, masks fixed across evaluations
+class TrainingData:
+    shard_set: object  # kmb.training.shards.ShardSet, or segment_shards.SegmentSet for MLM alone
+    train_set: object  # PairShardDataset or SegmentShardDataset, masks drawn per (seed, epoch, item)
+    valid_set: object  # the same kind, masks fixed across evaluations
     collator: object  # pads and masks whole batches
 
+    @property
+    def unit(self) -> str:
+        """What one training example is: "pairs" (MLM + NSP) or "segments" (MLM)."""
+        return "segments" if self.shard_set.manifest.get("kind") == "segments" else "pairs"
 
-def pair_datasets(cfg: PretrainConfig, inputs: RunInputs, args) -> PairData:
-    """Step 3: the pair shards (the main process builds them, the others wait and then read the
-    same files), the train and validation datasets, and the collator."""
-    from kmb.training.shards import VALID_MASK_EPOCH, PairShardDataset, build_shards
+    def n_train(self) -> int:
+        return int(self.shard_set.manifest["splits"]["train"][self.unit])
 
-    run_dir, tokenizer = inputs.run_dir, inputs.tokenizer
-    with args.main_process_first(desc="pair shards", local=False):
-        shard_set = build_shards(run_dir / "shards", inputs.sentence_files, tokenizer, inputs.tokenizer_dir,
-                                 max_length=cfg.max_length, seed=cfg.seed, shard_pairs=cfg.shard_pairs)
+
+def training_data(cfg: PretrainConfig, inputs: RunInputs, args) -> TrainingData:
+    """Step 3: the shards (the main process builds them, the others wait and then read the same
+    files), the train and validation datasets, and the collator: NSP pairs for MLM + NSP,
+    doc-sentences segments for MLM alone."""
+    from kmb.training.masking import word_start_table
+    from kmb.training.shards import VALID_MASK_EPOCH
+
+    with args.main_process_first(desc="shards", local=False):
+        shard_set = build_training_shards(cfg, inputs)
         if args.process_index == 0 and not cfg.resume:  # a fresh run starts without old results
-            shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-            shutil.rmtree(run_dir / "profile", ignore_errors=True)
+            for folder in ("checkpoints", "profile", "runs"):
+                shutil.rmtree(inputs.run_dir / folder, ignore_errors=True)
             inputs.metrics_path.unlink(missing_ok=True)
-    masking = dict(seed=cfg.seed, mask_token_id=tokenizer.mask_token_id, vocab_size=inputs.vocab_size,
-                   special_ids=[tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id],
-                   mlm_probability=cfg.mlm_probability)
-    train_set = PairShardDataset(shard_set.files("train"), static_masking=cfg.static_masking, **masking)
-    valid_set = PairShardDataset(shard_set.files("valid"), fixed_epoch=VALID_MASK_EPOCH, limit=cfg.max_eval_pairs,
-                                 **masking)
-    # Pads and masks whole batches (in the data-loader workers on a GPU); valid pairs keep their
-    # fixed masks through their dataset's fixed epoch.
+    tokenizer = inputs.tokenizer
+    word_starts = word_start_table(tokenizer) if cfg.whole_word_masking else None
+    if inputs.objective == "mlm+nsp":
+        from kmb.training.shards import PairShardDataset as Dataset
+
+        special_ids = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id]
+    else:
+        from kmb.training.segment_shards import SegmentShardDataset as Dataset
+
+        special_ids = list(tokenizer.all_special_ids)
+    masking = dict(seed=cfg.seed, mask_token_id=tokenizer.mask_token_id, vocab_size=inputs.replacement_vocab_size,
+                   special_ids=special_ids, mlm_probability=cfg.mlm_probability, word_starts=word_starts)
+    train_set = Dataset(shard_set.files("train"), static_masking=cfg.static_masking, **masking)
+    valid_set = Dataset(shard_set.files("valid"), fixed_epoch=VALID_MASK_EPOCH, limit=cfg.max_eval_pairs, **masking)
+    # Pads and masks whole batches (in the data-loader workers on a GPU); validation items keep
+    # their fixed masks through their dataset's fixed epoch.
     collator = train_set.collator(tokenizer.pad_token_id, pad_to_multiple_of=8 if torch.cuda.is_available() else None)
-    return PairData(shard_set=shard_set, train_set=train_set, valid_set=valid_set, collator=collator)
+    return TrainingData(shard_set=shard_set, train_set=train_set, valid_set=valid_set, collator=collator)
+
+
+def build_training_shards(cfg: PretrainConfig, inputs: RunInputs):
+    """The pair shards (pretrain/<name>/shards/) or the segment shards (pretrain/<name>/segments/)."""
+    if inputs.objective == "mlm+nsp":
+        from kmb.training.shards import build_shards
+
+        return build_shards(inputs.run_dir / "shards", inputs.sentence_files, inputs.tokenizer, inputs.tokenizer_dir,
+                            max_length=cfg.max_length, seed=cfg.seed, shard_pairs=cfg.shard_pairs)
+    from kmb.training.segment_shards import build_segment_shards
+
+    return build_segment_shards(inputs.run_dir / "segments", inputs.sentence_files, inputs.tokenizer,
+                                inputs.tokenizer_dir, max_length=cfg.max_length, shard_segments=cfg.shard_pairs)
 
 
 # --- 4. model ------------------------------------------------------------------------------------
@@ -453,7 +534,7 @@ def describe_heads(missing_keys) -> tuple[str, list[str]]:
     return text + (f", {kept[0]} from the checkpoint" if kept else ""), fresh
 
 
-def load_base_model(cfg: PretrainConfig, base_dir: Path, overrides: dict):
+def load_base_model(base_dir: Path, overrides: dict):
     """BertForPreTraining from the base model -> (model, heads). A checkpoint saved as a plain
     BertModel has no MLM or NSP head: they start random, so the start model's MLM/NSP scores are
     no baseline. The run goes on, but says so in one warning line."""
@@ -471,22 +552,39 @@ def load_base_model(cfg: PretrainConfig, base_dir: Path, overrides: dict):
     return model, heads
 
 
+def load_base_mlm(base_dir: Path, overrides: dict):
+    """The family's masked-LM class with the masked-only head (kmb.training.model) from the base
+    model -> (model, heads). The checkpoint's MLM head was checked in step 1."""
+    from kmb.training.model import masked_only_mlm
+
+    try:
+        model = masked_only_mlm(base_dir, attn_implementation="sdpa", **overrides)
+    except KmbError:
+        raise
+    except Exception as exc:
+        raise KmbError(f"cannot load the base model weights: {exc}", path=base_dir) from exc
+    return model, "MLM from the checkpoint"
+
+
 def pretraining_model(cfg: PretrainConfig, inputs: RunInputs):
     """Step 4: the model to train -> (model, what the summary says about its heads)."""
     from transformers import BertConfig
 
-    from kmb.training.model import MaskedOnlyBertForPreTraining
+    from kmb.training.model import MaskedOnlyBertForPreTraining, masked_only_mlm
 
-    overrides = {}
-    if cfg.dropout is not None:
-        overrides = {"hidden_dropout_prob": cfg.dropout, "attention_probs_dropout_prob": cfg.dropout}
+    config = inputs.base_config if inputs.base_config is not None else BertConfig()
+    overrides = {key: cfg.dropout for key in DROPOUT_KEYS if cfg.dropout is not None and hasattr(config, key)}
     if inputs.base_dir is not None:
-        model, heads = load_base_model(cfg, inputs.base_dir, overrides)
+        load = load_base_model if inputs.objective == "mlm+nsp" else load_base_mlm
+        model, heads = load(inputs.base_dir, overrides)
     else:
         torch.manual_seed(cfg.seed)
         config = BertConfig(vocab_size=len(inputs.tokenizer), max_position_embeddings=max(512, cfg.max_length),
                             **MODEL_CONFIGS[cfg.config], **overrides)
-        model = MaskedOnlyBertForPreTraining._from_config(config, attn_implementation="sdpa")
+        if inputs.objective == "mlm+nsp":
+            model = MaskedOnlyBertForPreTraining._from_config(config, attn_implementation="sdpa")
+        else:
+            model = masked_only_mlm(config, attn_implementation="sdpa")
         heads = "fresh (from scratch)"
     if inputs.base_tokenizer is not None:
         from kmb.vocab.extend import extend_embeddings
@@ -509,18 +607,30 @@ class TrainedRun:
     profiler: object | None  # kmb.training.profiling.StepProfiler with --profile-steps
 
 
-def train(cfg: PretrainConfig, inputs: RunInputs, args, data: PairData, model, callbacks) -> TrainedRun:
-    """Step 5: score the start model (phase "base"), train, and score the last step if not yet done."""
-    from kmb.training.metrics import truncate_metrics
-    from kmb.training.trainer import EvaluateAtEpochEnd, PretrainingTrainer
-
+def run_callbacks(cfg: PretrainConfig, inputs: RunInputs, args, callbacks) -> tuple[list, object, object]:
+    """-> (the Trainer's extra callbacks, the StepProfiler or None, the TensorBoardCallback or None)."""
     extra_callbacks = list(callbacks or [])
-    profiler = None
+    profiler = tensorboard = None
     if cfg.profile_steps > 0:
         from kmb.training.profiling import StepProfiler
 
         profiler = StepProfiler(inputs.run_dir / "profile", cfg.profile_steps, rank=args.process_index)
         extra_callbacks.append(profiler)
+    if cfg.report_to == "tensorboard":
+        from transformers.integrations import TensorBoardCallback
+
+        tensorboard = TensorBoardCallback()
+        tensorboard.logging_dir = str(inputs.run_dir / "runs")  # not under checkpoints/, which a fresh run clears
+        extra_callbacks.append(tensorboard)
+    return extra_callbacks, profiler, tensorboard
+
+
+def train(cfg: PretrainConfig, inputs: RunInputs, args, data: TrainingData, model, callbacks) -> TrainedRun:
+    """Step 5: score the start model (phase "base"), train, and score the last step if not yet done."""
+    from kmb.training.metrics import truncate_metrics
+    from kmb.training.trainer import EvaluateAtEpochEnd, PretrainingTrainer
+
+    extra_callbacks, profiler, tensorboard = run_callbacks(cfg, inputs, args, callbacks)
     trainer = PretrainingTrainer(
         model=model, args=args, train_dataset=data.train_set, eval_dataset=data.valid_set,
         data_collator=data.collator, processing_class=inputs.tokenizer,
@@ -528,7 +638,9 @@ def train(cfg: PretrainConfig, inputs: RunInputs, args, data: PairData, model, c
         global_batch=cfg.batch_size, kmb_config=cfg, metrics_path=inputs.metrics_path, eval_collator=data.collator,
     )
     if inputs.resume_from is None:
-        trainer.evaluate(phase="base")
+        base_metrics = trainer.evaluate(phase="base")
+        if tensorboard is not None:  # the start model's scores as the curves' step 0
+            tensorboard.on_log(args, trainer.state, trainer.control, logs=dict(base_metrics))
     elif args.process_index == 0 and inputs.metrics_path.is_file():
         truncate_metrics(inputs.metrics_path, int(Path(inputs.resume_from).name.rsplit("-", 1)[-1]))
     output = trainer.train(resume_from_checkpoint=inputs.resume_from)
@@ -539,7 +651,7 @@ def train(cfg: PretrainConfig, inputs: RunInputs, args, data: PairData, model, c
 
 
 # --- 6. output -----------------------------------------------------------------------------------
-def run_summary(cfg: PretrainConfig, inputs: RunInputs, data: PairData, run: TrainedRun, heads: str,
+def run_summary(cfg: PretrainConfig, inputs: RunInputs, data: TrainingData, run: TrainedRun, heads: str,
                 started: float) -> dict:
     """The summary the CLI prints (and the model card repeats): start, tokenizer, recipe, metrics."""
     from kmb.training.metrics import read_metrics
@@ -549,13 +661,17 @@ def run_summary(cfg: PretrainConfig, inputs: RunInputs, data: PairData, run: Tra
         "model": str(inputs.workspace.model(cfg.output)),
         "start": str(inputs.base_dir) if inputs.base_dir else f"--config {cfg.config}",
         "heads": heads,
+        "family": inputs.family,
+        "objective": inputs.objective + (" (auto)" if cfg.objective == "auto" else ""),
+        "masking": masking_scheme(cfg),
         "tokenizer": str(inputs.tokenizer_dir),
         "tokenizer from": inputs.tokenizer_source,
         "vocab size": len(inputs.tokenizer),
+        "vocab growth": vocab_growth(cfg, inputs),
         "recipe": cfg.recipe,
         "differs from the paper": "; ".join(f"{k} {v}" for k, v in differs.items()) or "nothing",
-        "train pairs": data.shard_set.n_pairs("train"),
-        "valid pairs": len(data.valid_set),
+        f"train {data.unit}": data.n_train(),
+        f"valid {data.unit}": len(data.valid_set),
         "steps": run.trainer.state.global_step,
         "train loss": round(run.training_loss, 4),
         "precision": inputs.precision,
@@ -570,12 +686,26 @@ def run_summary(cfg: PretrainConfig, inputs: RunInputs, data: PairData, run: Tra
     base = next((r for r in records if r["phase"] == "base"), None)
     final = records[-1] if records else None
     for key in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss"):
-        if final is not None:
+        if final is not None and key in final:  # MLM alone: no NSP numbers
             summary[key.replace("_", " ")] = (f"{base[key]:.4f} -> {final[key]:.4f}" if base else f"{final[key]:.4f}")
     return summary
 
 
-def save_model_dir(cfg: PretrainConfig, inputs: RunInputs, data: PairData, run: TrainedRun, summary: dict) -> dict:
+def masking_scheme(cfg: PretrainConfig) -> str:
+    """How targets are chosen: tokens or whole words (eojeol), masks fixed or fresh each epoch."""
+    unit = "whole-word (every piece of a chosen eojeol)" if cfg.whole_word_masking else "token"
+    return f"{unit}, {cfg.mlm_probability:.0%}, {'static' if cfg.static_masking else 'dynamic'}"
+
+
+def vocab_growth(cfg: PretrainConfig, inputs: RunInputs) -> str:
+    """The embeddings' growth for an extended vocab, or "none"."""
+    if inputs.base_tokenizer is None:
+        return "none"
+    added = len(inputs.tokenizer) - inputs.base_vocab_size
+    return f"+{added} tokens ({inputs.base_vocab_size} -> {len(inputs.tokenizer)}, init {cfg.init})"
+
+
+def save_model_dir(cfg: PretrainConfig, inputs: RunInputs, data: TrainingData, run: TrainedRun, summary: dict) -> dict:
     """Step 6: models/<name>/ written atomically by the main process: weights, tokenizer, metrics,
     curves and the model card. Returns the summary with the curves' path."""
     from kmb.training.metrics import plot_metrics, read_metrics
@@ -588,13 +718,15 @@ def save_model_dir(cfg: PretrainConfig, inputs: RunInputs, data: PairData, run: 
         with atomic_dir(inputs.workspace.model(cfg.output)) as tmp:
             trainer.save_model(str(tmp))
             _copy_tokenizer(inputs.tokenizer, inputs.tokenizer_dir, tmp)
-            _mark_plain_bert(tmp / "config.json")
+            if inputs.objective == "mlm+nsp":  # the MLM-only classes save as the plain class themselves
+                _mark_plain_bert(tmp / "config.json")
             shutil.copy2(inputs.metrics_path, tmp / "metrics.jsonl")
             shutil.copy2(curves, tmp / "curves.png")
             (tmp / "training_args.bin").unlink(missing_ok=True)
             write_model_card(tmp / "README.md", name=cfg.output, config=cfg, shard_manifest=data.shard_set.manifest,
                              records=records, summary=summary, model_config=trainer.model.config,
-                             differs_from_paper=differs_from_paper(cfg))
+                             differs_from_paper=differs_from_paper(cfg),
+                             architectures=json.loads((tmp / "config.json").read_text())["architectures"])
         inputs.workspace.refresh_views()
         summary["curves"] = str(inputs.run_dir / "curves.png")
     trainer.accelerator.wait_for_everyone()

@@ -216,13 +216,16 @@ class PairShardDataset(torch.utils.data.Dataset):
 
     An index is ``(epoch, i)`` (from :class:`kmb.training.trainer.LengthGroupedSampler`) or a plain
     ``i``. The pair's masks come from (seed, epoch, i): dynamic masking draws afresh every epoch;
-    with ``static_masking`` the epoch is ignored (the paper's fixed masks).
+    with ``static_masking`` the epoch is ignored (the paper's fixed masks). ``word_starts``, a
+    vocab-sized boolean table (:func:`kmb.training.masking.word_start_table`), turns on whole-word
+    masking.
     """
 
     def __init__(self, files: list[Path], *, seed: int, mask_token_id: int, vocab_size: int,
                  special_ids: list[int], static_masking: bool = False, fixed_epoch: int | None = None,
-                 mlm_probability: float = 0.15, limit: int | None = None):
+                 mlm_probability: float = 0.15, limit: int | None = None, word_starts: np.ndarray | None = None):
         self.masking = PairMasking(seed, mask_token_id, vocab_size, tuple(sorted(set(special_ids))), mlm_probability)
+        self.word_starts = word_starts
         self.static_masking = static_masking
         self.fixed_epoch = fixed_epoch
         self._batches = []  # (offsets, values, n_first, nsp_labels) numpy views into the mmap
@@ -264,15 +267,17 @@ class PairShardDataset(torch.utils.data.Dataset):
                 "mask_epoch": int(epoch), "mask_index": int(index)}
 
     def collator(self, pad_token_id: int, pad_to_multiple_of: int | None = None, pad_to: int | None = None) -> PairCollator:
-        return PairCollator(pad_token_id, self.masking, pad_to_multiple_of=pad_to_multiple_of, pad_to=pad_to)
+        return PairCollator(pad_token_id, self.masking, pad_to_multiple_of=pad_to_multiple_of, pad_to=pad_to,
+                            word_starts=self.word_starts)
 
 
 class PairCollator:
     """Pad a list of pairs (optionally to a multiple of 8 for tensor cores, or to a fixed length)
-    and mask them, all in a few numpy passes over the batch."""
+    and mask them, all in a few numpy passes over the batch (whole words with ``word_starts``)."""
 
     def __init__(self, pad_token_id: int, masking: PairMasking, pad_to_multiple_of: int | None = None,
-                 pad_to: int | None = None):
+                 pad_to: int | None = None, word_starts: np.ndarray | None = None):
+        self.word_starts = word_starts
         self.pad_token_id = pad_token_id
         self.masking = masking
         self.pad_to_multiple_of = pad_to_multiple_of
@@ -295,13 +300,15 @@ class PairCollator:
         n_first = np.array([f["n_first"] for f in features], dtype=np.int64)
         special = ~real | np.isin(ids, self._special)
         keys = mask_keys(m.seed, np.array([f["mask_epoch"] for f in features]), np.array([f["mask_index"] for f in features]))
+        whole_word = self.word_starts is not None
         masked, labels = mask_batch(ids, special, keys, mask_token_id=m.mask_token_id, vocab_size=m.vocab_size,
-                                    mlm_probability=m.mlm_probability)
+                                    mlm_probability=m.mlm_probability,
+                                    word_starts=self.word_starts[ids] if whole_word else None)
         return {
             "input_ids": torch.from_numpy(masked),
             "token_type_ids": torch.from_numpy(((columns >= n_first[:, None]) & real).astype(np.int64)),
             "attention_mask": torch.from_numpy(real.astype(np.int64)),
             "labels": torch.from_numpy(labels),
-            "masked_positions": torch.from_numpy(masked_positions(labels, m.mlm_probability)),
+            "masked_positions": torch.from_numpy(masked_positions(labels, m.mlm_probability, whole_word=whole_word)),
             "next_sentence_label": torch.tensor([f["next_sentence_label"] for f in features], dtype=torch.long),
         }

@@ -4,7 +4,7 @@ The Trainer is the training loop (checkpoints, gradient accumulation, mixed prec
 torchrun). `PretrainingTrainer` changes three things only: the order of the pairs (a seeded
 length-grouped sampler defined on the global batch), the loss normalisation (global counts of
 masked tokens and pairs, see kmb.training.model), and evaluation (the paper's four numbers on the
-validation pairs, appended to metrics.jsonl).
+validation pairs, or the two MLM numbers with MLM alone, appended to metrics.jsonl).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class PretrainingTrainer(Trainer):
         counts = torch.zeros(2, dtype=torch.long, device=device)
         for batch in batch_samples:
             counts[0] += batch["labels"].ne(-100).sum().to(device)
-            counts[1] += batch["next_sentence_label"].numel()
+            counts[1] += batch["input_ids"].shape[0]  # pairs (NSP), or segments with MLM alone
             self.kmb_meter.count(batch, self.model.config)
         if self.args.world_size > 1:
             counts = self.accelerator.gather(counts).view(-1, 2).sum(0)

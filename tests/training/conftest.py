@@ -96,6 +96,40 @@ def save_tiny_bert(folder: Path, vocab_size: int, seed: int = 0, dropout: float 
     return folder
 
 
+BPE_TOKENIZER = Path(__file__).resolve().parents[1] / "fixtures" / "tokenizers" / "bpe"  # RoBERTa-style, 400 tokens
+
+
+def save_tiny_encoder(folder: Path, family: str, tokenizer_dir: Path = BPE_TOKENIZER, vocab_size: int | None = None,
+                      dropout: float = 0.0) -> Path:
+    """A tiny RoBERTa, XLM-R or ModernBERT masked LM (hidden 32, 2 layers) with the tokenizer of
+    ``tokenizer_dir`` copied in, like a hub model directory."""
+    import shutil
+
+    import torch
+    from transformers import AutoModelForMaskedLM, ModernBertConfig, RobertaConfig, XLMRobertaConfig
+
+    from kmb.vocab.tokenizers import load_tokenizer
+
+    tok = load_tokenizer(tokenizer_dir)
+    ids = dict(pad_token_id=tok.pad_token_id, bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id)
+    size = dict(vocab_size=vocab_size or len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                intermediate_size=64)
+    if family == "modernbert":
+        config = ModernBertConfig(max_position_embeddings=128, cls_token_id=tok.cls_token_id,
+                                  sep_token_id=tok.sep_token_id, global_attn_every_n_layers=2, local_attention=16,
+                                  embedding_dropout=dropout, attention_dropout=dropout, mlp_dropout=dropout,
+                                  **ids, **size)
+    else:  # RoBERTa's positions start after the padding id
+        config = (XLMRobertaConfig if family == "xlm-roberta" else RobertaConfig)(
+            max_position_embeddings=128 + tok.pad_token_id + 1, type_vocab_size=1, hidden_dropout_prob=dropout,
+            attention_probs_dropout_prob=dropout, **ids, **size)
+    torch.manual_seed(0)
+    AutoModelForMaskedLM.from_config(config).save_pretrained(str(folder))
+    for path in Path(tokenizer_dir).iterdir():
+        shutil.copy2(path, folder / path.name)
+    return folder
+
+
 @pytest.fixture
 def corpus_workspace(workspace):
     write_sentences(workspace, make_sentence_rows(60))
@@ -122,7 +156,8 @@ def helpers():
     from types import SimpleNamespace
 
     return SimpleNamespace(make_sentence_rows=make_sentence_rows, write_sentences=write_sentences,
-                           vocab_tokens=vocab_tokens, save_tokenizer=save_tokenizer, save_tiny_bert=save_tiny_bert)
+                           vocab_tokens=vocab_tokens, save_tokenizer=save_tokenizer, save_tiny_bert=save_tiny_bert,
+                           save_tiny_encoder=save_tiny_encoder, bpe_tokenizer=BPE_TOKENIZER)
 
 
 @pytest.fixture(autouse=True)

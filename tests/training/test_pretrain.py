@@ -206,6 +206,7 @@ def _nothing_written(ws):
     assert not ws.model("bad").exists()
     assert not list((ws.root / "models").iterdir())
     assert not (ws.pretrain("bad") / "shards").exists()
+    assert not (ws.pretrain("bad") / "segments").exists()
 
 
 def test_no_corpus(workspace, tiny_base_dir):
@@ -244,12 +245,13 @@ def test_tokenizer_that_does_not_match_the_model(corpus_workspace, tiny_base_dir
     _nothing_written(corpus_workspace)
 
 
-def test_base_model_that_is_not_bert(corpus_workspace, tmp_path):
+def test_base_model_that_is_not_a_masked_lm(corpus_workspace, tmp_path):
     from transformers import GPT2Config
 
     folder = tmp_path / "gpt2"
     GPT2Config(n_layer=1, n_embd=32, n_head=2).save_pretrained(str(folder))
-    with pytest.raises(KmbError, match="'gpt2' model; kmb pretrain continues BERT models only"):
+    with pytest.raises(KmbError, match="'gpt2' model, which has no masked-LM class in transformers; kmb pretrain "
+                                       "continues masked-LM encoders"):
         run_pretraining(_short_config(corpus_workspace, folder))
     _nothing_written(corpus_workspace)
 
@@ -395,6 +397,22 @@ def test_modern_recipe_and_explicit_options_win():
         apply_recipe(PretrainConfig(recipe="fast"))
 
 
+def test_cli_passes_objective_whole_word_masking_and_report_to(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import kmb.training.pretrain as pretrain
+    from kmb.cli import app
+
+    seen = []
+    monkeypatch.setattr(pretrain, "run_pretraining", lambda cfg: seen.append(cfg) or {"model": "x"})
+    ws = ["--workspace", str(tmp_path / "ws")]
+    assert CliRunner().invoke(app, ["pretrain", *ws]).exit_code == 0
+    assert CliRunner().invoke(app, ["pretrain", "--objective", "mlm", "--whole-word-masking", "--report-to",
+                                    "tensorboard", *ws]).exit_code == 0
+    assert [(c.objective, c.whole_word_masking, c.report_to) for c in seen] == [
+        ("auto", False, "none"), ("mlm", True, "tensorboard")]
+
+
 def test_cli_leaves_options_not_given_to_the_recipe(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
@@ -469,3 +487,193 @@ def test_heads_are_described_from_the_keys_missing_in_the_checkpoint():
     assert describe_heads({"cls.seq_relationship.weight", "cls.seq_relationship.bias"}) == (
         "NSP freshly initialised (not in the checkpoint), MLM from the checkpoint", ["NSP"])
     assert describe_heads({"cls.predictions.bias", "cls.predictions.transform.dense.weight"})[1] == ["MLM"]
+
+
+# --- starting from another Korean encoder: any AutoModelForMaskedLM family ---------------------------
+def _family_base(family, tmp_path, helpers, dropout=0.0):
+    if family == "bert":
+        folder = helpers.save_tiny_bert(tmp_path / "bert", len(helpers.vocab_tokens()), dropout=dropout)
+        return helpers.save_tokenizer(folder, helpers.vocab_tokens())
+    return helpers.save_tiny_encoder(tmp_path / family, family, dropout=dropout)
+
+
+def _tensorboard_scalars(folder: Path) -> dict[str, list[int]]:
+    """tag -> the steps it was written at, over the event files in ``folder``."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    steps: dict[str, list[int]] = {}
+    for events in sorted(folder.glob("events.out.tfevents.*")):
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        for tag in accumulator.Tags()["scalars"]:
+            steps.setdefault(tag, []).extend(event.step for event in accumulator.Scalars(tag))
+    return steps
+
+
+MASKED_LM_CHECK = """
+import sys, torch
+from transformers import AutoModelForMaskedLM
+model = AutoModelForMaskedLM.from_pretrained(sys.argv[1]).eval()
+batch = torch.load(sys.argv[2])
+with torch.no_grad():
+    print(type(model).__name__, float(model(**batch).loss))
+assert not any(m == "kmb" or m.startswith("kmb.") for m in sys.modules)
+"""
+
+
+def _masked_batch(model_dir: Path) -> dict:
+    from kmb.training.masking import mask_tokens
+    from kmb.vocab.tokenizers import load_tokenizer
+
+    tok = load_tokenizer(model_dir)
+    enc = tok(["고혈압 환자는 두통 증상으로 병원에 왔다 .", "당뇨병 환자에게 인슐린 처방이 필요하다 ."], padding=True,
+              return_tensors="pt", return_token_type_ids=False)
+    special = torch.isin(enc["input_ids"], torch.tensor(tok.all_special_ids))
+    masked, labels = mask_tokens(enc["input_ids"], special, mask_token_id=tok.mask_token_id, vocab_size=len(tok),
+                                 generator=torch.Generator().manual_seed(0), mlm_probability=0.3)
+    return {"input_ids": masked, "attention_mask": enc["attention_mask"], "labels": labels}
+
+
+@pytest.mark.parametrize("family, objective", [("bert", "mlm+nsp"), ("roberta", "mlm"), ("xlm-roberta", "mlm"),
+                                               ("modernbert", "mlm")])
+def test_auto_objective_resume_and_a_plain_masked_lm_for_each_family(corpus_workspace, tmp_path, helpers, family,
+                                                                    objective):
+    from kmb.training.masking import masked_positions
+    from kmb.training.model import masked_only_mlm
+
+    base = _family_base(family, tmp_path, helpers, dropout=0.1)
+    kw = dict(max_steps=5, save_steps=3, eval_steps=2)
+    whole = LogCapture()
+    summary = run_pretraining(_config(corpus_workspace, base, "whole", report_to="tensorboard", **kw), [whole])
+    assert summary["objective"] == f"{objective} (auto)" and summary["family"] == family
+    unit = "pairs" if objective == "mlm+nsp" else "segments"
+    assert summary[f"train {unit}"] > 0 and (corpus_workspace.pretrain("whole") / unit.replace("pairs", "shards")).is_dir()
+    assert ("nsp accuracy" in summary) == (objective == "mlm+nsp")
+    # resume equals uninterrupted
+    first = LogCapture(stop_at=3)
+    run_pretraining(_config(corpus_workspace, base, "parts", **kw), [first])
+    second = LogCapture()
+    run_pretraining(_config(corpus_workspace, base, "parts", resume=True, **kw), [second])
+    assert sorted(first.losses) == [1, 2, 3] and sorted(second.losses) == [4, 5]
+    for step in range(1, 6):
+        assert (first.losses | second.losses)[step] == pytest.approx(whole.losses[step], rel=1e-5), step
+    a = load_file(corpus_workspace.model("whole") / "model.safetensors")
+    b = load_file(corpus_workspace.model("parts") / "model.safetensors")
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6)
+    # the Trainer's logs and the validation metrics that exist, as TensorBoard scalars
+    scalars = _tensorboard_scalars(corpus_workspace.pretrain("whole") / "runs")
+    metrics = {"eval/mlm_accuracy", "eval/mlm_loss"} | ({"eval/nsp_accuracy", "eval/nsp_loss"} if unit == "pairs" else set())
+    assert {"train/loss", "train/learning_rate"} | metrics <= set(scalars)
+    assert not {"eval/nsp_accuracy", "eval/nsp_loss"} & (set(scalars) - metrics)
+    assert sorted(scalars["train/loss"]) == [1, 2, 3, 4, 5]
+    for tag in metrics:  # the start model at step 0, then every --eval-steps and the last step
+        assert sorted(scalars[tag]) == [0, 2, 4, 5], tag
+    # plain AutoModelForMaskedLM, without kmb, gives the masked-only head's loss
+    out = corpus_workspace.model("whole")
+    batch = _masked_batch(out)
+    torch.save(batch, tmp_path / "batch.pt")
+    done = subprocess.run([PYTHON, "-c", MASKED_LM_CHECK, str(out), str(tmp_path / "batch.pt")], capture_output=True,
+                          text=True, cwd="/", timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    plain_class, plain_loss = done.stdout.split()
+    ours = masked_only_mlm(out).eval()
+    assert type(ours).__name__ == f"MaskedOnly{plain_class}"
+    with torch.no_grad():
+        got = ours(**batch, masked_positions=torch.from_numpy(masked_positions(batch["labels"].numpy(), 0.3))).loss
+    assert float(got) == pytest.approx(float(plain_loss), rel=1e-5)
+    card = (out / "README.md").read_text()
+    assert f"- base family: {family} ({plain_class.replace('ForMaskedLM', 'ForPreTraining') if objective == 'mlm+nsp' else plain_class})" in card
+    assert f"- objective: {objective} (auto)" in card
+
+
+def test_mlm_on_a_bert_saves_a_masked_lm_and_auto_continues_it_with_mlm(corpus_workspace, tiny_base_dir):
+    summary = run_pretraining(_config(corpus_workspace, tiny_base_dir, "bert-mlm", objective="mlm", max_steps=2))
+    assert summary["objective"] == "mlm" and summary["train segments"] > 0 and "nsp loss" not in summary
+    out = Path(summary["model"])
+    assert json.loads((out / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
+    records = read_metrics(out / "metrics.jsonl")
+    assert set(records[-1]) == {"phase", "step", "epoch", "mlm_accuracy", "mlm_loss"}
+    again = run_pretraining(_config(corpus_workspace, out, "bert-mlm-again", max_steps=2))
+    assert again["objective"] == "mlm (auto)"  # an MLM head and no NSP head: pretrained MLM-only
+
+
+def test_whole_word_masking_with_mlm_and_nsp(corpus_workspace, tiny_base_dir):
+    summary = run_pretraining(_config(corpus_workspace, tiny_base_dir, "wwm", whole_word_masking=True, max_steps=2))
+    assert summary["objective"] == "mlm+nsp (auto)"
+    assert summary["masking"] == "whole-word (every piece of a chosen eojeol), 15%, dynamic"
+    assert "whole_word_masking True (paper: False)" in summary["differs from the paper"]
+    card = (Path(summary["model"]) / "README.md").read_text()
+    assert "- masking: whole-word (every piece of a chosen eojeol), 15%, dynamic" in card
+    assert "| whole_word_masking | True |" in card
+
+
+def test_an_extended_bpe_vocab_grows_a_roberta_and_the_card_says_so(corpus_workspace, tmp_path, helpers):
+    from kmb.vocab.tokenizers import load_tokenizer
+
+    base = helpers.save_tiny_encoder(tmp_path / "roberta", "roberta")
+    extended = load_tokenizer(base)
+    extended.add_tokens(["고혈압", "당뇨병"])
+    extended.save_pretrained(str(tmp_path / "extended"))
+    summary = run_pretraining(_config(corpus_workspace, base, "grown", tokenizer=str(tmp_path / "extended"),
+                                      max_steps=2))
+    assert summary["vocab growth"] == "+2 tokens (400 -> 402, init normal)" and summary["objective"] == "mlm (auto)"
+    weights = load_file(Path(summary["model"]) / "model.safetensors")
+    assert weights["roberta.embeddings.word_embeddings.weight"].shape[0] == 402
+    card = (Path(summary["model"]) / "README.md").read_text()
+    for line in ("- base family: roberta (RobertaForMaskedLM)", "- objective: mlm (auto)",
+                 "- masking: token, 15%, dynamic", "- vocab growth: +2 tokens (400 -> 402, init normal)",
+                 "| split | sentences | segments | tokens |"):
+        assert line in card, line
+    assert "NotNext" not in card and "nsp_accuracy" not in card
+
+
+def test_tensorboard_without_the_package_is_one_line(corpus_workspace, tiny_base_dir, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else find_spec(name, *a))
+    with pytest.raises(KmbError, match=r"--report-to tensorboard needs the tensorboard package: pip install 'kmb\[tensorboard\]'"):
+        run_pretraining(_short_config(corpus_workspace, tiny_base_dir, report_to="tensorboard"))
+    with pytest.raises(KmbError, match="unknown --report-to 'wandb': choose none or tensorboard"):
+        run_pretraining(_short_config(corpus_workspace, tiny_base_dir, report_to="wandb"))
+    _nothing_written(corpus_workspace)
+
+
+def test_bad_objective_and_bases_are_one_line_and_write_nothing(corpus_workspace, tiny_base_dir, tmp_path, helpers):
+    from transformers import ElectraConfig, ElectraForPreTraining
+    from typer.testing import CliRunner
+
+    from kmb.cli import app
+
+    result = CliRunner().invoke(app, ["pretrain", "--workspace", str(corpus_workspace.root), "--base-model",
+                                      str(tiny_base_dir), "--output", "bad", "--objective", "nsp"])
+    assert result.exit_code != 0 and str(result.exception) == "unknown --objective 'nsp': choose auto, mlm, mlm+nsp"
+    roberta = helpers.save_tiny_encoder(tmp_path / "roberta", "roberta")
+    with pytest.raises(KmbError, match="--objective mlm\\+nsp: a 'roberta' model has no NSP head"):
+        run_pretraining(_short_config(corpus_workspace, roberta, objective="mlm+nsp"))
+    # an ELECTRA discriminator: an encoder without an MLM head, for every objective it could take
+    electra = tmp_path / "electra"
+    ElectraForPreTraining(ElectraConfig(vocab_size=400, embedding_size=32, hidden_size=32, num_hidden_layers=1,
+                                        num_attention_heads=2, intermediate_size=64)).save_pretrained(str(electra))
+    for path in helpers.bpe_tokenizer.iterdir():
+        (electra / path.name).write_bytes(path.read_bytes())
+    for objective in ("auto", "mlm"):
+        with pytest.raises(KmbError, match=r"the base model \(ElectraForPreTraining\) has no MLM head in its checkpoint"):
+            run_pretraining(_short_config(corpus_workspace, electra, objective=objective))
+    # tokenizers that do not match a RoBERTa: fewer tokens than its embeddings, ids beyond them
+    unigram = helpers.bpe_tokenizer.parent / "unigram"
+    with pytest.raises(KmbError, match="the tokenizer has 107 tokens but the model has 400 token embeddings"):
+        run_pretraining(_short_config(corpus_workspace, roberta, tokenizer=str(unigram)))
+    small = helpers.save_tiny_encoder(tmp_path / "small", "roberta", vocab_size=300)
+    with pytest.raises(KmbError, match="the tokenizer has token ids up to 399 but the model only 300 token embeddings"):
+        run_pretraining(_short_config(corpus_workspace, small))
+    _nothing_written(corpus_workspace)
+
+
+def test_the_base_models_own_tokenizer_may_be_smaller_than_padded_embeddings(corpus_workspace, tmp_path, helpers):
+    # ModernBERT pads its embedding matrix beyond its tokenizer; random replacements stay in the tokenizer
+    base = helpers.save_tiny_encoder(tmp_path / "padded", "modernbert", vocab_size=448)
+    summary = run_pretraining(_config(corpus_workspace, base, "padded", max_steps=2))
+    assert summary["objective"] == "mlm (auto)" and summary["vocab size"] == 400 and summary["vocab growth"] == "none"

@@ -113,6 +113,38 @@ def test_collator_pads_types_and_masks_a_batch(workspace, tiny_tokenizer_dir, he
     assert torch.equal(alone["labels"][0], batch["labels"][3, :n])
 
 
+def test_collator_masks_whole_words_of_pairs(workspace, tmp_path, helpers):
+    from kmb.training.masking import word_start_table
+    from kmb.vocab.tokenizers import load_tokenizer
+
+    # syllable pieces only, so every word of two or more syllables is several pieces
+    tokens = [t for t in helpers.vocab_tokens() if len(t) == 1 or t.startswith(("##", "["))]
+    tok_dir = helpers.save_tokenizer(tmp_path / "syllables", tokens)
+    helpers.write_sentences(workspace, helpers.make_sentence_rows(30))
+    shard_set = _build(workspace, tok_dir)
+    table = word_start_table(load_tokenizer(tok_dir))
+    dataset = PairShardDataset(shard_set.files("train"), seed=1, mask_token_id=4, word_starts=table,
+                               vocab_size=len(tokens), special_ids=[0, 2, 3])
+    features = [dataset[(0, i)] for i in range(len(dataset))]
+    batch = dataset.collator(pad_token_id=0)(features)
+    ids = np.zeros(batch["labels"].shape, dtype=np.int64)
+    for row, f in enumerate(features):
+        ids[row, : len(f["input_ids"])] = f["input_ids"]
+    targets = (batch["labels"] != -100).numpy()
+    continues = ~table[ids] & targets
+    continues[:, 0] = False
+    assert continues.any() and targets[:, :-1][continues[:, 1:]].all()  # a chosen word's pieces all together
+    starts_next = table[ids[:, 1:]] | np.isin(ids[:, 1:], [0, 2, 3])  # the piece after a target word ends it
+    whole = targets[:, :-1] & ~targets[:, 1:] & ~starts_next
+    assert not whole.any()
+    assert batch["token_type_ids"].shape == batch["input_ids"].shape and len(batch["next_sentence_label"]) == len(features)
+    flat = batch["labels"].reshape(-1)
+    n_targets = int((flat != -100).sum())
+    assert torch.equal(batch["masked_positions"][:n_targets], torch.nonzero(flat != -100).view(-1))
+    share = n_targets / int((~np.isin(ids, [0, 2, 3])).sum())
+    assert abs(share - 0.15) < 0.05
+
+
 def test_empty_valid_split_and_single_document_are_clear_errors(workspace, tiny_tokenizer_dir, helpers):
     rows = [r for r in helpers.make_sentence_rows(20) if r["split"] == "train"]
     helpers.write_sentences(workspace, rows)
