@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not available: {SHARED_DATA} is absent (it lives beside the repository)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def run_kmb(capsys, monkeypatch):
+    """``run_kmb(*args)``: `kmb ARGS` in this process; returns (exit code, stdout, stderr)."""
+    from kmb.cli import main
+
+    def run(*args) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["kmb", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        return (code, *capsys.readouterr())
+
+    return run

@@ -3,7 +3,6 @@ documents, two sources) for the stats and export tests."""
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 
@@ -26,20 +25,3 @@ def built(workspace):
         write_rows(workspace.raw(source) / "part-1.parquet", rows, DOCUMENTS)
     build_corpus(workspace, BuildConfig(workers=1, valid_ratio=0.5, seed=3))
     return workspace
-
-
-@pytest.fixture
-def run_kmb(capsys, monkeypatch):
-    """``run_kmb(*args)``: `kmb ARGS` in this process; returns (exit code, stdout, stderr)."""
-    from kmb.cli import main
-
-    def run(*args) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["kmb", *map(str, args)])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-        return (code, *capsys.readouterr())
-
-    return run

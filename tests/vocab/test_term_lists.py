@@ -1,6 +1,5 @@
 """`kmb terms import` / `terms list`: formats, normalisation, merging, idempotence, real KCD."""
 
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -101,27 +100,13 @@ def test_real_kcd_list(workspace, shared_data):
     assert sample.also_in_other_sources > 10  # 고혈압, 천식, 폐렴 ... are in KCD too
 
 
-def run_kmb(capsys, monkeypatch, *args) -> tuple[int, str, str]:
-    """`kmb ARGS` in this process (no Scrapy here): exit code, stdout, stderr."""
-    from kmb.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["kmb", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_cli_import_list_and_error_line(tmp_path, capsys, monkeypatch):
+def test_cli_import_list_and_error_line(tmp_path, run_kmb):
     ws = ["--workspace", tmp_path / "ws"]
     sample = REPO / "samples" / "terms" / "medical_terms.tsv"
-    code, out, _ = run_kmb(capsys, monkeypatch, "terms", "import", sample, "--source", "custom", *ws)
+    code, out, _ = run_kmb("terms", "import", sample, "--source", "custom", *ws)
     assert code == 0 and "terms kept" in out
-    code, out, _ = run_kmb(capsys, monkeypatch, "terms", "list", "--contains", "인슐린", "--limit", "3", *ws)
+    code, out, _ = run_kmb("terms", "list", "--contains", "인슐린", "--limit", "3", *ws)
     assert code == 0 and out.startswith("기저 인슐린\tcustom\tbasal insulin")
-    code, _, err = run_kmb(capsys, monkeypatch, "terms", "import", sample, "--column", "한글", *ws)
+    code, _, err = run_kmb("terms", "import", sample, "--column", "한글", *ws)
     assert code == 1
     assert err.strip().splitlines() == [f"kmb: error: {sample}:1: no term column named '한글'; the header has: term, english, category"]
