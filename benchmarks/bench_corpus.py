@@ -43,9 +43,13 @@ from pathlib import Path
 
 # --- worker functions (module level so that spawned workers can import them) -------------------
 def _warm(backend: str) -> None:
-    from kmb.corpus.sentence_split import _load_kss
+    """Import plain kss and kmb's kss loader before any timing, in each worker."""
+    from kss import split_sentences
 
-    _load_kss()("워밍업 문장이다. 두 번째 문장이다.", backend=backend, num_workers=1)
+    from kmb.corpus.sentence_split import SentenceSplitter
+
+    split_sentences("워밍업 문장이다. 두 번째 문장이다.", backend=backend, num_workers=1)
+    SentenceSplitter(backend, fast_path=False).split("워밍업 문장이다. 두 번째 문장이다.")
 
 
 def _split_kmb(args):
@@ -59,9 +63,8 @@ def _split_kmb(args):
 def _split_plain(args):
     """The obvious way: kss.split_sentences per document (its paragraphs as a list)."""
     texts, backend = args
-    from kmb.corpus.sentence_split import _load_kss
+    from kss import split_sentences
 
-    split_sentences = _load_kss()
     out = []
     for text in texts:
         paragraphs = [p.strip() for p in text.split("\n") if p.strip()]
@@ -100,7 +103,7 @@ def bench_backends(texts: list[str]) -> None:
     from kmb.corpus.sentence_split import SentenceSplitter
 
     for backend in ("punct", "mecab"):
-        plain = SentenceSplitter(backend, fast_path=False)
+        plain = SentenceSplitter(backend, fast_path=False, accelerate_kss=False)
         right = sum(plain.split(t).sentences == want for t, want in TRICKY)
         start = time.perf_counter()
         n = sum(len(plain.split(t).sentences) for t in texts)

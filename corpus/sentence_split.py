@@ -1,9 +1,8 @@
 """Sentence splitting: kss where it is needed, a cheap rule where the boundary is unambiguous.
 
-kss (Korean Sentence Splitter) is accurate but slow: it examines every character, about 700-800
-sentences/s per core, each ``.`` followed by a space costing a check against 1,122 abbreviations,
-and ``import kss`` alone takes 7-9 s. Most boundaries in news and papers are not hard at all: a
-declarative ending ``다.`` (or ``요.``, ``까?``) followed by a space and the start of a sentence (a
+kss (Korean Sentence Splitter) is accurate but slow: it examines every character in Python,
+about 700-900 sentences/s per core on real prose, and ``import kss`` alone takes 8-10 s. Most
+boundaries in news and papers are not hard at all: a declarative ending ``다.`` (or ``요.``, ``까?``) followed by a space and the start of a sentence (a
 Hangul syllable, a Latin letter, a digit, an opening quote or bracket), outside any quote or
 bracket, is a sentence end where kss's punct backend splits too, bar its few exceptions (see
 ``_CHEAP_BOUNDARY``). So :class:`SentenceSplitter` does this:
@@ -14,7 +13,8 @@ bracket, is a sentence end where kss's punct backend splits too, bar its few exc
 3. a piece that contains nothing that could hide another boundary (no other ``.?!``, quotes,
    brackets, or a syllable that can end a sentence without punctuation, followed by a space) is one
    sentence, with no morphological analysis;
-4. every other piece goes to ``kss.split_sentences`` (imported only then, once per process).
+4. every other piece goes to kss (loaded only then, once per process), through
+   :mod:`kmb.corpus.kss_punct`, which gives kss's exact output without its dead work.
 
 The result agrees with plain kss on >= 99 % of boundaries (measured in
 ``benchmarks/bench_corpus.py`` and tested) at several times its speed. A piece longer than
@@ -29,6 +29,8 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+
+from kmb.corpus.kss_punct import load_split
 
 DEFAULT_BACKEND = "punct"  # chosen by the accuracy/speed comparison in docs/corpus.md
 DEFAULT_MAX_PIECE_CHARS = 3000
@@ -78,12 +80,14 @@ class SentenceSplitter:
     """
 
     def __init__(self, backend: str = DEFAULT_BACKEND, fast_path: bool = True,
-                 max_piece_chars: int = DEFAULT_MAX_PIECE_CHARS):
+                 max_piece_chars: int = DEFAULT_MAX_PIECE_CHARS, accelerate_kss: bool = True):
         self.backend = backend
         self.fast_path = fast_path
         self.max_piece_chars = max_piece_chars
+        self.accelerate_kss = accelerate_kss  # kss_punct's same-output shortcuts (punct backend)
         self._kss_split = None
-        self.import_seconds = 0.0  # spent importing kss (7-9 s once per process), not splitting
+        self.kss_accelerated = False  # known once kss is loaded
+        self.import_seconds = 0.0  # spent importing kss once per process, not splitting
 
     # --- public ---------------------------------------------------------------------------
     def split(self, text: str) -> SplitResult:
@@ -146,12 +150,9 @@ class SentenceSplitter:
             return []
         if self._kss_split is None:
             started = time.perf_counter()
-            self._kss_split = _load_kss()
+            self._kss_split, self.kss_accelerated = load_split(self.backend, self.accelerate_kss)
             self.import_seconds += time.perf_counter() - started
-        out = self._kss_split(pieces, backend=self.backend, num_workers=1)
-        if len(pieces) == 1:  # kss unwraps a one-element list and returns a flat list
-            out = [out]
-        return [[s.strip() for s in sentences if s.strip()] for sentences in out]
+        return [[s.strip() for s in sentences if s.strip()] for sentences in self._kss_split(pieces)]
 
 
 def cheap_pieces(paragraph: str) -> list[str]:
@@ -185,18 +186,6 @@ def is_plain_piece(piece: str, backend: str = DEFAULT_BACKEND) -> bool:
     if _RISKY_CHARS.search(body):
         return False
     return backend == "punct" or not _OPEN_ENDING.search(body)
-
-
-def _load_kss():
-    # Imported here, never at module level: `import kss` takes 7-9 s.
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore", module="kss")
-    logging.getLogger("kss").setLevel(logging.ERROR)
-    from kss import split_sentences
-
-    return split_sentences
 
 
 def boundary_offsets(sentences: list[str]) -> set[int]:
