@@ -506,7 +506,7 @@ def _report_data(config: BuildConfig, tally: _Tally, documents_written: Counter,
         "near_duplicates_total": len(near_pairs),
         "totals": totals,
         # Worker steps are summed over the workers (CPU seconds), the others are this process's.
-        "seconds_per_step": {step: round(tally.seconds.get(step, 0.0), 2) for step in STEPS + START_UP},
+        "seconds_per_step": {step: round(tally.seconds.get(step, 0.0), 3) for step in STEPS + START_UP},
     }
 
 

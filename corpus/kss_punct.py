@@ -92,11 +92,21 @@ def _accelerated_punct() -> SplitFn:
     module = _import_sentence_module()
     from kss._elements.empty import Empty
     from kss._elements.subclasses import Syllable
+    from kss._modules.sentences.embracing_processor import EmbracingProcessor
     from kss._modules.sentences.sentence_preprocessor import SentencePreprocessor
     from kss._modules.sentences.sentence_splitter import SentenceSplitter
     from kss._utils.sanity_checks import _check_analyzer_backend
 
     class _Splitter(SentenceSplitter):
+        def __init__(self, syllable):  # kss's, without the call chain: one per character
+            self.ignores = None
+            self.syllable = syllable
+
+        def _sf(self):
+            # kss's rule starts with "is this syllable final punctuation (SF)?"; asked first here,
+            # without the cached-method machinery, because almost every syllable is not.
+            return "SF" in self.syllable.pos and super()._sf()
+
         def _check_multiple_prev_texts_from_before(self, *texts):
             # True when the characters just before this one end with one of `texts`; kss compares
             # each text syllable by syllable, we compare per length against a set.
@@ -113,6 +123,10 @@ def _accelerated_punct() -> SplitFn:
                 if group and tuple(reversed(chars)) in group:
                     return True
             return False
+
+    class _Embracing(EmbracingProcessor):
+        def empty(self):  # kss's, asked once per character: are both quote stacks empty?
+            return not self.single_stack and not self.double_stack
 
     class _PunctPreprocessor(SentencePreprocessor):
         _tags: dict[str, str] = {}
@@ -139,7 +153,7 @@ def _accelerated_punct() -> SplitFn:
             return syllables  # its rules need analyser tags the punct backend never produces
 
     raw = module._split_sentences.__wrapped__  # kss's function under its lru_cache
-    namespace = dict(raw.__globals__, SentenceSplitter=_Splitter)
+    namespace = dict(raw.__globals__, SentenceSplitter=_Splitter, EmbracingProcessor=_Embracing)
     split_one = lru_cache(maxsize=500)(
         types.FunctionType(raw.__code__, namespace, raw.__name__, raw.__defaults__, raw.__closure__)
     )

@@ -156,7 +156,41 @@ class SentenceSplitter:
 
 
 def cheap_pieces(paragraph: str) -> list[str]:
-    """Cut a paragraph at unambiguous boundaries that are outside quotes and brackets."""
+    """Cut a paragraph at unambiguous boundaries that are outside quotes and brackets.
+
+    A closing quote or bracket with no opener before it, or an odd straight quote, makes kss
+    regroup the sentences before it (on recombined Wikinews every disagreement with kss was in
+    such a paragraph), so the paragraph up to the end of that sentence stays one piece, for kss.
+    """
+    trouble_end = _last_unmatched(paragraph)
+    if trouble_end < 0:
+        return _cut_at_cheap_boundaries(paragraph)
+    for match in _CHEAP_BOUNDARY.finditer(paragraph, trouble_end):
+        cut = match.start() + len(match.group(0).rstrip())
+        return [paragraph[:cut].strip()] + _cut_at_cheap_boundaries(paragraph[match.end():])
+    return [paragraph.strip()] if paragraph.strip() else []
+
+
+def _last_unmatched(paragraph: str) -> int:
+    """End of the last closer without an opener (or of the last straight quote, when their
+    number is odd); -1 when there is none."""
+    depth, last, straight = 0, -1, []
+    for match in _NESTING.finditer(paragraph):
+        ch = match.group()
+        if ch in _OPENERS:
+            depth += 1
+        elif ch in _CLOSERS:
+            if depth == 0:
+                last = match.end()
+            depth = max(depth - 1, 0)
+        else:
+            straight.append(match.end())
+    if len(straight) % 2:
+        last = max(last, straight[-1])
+    return last
+
+
+def _cut_at_cheap_boundaries(paragraph: str) -> list[str]:
     pieces: list[str] = []
     start = 0
     depth = 0  # bracket/quote nesting of paragraph[:scan]

@@ -59,6 +59,18 @@ def test_cheap_pieces_never_cut_inside_quotes_or_brackets():
     assert cheap_pieces(bracket) == ["(결과가 좋았다. 부작용도 적었다) 연구팀이 밝혔다.", "끝났다."]
 
 
+def test_an_unmatched_quote_or_closer_leaves_the_sentences_before_it_to_kss(splitters):
+    # kss regroups the sentences before a quote it cannot match: a cheap cut there would differ.
+    stray_quote = '그는 치안 우려를 표했다. "하루에 수감 상태였기에 참석하지 못하였다. 다음 날 돌아왔다.'
+    assert cheap_pieces(stray_quote) == ['그는 치안 우려를 표했다. "하루에 수감 상태였기에 참석하지 못하였다.', "다음 날 돌아왔다."]
+    stray_closer = "연구팀은 결과를 발표했다. 환자 수는 늘었다. 조사 범위’에서도 확인됐다. 이어 설명했다. 끝났다."
+    assert cheap_pieces(stray_closer) == ["연구팀은 결과를 발표했다. 환자 수는 늘었다. 조사 범위’에서도 확인됐다.", "이어 설명했다.", "끝났다."]
+    assert cheap_pieces("정상적인 문단이다. (괄호) 안도 있다. 끝났다.") == ["정상적인 문단이다.", "(괄호) 안도 있다.", "끝났다."]
+    fast, plain = splitters
+    for text in (stray_quote, stray_closer):
+        assert fast.split(text).sentences == plain.split(text).sentences
+
+
 def test_plain_piece_needs_no_analysis():
     assert is_plain_piece("하루 3.5mg을 투여했다.")
     assert is_plain_piece("연구팀(서울대병원)은 ‘걷기’를 권했다.")
