@@ -139,12 +139,15 @@ def _accelerated_punct() -> SplitFn:
             return tag
 
         def _convert_morphemes_to_syllables(self, input_morphemes):
+            # kss's loop, with Syllable's fields set directly: each morpheme is one character here.
             prev = Syllable(" ", "SP", idx=0)
             syllables = [prev]
+            new, tags = object.__new__, self._tags
             for char_idx, (char, _) in enumerate(input_morphemes, start=1):
-                syllable = Syllable(char, self._tag(char), idx=char_idx)
-                syllable.prev = prev
-                prev.next = syllable
+                syllable = new(Syllable)
+                syllable.text, syllable.pos, syllable.idx = char, tags.get(char) or self._tag(char), char_idx
+                syllable._prev = prev
+                prev._next = syllable
                 syllables.append(syllable)
                 prev = syllable
             return syllables
