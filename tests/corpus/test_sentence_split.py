@@ -44,10 +44,13 @@ def test_cheap_boundaries_where_kss_punct_splits_too():
     assert cheap_pieces("말했다. “좋다”고 답했다.") == ["말했다.", "“좋다”고 답했다."]
     assert cheap_pieces("밝혔다.[1][2] 작업은 끝났다.") == ["밝혔다.[1][2]", "작업은 끝났다."]
     assert is_plain_piece("밝혔다.[1][2]")
+    assert cheap_pieces("이름은 레드벨벳. 이번 법안은 통과됐다.") == ["이름은 레드벨벳.", "이번 법안은 통과됐다."]
     # Left to kss: a citation after a space, a list item, a next word that continues the clause.
     assert cheap_pieces("주장이다. [3] 끝났다.") == ["주장이다. [3] 끝났다."]
     assert cheap_pieces("했다. A. B 순이다.") == ["했다. A. B 순이다."]
     assert cheap_pieces("그렇게 했다. 라고 말했다.") == ["그렇게 했다. 라고 말했다."]
+    assert cheap_pieces("제3항. 다음 조항이다.") == ["제3항. 다음 조항이다."]  # a numbered clause: kss decides
+    assert cheap_pieces("결과는 ㄱ. 다음이다.") == ["결과는 ㄱ. 다음이다."]  # a jamo list mark is not a syllable
 
 
 def test_cheap_pieces_never_cut_inside_quotes_or_brackets():
