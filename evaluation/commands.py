@@ -8,12 +8,14 @@ then resolves the models, runs the task into ``<workspace>/eval/<run>/`` and ret
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from kmb.evaluation.finetune import FinetuneConfig
-from kmb.evaluation.intrinsic import IntrinsicConfig
 from kmb.evaluation.options import check_numbers
 from kmb.evaluation.results import ModelRef, Summary, mean_pm_std, resolve_models
+
+if TYPE_CHECKING:  # annotations only: `kmb evaluate make-pairs` and `report` need no torch
+    from kmb.evaluation.finetune import FinetuneConfig
+    from kmb.evaluation.intrinsic import IntrinsicConfig
 
 
 def open_run(workspace: Path, model_specs: Sequence[str], run: str):

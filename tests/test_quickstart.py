@@ -1,7 +1,10 @@
 """The README's main command, end to end: `kmb quickstart` on the bundled sample, offline.
 
-One run (about 2 minutes on 2 quiet cores) checks that every stage produced its files, that the
-DuckDB views show all sources together, and that pretraining beat the untrained start on MLM.
+One run checks that every stage produced its files, that the DuckDB views show all sources
+together, and that pretraining beat the untrained start on MLM. It pretrains for 8 epochs (120
+steps) instead of the default 40: the tiny model's MLM accuracy is then about 0.04 against the
+untrained start's 0.001 (the test asks for a gain of 0.01), and the run takes about 90 seconds
+less; the other stages run exactly as `kmb quickstart` runs them.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import sys
 import duckdb
 import pytest
 
-
+# Pretraining epochs for the test's run (the command's default is 40; see the docstring).
+EPOCHS = "8"
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +26,7 @@ def quickstart(tmp_path_factory):
     ws = tmp_path_factory.mktemp("quickstart") / "ws"
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "kmb", "quickstart", "--workspace", str(ws)],
+        [sys.executable, "-m", "kmb", "quickstart", "--workspace", str(ws), "--epochs", EPOCHS],
         capture_output=True, text=True, env=env, timeout=1200,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -4,8 +4,6 @@ same loss and gradients as plain AutoModelForMaskedLM, and its saved directory i
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -95,7 +93,7 @@ def test_global_count_normalises_the_loss():
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_saved_directory_loads_with_plain_automodel_without_kmb(family, tmp_path):
+def test_saved_directory_loads_with_plain_automodel_without_kmb(family, tmp_path, plain_python):
     plain, ours = pair(family)
     folder = tmp_path / family
     ours.save_pretrained(str(folder))
@@ -116,7 +114,7 @@ torch.testing.assert_close(logits, ref["logits"])
 assert not any(m == "kmb" or m.startswith("kmb.") for m in sys.modules)
 print(type(model).__name__)
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    done = plain_python(script, timeout=240, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == type(plain).__name__
     again = masked_only_mlm(folder)  # and back into the masked-only class, same weights

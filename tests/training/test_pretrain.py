@@ -44,7 +44,8 @@ def _config(ws, base, output, **kw):
     return PretrainConfig(**values)
 
 
-def test_loss_decreases_and_the_saved_directory_loads_with_plain_transformers(corpus_workspace, tiny_base_dir):
+def test_loss_decreases_and_the_saved_directory_loads_with_plain_transformers(corpus_workspace, tiny_base_dir,
+                                                                             plain_python):
     capture = LogCapture()
     summary = run_pretraining(_config(corpus_workspace, tiny_base_dir, "run", epochs=1, eval_steps=10), [capture])
     steps = sorted(capture.losses)
@@ -75,7 +76,7 @@ def test_loss_decreases_and_the_saved_directory_loads_with_plain_transformers(co
         "print(tok.convert_ids_to_tokens(mlm(**enc).logits[0].argmax(-1).tolist()))\n"
         "assert not any(m == 'kmb' or m.startswith('kmb.') for m in sys.modules)\n"
     )
-    done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, cwd="/", timeout=120)
+    done = plain_python(script, cwd="/", timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -537,7 +538,7 @@ def _masked_batch(model_dir: Path) -> dict:
 @pytest.mark.parametrize("family, objective", [("bert", "mlm+nsp"), ("roberta", "mlm"), ("xlm-roberta", "mlm"),
                                                ("modernbert", "mlm")])
 def test_auto_objective_resume_and_a_plain_masked_lm_for_each_family(corpus_workspace, tmp_path, helpers, family,
-                                                                    objective):
+                                                                    objective, plain_python):
     from kmb.training.masking import masked_positions
     from kmb.training.model import masked_only_mlm
 
@@ -574,8 +575,7 @@ def test_auto_objective_resume_and_a_plain_masked_lm_for_each_family(corpus_work
     out = corpus_workspace.model("whole")
     batch = _masked_batch(out)
     torch.save(batch, tmp_path / "batch.pt")
-    done = subprocess.run([PYTHON, "-c", MASKED_LM_CHECK, str(out), str(tmp_path / "batch.pt")], capture_output=True,
-                          text=True, cwd="/", timeout=240)
+    done = plain_python(MASKED_LM_CHECK, out, tmp_path / "batch.pt", cwd="/", timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     plain_class, plain_loss = done.stdout.split()
     ours = masked_only_mlm(out).eval()

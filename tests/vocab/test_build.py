@@ -214,10 +214,7 @@ TOKENIZER_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tokeniz
 
 
 @pytest.mark.parametrize("kind", ["bpe", "unigram"])
-def test_a_bpe_or_unigram_base_gets_the_terms_as_added_tokens(workspace, kind):
-    import subprocess
-    import sys
-
+def test_a_bpe_or_unigram_base_gets_the_terms_as_added_tokens(workspace, kind, plain_python):
     base_dir = TOKENIZER_FIXTURES / kind
     base = AutoTokenizer.from_pretrained(str(base_dir))
     terms = ["고혈압", "당뇨병", "질환", "염증", "약물", "심근 경색", "콜레라"]
@@ -251,7 +248,7 @@ assert all(t in tokens for t in {added!r}), tokens
 assert all(tok.convert_tokens_to_ids(t) >= {len(base)} for t in {added!r})
 assert len(tok) == {len(base) + len(added)} and not any(m.startswith("kmb") for m in sys.modules)
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = plain_python(script, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     from typer.testing import CliRunner
 

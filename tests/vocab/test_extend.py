@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -157,7 +155,7 @@ def save_masked_lm(family: str, folder: Path, vocab_size: int) -> Path:
 
 
 @pytest.mark.parametrize("family", ["roberta", "modernbert"])
-def test_any_masked_lm_grows_and_loads_with_plain_automodel_without_kmb(family, tmp_path):
+def test_any_masked_lm_grows_and_loads_with_plain_automodel_without_kmb(family, tmp_path, plain_python):
     from transformers import AutoModelForMaskedLM
 
     base_tok = load_tokenizer(BPE_DIR)
@@ -192,7 +190,7 @@ torch.testing.assert_close(logits[..., :{n_base}], ref["logits"])
 assert not any(m == "kmb" or m.startswith("kmb.") for m in sys.modules)
 print(type(model).__name__)
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    done = plain_python(script, timeout=240, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == type(before).__name__
 
