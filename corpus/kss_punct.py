@@ -90,12 +90,35 @@ def _import_sentence_module() -> types.ModuleType:
 @lru_cache(maxsize=1)
 def _accelerated_punct() -> SplitFn:
     module = _import_sentence_module()
+    splitter_class, embracing_class, preprocessor_class = _kss_subclasses()
+    from kss._utils.sanity_checks import _check_analyzer_backend
+
+    raw = module._split_sentences.__wrapped__  # kss's function under its lru_cache
+    namespace = dict(raw.__globals__, SentenceSplitter=splitter_class, EmbracingProcessor=embracing_class)
+    split_one = lru_cache(maxsize=500)(
+        types.FunctionType(raw.__code__, namespace, raw.__name__, raw.__defaults__, raw.__closure__)
+    )
+    namespace["_split_sentences"] = split_one  # its recursive calls (quote realignment) use ours
+    backend = _check_analyzer_backend("punct")
+    if backend._backend != "character":
+        raise TypeError("kss's punct backend is no longer character-level")
+    preprocessor = preprocessor_class()
+    postprocessor = module.postprocessors[()]
+
+    def split(pieces: list[str]) -> list[list[str]]:
+        return [split_one(piece, backend=backend, strip=True, preprocessor=preprocessor,
+                          postprocessor=postprocessor) for piece in pieces]
+
+    return split
+
+
+def _kss_subclasses() -> tuple[type, type, type]:
+    """kss's splitter, quote tracker and preprocessor with the same-output shortcuts above."""
     from kss._elements.empty import Empty
     from kss._elements.subclasses import Syllable
     from kss._modules.sentences.embracing_processor import EmbracingProcessor
     from kss._modules.sentences.sentence_preprocessor import SentencePreprocessor
     from kss._modules.sentences.sentence_splitter import SentenceSplitter
-    from kss._utils.sanity_checks import _check_analyzer_backend
 
     class _Splitter(SentenceSplitter):
         def __init__(self, syllable):  # kss's, without the call chain: one per character
@@ -155,23 +178,7 @@ def _accelerated_punct() -> SplitFn:
         def _correct_wrong_tags(self, syllables):
             return syllables  # its rules need analyser tags the punct backend never produces
 
-    raw = module._split_sentences.__wrapped__  # kss's function under its lru_cache
-    namespace = dict(raw.__globals__, SentenceSplitter=_Splitter, EmbracingProcessor=_Embracing)
-    split_one = lru_cache(maxsize=500)(
-        types.FunctionType(raw.__code__, namespace, raw.__name__, raw.__defaults__, raw.__closure__)
-    )
-    namespace["_split_sentences"] = split_one  # its recursive calls (quote realignment) use ours
-    backend = _check_analyzer_backend("punct")
-    if backend._backend != "character":
-        raise TypeError("kss's punct backend is no longer character-level")
-    preprocessor = _PunctPreprocessor()
-    postprocessor = module.postprocessors[()]
-
-    def split(pieces: list[str]) -> list[list[str]]:
-        return [split_one(piece, backend=backend, strip=True, preprocessor=preprocessor,
-                          postprocessor=postprocessor) for piece in pieces]
-
-    return split
+    return _Splitter, _Embracing, _PunctPreprocessor
 
 
 @lru_cache(maxsize=8)
