@@ -2,10 +2,11 @@
 
 kss (Korean Sentence Splitter) is accurate but slow: it examines every character in Python,
 about 700-900 sentences/s per core on real prose, and ``import kss`` alone takes 8-10 s. Most
-boundaries in news and papers are not hard at all: a declarative ending ``다.`` (or ``요.``, ``까?``) followed by a space and the start of a sentence (a
-Hangul syllable, a Latin letter, a digit, an opening quote or bracket), outside any quote or
-bracket, is a sentence end where kss's punct backend splits too, bar its few exceptions (see
-``_CHEAP_BOUNDARY``). So :class:`SentenceSplitter` does this:
+boundaries in news and papers are not hard at all: a Hangul syllable and ``.`` (or ``까?``,
+``죠?``) followed by a space and the start of a sentence (a Hangul syllable, a Latin letter, a
+digit, an opening quote or bracket), outside any quote or bracket, is a sentence end where kss's
+punct backend splits too, bar its few exceptions (see ``_CHEAP_BOUNDARY``). So
+:class:`SentenceSplitter` does this:
 
 1. a document is split into paragraphs at ``\\n`` (paragraphs are structural boundaries; the
    reference kss run gets the same paragraphs);
@@ -89,7 +90,6 @@ class SentenceSplitter:
         self.max_piece_chars = max_piece_chars
         self.accelerate_kss = accelerate_kss  # kss_punct's same-output shortcuts (punct backend)
         self._kss_split = None
-        self.kss_accelerated = False  # known once kss is loaded
         self.import_seconds = 0.0  # spent importing kss once per process, not splitting
 
     # --- public ---------------------------------------------------------------------------
@@ -153,7 +153,7 @@ class SentenceSplitter:
             return []
         if self._kss_split is None:
             started = time.perf_counter()
-            self._kss_split, self.kss_accelerated = load_split(self.backend, self.accelerate_kss)
+            self._kss_split, _ = load_split(self.backend, self.accelerate_kss)
             self.import_seconds += time.perf_counter() - started
         return [[s.strip() for s in sentences if s.strip()] for sentences in self._kss_split(pieces)]
 
