@@ -21,7 +21,9 @@ kill fell between the two renames, puts the old corpus back first.
 **Incremental.** A document whose doc_id is already in ``corpus/documents`` (kept or dropped) is
 skipped, so re-running after a crawl added documents processes only those; they are deduplicated
 against the kept corpus too (document MD5s and MinHash signatures in ``corpus/signatures``,
-sentence hashes from ``corpus/sentences``). ``rebuild=True`` starts from nothing.
+sentence hashes from ``corpus/sentences``). The settings that must not change between runs (seed,
+valid ratio, MinHash permutations and shingle hash) are taken from the existing corpus; a corpus
+built before the numpy shingle hash keeps datasketch's SHA-1 one. ``rebuild=True`` starts from nothing.
 
 **NSP adjacency.** ``sent_idx`` is a sentence's position in its document's sentence sequence right
 after splitting, before filters and sentence dedup. A sentence removed later leaves a gap in
@@ -66,8 +68,11 @@ KSS_BACKENDS = ("punct", "mecab", "pecab")
 # Staged sentences carry a row id (build order) for "keep the first occurrence".
 STAGED_SENTENCES = pa.schema([pa.field("row_id", pa.int64(), nullable=False)] + list(SENTENCES))
 STAGED_DOCUMENTS = pa.schema([pa.field("row_id", pa.int64(), nullable=False)] + list(CORPUS_DOCUMENTS))
-# Options that must match the existing corpus for an incremental build to make sense.
-_FIXED_SETTINGS = ("seed", "valid_ratio")
+# Options that must match the existing corpus for an incremental build to make sense: the split
+# assignment, and the MinHash signatures, which are only comparable under one hash and length.
+_FIXED_SETTINGS = ("seed", "valid_ratio", "num_perm", "shingle_hash")
+# What a corpus whose report predates a fixed setting was built with.
+_SETTING_BEFORE_RECORDED = {"num_perm": dedup.DEFAULT_NUM_PERM, "shingle_hash": "sha1"}
 # The steps timed in the report, in pipeline order. The worker steps (normalise_clean, split,
 # filter, hash_minhash) are summed over the worker processes; the others run in this process.
 STEPS = ("read", "normalise_clean", "split", "filter", "hash_minhash", "dedup", "write")
@@ -89,6 +94,7 @@ class BuildConfig:
     fast_path: bool = True
     near_threshold: float = dedup.DEFAULT_NEAR_THRESHOLD
     num_perm: int = dedup.DEFAULT_NUM_PERM
+    shingle_hash: str | None = None  # None: the existing corpus's, else dedup.DEFAULT_SHINGLE_HASH
     filters: filters.FilterConfig = field(default_factory=filters.FilterConfig)
     max_piece_chars: int = DEFAULT_MAX_PIECE_CHARS
     batch_docs: int = 32  # documents per worker task
@@ -117,6 +123,8 @@ def check_build_options(config: BuildConfig) -> None:
         raise KmbError(f"--workers must be >= 0 (0 = all cores), got {config.workers}")
     if not 0.0 < config.near_threshold <= 1.0:
         raise KmbError(f"--near-threshold must be in (0, 1], got {config.near_threshold}")
+    if config.shingle_hash is not None and config.shingle_hash not in dedup.SHINGLE_HASHES:
+        raise KmbError(f"unknown shingle_hash {config.shingle_hash!r}; choose one of {', '.join(dedup.SHINGLE_HASHES)}")
     if config.backend not in KSS_BACKENDS:
         # kss's "fast" backend is left out: its output is not repeatable within a process.
         raise KmbError(f"unknown --backend {config.backend!r}; choose one of {', '.join(KSS_BACKENDS)}")
@@ -176,11 +184,12 @@ def process_documents(docs: list[tuple[str, str, str | None]], config: BuildConf
     with _timed(seconds, "filter"):
         for result in results:
             _filter_step(result, config.filters)
+    shingle_hash = config.shingle_hash or dedup.DEFAULT_SHINGLE_HASH  # None: not settled by a build
     with _timed(seconds, "hash_minhash"):
         for result, text in zip(results, texts):
             if result["dropped"] is None:
                 result["md5"] = dedup.text_md5(text)
-                result["minhash"] = dedup.minhash_signature(text, config.num_perm)
+                result["minhash"] = dedup.minhash_signature(text, config.num_perm, shingle_hash)
     return DocumentBatch(results, seconds)
 
 
@@ -328,17 +337,19 @@ def build_corpus(
 
 
 def _settle_fixed_settings(config: BuildConfig, previous: dict | None, corpus: Path) -> BuildConfig:
-    """Fill seed and valid_ratio (the existing corpus's, else the defaults); refuse a change."""
-    fixed = {"seed": DEFAULT_SEED, "valid_ratio": DEFAULT_VALID_RATIO}
+    """Fill the settings left None (the existing corpus's, else the defaults); refuse a change."""
+    fixed = {"seed": DEFAULT_SEED, "valid_ratio": DEFAULT_VALID_RATIO, "shingle_hash": dedup.DEFAULT_SHINGLE_HASH}
     if previous is not None:
-        fixed.update({k: previous.get("settings", {}).get(k, v) for k, v in fixed.items()})
+        recorded = {**_SETTING_BEFORE_RECORDED, **previous.get("settings", {})}
+        fixed.update({k: recorded.get(k, v) for k, v in fixed.items()})
     config = replace(config, **{k: v if getattr(config, k) is None else getattr(config, k)
                                 for k, v in fixed.items()})
     for key in _FIXED_SETTINGS if previous is not None else ():
-        if previous.get("settings", {}).get(key) != getattr(config, key):
+        recorded = {**_SETTING_BEFORE_RECORDED, **previous.get("settings", {})}.get(key)
+        if recorded != getattr(config, key):
             raise KmbError(
                 f"--{key.replace('_', '-')} {getattr(config, key)} differs from the existing corpus "
-                f"({previous['settings'].get(key)}); use --rebuild to start over",
+                f"({recorded}); use --rebuild to start over",
                 path=corpus / REPORT_NAME,
             )
     return config

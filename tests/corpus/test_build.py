@@ -154,6 +154,30 @@ def test_incremental_build_processes_only_new_documents(workspace, sample_docs):
     assert report(workspace)["settings"]["seed"] == 1 and report(workspace)["documents"]["read"] == 2
 
 
+def test_incremental_build_keeps_the_corpus_minhash_scheme(workspace, sample_docs):
+    # Signatures are only comparable under one shingle hash: a corpus built before "fmix64" (its
+    # report has no shingle_hash) keeps datasketch's sha1, so a copy of an old document is caught.
+    originals = [d for d in sample_docs if d.planted is None]
+    add_raw(workspace, "naver_health", "part-1", [(d.doc_id, d.text) for d in originals[:20]])
+    build_corpus(workspace, BuildConfig(workers=1, shingle_hash="sha1"))
+    assert report(workspace)["settings"]["shingle_hash"] == "sha1"
+    legacy = report(workspace)
+    del legacy["settings"]["shingle_hash"]
+    (workspace.corpus / "report.json").write_text(json.dumps(legacy), encoding="utf-8")
+
+    near_copy = originals[2].text.replace("환자", "환자들", 1)
+    add_raw(workspace, "naver_health", "part-2", [("copy:near", near_copy)])
+    build_corpus(workspace, ONE_CORE)
+    assert report(workspace)["settings"]["shingle_hash"] == "sha1"
+    assert documents(workspace)["copy:near"]["duplicate_of"] == originals[2].doc_id
+    for change, message in (({"shingle_hash": "fmix64"}, "--shingle-hash fmix64 differs"),
+                            ({"num_perm": 64}, "--num-perm 64 differs")):
+        with pytest.raises(KmbError, match=message):
+            build_corpus(workspace, BuildConfig(workers=1, **change))
+    build_corpus(workspace, BuildConfig(workers=1, rebuild=True))  # a rebuild takes the default
+    assert report(workspace)["settings"]["shingle_hash"] == "fmix64"
+
+
 def test_worker_processes_give_the_same_corpus(workspace):
     # Plain sentences only: the workers need no kss, so the test pays process start-up only.
     import random
@@ -316,6 +340,7 @@ def test_cli_numeric_options_are_checked_before_anything_runs(tmp_path, run_kmb,
     "options, message",
     [
         ({"num_perm": 0}, "num_perm must be >= 1"),
+        ({"shingle_hash": "md5"}, "unknown shingle_hash 'md5'"),
         ({"max_piece_chars": 0}, "max_piece_chars must be >= 1"),
         ({"batch_docs": 0}, "batch_docs must be >= 1"),
         ({"duckdb_memory": "lots"}, "duckdb_memory must look like"),
