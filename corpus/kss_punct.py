@@ -14,7 +14,16 @@ Three costs of kss change nothing in what it returns, and we skip them:
    syllable tag depends on the character alone and is looked up once per character instead of
    trying kss's 13 tag rules per character, and (b) kss's ``_correct_wrong_tags`` pass, which
    only rewrites tags a morpheme analyser produces (JKS, EF, EC, EP, UNKNOWN), never fires:
-   it is skipped.
+   it is skipped, and so is the pass that puts a space before emoji when a piece has none.
+4. kss protects some strings from splitting by swapping them for digit strings and back
+   (``backup``/``restore``): per piece and per output sentence it searches the text for 8,112
+   "letter, apostrophe, letter" keys and every protected string. One regex tells whether any
+   key can be there (a Latin letter, an apostrophe, a Latin letter; a run of digits as long as
+   the shortest stand-in) and the search is skipped when none can.
+5. kss allocates a linked list of objects per character, with cycles, so only Python's cyclic
+   collector frees them; at its default threshold it runs every 700 allocations, a quarter of
+   kss's time. While kss runs, the youngest generation is collected every 100,000 allocations
+   instead (the cycles are still freed, in a few MB).
 
 Everything else is kss's own code: its ``_split_sentences`` runs unchanged, with our splitter
 subclass and preprocessor put in its namespace copy. Nothing inside kss is patched, so plain
@@ -30,12 +39,15 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import gc
 import logging
+import re
 import sys
 import types
 import warnings
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Iterator
 
 CHECKED_KSS = ("6.0.",)  # kss releases whose private sentence modules this was checked against
 
@@ -54,7 +66,8 @@ def load_split(backend: str, accelerate: bool = True) -> tuple[SplitFn, bool]:
     from kss import split_sentences
 
     def plain(pieces: list[str]) -> list[list[str]]:
-        out = split_sentences(pieces, backend=backend, num_workers=1)
+        with fewer_collections():
+            out = split_sentences(pieces, backend=backend, num_workers=1)
         return [out] if len(pieces) == 1 else out  # kss unwraps a one-element list
 
     return plain, False
@@ -87,10 +100,21 @@ def _import_sentence_module() -> types.ModuleType:
             del sys.modules["kss"]
 
 
+@contextmanager
+def fewer_collections(young: int = 100_000) -> Iterator[None]:
+    """Collect Python's youngest generation every ``young`` allocations meanwhile (point 5)."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(young, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 @lru_cache(maxsize=1)
 def _accelerated_punct() -> SplitFn:
     module = _import_sentence_module()
-    splitter_class, embracing_class, preprocessor_class = _kss_subclasses()
+    splitter_class, embracing_class, preprocessor_class, postprocessor_class = _kss_subclasses()
     from kss._utils.sanity_checks import _check_analyzer_backend
 
     raw = module._split_sentences.__wrapped__  # kss's function under its lru_cache
@@ -102,21 +126,22 @@ def _accelerated_punct() -> SplitFn:
     backend = _check_analyzer_backend("punct")
     if backend._backend != "character":
         raise TypeError("kss's punct backend is no longer character-level")
-    preprocessor = preprocessor_class()
-    postprocessor = module.postprocessors[()]
+    preprocessor, postprocessor = preprocessor_class(), postprocessor_class()
 
     def split(pieces: list[str]) -> list[list[str]]:
-        return [split_one(piece, backend=backend, strip=True, preprocessor=preprocessor,
-                          postprocessor=postprocessor) for piece in pieces]
+        with fewer_collections():
+            return [split_one(piece, backend=backend, strip=True, preprocessor=preprocessor,
+                              postprocessor=postprocessor) for piece in pieces]
 
     return split
 
 
-def _kss_subclasses() -> tuple[type, type, type]:
-    """kss's splitter, quote tracker and preprocessor with the same-output shortcuts above."""
+def _kss_subclasses() -> tuple[type, type, type, type]:
+    """kss's splitter, quote tracker, pre- and postprocessor with the same-output shortcuts above."""
     from kss._elements.empty import Empty
     from kss._elements.subclasses import Syllable
     from kss._modules.sentences.embracing_processor import EmbracingProcessor
+    from kss._modules.sentences.sentence_postprocessor import SentencePostprocessor
     from kss._modules.sentences.sentence_preprocessor import SentencePreprocessor
     from kss._modules.sentences.sentence_splitter import SentenceSplitter
 
@@ -124,6 +149,9 @@ def _kss_subclasses() -> tuple[type, type, type]:
         def __init__(self, syllable):  # kss's, without the call chain: one per character
             self.ignores = None
             self.syllable = syllable
+
+        def check_split_right_now(self):  # kss's check_text("¶"), without the call
+            return "¶" in self.syllable.text
 
         def _sf(self):
             # kss's rule starts with "is this syllable final punctuation (SF)?"; asked first here,
@@ -151,8 +179,26 @@ def _kss_subclasses() -> tuple[type, type, type]:
         def empty(self):  # kss's, asked once per character: are both quote stacks empty?
             return not self.single_stack and not self.double_stack
 
+    heavy_key = _heavy_key_pattern(SentencePreprocessor._heavy_backup)
+
     class _PunctPreprocessor(SentencePreprocessor):
         _tags: dict[str, str] = {}
+
+        def preprocess(self, input_morphemes):
+            # kss's steps, less the tag correction that never fires and the emoji pass when a
+            # piece has no emoji.
+            syllables, emoji = self._syllables(input_morphemes)
+            return self._append_space_before_emoji(syllables) if emoji else syllables
+
+        @lru_cache(100)  # as kss's
+        def backup(self, inputs: str):
+            self._add_url_or_email(inputs)
+            inputs = self._replace(inputs, self._normal_backup)
+            if heavy_key.search(inputs):  # else none of the 8,112 keys is in the text
+                for source, purpose_dict in self._heavy_backup.items():
+                    if source in inputs:
+                        inputs = self._replace(inputs, purpose_dict, restore=False)
+            return inputs
 
         def _tag(self, char: str) -> str:
             tag = self._tags.get(char)
@@ -161,24 +207,59 @@ def _kss_subclasses() -> tuple[type, type, type]:
                 self._tags[char] = tag
             return tag
 
-        def _convert_morphemes_to_syllables(self, input_morphemes):
-            # kss's loop, with Syllable's fields set directly: each morpheme is one character here.
+        def _syllables(self, input_morphemes) -> tuple[list, bool]:
+            # kss's _convert_morphemes_to_syllables, with Syllable's fields set directly (each
+            # morpheme is one character here); also says whether any syllable is an emoji.
             prev = Syllable(" ", "SP", idx=0)
             syllables = [prev]
-            new, tags = object.__new__, self._tags
+            new, tags, emoji = object.__new__, self._tags, False
             for char_idx, (char, _) in enumerate(input_morphemes, start=1):
                 syllable = new(Syllable)
                 syllable.text, syllable.pos, syllable.idx = char, tags.get(char) or self._tag(char), char_idx
+                emoji = emoji or syllable.pos == "EMOJI"
                 syllable._prev = prev
                 prev._next = syllable
                 syllables.append(syllable)
                 prev = syllable
-            return syllables
+            return syllables, emoji
 
-        def _correct_wrong_tags(self, syllables):
-            return syllables  # its rules need analyser tags the punct backend never produces
+    class _Postprocessor(SentencePostprocessor):
+        @lru_cache(100)  # as kss's
+        def restore(self, outputs: str, inputs: str):
+            if _stand_in_pattern(self._normal_backup).search(outputs) is None:
+                return outputs  # no digit run long enough to be a stand-in: nothing to restore
+            return SentencePostprocessor.restore.__wrapped__(self, outputs, inputs)
 
-    return _Splitter, _Embracing, _PunctPreprocessor
+    return _Splitter, _Embracing, _PunctPreprocessor, _Postprocessor
+
+
+def _heavy_key_pattern(heavy_backup: dict[str, dict[str, str]]) -> re.Pattern:
+    """A regex that matches wherever any of kss's "letter, quote, letter" backup keys could."""
+    keys = [key for purpose in heavy_backup.values() for key in purpose]
+    if not keys or any(len(key) != 3 for key in keys):
+        raise TypeError("kss's heavy backup keys are no longer letter-quote-letter")
+    first, middle, last = ("".join(sorted({key[i] for key in keys})) for i in range(3))
+    return re.compile(f"[{re.escape(first)}][{re.escape(middle)}][{re.escape(last)}]")
+
+
+def _stand_in_pattern(normal_backup: dict[str, str]) -> re.Pattern:
+    """A run of ASCII digits as long as the shortest stand-in kss may have put in a text.
+
+    kss adds a stand-in for every URL and e-mail address it meets and never removes one, so the
+    pattern is recomputed only when the number of stand-ins has changed."""
+    global _stand_in
+    if _stand_in[0] != len(normal_backup):
+        from kss._modules.sentences.sentence_processor import SentenceProcessor
+
+        values = list(normal_backup.values())
+        values += [v for purpose in SentenceProcessor._heavy_backup.values() for v in purpose.values()]
+        if not all(v.isascii() and v.isdigit() for v in values):
+            raise TypeError("kss's backup stand-ins are no longer digit strings")
+        _stand_in = (len(normal_backup), re.compile(f"[0-9]{{{min(map(len, values))},}}"))
+    return _stand_in[1]
+
+
+_stand_in: tuple[int, re.Pattern | None] = (-1, None)
 
 
 @lru_cache(maxsize=8)
