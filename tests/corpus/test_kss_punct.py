@@ -25,6 +25,15 @@ EDGE_CASES = [
     "문의는 help@example.com 또는 https://example.com/a.b.c 로 하면 된다. 감사합니다 ^^ 네.",
     "ㅋㅋ. ㅎㅎ 그랬다. 😀 좋다. 3.5mg을 먹었다. U.S.A.에 갔다.",
 ]
+# What kss swaps for digit stand-ins and back (its backup/restore): "letter, apostrophe, letter",
+# its protected strings, URLs and e-mail addresses; and digit runs as long as a stand-in.
+BACKUP_CASES = [
+    "McDonald's 매장에서 don't라고 썼다. Rock’n’roll은 좋다. it`s 끝. 다음이다.",
+    "몽키 D. 루피가 왔다. Monkey D. Luffy는 웃었다 :) 그리고 :-( 울었다. 알림 차단. 끝이다.",
+    "번호 1234567890123456789012는 길다. 8410523917604325571도 있다. 짧은 123. 끝이다.",
+    "주소는 www.example.co.kr/a.b 이다. 메일 kim.lee@hospital.ac.kr 로 보낸다. 끝이다.",
+    "그는 '😀 좋다'고 했다. 이모지 🎉🎉 다음. ^^ 끝.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +58,23 @@ def test_same_output_as_kss_on_tricky_and_edge_cases(both):
     _compare(fast, plain, [text for text, _ in TRICKY] + EDGE_CASES)
     for piece in EDGE_CASES:  # one piece at a time too (kss unwraps a one-element list)
         _compare(fast, plain, [piece])
+
+
+def test_same_output_as_kss_where_it_backs_up_and_restores(both):
+    fast, plain = both
+    _compare(fast, plain, BACKUP_CASES)
+    for piece in BACKUP_CASES:
+        _compare(fast, plain, [piece])
+
+
+def test_fewer_collections_puts_the_threshold_back():
+    import gc
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), kss_punct.fewer_collections():
+        assert gc.get_threshold()[0] == max(100_000, before[0])
+        raise RuntimeError
+    assert gc.get_threshold() == before
 
 
 def test_same_output_as_kss_on_every_abbreviation(both):
