@@ -40,7 +40,7 @@ def test_sigkill_mid_build_keeps_the_previous_corpus(workspace):
     before = snapshot(workspace.corpus)
     rows_before = duckdb.sql(f"select count(*) from read_parquet('{workspace.corpus}/sentences/*.parquet')").fetchall()
 
-    write_rows(workspace.raw("news") / "part-2.parquet", plain_docs("new", 1000, 2), DOCUMENTS)
+    write_rows(workspace.raw("news") / "part-2.parquet", plain_docs("new", 3000, 2), DOCUMENTS)
     proc = subprocess.Popen([sys.executable, "-c", BUILD, str(workspace.root)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -50,7 +50,7 @@ def test_sigkill_mid_build_keeps_the_previous_corpus(workspace):
             if list(workspace.root.glob(".corpus-build-*/stage/.sentences.parquet.*.tmp")):
                 break
             time.sleep(0.05)
-        time.sleep(0.5)
+        time.sleep(0.2)
         assert proc.poll() is None, "the build finished before it could be killed: " + proc.stderr.read().decode()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -67,7 +67,7 @@ def test_sigkill_mid_build_keeps_the_previous_corpus(workspace):
     build_corpus(workspace, BuildConfig(workers=1))
     assert not list(workspace.root.glob(".corpus-build-*"))
     n_docs = duckdb.sql(f"select count(*) from read_parquet('{workspace.corpus}/documents/*.parquet')").fetchall()
-    assert n_docs == [(1020,)]
+    assert n_docs == [(3020,)]
 
 
 def test_a_kill_between_the_two_renames_is_recovered(workspace):
