@@ -114,7 +114,8 @@ def fewer_collections(young: int = 100_000) -> Iterator[None]:
 @lru_cache(maxsize=1)
 def _accelerated_punct() -> SplitFn:
     module = _import_sentence_module()
-    splitter_class, embracing_class, preprocessor_class, postprocessor_class = _kss_subclasses()
+    splitter_class, embracing_class = _splitting_subclasses()
+    preprocessor_class, postprocessor_class = _processing_subclasses()
     from kss._utils.sanity_checks import _check_analyzer_backend
 
     raw = module._split_sentences.__wrapped__  # kss's function under its lru_cache
@@ -136,13 +137,10 @@ def _accelerated_punct() -> SplitFn:
     return split
 
 
-def _kss_subclasses() -> tuple[type, type, type, type]:
-    """kss's splitter, quote tracker, pre- and postprocessor with the same-output shortcuts above."""
+def _splitting_subclasses() -> tuple[type, type]:
+    """kss's splitter and quote tracker with the same-output shortcuts above (points 2 and 3)."""
     from kss._elements.empty import Empty
-    from kss._elements.subclasses import Syllable
     from kss._modules.sentences.embracing_processor import EmbracingProcessor
-    from kss._modules.sentences.sentence_postprocessor import SentencePostprocessor
-    from kss._modules.sentences.sentence_preprocessor import SentencePreprocessor
     from kss._modules.sentences.sentence_splitter import SentenceSplitter
 
     class _Splitter(SentenceSplitter):
@@ -178,6 +176,15 @@ def _kss_subclasses() -> tuple[type, type, type, type]:
     class _Embracing(EmbracingProcessor):
         def empty(self):  # kss's, asked once per character: are both quote stacks empty?
             return not self.single_stack and not self.double_stack
+
+    return _Splitter, _Embracing
+
+
+def _processing_subclasses() -> tuple[type, type]:
+    """kss's pre- and postprocessor with the same-output shortcuts above (points 3 and 4)."""
+    from kss._elements.subclasses import Syllable
+    from kss._modules.sentences.sentence_postprocessor import SentencePostprocessor
+    from kss._modules.sentences.sentence_preprocessor import SentencePreprocessor
 
     heavy_key = _heavy_key_pattern(SentencePreprocessor._heavy_backup)
 
@@ -230,7 +237,7 @@ def _kss_subclasses() -> tuple[type, type, type, type]:
                 return outputs  # no digit run long enough to be a stand-in: nothing to restore
             return SentencePostprocessor.restore.__wrapped__(self, outputs, inputs)
 
-    return _Splitter, _Embracing, _PunctPreprocessor, _Postprocessor
+    return _PunctPreprocessor, _Postprocessor
 
 
 def _heavy_key_pattern(heavy_backup: dict[str, dict[str, str]]) -> re.Pattern:
