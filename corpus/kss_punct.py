@@ -1,6 +1,6 @@
 """kss's sentence splitter, loaded in a fraction of a second and run without its dead work.
 
-Three costs of kss change nothing in what it returns, and we skip them:
+Five costs of kss change nothing in what it returns, and we skip or cut them:
 
 1. ``import kss`` imports every kss module (g2p, paradigm, spacing correction...; koparadigm
    alone takes ~4 s) before the one we use: 8-10 s per process, paid by every build worker. We
@@ -22,11 +22,11 @@ Three costs of kss change nothing in what it returns, and we skip them:
    the shortest stand-in) and the search is skipped when none can.
 5. kss allocates a linked list of objects per character, with cycles, so only Python's cyclic
    collector frees them; at its default threshold it runs every 700 allocations, a quarter of
-   kss's time. While kss runs, the youngest generation is collected every 100,000 allocations
-   instead (the cycles are still freed, in a few MB).
+   kss's time. While kss runs (plain kss from :func:`load_split` too), the youngest generation
+   is collected every 100,000 allocations instead; the cycles are still freed, a few MB at a time.
 
-Everything else is kss's own code: its ``_split_sentences`` runs unchanged, with our splitter
-subclass and preprocessor put in its namespace copy. Nothing inside kss is patched, so plain
+Everything else is kss's own code: its ``_split_sentences`` runs unchanged, with our subclasses
+of its splitter, quote tracker, pre- and postprocessor put in its namespace copy. Nothing inside kss is patched, so plain
 ``kss.split_sentences`` in the same process behaves as before (the benchmark relies on this). The
 output equals ``kss.split_sentences(pieces, backend="punct")`` exactly (tests compare them on
 real and tricky text). This reaches into kss's private modules, so it is used only with the kss
@@ -36,10 +36,10 @@ release it was checked against (:data:`CHECKED_KSS`) and only for the punct back
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.metadata
 import importlib.util
-import gc
 import logging
 import re
 import sys

@@ -69,6 +69,37 @@ def test_near_duplicate_index_finds_planted_copies_and_no_originals(shingle_hash
     assert not any(d.doc_id in found for d in below)
 
 
+def test_near_duplicate_index_decides_as_datasketch_minhash_lsh(monkeypatch):
+    # The same bands as datasketch's MinHashLSH, in numpy arrays: the same candidates, so the
+    # same decisions, also after the latest keys were merged into the sorted arrays.
+    from datasketch import MinHash, MinHashLSH
+
+    from kmb.corpus import dedup
+
+    monkeypatch.setattr(dedup, "_MERGE_KEYS", 500)
+    docs = list(generate(400, seed=5, duplicate_share=0.3))
+    ours, reference = NearDuplicateIndex(threshold=0.8), MinHashLSH(threshold=0.8, num_perm=128, weights=(0.2, 0.8))
+    kept: dict[str, np.ndarray] = {}
+    decisions, expected = {}, {}
+    for doc in docs:
+        signature = minhash_signature(clean(normalise(doc.text), "news")[0])
+        match = ours.find(signature)
+        decisions[doc.doc_id] = match and (match.doc_id, match.jaccard)
+        minhash = MinHash(num_perm=128, hashvalues=signature, scheme="affine32")
+        scores = [(float(np.mean(kept[k] == signature)), k) for k in reference.query(minhash)]
+        scores = [(j, k) for j, k in scores if j >= 0.8]
+        best = max(scores, key=lambda s: (s[0], -list(kept).index(s[1])), default=None)
+        expected[doc.doc_id] = best and (best[1], best[0])
+        if match is None:
+            ours.add(doc.doc_id, signature)
+        if best is None:
+            reference.insert(doc.doc_id, minhash)
+            kept[doc.doc_id] = signature
+    assert len(ours) == len(kept) > 250 and len(ours._keys) > 0  # the sorted arrays were used
+    assert sum(d is not None for d in decisions.values()) > 60
+    assert decisions == expected
+
+
 def test_near_duplicate_threshold_is_respected():
     base = "겨울철 독감 환자가 크게 늘었다. " * 3 + "질병관리청은 예방접종을 당부했다."
     other = "고혈압 환자는 싱겁게 먹어야 한다. 하루 30분 걷기를 권한다. 금연도 중요하다."
