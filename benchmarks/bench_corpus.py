@@ -238,6 +238,66 @@ def bench_dedup(rows: int, tmp: Path) -> None:
           f"ratio={p['peak_gb'] / d['peak_gb']:.2f}")
 
 
+def bench_near_dedup(texts: list[str], index_docs: int) -> None:
+    """MinHash signatures and the near-duplicate index against datasketch's, in one run."""
+    import tracemalloc
+
+    import numpy as np
+    from datasketch import MinHash, MinHashLSH
+
+    from kmb.corpus.dedup import NearDuplicateIndex, char_shingles, minhash_signature
+
+    minhash_signature(texts[0])  # permutations drawn before timing, as in a build worker
+    start = time.perf_counter()
+    for text in texts:
+        minhash_signature(text)
+    ours_s = time.perf_counter() - start
+    start = time.perf_counter()
+    for text in texts:
+        MinHash(num_perm=128, scheme="affine32").update_batch(char_shingles(text))
+    theirs_s = time.perf_counter() - start
+    print(f"RESULT minhash_signatures: {len(texts) / ours_s:.0f} documents/s (datasketch MinHash.update_batch "
+          f"{len(texts) / theirs_s:.0f}/s) ratio={theirs_s / ours_s:.2f}")
+
+    signatures = np.random.default_rng(0).integers(0, 2**32, size=(index_docs, 128), dtype=np.uint32)
+
+    def ours(sig, i, index):
+        if index.find(sig) is None:
+            index.add(f"doc:{i}", sig)
+
+    kept: dict[str, np.ndarray] = {}  # datasketch's LSH keeps no signatures: the Jaccard check needs them
+
+    def theirs(sig, i, index):
+        minhash = MinHash(num_perm=128, hashvalues=sig, scheme="affine32")
+        if not any(np.mean(kept[k] == sig) >= 0.8 for k in index.query(minhash)):
+            index.insert(f"doc:{i}", minhash)
+            kept[f"doc:{i}"] = sig.copy()
+
+    runs = {}
+    for name, make, step in (("kmb", NearDuplicateIndex, ours),
+                             ("datasketch", lambda: MinHashLSH(threshold=0.8, num_perm=128, weights=(0.2, 0.8)), theirs)):
+        index = make()
+        kept.clear()
+        start = time.perf_counter()
+        for i, sig in enumerate(signatures):
+            step(sig, i, index)
+        seconds = time.perf_counter() - start
+        del index
+        kept.clear()
+        tracemalloc.start()
+        index = make()
+        for i, sig in enumerate(signatures[: index_docs // 4]):  # memory on a quarter: tracing is slow
+            step(sig, i, index)
+        per_doc = tracemalloc.get_traced_memory()[0] / (index_docs // 4)
+        tracemalloc.stop()
+        runs[name] = (seconds, per_doc)
+    (ours_s, ours_b), (theirs_s, theirs_b) = runs["kmb"], runs["datasketch"]
+    print(f"RESULT near_dedup_index: {index_docs:,} find+add in {ours_s:.1f} s (datasketch MinHashLSH "
+          f"{theirs_s:.1f} s) ratio={theirs_s / ours_s:.2f}")
+    print(f"RESULT near_dedup_memory: {ours_b:.0f} bytes per kept document (datasketch MinHashLSH and a "
+          f"dict of signatures {theirs_b:.0f}) ratio={theirs_b / ours_b:.2f}")
+
+
 def _clear_kss_cache() -> None:
     try:
         from kss._modules.sentences.split_sentences import _split_sentences
@@ -420,7 +480,7 @@ def main() -> int:
                         help="recombined real-text documents for the scale row (default 2000; not with --quick)")
     parser.add_argument("--real-compare", type=int, default=1000,
                         help="how many of them plain kss also splits, for the ratio and agreement (default 1000)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: backends,split,dedup,build,real")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: backends,split,dedup,near,build,real")
     args = parser.parse_args()
     n_docs = args.documents or (120 if args.quick else 2000)
     dedup_rows = args.dedup_rows or (300_000 if args.quick else 6_000_000)
@@ -438,6 +498,8 @@ def main() -> int:
                 bench_split(real_news(args.real_news, 644), args.backend, args.workers, "_wikinews")
         if "dedup" not in skip:
             bench_dedup(dedup_rows, tmp)
+        if "near" not in skip:
+            bench_near_dedup(texts, 10_000 if args.quick else 100_000)
         if "build" not in skip:
             # --quick builds in this process (kss is already imported): no pool start-up to wait for.
             bench_end_to_end(300 if args.quick else n_docs, 1 if args.quick else args.workers, tmp)
