@@ -160,9 +160,10 @@ class NearDuplicateIndex:
     The bands are datasketch's (``MinHashLSH``'s choice of b bands of r rows for the threshold),
     but the tables are numpy arrays, not datasketch's dict of sets per band: each band of a
     signature is folded into one 64-bit key, and the keys live in one sorted array (plus a small
-    dict of the latest ones, merged into it in bulk). A kept document costs about 0.8 KB (its
-    signature, its b keys, its id) instead of about 5 KB in ``MinHashLSH``, so the paper's
-    corpus (~90k documents) needs ~70 MB, and a million documents under 1 GB.
+    dict of the latest ones, merged into it in bulk). A kept document costs about 0.85 KB (its
+    signature, its b keys, its id) instead of about 5 KB in ``MinHashLSH`` and a dict of
+    signatures (measured in benchmarks/bench_corpus.py), so the paper's corpus (~90k documents)
+    needs ~80 MB, and a million documents under 1 GB.
     """
 
     def __init__(self, threshold: float = DEFAULT_NEAR_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM):
@@ -181,7 +182,7 @@ class NearDuplicateIndex:
         self._ids: list[str] = []
         self._signatures = _GrowingRows(num_perm)
         self._keys = np.zeros(0, dtype=np.uint64)  # sorted band keys of all but the latest documents
-        self._owners = np.zeros(0, dtype=np.int64)  # the document (position in _ids) of each key
+        self._owners = np.zeros(0, dtype=np.uint32)  # the document (position in _ids) of each key
         self._latest: dict[int, list[int]] = {}  # band key -> documents, not yet merged
         self._last: tuple[np.ndarray | None, np.ndarray | None] = (None, None)  # find's keys, for add
 
@@ -231,7 +232,7 @@ class NearDuplicateIndex:
     def _merge(self) -> None:
         """Move the latest keys into the sorted arrays (one sort of the new keys, one merge)."""
         keys = np.fromiter((k for k, docs in self._latest.items() for _ in docs), dtype=np.uint64)
-        owners = np.fromiter((d for docs in self._latest.values() for d in docs), dtype=np.int64)
+        owners = np.fromiter((d for docs in self._latest.values() for d in docs), dtype=np.uint32)
         order = np.argsort(keys, kind="stable")
         at = np.searchsorted(self._keys, keys[order], side="right")
         self._keys = np.insert(self._keys, at, keys[order])
