@@ -72,14 +72,26 @@ def minhash_signature(text: str, num_perm: int = DEFAULT_NUM_PERM,
         return (mixed * a + b).min(axis=0)
 
 
+def _murmur_finalizer(values: np.ndarray, shifts: tuple[int, int, int], multipliers: tuple[int, int]) -> np.ndarray:
+    """MurmurHash3's finalizer (xor-shift, multiply, xor-shift, multiply, xor-shift) in the
+    values' own unsigned width: every input bit affects every output bit."""
+    width = values.dtype.type
+    with np.errstate(over="ignore"):  # the multiplications wrap, as MurmurHash3 intends
+        values = values ^ (values >> width(shifts[0]))
+        values = values * width(multipliers[0])
+        values = values ^ (values >> width(shifts[1]))
+        values = values * width(multipliers[1])
+        return values ^ (values >> width(shifts[2]))
+
+
 def _fmix32(values: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finalizer, the pre-mix datasketch's affine32 scheme applies."""
-    with np.errstate(over="ignore"):
-        values = values ^ (values >> np.uint32(16))
-        values = values * np.uint32(0x85EBCA6B)
-        values = values ^ (values >> np.uint32(13))
-        values = values * np.uint32(0xC2B2AE35)
-        return values ^ (values >> np.uint32(16))
+    """The 32-bit finalizer, the pre-mix datasketch's affine32 scheme applies."""
+    return _murmur_finalizer(values, (16, 13, 16), (0x85EBCA6B, 0xC2B2AE35))
+
+
+def _fmix64(values: np.ndarray) -> np.ndarray:
+    """The 64-bit finalizer."""
+    return _murmur_finalizer(values, (33, 33, 33), (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53))
 
 
 def shingle_hashes_fmix64(text: str, size: int = SHINGLE_CHARS) -> np.ndarray:
@@ -101,16 +113,6 @@ def shingle_hashes_fmix64(text: str, size: int = SHINGLE_CHARS) -> np.ndarray:
         for offset in range(width):
             folded = folded * _FOLD_MULTIPLIER + points[offset : offset + count]
         return _fmix64(folded).astype(np.uint32)  # astype keeps the low 32 bits
-
-
-def _fmix64(values: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finalizer: every input bit affects every output bit."""
-    with np.errstate(over="ignore"):
-        values = values ^ (values >> np.uint64(33))
-        values = values * np.uint64(0xFF51AFD7ED558CCD)
-        values = values ^ (values >> np.uint64(33))
-        values = values * np.uint64(0xC4CEB9FE1A85EC53)
-        return values ^ (values >> np.uint64(33))
 
 
 def shingle_hashes(text: str, size: int = SHINGLE_CHARS) -> np.ndarray:
