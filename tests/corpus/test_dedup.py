@@ -166,3 +166,14 @@ def test_fmix64_hashes_every_shingle_of_char_shingles():
 def test_minhash_signature_rejects_an_unknown_hash():
     with pytest.raises(ValueError, match="unknown shingle hash 'md5'"):
         minhash_signature("고혈압", shingle_hash="md5")
+
+
+def test_signature_rows_grow_across_blocks():
+    from kmb.corpus.dedup import _GrowingRows
+
+    rows = _GrowingRows(3, block=2)
+    values = np.arange(15, dtype=np.uint32).reshape(5, 3)
+    for row in values:
+        rows.append(row)
+    values[0, 0] = 99  # the rows are copies, not views of the caller's arrays
+    assert [rows[i].tolist() for i in range(5)] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11], [12, 13, 14]]
