@@ -283,6 +283,43 @@ def test_raw_table_without_text_column(workspace):
         build_corpus(workspace, ONE_CORE)
 
 
+def test_raw_documents_are_read_in_order_first_doc_id_wins(workspace):
+    import pyarrow as pa
+
+    folder = workspace.raw("news")
+    folder.mkdir(parents=True)
+    loose = pa.schema([f.with_nullable(True) for f in DOCUMENTS])  # tables not written by kmb may hold nulls
+
+    def write(name, doc_ids, sources, texts, **options):
+        table = pa.Table.from_pylist([{"doc_id": d, "source": s, "text": t} for d, s, t in zip(doc_ids, sources, texts)],
+                                     schema=loose)
+        pq.write_table(table, folder / name, **options)
+
+    write("part-1.parquet", ["a", "a", None, "b"], ["naver_health", "naver_health", "news", None],
+          ["첫 판의 문장이다. 둘째 문장이다.", "나중 판의 문장이다.", "아이디가 없는 문장이다.", "출처가 없는 문장이다."],
+          row_group_size=1)  # one row per Parquet row group: the stream crosses them
+    write("part-2.parquet", ["a", "c"], ["news", "news"], ["셋째 판의 문장이다.", "새 문서의 문장이다."])
+    build_corpus(workspace, ONE_CORE)
+    docs = documents(workspace)
+    assert set(docs) == {"a", "b", "c"} and report(workspace)["documents"]["read"] == 3
+    by_doc = {}
+    for row in sentences(workspace):
+        by_doc.setdefault(row[0], []).append(row[3])
+    assert sorted(by_doc["a"]) == ["둘째 문장이다.", "첫 판의 문장이다."]  # the first row with id "a"
+    assert docs["a"]["source"] == "naver_health" and docs["b"]["source"] == "news"  # null source: the folder's
+
+
+def test_raw_column_of_the_wrong_type_is_one_error(workspace):
+    import pyarrow as pa
+
+    workspace.raw("news").mkdir(parents=True)
+    pq.write_table(pa.table({"doc_id": [[1, 2]], "text": ["본문이다."]}), workspace.raw("news") / "bad.parquet")
+    with pytest.raises(KmbError, match="could not read the raw table") as error:
+        build_corpus(workspace, ONE_CORE)
+    assert "bad.parquet" in str(error.value)
+    assert not list(workspace.root.glob(".corpus-build-*"))  # nothing half-built is left
+
+
 def test_cli_error_is_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kmb.cli", "corpus", "build", "-w", str(tmp_path / "ws")],
                           capture_output=True, text=True)
