@@ -2,7 +2,7 @@
 
 The pipeline, one small step each, every step counting what it keeps and drops:
 
-    read new raw documents (DuckDB, one raw file at a time, in batches)
+    read new raw documents (pyarrow, one raw file at a time, streamed in batches, file order)
       -> in worker processes: normalise -> clean -> split sentences -> filter sentences
          -> MD5 and MinHash signature of the cleaned text
       -> in this process, in build order: drop empty documents, exact and near-duplicate documents
