@@ -380,7 +380,7 @@ def _build_into(build_dir: Path, existing: Path | None, raw_files: list[Path], c
     con = duckdb.connect(str(stage / "scratch.duckdb"))
     try:
         dedup.configure_duckdb(con, stage / "duckdb-tmp", config.duckdb_memory)
-        documents = DocumentDedup(config.near_threshold, config.num_perm)
+        documents = DocumentDedup(config.near_threshold, config.num_perm, stage)
         seen = _load_seen(existing, documents)
         tally = _Tally(progress, max(_raw_rows(raw_files) - len(seen), 0))
         batches = _timed_iter(_new_document_batches(raw_files, seen, config.batch_docs), tally.seconds, "read")
@@ -414,9 +414,9 @@ _END = object()
 class DocumentDedup:
     """Exact (MD5) and near (MinHash LSH) duplicate documents, first one in build order kept."""
 
-    def __init__(self, near_threshold: float, num_perm: int):
+    def __init__(self, near_threshold: float, num_perm: int, directory: Path | None = None):
         self.seen_md5: dict[str, str] = {}
-        self.index = dedup.NearDuplicateIndex(near_threshold, num_perm)
+        self.index = dedup.NearDuplicateIndex(near_threshold, num_perm, directory)  # signatures on disk there
         self.near_pairs: list[dict] = []
 
     def add_kept(self, doc_id: str, md5: str, signature) -> None:
@@ -534,7 +534,10 @@ def _new_document_batches(raw_files: list[Path], seen: set[str], batch_docs: int
         columns = ["doc_id", "text"] + (["source"] if "source" in names else [])
         pending: list[tuple] = []
         try:
-            for batch in pq.ParquetFile(path).iter_batches(batch_docs * 8, columns=columns):
+            # Buffered page reads, no pre-buffering: a row group (64,000 documents in kmb's own
+            # tables) is not loaded whole (peak +82 MB instead of +236 MB on 200,000 documents).
+            raw = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
+            for batch in raw.iter_batches(batch_docs * 8, columns=columns):
                 ids = batch.column("doc_id").cast(pa.string()).to_pylist()
                 texts = batch.column("text").to_pylist()
                 sources = batch.column("source").to_pylist() if "source" in names else itertools.repeat(None)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,13 +164,15 @@ class NearDuplicateIndex:
     The bands are datasketch's (``MinHashLSH``'s choice of b bands of r rows for the threshold),
     but the tables are numpy arrays, not datasketch's dict of sets per band: each band of a
     signature is folded into one 64-bit key, and the keys live in one sorted array (plus a small
-    dict of the latest ones, merged into it in bulk). A kept document costs about 0.85 KB (its
-    signature, its b keys, its id) instead of about 5 KB in ``MinHashLSH`` and a dict of
-    signatures (measured in benchmarks/bench_corpus.py), so the paper's corpus (~90k documents)
-    needs ~80 MB, and a million documents under 1 GB.
+    dict of the latest ones, merged into it in bulk). The signatures, needed only to check a
+    candidate, are kept in a temporary file (in ``directory``, else the system's). A kept
+    document costs about 0.3 KB of memory (its b keys and its id) instead of about 5 KB in
+    ``MinHashLSH`` and a dict of signatures (measured in benchmarks/bench_corpus.py), so a
+    million documents need about 300 MB.
     """
 
-    def __init__(self, threshold: float = DEFAULT_NEAR_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM):
+    def __init__(self, threshold: float = DEFAULT_NEAR_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
+                 directory: Path | None = None):
         from datasketch import MinHashLSH
 
         if not 0.0 < threshold <= 1.0:
@@ -182,7 +186,7 @@ class NearDuplicateIndex:
         shape = (self._bands, self._rows)
         self._fold = np.random.default_rng(0).integers(1, 2**63, size=shape, dtype=np.uint64) | np.uint64(1)
         self._ids: list[str] = []
-        self._signatures = _GrowingRows(num_perm)
+        self._signatures = _SignatureFile(num_perm, directory)
         self._keys = np.zeros(0, dtype=np.uint64)  # sorted band keys of all but the latest documents
         self._owners = np.zeros(0, dtype=np.uint32)  # the document (position in _ids) of each key
         self._latest: dict[int, list[int]] = {}  # band key -> documents, not yet merged
@@ -245,22 +249,26 @@ class NearDuplicateIndex:
 _MERGE_KEYS = 50_000  # band keys held in the dict before a merge: a few MB
 
 
-class _GrowingRows:
-    """A list of equal-length uint32 rows in numpy blocks: 4 bytes a value, no object per row."""
+class _SignatureFile:
+    """The kept documents' signatures, in an unnamed temporary file, not in memory: only an LSH
+    candidate's signature is read back (a few microseconds from the page cache), so the 512 bytes
+    per document do not count in the build's memory."""
 
-    def __init__(self, width: int, block: int = 4096):
-        self._width, self._block = width, block
-        self._blocks: list[np.ndarray] = []
+    def __init__(self, width: int, directory: Path | None = None):
+        self._row_bytes = width * 4
+        self._file = tempfile.TemporaryFile(dir=directory)  # removed when closed or collected
         self._count = 0
 
     def append(self, row: np.ndarray) -> None:
-        if self._count == len(self._blocks) * self._block:
-            self._blocks.append(np.empty((self._block, self._width), dtype=np.uint32))
-        self._blocks[-1][self._count % self._block] = row
+        data = np.ascontiguousarray(row, dtype="<u4").tobytes()
+        if len(data) != self._row_bytes:
+            raise ValueError(f"signature of {len(data) // 4} values, expected {self._row_bytes // 4}")
+        os.pwrite(self._file.fileno(), data, self._count * self._row_bytes)
         self._count += 1
 
     def __getitem__(self, i: int) -> np.ndarray:
-        return self._blocks[i // self._block][i % self._block]
+        data = os.pread(self._file.fileno(), self._row_bytes, i * self._row_bytes)
+        return np.frombuffer(data, dtype="<u4").astype(np.uint32)
 
 
 def dedup_sentences_sql(stage_glob: str, existing_glob: str | None) -> str:

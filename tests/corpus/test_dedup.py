@@ -168,12 +168,15 @@ def test_minhash_signature_rejects_an_unknown_hash():
         minhash_signature("고혈압", shingle_hash="md5")
 
 
-def test_signature_rows_grow_across_blocks():
-    from kmb.corpus.dedup import _GrowingRows
+def test_signatures_are_kept_in_a_file_and_read_back(tmp_path):
+    from kmb.corpus.dedup import _SignatureFile
 
-    rows = _GrowingRows(3, block=2)
+    rows = _SignatureFile(3, tmp_path)
     values = np.arange(15, dtype=np.uint32).reshape(5, 3)
     for row in values:
         rows.append(row)
-    values[0, 0] = 99  # the rows are copies, not views of the caller's arrays
+    values[0, 0] = 99  # the rows were copied out, not kept as views of the caller's arrays
     assert [rows[i].tolist() for i in range(5)] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11], [12, 13, 14]]
+    assert rows[4].dtype == np.uint32
+    with pytest.raises(ValueError, match="signature of 2 values, expected 3"):
+        rows.append(np.zeros(2, dtype=np.uint32))
