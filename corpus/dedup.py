@@ -9,7 +9,8 @@
   a document whose estimated Jaccard similarity to an already-kept one is >= the threshold is
   dropped as its near-copy. The signatures of kept documents are stored (``corpus/signatures``) so
   an incremental build compares new documents with the old ones too. The index lives in memory:
-  about 0.85 KB per kept *document*, not per sentence (datasketch's ``MinHashLSH``: about 5 KB).
+  about 0.4 KB per kept *document*, not per sentence, the signatures themselves in a temporary
+  file (datasketch's ``MinHashLSH`` with a dict of signatures: about 5 KB).
 - **Exact duplicate sentences** across the corpus: in DuckDB, grouping by ``md5_number(text)``
   (128 bits; DuckDB's 64-bit ``hash()`` collides at corpus scale) and keeping the smallest row id,
   i.e. the first occurrence in build order; sentences already in the corpus win over new ones.
