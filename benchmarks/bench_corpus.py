@@ -211,16 +211,22 @@ def dedup_child(path: str, method: str, out: str) -> None:
     print(json.dumps({"seconds": seconds, "kept": kept, "peak_gb": peak_gb}))
 
 
+def _status_kb(pid: int | str, field: str) -> int:
+    """A memory field (VmRSS, VmHWM...) of /proc/<pid>/status in KB; 0 when the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _peak_rss_gb() -> float:
     # VmHWM is this process's own high-water mark; ru_maxrss would carry over the parent's from
     # before exec (Linux keeps it across execve).
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024**2
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    kb = _status_kb("self", "VmHWM")
+    return kb / 1024**2 if kb else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def bench_dedup(rows: int, tmp: Path) -> None:
@@ -266,8 +272,7 @@ def bench_near_dedup(texts: list[str], index_docs: int) -> None:
     signatures = np.random.default_rng(0).integers(0, 2**32, size=(index_docs, 128), dtype=np.uint32)
 
     def ours(sig, i, index):
-        if index.find(sig) is None:
-            index.add(f"doc:{i}", sig)
+        index.find_or_add(f"doc:{i}", sig)  # as the build calls it
 
     kept: dict[str, np.ndarray] = {}  # datasketch's LSH keeps no signatures: the Jaccard check needs them
 
@@ -390,16 +395,6 @@ def recombined_documents(path: Path, n: int, seed: int = 0, copy_share: float = 
         yield f"real:{i}", text
 
 
-def _rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def _children(pid: int) -> list[int]:
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -423,9 +418,9 @@ def build_child(workspace: str, workers: str, out: str) -> None:
 
     def sample() -> None:
         while not done.wait(0.1):
-            workers_kb = [_rss_kb(c) for c in _children(os.getpid())]
+            workers_kb = [_status_kb(c, "VmRSS") for c in _children(os.getpid())]
             peaks["worker_kb"] = max([peaks["worker_kb"], *workers_kb])
-            peaks["total_kb"] = max(peaks["total_kb"], _rss_kb(os.getpid()) + sum(workers_kb))
+            peaks["total_kb"] = max(peaks["total_kb"], _status_kb(os.getpid(), "VmRSS") + sum(workers_kb))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

@@ -339,17 +339,15 @@ def build_corpus(
 def _settle_fixed_settings(config: BuildConfig, previous: dict | None, corpus: Path) -> BuildConfig:
     """Fill the settings left None (the existing corpus's, else the defaults); refuse a change."""
     fixed = {"seed": DEFAULT_SEED, "valid_ratio": DEFAULT_VALID_RATIO, "shingle_hash": dedup.DEFAULT_SHINGLE_HASH}
-    if previous is not None:
-        recorded = {**_SETTING_BEFORE_RECORDED, **previous.get("settings", {})}
-        fixed.update({k: recorded.get(k, v) for k, v in fixed.items()})
+    recorded = {**_SETTING_BEFORE_RECORDED, **previous.get("settings", {})} if previous is not None else {}
+    fixed.update({k: recorded.get(k, v) for k, v in fixed.items()})
     config = replace(config, **{k: v if getattr(config, k) is None else getattr(config, k)
                                 for k, v in fixed.items()})
     for key in _FIXED_SETTINGS if previous is not None else ():
-        recorded = {**_SETTING_BEFORE_RECORDED, **previous.get("settings", {})}.get(key)
-        if recorded != getattr(config, key):
+        if recorded.get(key) != getattr(config, key):
             raise KmbError(
                 f"--{key.replace('_', '-')} {getattr(config, key)} differs from the existing corpus "
-                f"({recorded}); use --rebuild to start over",
+                f"({recorded.get(key)}); use --rebuild to start over",
                 path=corpus / REPORT_NAME,
             )
     return config
@@ -428,13 +426,13 @@ class DocumentDedup:
         if md5 in self.seen_md5:
             doc["dropped"], doc["duplicate_of"] = "exact_duplicate", self.seen_md5[md5]
             return False
-        match = self.index.find(signature)
+        match = self.index.find_or_add(doc["doc_id"], signature)
         if match is not None:
             doc["dropped"], doc["duplicate_of"] = "near_duplicate", match.doc_id
             self.near_pairs.append({"doc_id": doc["doc_id"], "duplicate_of": match.doc_id,
                                     "jaccard": round(match.jaccard, 3)})
             return False
-        self.add_kept(doc["doc_id"], md5, signature)
+        self.seen_md5.setdefault(md5, doc["doc_id"])
         return True
 
 

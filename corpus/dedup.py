@@ -191,27 +191,37 @@ class NearDuplicateIndex:
         self._keys = np.zeros(0, dtype=np.uint64)  # sorted band keys of all but the latest documents
         self._owners = np.zeros(0, dtype=np.uint32)  # the document (position in _ids) of each key
         self._latest: dict[int, list[int]] = {}  # band key -> documents, not yet merged
-        self._last: tuple[np.ndarray | None, np.ndarray | None] = (None, None)  # find's keys, for add
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def find(self, signature: np.ndarray) -> NearMatch | None:
         """The most similar kept document at or above the threshold, or None."""
-        best: NearMatch | None = None
+        return self._find(signature, self._band_keys(signature))
+
+    def add(self, doc_id: str, signature: np.ndarray) -> None:
+        self._add(doc_id, signature, self._band_keys(signature))
+
+    def find_or_add(self, doc_id: str, signature: np.ndarray) -> NearMatch | None:
+        """``find``, and ``add`` the document when it has no near-copy (the band keys made once)."""
         keys = self._band_keys(signature)
-        self._last = (signature, keys)
+        match = self._find(signature, keys)
+        if match is None:
+            self._add(doc_id, signature, keys)
+        return match
+
+    def _find(self, signature: np.ndarray, keys: np.ndarray) -> NearMatch | None:
+        best: NearMatch | None = None
         for doc in sorted(self._candidates(keys)):  # on a tie, the earliest kept document wins
             jaccard = float(np.mean(self._signatures[doc] == signature))
             if jaccard >= self.threshold and (best is None or jaccard > best.jaccard):
                 best = NearMatch(self._ids[doc], jaccard)
         return best
 
-    def add(self, doc_id: str, signature: np.ndarray) -> None:
+    def _add(self, doc_id: str, signature: np.ndarray, keys: np.ndarray) -> None:
         doc = len(self._ids)
         self._ids.append(doc_id)
         self._signatures.append(signature)
-        keys = self._last[1] if self._last[0] is signature else self._band_keys(signature)
         for key in keys.tolist():
             self._latest.setdefault(key, []).append(doc)
         if len(self._latest) >= _MERGE_KEYS:
