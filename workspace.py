@@ -17,9 +17,12 @@ foundation (with ``storage.py`` and ``errors.py``): every stage imports it, and 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 
@@ -84,6 +87,33 @@ class Workspace:
     @property
     def duckdb_path(self) -> Path:
         return self.root / "kmb.duckdb"
+
+    # --- writers -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, area: str) -> Iterator[Path]:
+        """Hold the one writer's lock of an area of the workspace for the ``with`` block.
+
+        ``area`` names what is written: ``"corpus"``, ``"terms"``, ``"raw/naver_health"``,
+        ``"vocab/medical"``, ``"pretrain/km-bert"``, ``"eval/ner"``. The lock is an flock on
+        ``<workspace>/.locks/<area>.lock``: a second writer of the same area gets one KmbError line
+        at once (it never waits), and the kernel releases the lock when the holder dies, so a
+        killed command never leaves a stale lock behind.
+        """
+        folder = self.root / ".locks"
+        folder.mkdir(exist_ok=True)
+        path = folder / (area.strip("/").replace("/", "~") + ".lock")
+        handle = open(path, "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise KmbError(f"another kmb command is writing {area} in this workspace; wait for it to end",
+                           path=path) from None
+        try:
+            yield path
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
 
     def raw_sources(self) -> list[str]:
         raw = self.root / "raw"

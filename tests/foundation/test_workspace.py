@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import duckdb
 import pytest
 
@@ -67,3 +70,21 @@ def test_run_names_are_one_plain_folder(name):
 
 def test_a_plain_run_name_passes():
     assert check_run_name("km-bert_v2.1") == "km-bert_v2.1"
+
+
+def test_a_second_writer_of_one_area_is_refused_at_once(tmp_path):
+    ws = Workspace.open(tmp_path / "ws")
+    with ws.lock("raw/naver_health"):
+        assert "another kmb command is writing raw/naver_health" in _lock_in_another_process(ws, "raw/naver_health")
+        assert _lock_in_another_process(ws, "raw/kci") == "locked"  # another area is free
+    assert _lock_in_another_process(ws, "raw/naver_health") == "locked"  # released at the end of the block
+
+
+def _lock_in_another_process(ws: Workspace, area: str) -> str:
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom kmb.errors import KmbError\nfrom kmb.workspace import Workspace\n"
+        "try:\n    with Workspace(Path(sys.argv[1])).lock(sys.argv[2]):\n        print('locked')\n"
+        "except KmbError as exc:\n    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(ws.root), area], capture_output=True, text=True, timeout=60)
+    return done.stdout.strip()
