@@ -13,8 +13,8 @@ A value of ``None`` means "not given" (the default or the model's own applies) a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from kmb.errors import KmbError
 

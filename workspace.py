@@ -20,9 +20,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
@@ -42,7 +42,7 @@ class Workspace:
     root: Path
 
     @classmethod
-    def open(cls, root: str | os.PathLike | None = None) -> "Workspace":
+    def open(cls, root: str | os.PathLike | None = None) -> Workspace:
         """Open (and create) a workspace; ``None`` means $KMB_WORKSPACE or ./kmb-workspace."""
         root = Path(root or os.environ.get(ENV_VAR) or DEFAULT_WORKSPACE).expanduser().resolve()
         for name in STAGE_FOLDERS:
