@@ -48,7 +48,12 @@ class Step:
     output_tail: list[str] = field(default_factory=list)
 
 
-def run_quickstart(workspace: Path, *, pretrain_epochs: float = 40.0, seed: int = 42, echo=print) -> dict:
+DEFAULT_EPOCHS = 40.0  # a tiny model needs many passes over the sample's pairs
+DEFAULT_SEED = 42
+
+
+def run_quickstart(workspace: Path, *, pretrain_epochs: float = DEFAULT_EPOCHS, seed: int = DEFAULT_SEED,
+                   echo=print) -> dict:
     """Run every stage on the bundled sample into ``workspace``; returns a summary of what it made."""
     if not pretrain_epochs > 0:
         raise KmbError(f"--epochs must be more than 0, not {pretrain_epochs}")
@@ -68,6 +73,7 @@ def run_quickstart(workspace: Path, *, pretrain_epochs: float = 40.0, seed: int 
         "steps": len(run.steps),
         "minutes": f"{(time.perf_counter() - started) / 60:.1f}",
         "report": str(ws.root / "eval" / "report.md"),
+        "report text": _read_text(ws.root / "eval" / "report.md"),
         "models": f"{ws.model(BASE)} (untrained start), {ws.model(TRAINED)} (pretrained)",
     }
 
@@ -209,3 +215,7 @@ def _clear(path: Path) -> None:
 
     if path.exists():
         shutil.rmtree(path)
+
+
+def _read_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""

@@ -333,12 +333,49 @@ def replace_dir(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
                 os.fsync(fh.fileno())
     old = None
     if target.exists():
-        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}{OLD_SUFFIX}")
         os.replace(target, old)
+    # A kill here leaves no target, only the hidden .old: recover_dirs puts it back.
     os.replace(tmp, target)
     _fsync_dir(target.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+OLD_SUFFIX = ".old"
+
+
+def recover_dirs(parent: str | os.PathLike) -> list[Path]:
+    """Finish what a kill between replace_dir's two renames left in ``parent``.
+
+    A hidden ``.NAME.<id>.old`` whose ``NAME`` is missing is the only copy of that directory: it is
+    renamed back. One whose ``NAME`` exists is the replaced version, and is removed. Returns the
+    directories restored. Workspace.open calls this for every stage folder.
+    """
+    parent = Path(parent)
+    restored = []
+    if not parent.is_dir():
+        return restored
+    for old in sorted(parent.glob(f".*{OLD_SUFFIX}"), key=_mtime, reverse=True):
+        name = old.name[1:-len(OLD_SUFFIX)].rsplit(".", 1)[0]
+        if not old.is_dir() or not name:
+            continue
+        target = parent / name
+        if not target.exists():
+            os.replace(old, target)
+            restored.append(target)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    if restored:
+        _fsync_dir(parent)
+    return restored
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from kmb.errors import KmbError
-from kmb.storage import atomic_path
+from kmb.storage import atomic_path, recover_dirs
 
 DEFAULT_WORKSPACE = "kmb-workspace"
 ENV_VAR = "KMB_WORKSPACE"
@@ -47,6 +47,9 @@ class Workspace:
         root = Path(root or os.environ.get(ENV_VAR) or DEFAULT_WORKSPACE).expanduser().resolve()
         for name in STAGE_FOLDERS:
             (root / name).mkdir(parents=True, exist_ok=True)
+        # A directory caught between the two renames of a swap by a kill is put back first.
+        for folder in [root, *(root / name for name in STAGE_FOLDERS)]:
+            recover_dirs(folder)
         return cls(root)
 
     # --- paths, one per stage ----------------------------------------------------------------

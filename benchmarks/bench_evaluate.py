@@ -110,7 +110,8 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     hidden, layers = (128, 2) if args.quick else (args.hidden, args.layers)
 
-    from kmb.evaluation.finetune import FinetuneConfig, predict, train
+    from kmb.evaluation.finetune import predict, train
+    from kmb.evaluation.options import FinetuneConfig
     from kmb.evaluation.sts import encode_pairs
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))

@@ -26,14 +26,14 @@ FORMATS = ("txt", "jsonl")
 SPLITS = ("train", "valid", "all")
 
 
-def export_corpus(workspace: Workspace, output: Path, fmt: str = "txt", split: str = "train") -> dict:
-    """Write the corpus (one split or all) to ``output``; returns counts."""
+def export_corpus(workspace: Workspace, output: Path | None, fmt: str = "txt", split: str = "train") -> dict:
+    """Write the corpus (one split or all) to ``output`` (None: corpus/export/<split>.<fmt>); returns counts."""
     if fmt not in FORMATS:
         raise KmbError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if split not in SPLITS:
         raise KmbError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     parts = workspace.sentence_files()
-    output = Path(output)
+    output = Path(output) if output is not None else workspace.corpus / "export" / f"{split}.{fmt}"
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.tmp")
     documents = sentences = 0

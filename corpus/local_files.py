@@ -62,6 +62,32 @@ class AddSummary:
     by_format: dict = field(default_factory=dict)
     part: str | None = None  # the Parquet part written, if any
 
+    def nothing_used(self) -> bool:
+        return bool(self.rejected) and not (self.added or self.unchanged)
+
+    def skipped_lines(self) -> list[str]:
+        """One "skipped" line per rejected file (none when a lone rejected file is the error itself)."""
+        if self.nothing_used() and len(self.rejected) == 1:
+            return []
+        return [f"kmb: skipped: {file}: {reason}" for file, reason in self.rejected]
+
+    def raise_if_nothing_used(self) -> None:
+        """The error to exit with when nothing at all could be used: a lone rejected file's own
+        reason, or the count of the several listed by :meth:`skipped_lines`."""
+        if not self.nothing_used():
+            return
+        if len(self.rejected) == 1:
+            file, reason = self.rejected[0]
+            raise KmbError(reason, path=file)
+        raise KmbError(f"nothing could be used: all {len(self.rejected)} files were rejected "
+                       f"(reasons above, and in raw/{self.source}/rejects/)")
+
+    def rows(self) -> dict:
+        """The end-of-command summary."""
+        return {"files": self.files, "ignored (other file types)": self.ignored, "added": self.added,
+                "unchanged": self.unchanged, "rejected": len(self.rejected),
+                **{f"  {k}": v for k, v in sorted(self.by_format.items())}, "written": self.part or "(nothing new)"}
+
 
 def add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> AddSummary:
     """Add files and folders to ``raw/<options.source>/``; see the module docstring."""
@@ -124,21 +150,6 @@ def add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> Ad
         )
     ws.refresh_views()
     return summary
-
-
-def add_verdict(summary: AddSummary) -> tuple[list[str], KmbError | None]:
-    """What ``kmb corpus add`` tells the user about rejected files: one "skipped" line per rejected
-    file, and the error to exit with when nothing at all could be used (a lone rejected file is
-    that error itself, with its own reason; several are listed and then summed up)."""
-    nothing_used = bool(summary.rejected) and not (summary.added or summary.unchanged)
-    if nothing_used and len(summary.rejected) == 1:
-        file, reason = summary.rejected[0]
-        return [], KmbError(reason, path=file)
-    skipped = [f"kmb: skipped: {file}: {reason}" for file, reason in summary.rejected]
-    if nothing_used:
-        return skipped, KmbError(f"nothing could be used: all {len(summary.rejected)} files were rejected "
-                                 f"(reasons above, and in raw/{summary.source}/rejects/)")
-    return skipped, None
 
 
 def _walk(paths: list[str | Path]) -> Iterator[tuple[Path, bool]]:

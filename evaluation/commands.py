@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from kmb.evaluation.options import check_numbers
+from kmb.evaluation.options import check_pairs_options
 from kmb.evaluation.results import ModelRef, Summary, mean_pm_std, resolve_models
 
-if TYPE_CHECKING:  # annotations only: `kmb evaluate make-pairs` and `report` need no torch
-    from kmb.evaluation.finetune import FinetuneConfig
-    from kmb.evaluation.intrinsic import IntrinsicConfig
+if TYPE_CHECKING:
+    from kmb.evaluation.options import FinetuneConfig, IntrinsicConfig
 
 
 def open_run(workspace: Path, model_specs: Sequence[str], run: str):
@@ -32,7 +31,7 @@ def make_pairs_command(workspace: Path, out: Path | None, split: str, min_chars:
     from kmb.evaluation.pairs import make_pairs
     from kmb.workspace import Workspace
 
-    check_numbers(min_chars=min_chars, per_type=per_type, seed=seed)
+    check_pairs_options(min_chars, per_type, seed)
     ws = Workspace.open(workspace)
     target = out or ws.root / "eval" / "pairs.tsv"
     counts = make_pairs(ws.corpus / "sentences", target, split=None if split == "all" else split, min_chars=min_chars, per_type=per_type, seed=seed)

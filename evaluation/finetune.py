@@ -23,46 +23,8 @@ import numpy as np
 import torch
 
 from kmb.errors import KmbError
-from kmb.evaluation.options import check_fraction, check_numbers
+from kmb.evaluation.options import FinetuneConfig
 
-# learning rate x epochs; the paper's batch size 32 is FinetuneConfig.batch_size.
-GRIDS: dict[str, list[tuple[float, int]]] = {
-    "paper": [(lr, epochs) for lr in (2e-5, 3e-5, 5e-5) for epochs in (2, 3, 4)],
-    "quick": [(5e-5, 2)],
-}
-
-
-@dataclass
-class FinetuneConfig:
-    grid: str = "paper"
-    batch_size: int = 32
-    max_length: int = 128
-    dev_fraction: float = 0.1
-    seed: int = 42
-    device: str | None = None  # None: cuda when available, else cpu
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-
-    def settings(self) -> list[tuple[float, int]]:
-        """A named grid, or explicit settings "LR:EPOCHS[,LR:EPOCHS...]" (e.g. "1e-3:5" for tiny models)."""
-        if self.grid in GRIDS:
-            return GRIDS[self.grid]
-        try:
-            settings = [(float(lr), int(epochs)) for lr, epochs in (item.split(":") for item in self.grid.split(","))]
-        except ValueError:
-            raise KmbError(f"unknown --grid {self.grid!r} (choose {', '.join(GRIDS)}, or LR:EPOCHS[,LR:EPOCHS...])") from None
-        if any(lr <= 0 or epochs < 1 for lr, epochs in settings):
-            raise KmbError(f"--grid {self.grid!r}: learning rates must be > 0 and epochs >= 1")
-        return settings
-
-    def check(self) -> None:
-        """Every number and the grid, before anything is read or written."""
-        check_numbers(batch_size=self.batch_size, max_length=self.max_length, seed=self.seed)
-        check_fraction("--dev-fraction", self.dev_fraction)
-        self.settings()
-
-    def torch_device(self) -> torch.device:
-        return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 @dataclass

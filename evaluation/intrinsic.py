@@ -24,25 +24,11 @@ import torch
 from kmb.errors import KmbError
 from kmb.evaluation import metrics
 from kmb.evaluation.finetune import quiet_from_pretrained, uses_token_types
-from kmb.evaluation.options import check_numbers
+from kmb.evaluation.options import IntrinsicConfig
 from kmb.evaluation.pairs import SentencePair, ordered_types, read_pairs
 from kmb.evaluation.results import ModelRef, load_model_tokenizer, table_start, winner, write_csv, write_json, write_markdown
 
 
-@dataclass
-class IntrinsicConfig:
-    repeats: int = 100
-    batch_size: int = 64
-    max_length: int = 128
-    seed: int = 42
-    device: str | None = None
-
-    def check(self) -> None:
-        """Every number, before anything is read or written."""
-        check_numbers(repeats=self.repeats, batch_size=self.batch_size, max_length=self.max_length, seed=self.seed)
-
-    def torch_device(self) -> torch.device:
-        return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 HEAD_NAMES = {"mlm": "masked-LM", "nsp": "next-sentence-prediction"}

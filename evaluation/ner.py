@@ -31,9 +31,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from kmb import checks
 from kmb.errors import KmbError
 from kmb.evaluation import metrics
-from kmb.evaluation.finetune import Example, FinetuneConfig, load_for_finetuning, run_grid, seed_everything
+from kmb.evaluation.finetune import Example, load_for_finetuning, run_grid, seed_everything
 from kmb.evaluation.ner_data import (
     NerFold,
     NerSentence,
@@ -45,7 +46,7 @@ from kmb.evaluation.ner_data import (
     split_dev,
     tokenize_windows,
 )
-from kmb.evaluation.options import check_numbers
+from kmb.evaluation.options import FinetuneConfig, check_folds
 from kmb.evaluation.results import (
     ModelRef,
     atomic_text,
@@ -109,10 +110,9 @@ def dev_score(scheme: str) -> Callable[[list, list], float]:
 
 
 def check_ner_options(folds: int, scheme: str, config: FinetuneConfig) -> None:
-    check_numbers(folds=folds)
+    check_folds(folds)
     config.check()
-    if scheme not in SCHEMES:
-        raise KmbError(f"unknown --scheme {scheme!r} (choose {', '.join(SCHEMES)})")
+    checks.choice("--scheme", scheme, SCHEMES)
 
 
 def prepare_folds(data, fmt: str, folds: int, seed: int, drop: bool, progress) -> tuple[list[NerFold], list[dict]]:

@@ -1,40 +1,105 @@
-"""Checks of the evaluation commands' numeric options, run before anything is read or written."""
+"""The evaluation commands' options: the shared fine-tuning and intrinsic settings, their defaults
+(the paper's where it has one) and their checks, run before anything is read or written.
+
+A light module (no torch at import), so the CLI reads its defaults from these dataclasses.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from kmb import checks
 from kmb.errors import KmbError
 
-# The smallest value each numeric option accepts, and why.
-MINIMUM = {
-    "batch_size": (1, "a batch holds at least one input"),
-    "max_length": (5, "[CLS] s1 [SEP] s2 [SEP] needs at least 5 tokens"),
-    "seed": (0, "seeds are 0 to 2**32 - 1"),
-    "repeats": (1, "at least one masking"),
-    "folds": (2, "cross validation needs at least 2 folds"),
-    "max_train": (2, "a dev split is cut from the training pairs"),
-    "max_test": (1, "at least one test pair"),
-    "min_chars": (0, "a length cannot be negative"),
-    "per_type": (1, "at least one pair per type"),
+# learning rate x epochs; the paper's batch size 32 is FinetuneConfig.batch_size.
+GRIDS: dict[str, list[tuple[float, int]]] = {
+    "paper": [(lr, epochs) for lr in (2e-5, 3e-5, 5e-5) for epochs in (2, 3, 4)],
+    "quick": [(5e-5, 2)],
 }
-SEED_LIMIT = 2**32  # numpy's seeds end here
+BATCH = checks.at_least(1, "a batch holds at least one input")
+MAX_LENGTH = checks.at_least(5, "[CLS] s1 [SEP] s2 [SEP] needs at least 5 tokens")
 
 
-def option_name(name: str) -> str:
-    return "--" + name.replace("_", "-")
+@dataclass
+class FinetuneConfig:
+    """Fine-tuning settings shared by NER and STS: the grid, batches, dev split, seed, device."""
+
+    grid: str = "paper"
+    batch_size: int = 32
+    max_length: int = 128
+    dev_fraction: float = 0.1
+    seed: int = 42
+    device: str | None = None  # None: cuda when available, else cpu
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+
+    def settings(self) -> list[tuple[float, int]]:
+        """A named grid, or explicit settings "LR:EPOCHS[,LR:EPOCHS...]" (e.g. "1e-3:5" for tiny models)."""
+        if self.grid in GRIDS:
+            return GRIDS[self.grid]
+        try:
+            settings = [(float(lr), int(epochs)) for lr, epochs in (item.split(":") for item in self.grid.split(","))]
+        except ValueError:
+            raise KmbError(f"--grid must be {', '.join(GRIDS)} or LR:EPOCHS[,LR:EPOCHS...], not {self.grid!r}") from None
+        if any(lr <= 0 or epochs < 1 for lr, epochs in settings):
+            raise KmbError(f"--grid must have learning rates above 0 and at least 1 epoch, not {self.grid!r}")
+        return settings
+
+    def check(self) -> None:
+        """Every number and the grid, before anything is read or written."""
+        checks.number("--batch-size", self.batch_size, BATCH)
+        checks.number("--max-length", self.max_length, MAX_LENGTH)
+        checks.number("--seed", self.seed, checks.SEED)
+        checks.number("--dev-fraction", self.dev_fraction, checks.FRACTION)
+        self.settings()
+
+    def torch_device(self):
+        return torch_device(self.device)
 
 
-def check_numbers(**values: int | None) -> None:
-    """Each named value (None = not given) at least its MINIMUM; a seed also below 2**32."""
-    for name, value in values.items():
-        if value is None:
-            continue
-        minimum, why = MINIMUM[name]
-        if value < minimum or (name == "seed" and value >= SEED_LIMIT):
-            bound = f"between 0 and {SEED_LIMIT - 1}" if name == "seed" else f"at least {minimum}"
-            raise KmbError(f"{option_name(name)} must be {bound} ({why}), got {value}")
+@dataclass
+class IntrinsicConfig:
+    """Settings of `kmb evaluate mlm` and `nsp`: maskings per pair (paper: 100), batches, seed, device."""
+
+    repeats: int = 100
+    batch_size: int = 64
+    max_length: int = 128
+    seed: int = 42
+    device: str | None = None
+
+    def check(self) -> None:
+        """Every number, before anything is read or written."""
+        checks.number("--repeats", self.repeats, checks.at_least(1, "at least one masking"))
+        checks.number("--batch-size", self.batch_size, BATCH)
+        checks.number("--max-length", self.max_length, MAX_LENGTH)
+        checks.number("--seed", self.seed, checks.SEED)
+
+    def torch_device(self):
+        return torch_device(self.device)
 
 
-def check_fraction(option: str, value: float) -> None:
-    """A share strictly between 0 and 1."""
-    if not 0.0 < value < 1.0:
-        raise KmbError(f"{option} must be between 0 and 1 (exclusive), got {value}")
+# The defaults of the commands' own numbers.
+PAIRS_MIN_CHARS = 20
+PAIRS_PER_TYPE = 294  # the paper's pairs per corpus type
+NER_FOLDS = 5  # the paper's cross-validation
+
+
+def check_pairs_options(min_chars: int, per_type: int, seed: int) -> None:
+    checks.number("--min-chars", min_chars, checks.at_least(0))
+    checks.number("--per-type", per_type, checks.at_least(1, "at least one pair per type"))
+    checks.number("--seed", seed, checks.SEED)
+
+
+def check_folds(folds: int) -> None:
+    checks.number("--folds", folds, checks.at_least(2, "cross validation needs at least 2 folds"))
+
+
+def check_sizes(max_train: int | None, max_test: int | None) -> None:
+    checks.number("--max-train", max_train, checks.at_least(2, "a dev split is cut from the training pairs"))
+    checks.number("--max-test", max_test, checks.at_least(1, "at least one test pair"))
+
+
+def torch_device(name: str | None):
+    import torch
+
+    return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))

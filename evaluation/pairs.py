@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kmb.errors import KmbError
 from kmb.workspace import sentence_files
-from kmb.evaluation.options import check_numbers
+from kmb.evaluation.options import check_pairs_options
 from kmb.evaluation.results import atomic_text
 from kmb.evaluation.tsv import tsv_rows
 
@@ -75,7 +75,7 @@ def make_pairs(
     """Write a PAIRS file drawn from a corpus; returns the number of pairs per type."""
     import duckdb
 
-    check_numbers(min_chars=min_chars, per_type=per_type, seed=seed)
+    check_pairs_options(min_chars, per_type, seed)
     sentences_dir = Path(sentences_dir)
     files = sentence_files(sentences_dir)
     mapping = " ".join(f"when '{src}' then '{kind}'" for src, kind in SOURCE_TYPES.items())

@@ -26,8 +26,8 @@ import numpy as np
 
 from kmb.errors import KmbError
 from kmb.evaluation import metrics
-from kmb.evaluation.finetune import Example, FinetuneConfig, load_for_finetuning, run_grid, seed_everything
-from kmb.evaluation.options import check_numbers
+from kmb.evaluation.finetune import Example, load_for_finetuning, run_grid, seed_everything
+from kmb.evaluation.options import FinetuneConfig, check_sizes
 from kmb.evaluation.results import ModelRef, atomic_text, load_model_tokenizer, per_model_path, winner, write_json, write_markdown
 from kmb.evaluation.sts_data import StsPair, read_sts
 
@@ -72,7 +72,7 @@ def to_scores(logits: Sequence[np.ndarray], head: str) -> list[float]:
 
 
 def check_sts_options(heads: Sequence[str], config: FinetuneConfig, max_train: int | None, max_test: int | None) -> None:
-    check_numbers(max_train=max_train, max_test=max_test)
+    check_sizes(max_train, max_test)
     config.check()
     for head in heads:
         if head not in HEADS:

@@ -98,7 +98,7 @@ class PretrainConfig:
     dropout: float | None = None  # override hidden and attention dropout (None: the model's own)
     max_eval_pairs: int | None = None  # score at most this many validation pairs (None: all)
     shard_pairs: int = 1_000_000
-    workers: int | None = None  # data-loading processes; None: 0 on CPU, up to 4 on a GPU
+    dataloader_workers: int | None = None  # data-loading processes; None: 0 on CPU, up to 4 on a GPU
     compile: bool = False  # torch.compile the model (dynamic shapes); see docs/pretrain.md first
     compile_mode: str = "default"  # torch.compile mode: default | reduce-overhead (CUDA graphs) | max-autotune
     profile_steps: int = 0  # profile this many steps after the warm-up (kmb.training.profiling); 0: off
@@ -149,8 +149,9 @@ class RunInputs:
 
 
 # --- the recipe --------------------------------------------------------------------------------
-def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict:
-    """Prepare shards, train, and save models/<output>/. Returns the summary shown by the CLI."""
+def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict | None:
+    """Prepare shards, train, and save models/<output>/. Returns the summary shown by the CLI, in
+    the main process; None in the other processes of a torchrun launch (one summary is printed)."""
     from transformers import set_seed
 
     started = time.time()
@@ -209,7 +210,7 @@ def _number_rules(cfg: PretrainConfig) -> list[tuple[str, object, object, str]]:
         ("--dropout", cfg.dropout, lambda v: 0 <= v < 1, "at least 0 and below 1"),
         ("--max-eval-pairs", cfg.max_eval_pairs, at_least(1), "at least 1"),
         ("shard_pairs", cfg.shard_pairs, at_least(1), "at least 1"),
-        ("--workers", cfg.workers, at_least(0), "0 or more"),
+        ("--dataloader-workers", cfg.dataloader_workers, at_least(0), "0 or more"),
         ("--profile-steps", cfg.profile_steps, at_least(0), "0 (off) or more"),
     ]
 
@@ -416,7 +417,7 @@ def training_arguments(cfg: PretrainConfig, inputs: RunInputs):
     on_gpu = torch.cuda.is_available()
     # Masking and padding run in the data loader's collator: on a GPU it must not starve the
     # device, so it moves to worker processes there. On CPU they would compete with training.
-    workers = cfg.workers if cfg.workers is not None else (min(4, os.cpu_count() or 1) if on_gpu else 0)
+    workers = cfg.dataloader_workers if cfg.dataloader_workers is not None else (min(4, os.cpu_count() or 1) if on_gpu else 0)
     return TrainingArguments(
         output_dir=str(inputs.run_dir / "checkpoints"),
         per_device_train_batch_size=per_device,
@@ -705,7 +706,8 @@ def vocab_growth(cfg: PretrainConfig, inputs: RunInputs) -> str:
     return f"+{added} tokens ({inputs.base_vocab_size} -> {len(inputs.tokenizer)}, init {cfg.init})"
 
 
-def save_model_dir(cfg: PretrainConfig, inputs: RunInputs, data: TrainingData, run: TrainedRun, summary: dict) -> dict:
+def save_model_dir(cfg: PretrainConfig, inputs: RunInputs, data: TrainingData, run: TrainedRun,
+                   summary: dict) -> dict | None:
     """Step 6: models/<name>/ written atomically by the main process: weights, tokenizer, metrics,
     curves and the model card. Returns the summary with the curves' path."""
     from kmb.training.metrics import plot_metrics, read_metrics
@@ -730,7 +732,7 @@ def save_model_dir(cfg: PretrainConfig, inputs: RunInputs, data: TrainingData, r
         inputs.workspace.refresh_views()
         summary["curves"] = str(inputs.run_dir / "curves.png")
     trainer.accelerator.wait_for_everyone()
-    return summary
+    return summary if trainer.is_world_process_zero() else None
 
 
 NOT_TOKENIZER_FILES = {"config.json", "README.md", "metrics.jsonl", "curves.png", "training_args.bin",

@@ -291,11 +291,13 @@ def coverage_report(encoders: dict, counts: dict[str, int], sentences_dir: Path 
 
 
 # --- the command -----------------------------------------------------------------------------------------
-def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path, config: BuildConfig = BuildConfig()) -> dict:
-    """`kmb vocab build`: write the extended tokenizer directory; returns the full report dict.
+def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path | None, config: BuildConfig = BuildConfig()) -> dict:
+    """`kmb vocab build`: write the extended tokenizer directory (None: vocab/medical); returns the
+    full report dict.
 
     ``base_vocab`` is a WordPiece vocab.txt (or a directory holding one): the terms are appended
     to it. A directory with only a BPE or Unigram tokenizer.json gets them as added tokens."""
+    out_dir = Path(out_dir) if out_dir is not None else ws.vocab("medical")
     base_kind = base_tokenizer_kind(base_vocab)
     if base_kind != WORDPIECE and (config.continuation or config.bidirectional or config.pad_to_multiple):
         raise KmbError(f"--continuation, --bidirectional and --pad-to-multiple need a WordPiece vocab.txt; "
@@ -306,8 +308,8 @@ def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path, config: BuildCo
     extra_terms = read_extra_terms(config.extra) if config.extra else []
     inputs = (n_rows, terms, counts, extra_terms)
     if base_kind == WORDPIECE:
-        return _build_wordpiece(ws, base_path, Path(out_dir), config, inputs, mode)
-    return _build_added_tokens(ws, base_path, base_kind, Path(out_dir), config, inputs, mode)
+        return _build_wordpiece(ws, base_path, out_dir, config, inputs, mode)
+    return _build_added_tokens(ws, base_path, base_kind, out_dir, config, inputs, mode)
 
 
 def _report(base: Path, mode: str, tokenizer: str, config: BuildConfig, steps: dict, rejected: list, coverage: dict,

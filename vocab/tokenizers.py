@@ -114,3 +114,9 @@ def load_tokenizer(path: str | Path, bidirectional: bool | None = None):
         if len(tok) != expected:
             raise KmbError(f"tokenizer.json has {len(tok)} tokens but vocab.txt has {expected}", path=path)
     return tok
+
+
+def tokenize_texts(path: str | Path, texts: list[str], bidirectional: bool | None = None) -> list[str]:
+    """`kmb vocab tokenize`: each text's tokens, joined by single spaces, one string per text."""
+    tokenizer = load_tokenizer(path, bidirectional=bidirectional)
+    return [" ".join(tokenizer.tokenize(text)) for text in texts]

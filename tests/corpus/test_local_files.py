@@ -8,6 +8,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from kmb.errors import KmbError
 from kmb.corpus.local_files import AddOptions, add_paths
 from kmb.crawlers.pdf_text import write_text_pdf
 
@@ -171,16 +172,29 @@ def test_doc_ids_do_not_depend_on_where_the_files_are(tmp_path):
     assert ids[0] == ids[1] and len(ids[0]) == 1
 
 
-def test_add_verdict_is_the_rejection_rule():
-    from kmb.corpus.local_files import AddSummary, add_verdict
+def test_a_lone_rejected_file_is_the_error_itself():
+    from kmb.corpus.local_files import AddSummary
 
     lone = AddSummary(source="textbook", files=1, rejected=[("a.txt", "not UTF-8")])
-    skipped, error = add_verdict(lone)
-    assert skipped == [] and str(error) == "a.txt: not UTF-8"
+    assert lone.skipped_lines() == []
+    with pytest.raises(KmbError) as caught:
+        lone.raise_if_nothing_used()
+    assert str(caught.value) == "a.txt: not UTF-8"
+
+
+def test_several_rejected_files_are_listed_then_summed_up():
+    from kmb.corpus.local_files import AddSummary
+
     many = AddSummary(source="other", files=2, rejected=[("a.txt", "bad"), ("b.pdf", "worse")])
-    skipped, error = add_verdict(many)
-    assert skipped == ["kmb: skipped: a.txt: bad", "kmb: skipped: b.pdf: worse"]
-    assert str(error).startswith("nothing could be used: all 2 files were rejected") and "raw/other/rejects/" in str(error)
+    assert many.skipped_lines() == ["kmb: skipped: a.txt: bad", "kmb: skipped: b.pdf: worse"]
+    with pytest.raises(KmbError, match=r"^nothing could be used: all 2 files were rejected .*raw/other/rejects/"):
+        many.raise_if_nothing_used()
+
+
+def test_a_rejected_file_beside_used_ones_is_only_skipped():
+    from kmb.corpus.local_files import AddSummary
+
     some = AddSummary(source="other", files=2, added=1, rejected=[("a.txt", "bad")])
-    assert add_verdict(some) == (["kmb: skipped: a.txt: bad"], None)
-    assert add_verdict(AddSummary(source="other", files=1, added=1)) == ([], None)
+    assert some.skipped_lines() == ["kmb: skipped: a.txt: bad"]
+    some.raise_if_nothing_used()
+    AddSummary(source="other", files=1, added=1).raise_if_nothing_used()

@@ -30,8 +30,8 @@ BAD_NUMBERS = [
     (["ner", "--data", NER, "--dev-fraction", "1.5"], "--dev-fraction must be between 0 and 1"),
     (["ner", "--data", NER, "--batch-size", "0"], "--batch-size must be at least 1"),
     (["ner", "--data", NER, "--max-length", "3"], "--max-length must be at least 5"),
-    (["ner", "--data", NER, "--grid", "1e-3:0"], "epochs >= 1"),
-    (["ner", "--data", NER, "--scheme", "word"], "unknown --scheme"),
+    (["ner", "--data", NER, "--grid", "1e-3:0"], "at least 1 epoch"),
+    (["ner", "--data", NER, "--scheme", "word"], "--scheme must be bio or paper"),
     (["sts", *STS, "--max-train", "1"], "--max-train must be at least 2"),
     (["sts", *STS, "--max-test", "0"], "--max-test must be at least 1"),
     (["sts", *STS, "--dev-fraction", "-0.1"], "--dev-fraction must be between 0 and 1"),
@@ -59,5 +59,5 @@ def test_bad_number_is_one_line_and_exit_1(tiny_models, tmp_path):
         capture_output=True, text=True, cwd=tmp_path,
     )
     assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines() == ["kmb: error: --folds must be at least 2 (cross validation needs at least 2 folds), got 0"]
+    assert proc.stderr.strip().splitlines() == ["kmb: error: --folds must be at least 2 (cross validation needs at least 2 folds), not 0"]
     assert not (tmp_path / "ws").exists()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from kmb.errors import KmbError
-from kmb.evaluation.intrinsic import IntrinsicConfig, not_next_pairs, run_mlm, run_nsp
+from kmb.evaluation.options import IntrinsicConfig
+from kmb.evaluation.intrinsic import not_next_pairs, run_mlm, run_nsp
 from kmb.evaluation.pairs import read_pairs
 from kmb.evaluation.results import resolve_models
 

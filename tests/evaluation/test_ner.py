@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kmb.evaluation import metrics
-from kmb.evaluation.finetune import FinetuneConfig
+from kmb.evaluation.options import FinetuneConfig
 from kmb.evaluation.ner import run_ner
 from kmb.evaluation.ner_data import read_ner
 from kmb.evaluation.results import resolve_models

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from kmb.errors import KmbError
-from kmb.evaluation.finetune import FinetuneConfig
-from kmb.evaluation.intrinsic import IntrinsicConfig, run_nsp
+from kmb.evaluation.options import FinetuneConfig
+from kmb.evaluation.options import IntrinsicConfig
+from kmb.evaluation.intrinsic import run_nsp
 from kmb.evaluation.ner import run_ner
 from kmb.evaluation.report import build_report
 from kmb.evaluation.results import resolve_models

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kmb.evaluation import metrics
-from kmb.evaluation.finetune import FinetuneConfig
+from kmb.evaluation.options import FinetuneConfig
 from kmb.evaluation.results import resolve_models
 from kmb.evaluation.sts import run_sts
 

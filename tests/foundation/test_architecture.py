@@ -82,3 +82,28 @@ def test_test_files_are_named_after_the_module_they_test(stage):
 def test_tests_are_grouped_by_package_folder():
     folders = {p.name for p in (PACKAGE / "tests").iterdir() if p.is_dir() and not p.name.startswith((".", "__"))}
     assert folders <= set(STAGES) | {"foundation", "fixtures"}
+
+
+def _stage_names(tree: ast.Module) -> set[str]:
+    """Names a cli module imports from a stage (not from the foundation or the cli itself)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kmb."):
+            top = node.module.split(".")[1]
+            if top not in FOUNDATION and top != "cli":
+                names.update(alias.asname or alias.name for alias in node.names)
+    return names
+
+
+def test_each_cli_command_makes_one_library_call():
+    # Options objects (classes) may be built; of the stages' functions, a command calls exactly one.
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        stage_names = _stage_names(tree)
+        for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+            if not any(isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr == "command"
+                       for d in fn.decorator_list):
+                continue
+            calls = [n.func.id for n in ast.walk(fn) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                     and n.func.id in stage_names and not n.func.id[0].isupper()]
+            assert len(calls) == 1, f"{path.name}:{fn.name} calls {calls or 'no library function'}"

@@ -116,6 +116,43 @@ def test_failed_atomic_dir_keeps_the_old_directory(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vocab"]
 
 
+def test_a_kill_between_the_two_renames_is_recovered_at_workspace_open(tmp_path, monkeypatch):
+    from kmb.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    target = ws.vocab("medical")
+    with storage.atomic_dir(target) as tmp:
+        (tmp / "vocab.txt").write_text("old")
+    real_replace, calls = os.replace, []
+
+    def killed_on_second_rename(src, dst):
+        calls.append(src)
+        if len(calls) == 2:  # the old directory is already moved aside: the state a kill leaves
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(storage.os, "replace", killed_on_second_rename)
+    with pytest.raises(KeyboardInterrupt):
+        with storage.atomic_dir(target) as tmp:
+            (tmp / "vocab.txt").write_text("new")
+    monkeypatch.setattr(storage.os, "replace", real_replace)
+    assert not target.exists()
+    assert [p.name.endswith(".old") for p in target.parent.iterdir()] == [True]
+
+    Workspace.open(ws.root)
+    assert (target / "vocab.txt").read_text() == "old"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["medical"]
+
+
+def test_recover_dirs_drops_a_replaced_copy_and_keeps_the_live_one(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "w").write_text("new")
+    (tmp_path / ".m.1234abcd.old").mkdir()
+    assert storage.recover_dirs(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+    assert (tmp_path / "m" / "w").read_text() == "new"
+
+
 def test_doc_ids_reads_every_part(tmp_path):
     assert storage.doc_ids(tmp_path / "missing") == set()
     storage.write_rows(tmp_path / storage.part_name(), [_doc(i) for i in range(3)], storage.DOCUMENTS)

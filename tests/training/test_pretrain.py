@@ -304,7 +304,7 @@ def test_from_scratch_with_config_tiny_and_the_workspace_vocab(corpus_workspace,
     (["--logging-steps", "0"], "--logging-steps must be at least 1"),
     (["--dropout", "1.5"], "--dropout must be at least 0 and below 1"),
     (["--max-eval-pairs", "0"], "--max-eval-pairs must be at least 1"),
-    (["--workers", "-1"], "--workers must be 0 or more"),
+    (["--dataloader-workers", "-1"], "--dataloader-workers must be 0 or more"),
     (["--profile-steps", "-1"], "--profile-steps must be 0 (off) or more"),
 ], ids=lambda value: " ".join(value) if isinstance(value, list) else None)
 def test_every_numeric_option_is_checked_before_anything_runs(corpus_workspace, tiny_base_dir, args, message):

@@ -1,0 +1,3 @@
+from kmb.cli import main
+
+main()
