@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 import uuid
 from pathlib import Path
@@ -25,6 +27,8 @@ from typing import Iterable, Iterator, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from kmb.errors import KmbError
 
 # Times are instants; NAVER gives Korea time, which parsers convert. Stored as UTC.
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -205,7 +209,7 @@ class ParquetSink:
         self._buffer: list[Mapping] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_temporaries(self.path.parent)
-        self._tmp = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp"
+        self._tmp = self.path.parent / f".{self.path.name}.{_owner_tag()}.{uuid.uuid4().hex[:8]}.tmp"
         self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
         self._closed = False
 
@@ -237,12 +241,16 @@ class ParquetSink:
         """Flush, fsync and rename into place. Returns the final path."""
         if self._closed:
             return self.path
-        self._flush_rows()
-        self._writer.close()
-        self._closed = True
-        with open(self._tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(self._tmp, self.path)
+        try:
+            self._flush_rows()
+            self._writer.close()
+            self._closed = True
+            with open(self._tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(self._tmp, self.path)
+        except BaseException:  # a full disk at the last moment: nothing half-written stays behind
+            self.abort()
+            raise
         _fsync_dir(self.path.parent)
         return self.path
 
@@ -250,10 +258,9 @@ class ParquetSink:
         """Drop everything written so far; the target path is left as it was."""
         if not self._closed:
             self._closed = True
-            try:
+            with contextlib.suppress(Exception):
                 self._writer.close()
-            finally:
-                self._tmp.unlink(missing_ok=True)
+        self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> "ParquetSink":
         return self
@@ -286,8 +293,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     by name still work); on success it is fsynced and replaces ``path``, on error it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_owner_tag()}.", suffix=".tmp" + path.suffix, dir=path.parent)
     os.close(fd)
+    _umask_mode(tmp, 0o666)
     try:
         yield Path(tmp)
         with open(tmp, "rb") as fh:
@@ -343,19 +351,55 @@ def replace_dir(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
 
 
 OLD_SUFFIX = ".old"
+# Marks a directory kmb wrote as a user-named output, and of which kind ("tokenizer", "model"...).
+OUTPUT_MARKER = ".kmb-output.json"
+MODEL_OUTPUT = "model"  # a Hugging Face model directory (vocab extend-model, pretrain)
+
+
+def output_kind(folder: str | os.PathLike) -> str | None:
+    """The kind a kmb output directory was written as, or None if kmb did not write it."""
+    try:
+        return json.loads((Path(folder) / OUTPUT_MARKER).read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_output_dir(target: str | os.PathLike, kind: str, force: bool = False) -> None:
+    """Refuse to replace a directory kmb did not write (Git's rule: never delete what you did not
+    create). An empty directory or a kmb output of the same kind is replaced; another kind of kmb
+    output only with ``force``; anything else never."""
+    target = Path(target)
+    if not target.name or target.name in (".", ".."):
+        raise KmbError("an output folder needs a name of its own (not . or ..)", path=target)
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise KmbError(f"is a file, not a {kind} folder; choose another --out", path=target)
+    if not any(target.iterdir()):
+        return
+    found = output_kind(target)
+    if found == kind:
+        return
+    if found is None:
+        raise KmbError(f"exists and was not written by kmb; kmb never replaces it: choose another --out "
+                       f"(or remove it yourself)", path=target)
+    if not force:
+        raise KmbError(f"holds a kmb {found} output, not a {kind}; pass --force to replace it", path=target)
 
 
 def recover_dirs(parent: str | os.PathLike) -> list[Path]:
     """Finish what a kill between replace_dir's two renames left in ``parent``.
 
     A hidden ``.NAME.<id>.old`` whose ``NAME`` is missing is the only copy of that directory: it is
-    renamed back. One whose ``NAME`` exists is the replaced version, and is removed. Returns the
-    directories restored. Workspace.open calls this for every stage folder.
+    renamed back. One whose ``NAME`` exists is the replaced version, and is removed. Temporaries of
+    dead writers are swept. Returns the directories restored. Workspace.open calls this for every
+    stage folder and the folders one level below.
     """
     parent = Path(parent)
     restored = []
     if not parent.is_dir():
         return restored
+    sweep_temporaries(parent)
     for old in sorted(parent.glob(f".*{OLD_SUFFIX}"), key=_mtime, reverse=True):
         name = old.name[1:-len(OLD_SUFFIX)].rsplit(".", 1)[0]
         if not old.is_dir() or not name:
@@ -379,18 +423,24 @@ def _mtime(path: Path) -> float:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
+def atomic_dir(target: str | os.PathLike, kind: str | None = None, force: bool = False) -> Iterator[Path]:
     """Yield an empty hidden directory beside ``target`` to fill; on success it replaces ``target``
     (see :func:`replace_dir`), on error it is removed and ``target`` is left as it was.
 
     The one way kmb writes a directory (a tokenizer, a model, pair shards): a kill at any moment
-    leaves the old directory or the new one, never a half-written one.
+    leaves the old directory or the new one, never a half-written one. With ``kind`` (an output a
+    user names with ``--out``), ``target`` is first checked by :func:`check_output_dir` and the new
+    directory is marked as that kind of kmb output.
     """
     target = Path(target)
+    if kind is not None:
+        check_output_dir(target, kind, force)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = make_temp_dir(target.parent, target.name)
     try:
         yield tmp
+        if kind is not None:
+            (tmp / OUTPUT_MARKER).write_text(json.dumps({"kind": kind}) + "\n", encoding="utf-8")
         replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -414,17 +464,76 @@ def part_name(prefix: str = "part") -> str:
 
 
 def _remove_stale_temporaries(folder: Path) -> None:
-    # Left by a killed writer. Only ours match: hidden, ending in .tmp, older than a minute,
-    # so a concurrent writer's live temporary is never touched.
-    import time
+    # Left by a killed writer: see sweep_temporaries.
+    sweep_temporaries(folder)
 
-    now = time.time()
-    for tmp in folder.glob(".*.parquet.*.tmp"):
-        try:
-            if now - tmp.stat().st_mtime > 60:
-                tmp.unlink()
-        except FileNotFoundError:
-            pass
+
+# --- temporaries: each names its owner, so the next start can sweep what a kill left ---------
+def _owner_tag() -> str:
+    host = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
+    return f"{host}-p{os.getpid()}"
+
+
+_OWNED_TMP = re.compile(r"\.(?P<host>[^.]+)-p(?P<pid>\d+)\.[^.]+\.tmp(\.[^.]+)?$")
+
+
+def make_temp_dir(parent: str | os.PathLike, stem: str) -> Path:
+    """A new hidden scratch directory in ``parent`` named after its owner process (swept by
+    :func:`sweep_temporaries` once that process is gone), with the umask's permissions."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.{_owner_tag()}.", suffix=".tmp", dir=parent))
+    _umask_mode(tmp, 0o777)
+    return tmp
+
+
+def _owner_gone(host: str, pid: int) -> bool:
+    # Only a temporary made on this machine can be judged; another host's (shared storage) stays.
+    if host != _owner_tag().rsplit("-p", 1)[0]:
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def sweep_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the hidden ``.*.tmp`` files and folders in ``folder`` whose owner process has died
+    (a killed writer's leftovers). A live writer's temporaries are never touched, however old."""
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for tmp in folder.glob(".*.tmp*"):
+        match = _OWNED_TMP.search(tmp.name)
+        if match is None or not _owner_gone(match["host"], int(match["pid"])):
+            continue
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def _umask_mode(path, mode: int) -> None:
+    # mkstemp/mkdtemp create 0600/0700 whatever the umask; outputs get the mode a plain open() or
+    # mkdir() would give, so a team on shared storage can read each other's files.
+    os.chmod(path, mode & ~_UMASK)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -47,9 +47,12 @@ class Workspace:
         root = Path(root or os.environ.get(ENV_VAR) or DEFAULT_WORKSPACE).expanduser().resolve()
         for name in STAGE_FOLDERS:
             (root / name).mkdir(parents=True, exist_ok=True)
-        # A directory caught between the two renames of a swap by a kill is put back first.
+        # A directory caught between the two renames of a swap by a kill is put back first, and
+        # what killed writers left (raw/<source>/, pretrain/<name>/ ...) is swept.
         for folder in [root, *(root / name for name in STAGE_FOLDERS)]:
             recover_dirs(folder)
+            for sub in (_visible_dirs(folder) if folder != root else ()):
+                recover_dirs(sub)
         return cls(root)
 
     # --- paths, one per stage ----------------------------------------------------------------
@@ -183,3 +186,10 @@ VIEWS: list[tuple[str, str, str]] = [
 
 def _has_files(root: Path, glob: str) -> bool:
     return next(iter(root.glob(glob)), None) is not None
+
+
+def _visible_dirs(folder: Path) -> list[Path]:
+    try:
+        return [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except OSError:
+        return []

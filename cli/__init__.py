@@ -13,7 +13,9 @@ group, each a Typer sub-app, put together here.
 A command parses its options into the stage's options dataclass (whose defaults the option
 defaults are: written once, in the dataclass), calls one library function and prints the summary
 it returns. Errors a user can cause arrive as :class:`kmb.errors.KmbError` and are printed by
-:func:`main` as one line with exit code 1; anything else is a bug and keeps its traceback.
+:func:`main` as one line with exit code 1, as are faults of the disk or the workspace (a full
+disk, a read-only folder, a damaged file: :mod:`kmb.faults`); anything else is a bug and keeps
+its traceback.
 """
 
 from __future__ import annotations
@@ -66,4 +68,12 @@ def main() -> None:
         app()
     except KmbError as exc:
         typer.echo(f"kmb: error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # a fault of the disk or the workspace is one line; a bug is re-raised
+        from kmb.faults import as_kmb_error
+
+        error = as_kmb_error(exc)
+        if error is None:
+            raise
+        typer.echo(f"kmb: error: {error}", err=True)
         sys.exit(1)

@@ -72,6 +72,8 @@ def count(
         sys.stderr.flush()
 
     config = CountConfig(anywhere=anywhere, workers=workers, batch_rows=batch_rows)
-    summary = count_workspace_terms(Workspace.open(workspace), config, progress=progress)
-    sys.stderr.write("\n")
+    try:
+        summary = count_workspace_terms(Workspace.open(workspace), config, progress=progress)
+    finally:  # end the progress line, so an error that follows starts a line of its own
+        sys.stderr.write("\n")
     echo_summary("term counts", summary)

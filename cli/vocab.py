@@ -26,6 +26,7 @@ def build(
     pad_to_multiple: Annotated[int, typer.Option("--pad-to-multiple", help="Pad the vocab with [unusedN] to a multiple of this, e.g. 64 (0 = off, the paper's way).")] = BUILD.pad_to_multiple,
     bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Record KR-BERT's bidirectional WordPiece as this tokenizer's splitting (default forward).")] = BUILD.bidirectional,
     coverage_sentences: Annotated[int, typer.Option("--coverage-sentences", help="Validation sentences read for the coverage report (0 = skip).")] = BUILD.coverage_sentences,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out even if it holds another kind of kmb output (a folder kmb did not write is never replaced).")] = False,
 ) -> None:
     """Build the extended medical vocab (the paper's procedure, each step counted) and print the report."""
     from kmb.vocab.build import build_vocab
@@ -35,7 +36,7 @@ def build(
         min_count=min_count, top=top, extra=extra, continuation=continuation,
         pad_to_multiple=pad_to_multiple, bidirectional=bidirectional, coverage_sentences=coverage_sentences,
     )
-    report = build_vocab(Workspace.open(workspace), base_vocab, out, config)
+    report = build_vocab(Workspace.open(workspace), base_vocab, out, config, force=force)
     kind = "" if "wordpiece" in report else f" ({report['tokenizer']})"  # terms added as whole tokens
     echo_summary(f"vocab build{kind} -> {report['out']}", report["steps"])
     if report["rejected"]:
@@ -69,8 +70,9 @@ def extend_model(
     out: Annotated[Path, typer.Option("--out", help="Output model directory (safetensors + the new tokenizer).")],
     init: Annotated[str, typer.Option("--init", help="New embeddings: normal (N(0, initializer_range), the paper's way; the default) or subword-mean (mean of the base pieces; recommended).")] = "normal",
     seed: Annotated[int, typer.Option("--seed", help="Random seed for --init normal (0 or more).")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out even if it holds another kind of kmb output (a folder kmb did not write is never replaced).")] = False,
 ) -> None:
     """Resize a masked LM's token embeddings (and tied MLM decoder and output bias) to an extended vocab."""
     from kmb.vocab.extend import extend_model as extend
 
-    echo_summary("extended model", extend(model, vocab, out, init=init, seed=seed))
+    echo_summary("extended model", extend(model, vocab, out, init=init, seed=seed, force=force))

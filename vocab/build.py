@@ -291,13 +291,27 @@ def coverage_report(encoders: dict, counts: dict[str, int], sentences_dir: Path 
 
 
 # --- the command -----------------------------------------------------------------------------------------
-def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path | None, config: BuildConfig = BuildConfig()) -> dict:
+def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path | None, config: BuildConfig = BuildConfig(),
+                force: bool = False) -> dict:
     """`kmb vocab build`: write the extended tokenizer directory (None: vocab/medical); returns the
     full report dict.
 
     ``base_vocab`` is a WordPiece vocab.txt (or a directory holding one): the terms are appended
-    to it. A directory with only a BPE or Unigram tokenizer.json gets them as added tokens."""
+    to it. A directory with only a BPE or Unigram tokenizer.json gets them as added tokens. An
+    existing ``out_dir`` that kmb did not write as a tokenizer is refused (``force``: replace
+    another kind of kmb output)."""
+    from kmb.storage import check_output_dir
+
     out_dir = Path(out_dir) if out_dir is not None else ws.vocab("medical")
+    check_output_dir(out_dir, TOKENIZER_OUTPUT, force)
+    with ws.lock(f"vocab/{out_dir.name}"):
+        return _build_vocab(ws, base_vocab, out_dir, config, force)
+
+
+TOKENIZER_OUTPUT = "tokenizer"
+
+
+def _build_vocab(ws, base_vocab, out_dir: Path, config: BuildConfig, force: bool) -> dict:
     base_kind = base_tokenizer_kind(base_vocab)
     if base_kind != WORDPIECE and (config.continuation or config.bidirectional or config.pad_to_multiple):
         raise KmbError(f"--continuation, --bidirectional and --pad-to-multiple need a WordPiece vocab.txt; "
@@ -308,8 +322,8 @@ def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path | None, config: 
     extra_terms = read_extra_terms(config.extra) if config.extra else []
     inputs = (n_rows, terms, counts, extra_terms)
     if base_kind == WORDPIECE:
-        return _build_wordpiece(ws, base_path, out_dir, config, inputs, mode)
-    return _build_added_tokens(ws, base_path, base_kind, out_dir, config, inputs, mode)
+        return _build_wordpiece(ws, base_path, out_dir, config, inputs, mode, force)
+    return _build_added_tokens(ws, base_path, base_kind, out_dir, config, inputs, mode, force)
 
 
 def _report(base: Path, mode: str, tokenizer: str, config: BuildConfig, steps: dict, rejected: list, coverage: dict,
@@ -326,7 +340,8 @@ def _report(base: Path, mode: str, tokenizer: str, config: BuildConfig, steps: d
     }
 
 
-def _build_wordpiece(ws, base_path: Path, out_dir: Path, config: BuildConfig, inputs: tuple, mode: str) -> dict:
+def _build_wordpiece(ws, base_path: Path, out_dir: Path, config: BuildConfig, inputs: tuple, mode: str,
+                     force: bool) -> dict:
     from kmb.storage import atomic_dir
     from kmb.vocab.tokenizers import save_tokenizer_dir
 
@@ -339,7 +354,7 @@ def _build_wordpiece(ws, base_path: Path, out_dir: Path, config: BuildConfig, in
                                config.coverage_sentences)
     wordpiece = BIDIRECTIONAL_WP if config.bidirectional else FORWARD_WP
     full_report = _report(base_path, mode, wordpiece, config, plan.report, plan.rejected, coverage, plan.added_terms)
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir, kind=TOKENIZER_OUTPUT, force=force) as tmp:
         save_tokenizer_dir(plan.tokens, tmp, wordpiece, extra_config={"kmb_base_vocab_size": len(base_tokens)})
         (tmp / REPORT_FILE).write_text(json.dumps(full_report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     full_report["out"] = str(out_dir)
@@ -347,7 +362,7 @@ def _build_wordpiece(ws, base_path: Path, out_dir: Path, config: BuildConfig, in
 
 
 def _build_added_tokens(ws, base_dir: Path, kind: str, out_dir: Path, config: BuildConfig, inputs: tuple,
-                        mode: str) -> dict:
+                        mode: str, force: bool) -> dict:
     from tokenizers import AddedToken
     from transformers import AutoTokenizer
 
@@ -375,7 +390,7 @@ def _build_added_tokens(ws, base_dir: Path, kind: str, out_dir: Path, config: Bu
     coverage = coverage_report({"before": encode, "after": tokenizer_encoder(extended)},
                                {t: counts.get(t, 0) for t in terms}, ws.corpus / "sentences", config.coverage_sentences)
     full_report = _report(base_dir, mode, f"{kind} + added tokens", config, steps, rejected, coverage, accepted)
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir, kind=TOKENIZER_OUTPUT, force=force) as tmp:
         extended.save_pretrained(str(tmp))
         config_path = tmp / "tokenizer_config.json"
         write_json_atomic(config_path, {**json.loads(config_path.read_text(encoding="utf-8")),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kmb.storage import atomic_dir
+from kmb.storage import MODEL_OUTPUT, atomic_dir, check_output_dir
 from kmb.errors import KmbError
 
 INITS = ("normal", "subword-mean")  # the paper's first; the default
@@ -145,15 +145,19 @@ def _model_class(config):
     return transformers.MODEL_FOR_MASKED_LM_MAPPING[type(config)]
 
 
-def extend_model(model_dir: str | Path, vocab_dir: str | Path, out_dir: str | Path, init: str = "normal", seed: int = 0) -> dict:
+def extend_model(model_dir: str | Path, vocab_dir: str | Path, out_dir: str | Path, init: str = "normal", seed: int = 0,
+                 force: bool = False) -> dict:
     """Load the model in `model_dir` (and its tokenizer), extend it to the tokenizer in `vocab_dir`,
-    and save model (safetensors) + new tokenizer to `out_dir` atomically. Returns a summary dict."""
+    and save model (safetensors) + new tokenizer to `out_dir` atomically. Returns a summary dict.
+    An existing `out_dir` that kmb did not write as a model is refused (`force`: replace another
+    kind of kmb output)."""
     from transformers import AutoConfig
 
     from kmb.vocab.tokenizers import load_tokenizer
 
     model_dir, vocab_dir, out_dir = Path(model_dir), Path(vocab_dir), Path(out_dir)
     check_init(init, seed)
+    check_output_dir(out_dir, MODEL_OUTPUT, force)
     if not (model_dir / "config.json").is_file():
         raise KmbError("not a model directory (no config.json)", path=model_dir)
     base_tokenizer = load_tokenizer(model_dir)
@@ -169,7 +173,7 @@ def extend_model(model_dir: str | Path, vocab_dir: str | Path, out_dir: str | Pa
     n_base = len(base_tokenizer)
     extend_embeddings(model, base_tokenizer, new_tokenizer, init=init, seed=seed)
 
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir, kind=MODEL_OUTPUT, force=force) as tmp:
         model.save_pretrained(str(tmp), safe_serialization=True)
         new_tokenizer.save_pretrained(str(tmp))
     return {

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from kmb.errors import KmbError
+from kmb.storage import make_temp_dir
 from kmb.workspace import sentence_files
 
 WORD_START = "word-start"
@@ -184,7 +184,7 @@ def count_terms(terms: list[str], sentences_dir: Path, out_path: Path, config: C
     started = time.perf_counter()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".term-count-", dir=out_path.parent))
+    scratch = make_temp_dir(out_path.parent, "term-count")
     pairs_path = scratch / "pairs.parquet"
     try:
         n_sentences = _write_match_pairs(terms, Path(sentences_dir), pairs_path, config, workers, progress)
