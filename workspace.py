@@ -149,6 +149,23 @@ class Workspace:
             Path(str(tmp) + ".wal").unlink(missing_ok=True)
         return sorted(views)
 
+    def refresh_views_after_save(self) -> list[str]:
+        """refresh_views for a command whose output is already saved: a fault here (a damaged
+        Parquet file elsewhere, a full disk) is a one-line warning naming it, not a failure of
+        the command, which did what it was asked. ``kmb views`` retries and reports it as an error."""
+        import sys
+
+        from kmb.faults import as_kmb_error
+
+        try:
+            return self.refresh_views()
+        except Exception as exc:
+            error = as_kmb_error(exc)
+            if error is None:
+                raise
+            sys.stderr.write(f"kmb: warning: your output is saved, but the DuckDB views were not refreshed: {error}\n")
+            return []
+
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """A connection to kmb.duckdb (read-only by default: refresh_views owns the file)."""
         return duckdb.connect(str(self.duckdb_path), read_only=read_only)

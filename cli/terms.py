@@ -67,13 +67,17 @@ def count(
     from kmb.vocab.term_counts import count_workspace_terms
     from kmb.workspace import Workspace
 
+    shown = []
+
     def progress(sentences: int) -> None:
         sys.stderr.write(f"\r  {sentences:,} sentences counted")
         sys.stderr.flush()
+        shown[:] = [True]
 
     config = CountConfig(anywhere=anywhere, workers=workers, batch_rows=batch_rows)
     try:
         summary = count_workspace_terms(Workspace.open(workspace), config, progress=progress)
     finally:  # end the progress line, so an error that follows starts a line of its own
-        sys.stderr.write("\n")
+        if shown:
+            sys.stderr.write("\n")
     echo_summary("term counts", summary)

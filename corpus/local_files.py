@@ -93,6 +93,11 @@ def add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> Ad
     """Add files and folders to ``raw/<options.source>/``; see the module docstring."""
     if options.source not in SOURCES:
         raise KmbError(f"unknown source {options.source!r}; use one of {', '.join(SOURCES)}")
+    with ws.lock(f"raw/{options.source}"):  # two adds at once would both miss the other's doc_ids
+        return _add_paths(ws, paths, options)
+
+
+def _add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> AddSummary:
     files, ignored = [], 0
     for path, named in _walk(paths):
         if path.resolve().is_relative_to(ws.root):
@@ -148,7 +153,7 @@ def add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> Ad
             ({"source": options.source, "url": f, "status": None, "reason": r, "seen_at": now} for f, r in summary.rejected),
             REJECTS,
         )
-    ws.refresh_views()
+    ws.refresh_views_after_save()
     return summary
 
 

@@ -43,7 +43,9 @@ class KciCrawlReport:
 def crawl_kci(options: KciCrawlOptions) -> KciCrawlReport:
     """Check the options (one-line KmbError, nothing written), then harvest into raw/kci/."""
     harvest_options = checked_kci_options(options)
-    return harvest(Workspace.open(options.workspace), harvest_options)
+    ws = Workspace.open(options.workspace)
+    with ws.lock("crawl/kci"), ws.lock("raw/kci"):  # one harvest per workspace, nothing else writing raw/kci
+        return harvest(ws, harvest_options)
 
 
 def harvest(ws: Workspace, options: HarvestOptions) -> KciCrawlReport:

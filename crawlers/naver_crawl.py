@@ -72,11 +72,13 @@ def crawl_naver_health(options: NaverCrawlOptions) -> NaverCrawlReport:
     options = checked_naver_options(options)
     check_robots(options)
     ws = Workspace.open(options.workspace)
-    state = ws.crawl_state(SOURCE)
-    jobdir = prepare_jobdir(state, options.resume)
-    overrides = {"JOBDIR": str(jobdir), "LOG_LEVEL": options.log_level}
-    stats = run_spider(NaverHealthSpider, overrides, options=replace(options, workspace=ws.root))
-    (state / CLEAN_EXIT_FILE).touch()  # finished, or stopped with Ctrl-C: the queue is whole
+    # One crawl of a source per workspace, and nothing else writing its raw folder meanwhile.
+    with ws.lock(f"crawl/{SOURCE}"), ws.lock(f"raw/{SOURCE}"):
+        state = ws.crawl_state(SOURCE)
+        jobdir = prepare_jobdir(state, options.resume)
+        overrides = {"JOBDIR": str(jobdir), "LOG_LEVEL": options.log_level}
+        stats = run_spider(NaverHealthSpider, overrides, options=replace(options, workspace=ws.root))
+        (state / CLEAN_EXIT_FILE).touch()  # finished, or stopped with Ctrl-C: the queue is whole
     report = naver_report(stats, ws)
     check_outcome(stats, options, report, ws)
     return report
@@ -128,7 +130,7 @@ def naver_report(stats: dict, ws: Workspace) -> NaverCrawlReport:
         requests=stats.get("downloader/request_count", 0),
         finish_reason=stats.get("finish_reason"),
         output=str(ws.raw(SOURCE)),
-        views=ws.refresh_views(),
+        views=ws.refresh_views_after_save(),
     )
 
 

@@ -228,4 +228,4 @@ class KciParquetPipeline:
         self._flush()
         if self.rejects:
             write_rows(self.ws.rejects(KCI) / part_name("kci-rejects"), self.rejects, REJECTS)
-        self.ws.refresh_views()
+        self.ws.refresh_views_after_save()

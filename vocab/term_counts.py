@@ -297,7 +297,8 @@ def _bounded_map(pool, func, items, in_flight: int):
 
 def count_workspace_terms(ws, config: CountConfig = CountConfig(), progress=None) -> dict:
     """`kmb terms count`: terms/terms.parquet x corpus/sentences (train) -> terms/term_freq.parquet."""
-    terms = read_terms(ws.terms / "terms.parquet")
-    summary = count_terms(terms, ws.corpus / "sentences", ws.terms / "term_freq.parquet", config, progress=progress)
-    ws.refresh_views()
+    with ws.lock("terms"):
+        terms = read_terms(ws.terms / "terms.parquet")
+        summary = count_terms(terms, ws.corpus / "sentences", ws.terms / "term_freq.parquet", config, progress=progress)
+    ws.refresh_views_after_save()
     return summary

@@ -255,26 +255,27 @@ def import_terms(
     if not file_terms:
         raise KmbError(f"no Korean terms in column {column_name!r} ({summary.rows} rows read)", path=path)
 
-    table = load_terms(ws)
-    first_file = path.name
-    for term, info in file_terms.items():
-        row = table.get(term)
-        if row is None:
-            table[term] = {"term": term, "sources": [source], "first_file": first_file, **info}
-            summary.new_terms += 1
-            continue
-        if any(s != source for s in row["sources"]):
-            summary.also_in_other_sources += 1
-        if source not in row["sources"]:
-            row["sources"] = sorted(row["sources"] + [source])
-        for key in ("english", "gloss", "category"):
-            if not row.get(key) and info[key]:
-                row[key] = info[key]
-    summary.kept = len(file_terms)
+    with ws.lock("terms"):  # read, merge and write as one: a second import meanwhile is refused, not lost
+        table = load_terms(ws)
+        first_file = path.name
+        for term, info in file_terms.items():
+            row = table.get(term)
+            if row is None:
+                table[term] = {"term": term, "sources": [source], "first_file": first_file, **info}
+                summary.new_terms += 1
+                continue
+            if any(s != source for s in row["sources"]):
+                summary.also_in_other_sources += 1
+            if source not in row["sources"]:
+                row["sources"] = sorted(row["sources"] + [source])
+            for key in ("english", "gloss", "category"):
+                if not row.get(key) and info[key]:
+                    row[key] = info[key]
+        summary.kept = len(file_terms)
 
-    ws.terms.mkdir(parents=True, exist_ok=True)
-    write_rows(ws.terms / TERMS_FILE, (table[t] for t in sorted(table)), TERMS)
-    ws.refresh_views()
+        ws.terms.mkdir(parents=True, exist_ok=True)
+        write_rows(ws.terms / TERMS_FILE, (table[t] for t in sorted(table)), TERMS)
+    ws.refresh_views_after_save()
 
     summary.table_terms = len(table)
     per_source: Counter = Counter()

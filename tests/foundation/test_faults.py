@@ -32,7 +32,7 @@ COMMANDS = [
     ("terms count", ["terms", "count", "--workers", "1"]),
     ("vocab build", ["vocab", "build", "--base-vocab", str(BASE_VOCAB), "--min-count", "1"]),
 ]
-SKIP = {".locks", "kmb.duckdb"}  # the lock files and the views, remade by any command
+SKIP = {".locks", ".corpus-build.lock", "kmb.duckdb"}  # lock files and the views, remade by any command
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -65,15 +65,17 @@ def _content(root: Path) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    """Workspaces after each command, made once: prepared[i] has commands 0..i run cleanly."""
+    """Workspaces made once: prepared[i] has commands 0..i-1 run cleanly (prepared[0] is empty)."""
     from kmb.cli import main
+    from kmb.workspace import Workspace
 
     root = tmp_path_factory.mktemp("faults")
-    ws = root / "ws"
-    made = []
+    ws = Workspace.open(root / "ws").root
+    made = [root / "before-0"]
+    shutil.copytree(ws, made[-1], symlinks=True)
     for _name, args in COMMANDS:
-        _run(main, ["-w", str(ws)], args)
-        made.append(root / f"after-{len(made)}")
+        assert _run(main, ["-w", str(ws)], args) == 0
+        made.append(root / f"before-{len(made)}")
         shutil.copytree(ws, made[-1], symlinks=True)
     return made
 
@@ -100,9 +102,9 @@ def test_a_failing_disk_gives_one_line_keeps_earlier_outputs_and_a_rerun_equals_
 
     name, args = COMMANDS[index]
     ws = tmp_path / "ws"
-    shutil.copytree(prepared[index], ws, symlinks=True)  # this command already ran once: its outputs exist
+    shutil.copytree(prepared[index], ws, symlinks=True)  # every earlier command's outputs
     before = _digest(_files(ws))
-    clean = _content(ws)
+    clean = _content(prepared[index + 1])  # what this command makes when nothing fails
 
     def full_disk(fd):
         raise OSError(fault, os.strerror(fault))
