@@ -456,6 +456,15 @@ def doc_ids(folder: str | os.PathLike) -> set[str]:
     return ids
 
 
+def reject_keys(folder: str | os.PathLike) -> set[tuple[str, str]]:
+    """(url, reason) of every row in a rejects folder (raw/<source>/rejects/), read column-wise."""
+    keys: set[tuple[str, str]] = set()
+    for part in sorted(Path(folder).glob("*.parquet")):
+        for batch in pq.ParquetFile(part).iter_batches(columns=["url", "reason"], batch_size=65_536):
+            keys.update(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()))
+    return keys
+
+
 def part_name(prefix: str = "part") -> str:
     """A new, unique file name for one more part of a table (parts are never rewritten)."""
     import time

@@ -2,10 +2,15 @@
 
 * :class:`BackoffRetryMiddleware`: Scrapy's retry (5xx, 408, 429, timeouts), waiting
   ``KMB_RETRY_BACKOFF_BASE * 2**(attempt-1)`` seconds (at most ``KMB_RETRY_BACKOFF_MAX``) first.
-* :class:`StrictRobotsTxtMiddleware`: Scrapy's robots.txt check. In Scrapy 2.19, requests that
-  wait together for robots.txt share one Deferred, and a waiter can receive ``None`` ("no
-  robots.txt, allow") instead of the parsed rules: with ``Disallow: /`` one list page got through
-  in our tests. This subclass falls back to the parsed rules when they exist.
+* :class:`StrictRobotsTxtMiddleware`: Scrapy's robots.txt check, with RFC 9309's reading of the
+  answer (:func:`robots_rules`: 4xx allow all, 5xx or unreachable disallow all; Scrapy allows all
+  on both). In Scrapy 2.19, requests that wait together for robots.txt share one Deferred, and a
+  waiter can receive ``None`` ("no robots.txt, allow") instead of the parsed rules: with
+  ``Disallow: /`` one list page got through in our tests. This subclass falls back to the parsed
+  rules when they exist.
+
+This module is the one place kmb reads robots.txt: the middleware for every request, and
+:func:`fetch_robots` for the NAVER crawl's check before it starts.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import asyncio
 import inspect
 
 from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
 
@@ -42,6 +49,40 @@ class BackoffRetryMiddleware(RetryMiddleware):
             await asyncio.sleep(min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
 
 
+# RFC 9309 section 2.3.1: what a robots.txt answer means, whoever fetched it.
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+
+def robots_rules(status: int | None, body: bytes) -> bytes:
+    """The robots.txt body to obey for an answer: 2xx its own body; 4xx none at all (allow all);
+    5xx or no answer (unreachable) complete disallow, until the site answers again."""
+    if status is None or status >= 500:
+        return DISALLOW_ALL
+    if 400 <= status < 500:
+        return b""
+    return body
+
+
+def fetch_robots(base_url: str, user_agent: str, timeout: float = 20.0) -> str:
+    """robots.txt of the site before a crawl starts, read by :func:`robots_rules`. Fails in
+    seconds, not hours, when the site cannot be reached at all (offline, wrong URL)."""
+    import urllib.error
+    import urllib.request
+
+    from kmb.errors import KmbError
+
+    request = urllib.request.Request(base_url.rstrip("/") + "/robots.txt", headers={"User-Agent": user_agent})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, body = response.status, response.read(500_000)
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, b""
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise KmbError(f"cannot reach {base_url}: {reason}; is the site reachable from here?") from None
+    return robots_rules(status, body).decode("utf-8", errors="replace")
+
+
 class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
     async def robot_parser(self, request):
         parser = await super().robot_parser(request)
@@ -51,6 +92,22 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
                 return cached
         return parser
 
+    async def _parse_robots(self, response, netloc, request):
+        # Scrapy parses whatever body came back, so a 500 page reads as "allow all".
+        rules = robots_rules(response.status, response.body)
+        if rules is not response.body:
+            response = response.replace(body=rules)
+        await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc, netloc):
+        # Unreachable robots.txt: complete disallow, where Scrapy's own allows all.
+        if not isinstance(exc, IgnoreRequest):
+            self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+        self._stats.inc_value("robotstxt/unreachable_disallow_all")
+        rules = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
+        waiting, self._parsers[netloc] = self._parsers[netloc], rules
+        if isinstance(waiting, Deferred):
+            waiting.callback(rules)
 
 if not inspect.iscoroutinefunction(RobotsTxtMiddleware.robot_parser):
     # Another Scrapy version with a differently shaped robot_parser: use it unchanged.

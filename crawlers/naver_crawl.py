@@ -17,6 +17,7 @@ from kmb.errors import KmbError
 from kmb.workspace import Workspace
 from kmb.crawlers.naver_pages import SOURCE, new_list_url, old_list_url
 from kmb.crawlers.options import NaverCrawlOptions, checked_naver_options, parse_day
+from kmb.crawlers.middlewares import fetch_robots
 from kmb.crawlers.run import run_spider
 from kmb.crawlers.settings import USER_AGENT
 from kmb.crawlers.spiders.naver_health import ROBOTS_CLOSE_REASON, UNREACHABLE_CLOSE_REASON, NaverHealthSpider
@@ -86,8 +87,8 @@ def crawl_naver_health(options: NaverCrawlOptions) -> NaverCrawlReport:
 
 def check_robots(options: NaverCrawlOptions) -> None:
     """Decide before starting Scrapy: a site whose robots.txt forbids the list pages gets no other request."""
-    robots_txt = fetch_robots(options.base_url)
-    if robots_txt is None or options.ignore_robots:
+    robots_txt = fetch_robots(options.base_url, USER_AGENT)  # unreachable site: one line, at once
+    if options.ignore_robots:
         return
     from protego import Protego
 
@@ -137,7 +138,8 @@ def naver_report(stats: dict, ws: Workspace) -> NaverCrawlReport:
 def check_outcome(stats: dict, options: NaverCrawlOptions, report: NaverCrawlReport, ws: Workspace) -> None:
     """A crawl that robots.txt stopped, that found the site unreachable, or that parsed nothing new fails."""
     naver = source_stats(stats, SOURCE)
-    if report.finish_reason == ROBOTS_CLOSE_REASON:
+    if report.finish_reason == ROBOTS_CLOSE_REASON or (report.parsed == 0 and report.robots_blocked
+                                                         and not naver.get("already_stored_skipped")):
         raise KmbError(f"robots.txt of {options.base_url} forbids crawling it, so nothing was fetched. {LIVE_ROBOTS_HELP}")
     if report.finish_reason == UNREACHABLE_CLOSE_REASON:
         raise KmbError(
@@ -153,20 +155,3 @@ def check_outcome(stats: dict, options: NaverCrawlOptions, report: NaverCrawlRep
                 f"no article was parsed from {options.base_url} for {options.start}..{options.end} "
                 f"({report.rejected} rejected, {report.requests} requests; see {ws.rejects(SOURCE)})"
             )
-
-
-def fetch_robots(base_url: str, timeout: float = 20.0) -> str | None:
-    """robots.txt of the site (None when it has none). Fails in seconds, not hours, when the site
-    cannot be reached at all (offline, wrong URL): any HTTP answer counts as reachable."""
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(base_url.rstrip("/") + "/robots.txt", headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.read(500_000).decode("utf-8", errors="replace")
-    except urllib.error.HTTPError:
-        return None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise KmbError(f"cannot reach {base_url}: {reason}; is the site reachable from here?") from None

@@ -51,6 +51,8 @@ class OaiResponder:
         self.records = list(root.iter(f"{{{OAI}}}record"))
         self.page_size = page_size
         self.requests: list[tuple[str, dict]] = []  # (path, params) in order, for tests
+        self.robots_status = 200  # tests set 503 to check RFC 9309's "server error = disallow all"
+        self.fulltext_urls: dict[str, str] = {}  # article id -> the full-text URL its record names
         self._refused: set[str] = set()
         self._lock = threading.Lock()
 
@@ -142,7 +144,8 @@ class OaiResponder:
             return record
         record = deepcopy(record)
         article = record.find(f".//{{{KCI}}}articleInfo")
-        article.find(f"{{{KCI}}}url").text = f"{base}/fulltext/{article.get('article-id')}.pdf"
+        article_id = article.get("article-id")
+        article.find(f"{{{KCI}}}url").text = self.fulltext_urls.get(article_id, f"{base}/fulltext/{article_id}.pdf")
         return record
 
     def _in_format(self, record, prefix: str):
@@ -221,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's name)
         url = urlparse(self.path)
         if url.path == "/robots.txt":
-            return self._send(200, "text/plain", ROBOTS)
+            return self._send(self.responder.robots_status, "text/plain", ROBOTS)
         if url.path == "/rss":
             return self._send(200, "application/xml", RSS)
         if url.path.startswith("/fulltext/") and url.path.endswith(".pdf"):

@@ -134,6 +134,7 @@ class KciCrawlOptions:
     delay: float = 1.0
     resume: bool = False
     fulltext: bool = False
+    fulltext_hosts: tuple[str, ...] = ()  # hosts full texts may come from besides the endpoint's domain
     checkpoint_every: int = 500
     workspace: str | Path | None = None
 
@@ -154,6 +155,7 @@ class HarvestOptions:
     resume: bool = False
     flush_rows: int = 500  # documents per Parquet part (a resume point after each part)
     fulltext: bool = False  # fetch the record's URL when it is open access; keep its PDF text
+    fulltext_hosts: tuple[str, ...] = ()  # checked host names (lower case), see fulltext_url_allowed
     workspace: str | Path | None = None
 
 
@@ -181,8 +183,48 @@ def checked_kci_options(options: KciCrawlOptions) -> HarvestOptions:
         resume=flag(options.resume, "--resume"),
         flush_rows=whole_number(options.checkpoint_every, "--checkpoint-every", 1),
         fulltext=flag(options.fulltext, "--fulltext"),
+        fulltext_hosts=tuple(_host_name(h) for h in _as_list(options.fulltext_hosts)),
         workspace=options.workspace,
     )
+
+
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+
+
+def _as_list(value) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):  # `scrapy crawl kci -a fulltext_hosts=a.org,b.org`
+        return [v for v in value.split(",") if v.strip()]
+    return list(value)
+
+
+def _host_name(text: str) -> str:
+    host = str(text).strip().lower().rstrip(".")
+    if not _HOST.fullmatch(host):
+        raise KmbError(f"--fulltext-host must be a host name such as journal.example.org, not {text!r}")
+    return host
+
+
+def fulltext_url_allowed(url: str, endpoint: str, extra_hosts: tuple[str, ...] = ()) -> bool:
+    """May the harvest fetch this full-text URL? Only http(s), and only on the endpoint's own domain
+    (its host, the domain above it, and their subdomains) or a listed host and its subdomains. A
+    record's URL is data from the endpoint: file://, ftp:// or an address elsewhere (a local file, an
+    internal service) is never fetched because a record names it."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    own = (urlsplit(endpoint).hostname or "").lower().rstrip(".")
+    allowed = {own, *extra_hosts}
+    if own.count(".") >= 2 and not own.replace(".", "").isdigit():
+        allowed.add(own.split(".", 1)[1])  # www.kci.go.kr -> kci.go.kr and its subdomains
+    return any(host == h or host.endswith("." + h) for h in allowed if h)
 
 
 def kci_options_from_args(args: dict) -> HarvestOptions:

@@ -26,7 +26,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from kmb.storage import KCI_DOCUMENTS, NAVER_DOCUMENTS, REJECTS, ParquetSink, doc_ids, part_name, write_rows
+from kmb.storage import KCI_DOCUMENTS, NAVER_DOCUMENTS, REJECTS, ParquetSink, doc_ids, part_name, reject_keys, write_rows
 from kmb.workspace import Workspace
 from kmb.crawlers.items import DayListedItem, KciDocumentItem, NaverArticleItem, PageDoneItem, RejectItem
 from kmb.crawlers.naver_pages import SOURCE as NAVER
@@ -39,6 +39,29 @@ KCI = "kci"
 def reject_row(source: str, item: RejectItem) -> dict:
     """A REJECTS row for a page that could not be used."""
     return {"source": source, "url": item.url, "status": item.status, "reason": item.reason, "seen_at": datetime.now(timezone.utc)}
+
+
+class RejectLog:
+    """The rejects of one source: a page that failed the same way in an earlier run is not
+    recorded again (a plain re-run fetches it again, and would add a duplicate row)."""
+
+    def __init__(self, folder, source: str):
+        self.folder, self.source = folder, source
+        self.known = reject_keys(folder)
+        self.rows: list[dict] = []
+
+    def add(self, item: RejectItem) -> bool:
+        key = (item.url, item.reason)
+        if key in self.known:
+            return False
+        self.known.add(key)
+        self.rows.append(reject_row(self.source, item))
+        return True
+
+    def flush(self, prefix: str) -> None:
+        if self.rows:
+            write_rows(self.folder / part_name(prefix), self.rows, REJECTS)
+            self.rows = []
 
 
 class NaverParquetPipeline:
@@ -54,7 +77,7 @@ class NaverParquetPipeline:
         self.handled: set[str] = set()  # rejected ids whose reject rows are written
         self.rows: list[dict] = []
         self.row_ids: set[str] = set()
-        self.rejects: list[dict] = []
+        self.rejects = RejectLog(self.rejects_dir, NAVER)
         self.reject_ids: set[str] = set()
         self.open_days: dict[str, set[str]] = {}
         self.done_days: set[str] = set()
@@ -88,7 +111,8 @@ class NaverParquetPipeline:
         if isinstance(item, NaverArticleItem):
             self._article(item.row)
         elif isinstance(item, RejectItem):
-            self.rejects.append(reject_row(NAVER, item))
+            if not self.rejects.add(item):
+                self.stats.inc("rejects_already_recorded")
             if item.doc_id:
                 self.reject_ids.add(item.doc_id)
             self.stats.inc("rejected")
@@ -97,7 +121,7 @@ class NaverParquetPipeline:
             if not item.doc_ids:
                 self.stats.inc("days_empty")
             self._close_finished_days()
-        if len(self.rows) + len(self.rejects) >= self.flush_every:
+        if len(self.rows) + len(self.rejects.rows) >= self.flush_every:
             self.flush()
         self._progress()
         return item
@@ -121,10 +145,9 @@ class NaverParquetPipeline:
             write_rows(self.out / part_name("part"), self.rows, NAVER_DOCUMENTS)
             self.stored |= self.row_ids
             self.stats.inc("parts_written")
-        if self.rejects:
-            write_rows(self.rejects_dir / part_name("rejects"), self.rejects, REJECTS)
-            self.handled |= self.reject_ids
-        self.rows, self.row_ids, self.rejects, self.reject_ids = [], set(), [], set()
+        self.rejects.flush("rejects")
+        self.handled |= self.reject_ids
+        self.rows, self.row_ids, self.reject_ids = [], set(), set()
         for outstanding in self.open_days.values():
             outstanding -= self.stored
             outstanding -= self.handled
@@ -162,7 +185,7 @@ class KciParquetPipeline:
         self.stats = SourceStats(crawler.stats, KCI)
         self.sink: ParquetSink | None = None
         self.pending = 0
-        self.rejects: list[dict] = []  # few (a bad page ends the harvest): written at close
+        self.rejects = RejectLog(self.ws.rejects(KCI), KCI)  # few (a bad page ends the harvest): written at close
         self.progress_interval = crawler.settings.getfloat("KMB_PROGRESS_INTERVAL", 10.0)
         self._last_progress = time.monotonic()
         self.pages = 0
@@ -181,7 +204,8 @@ class KciParquetPipeline:
         if isinstance(item, KciDocumentItem):
             self._document(item.row)
         elif isinstance(item, RejectItem):
-            self.rejects.append(reject_row(KCI, item))
+            if not self.rejects.add(item):
+                self.stats.inc("rejects_already_recorded")
         elif isinstance(item, PageDoneItem):
             self._page_done(item)
         return item
@@ -226,6 +250,5 @@ class KciParquetPipeline:
         # A clean close (also on an error page) keeps what was harvested; the state file keeps
         # the last resume point written after a flushed part.
         self._flush()
-        if self.rejects:
-            write_rows(self.ws.rejects(KCI) / part_name("kci-rejects"), self.rejects, REJECTS)
+        self.rejects.flush("kci-rejects")
         self.ws.refresh_views_after_save()

@@ -57,7 +57,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         if path == "/robots.txt":
             name = "robots-disallow.txt" if self.server.disallow_all else "robots.txt"
-            return self._send(200, (root / name).read_bytes(), "text/plain; charset=utf-8")
+            body = self.server.robots_txt if self.server.robots_txt is not None else (root / name).read_bytes()
+            return self._send(self.server.robots_status, body, "text/plain; charset=utf-8")
         if path in ("/main/list.naver", "/main/list.nhn"):
             return self._old_list(query.get("date", ""), query.get("page", "1"))
         if _NEW_LIST_PATH.match(path):
@@ -132,14 +133,18 @@ class _Server(ThreadingHTTPServer):
 class ReplayServer:
     """The replay site on ``http://127.0.0.1:{port}``, served from a daemon thread.
 
-    ``disallow_all`` serves a robots.txt like NAVER's (``Disallow: /``); ``delay`` (seconds) slows
-    every response, for tests that need a crawl to still be running when they act.
+    ``disallow_all`` serves a robots.txt like NAVER's (``Disallow: /``), ``robots_txt`` and
+    ``robots_status`` one of the test's own; ``delay`` (seconds) slows every response, for tests
+    that need a crawl to still be running when they act.
     """
 
-    def __init__(self, port: int = 0, disallow_all: bool = False, delay: float = 0.0, root: Path | None = None):
+    def __init__(self, port: int = 0, disallow_all: bool = False, delay: float = 0.0, root: Path | None = None,
+                 robots_status: int = 200, robots_txt: bytes | None = None):
         self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.root = Path(root) if root else site_root()
         self._httpd.disallow_all = disallow_all
+        self._httpd.robots_status = robots_status  # e.g. 503, to test RFC 9309's reading of errors
+        self._httpd.robots_txt = robots_txt  # a robots.txt of the test's own
         self._httpd.delay = delay
         self._httpd.hits = []
         self._thread: threading.Thread | None = None

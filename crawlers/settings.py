@@ -39,6 +39,10 @@ DOWNLOADER_MIDDLEWARES = {
     "kmb.crawlers.middlewares.StrictRobotsTxtMiddleware": 100,
 }
 
+# kmb fetches web pages only: a URL a page or an OAI-PMH record names (file://, ftp://, s3://,
+# data:) is never read, whatever the spider asks for.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+
 # No ITEM_PIPELINES here: each spider names its own (NAVER's and KCI's store different tables).
 # NAVER articles are written as a new Parquet part every this many items (a kill loses at most these,
 # and a resumed run fetches them again).

@@ -41,7 +41,7 @@ from kmb.crawlers.kci_oai import (
     record_document,
     skip_reason,
 )
-from kmb.crawlers.options import HarvestOptions, kci_options_from_args
+from kmb.crawlers.options import HarvestOptions, fulltext_url_allowed, kci_options_from_args
 from kmb.crawlers.pdf_text import PdfError, pdf_text
 from kmb.crawlers.state import kci_resume_point
 from kmb.crawlers.stats import SourceStats
@@ -164,6 +164,12 @@ class KciOaiSpider(scrapy.Spider):
         done = self.options.max_records is not None and self.kept >= self.options.max_records
         page_state = _PageState(next_token=None if done else page.resumption_token, records=len(page.records))
         fulltext_rows = [r for r in kept_rows if self.options.fulltext and r["open_access"] and r["url"]]
+        for row in [r for r in fulltext_rows if not fulltext_url_allowed(r["url"], self.options.endpoint,
+                                                                         self.options.fulltext_hosts)]:
+            stats.inc("fulltext/refused url")  # not http(s) on the endpoint's domain or a --fulltext-host
+            yield RejectItem(row["url"], None, f"full text of {row['doc_id']}: URL refused (only http(s) on "
+                                               f"the endpoint's domain or a --fulltext-host)")
+            fulltext_rows.remove(row)
         for row in kept_rows:
             if row not in fulltext_rows:
                 yield KciDocumentItem(row)

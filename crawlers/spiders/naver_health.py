@@ -255,10 +255,9 @@ class NaverHealthSpider(scrapy.Spider):
     def _robots_blocked(self, failure) -> bool:
         if not (failure.check(IgnoreRequest) and "robots" in str(failure.value).lower()):
             return False
+        # Skipped and counted; the crawl goes on (a site that forbids the list pages is refused
+        # before the crawl starts, by naver_crawl.check_robots).
         self.stats.inc("robots_blocked")
-        if not self.stats.get("parsed"):
-            # Obeying robots.txt and nothing allowed so far: stop at once with one reason.
-            raise CloseSpider(ROBOTS_CLOSE_REASON)
         return True
 
 
