@@ -56,6 +56,7 @@ def kci(
     delay: Annotated[float, typer.Option("--delay", help="Seconds between requests (be polite to KCI).")] = KCI.delay,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the last harvest in this workspace from its saved resumption token.")] = KCI.resume,
     fulltext: Annotated[bool, typer.Option("--fulltext", help="For open-access records, fetch the record's URL and, when it is a PDF, add its text (references, headers, page numbers removed).")] = KCI.fulltext,
+    fulltext_host: Annotated[Optional[list[str]], typer.Option("--fulltext-host", metavar="HOST", help="A host (and its subdomains) full texts may come from besides the endpoint's own domain; repeatable. Other URLs, and any not http(s), are refused and counted.")] = None,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Documents per Parquet part; a resume point is saved after each part.")] = KCI.checkpoint_every,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
@@ -65,7 +66,7 @@ def kci(
     options = KciCrawlOptions(
         endpoint=endpoint, journals=journals, years=years, from_date=from_date, until=until,
         metadata_prefix=metadata_prefix, set_spec=set_spec, max_records=max_records, delay=delay, resume=resume,
-        fulltext=fulltext, checkpoint_every=checkpoint_every, workspace=workspace,
+        fulltext=fulltext, fulltext_hosts=tuple(fulltext_host or ()), checkpoint_every=checkpoint_every, workspace=workspace,
     )
     echo_summary(f"crawl kci ({endpoint})", crawl_kci(options).rows())
 
