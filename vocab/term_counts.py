@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from kmb.errors import KmbError
 from kmb.storage import make_temp_dir
+from kmb.worker_processes import start_worker
 from kmb.workspace import sentence_files
 
 WORD_START = "word-start"
@@ -241,7 +242,7 @@ def _write_match_pairs(terms, sentences_dir: Path, pairs_path: Path, config: Cou
             # (DuckDB is opened only afterwards; Arrow re-creates its thread pools in a child).
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            pool = context.Pool(workers, initializer=init_worker, initargs=(terms, config.anywhere))
+            pool = context.Pool(workers, initializer=start_worker, initargs=(os.getpid(), init_worker, terms, config.anywhere))
             tables = _bounded_map(pool, count_batch, batches(), in_flight=2 * workers)
         try:
             for table in tables:
