@@ -40,10 +40,25 @@ def append_done_day(state_dir: Path, day: str) -> None:
 
 
 def read_json(path: Path, default):
+    """A state file, or ``default`` when it is missing or damaged. Only used where starting over is
+    safe (stored documents are skipped by doc_id, so nothing is stored twice): a damaged file says so."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return default
+    except (ValueError, UnicodeDecodeError):
+        value = None
+    if not isinstance(value, type(default)):
+        _warn_damaged(path)
+        return default
+    return value
+
+
+def _warn_damaged(path: Path) -> None:
+    import sys
+
+    sys.stderr.write(f"kmb: warning: {path}: crawl state is damaged; going on as if it were missing "
+                     "(documents already stored are skipped, none is stored twice)\n")
 
 
 def write_json(path: Path, value) -> None:
@@ -69,10 +84,7 @@ def kci_state_path(ws) -> Path:
 
 
 def read_kci_state(ws) -> dict:
-    path = kci_state_path(ws)
-    if not path.exists():
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(kci_state_path(ws), {})
 
 
 def write_kci_state(ws, state: dict) -> None:

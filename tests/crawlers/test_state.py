@@ -39,3 +39,16 @@ def test_kci_resume_point_belongs_to_one_endpoint(workspace):
     assert kci_resume_point(workspace, "http://a/oai") == ("t-3", "oai_dc")
     with pytest.raises(KmbError, match="--resume: the saved harvest was from http://a/oai, not http://b/oai"):
         kci_resume_point(workspace, "http://b/oai")
+
+
+@pytest.mark.parametrize("damage", [b'{"endpoint": "http://x/oai", "next_tok', b"\xff\xfe\x00", b"[1, 2]"])
+def test_a_damaged_kci_state_starts_over_and_says_so(tmp_path, capsys, damage):
+    from kmb.crawlers.state import kci_resume_point, kci_state_path
+    from kmb.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    kci_state_path(ws).parent.mkdir(parents=True, exist_ok=True)
+    kci_state_path(ws).write_bytes(damage)
+    assert kci_resume_point(ws, "http://x/oai") == (None, None)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "crawl state is damaged" in err and "none is stored twice" in err
