@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kmb.errors import KmbError
 from kmb.workspace import Workspace
-from kmb.crawlers.naver_pages import SOURCE, new_list_url, old_list_url
+from kmb.crawlers.naver_lists import SOURCE, new_list_url, old_list_url
 from kmb.crawlers.options import NaverCrawlOptions, checked_naver_options, parse_day
 from kmb.crawlers.middlewares import fetch_robots
 from kmb.crawlers.run import run_spider

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kmb.errors import KmbError
 from kmb.crawlers.kci_oai import JournalSelection, read_journal_file
-from kmb.crawlers.naver_pages import NAVER_NEWS
+from kmb.crawlers.naver_lists import NAVER_NEWS
 
 KCI_ENDPOINT = "https://open.kci.go.kr/oai/request"
 LIST_PAGES = ("auto", "old", "new")

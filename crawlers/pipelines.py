@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from kmb.storage import KCI_DOCUMENTS, NAVER_DOCUMENTS, REJECTS, ParquetSink, doc_ids, part_name, reject_keys, write_rows
 from kmb.workspace import Workspace
 from kmb.crawlers.items import DayListedItem, KciDocumentItem, NaverArticleItem, PageDoneItem, RejectItem
-from kmb.crawlers.naver_pages import SOURCE as NAVER
+from kmb.crawlers.naver_lists import SOURCE as NAVER
 from kmb.crawlers.state import OPEN_DAYS_FILE, append_done_day, read_done_days, read_json, write_json, write_kci_state
 from kmb.crawlers.stats import SourceStats
 

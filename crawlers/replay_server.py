@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from kmb.errors import KmbError
-from kmb.crawlers.naver_pages import article_id
+from kmb.crawlers.naver_lists import article_id
 from kmb.crawlers.options import check_port, seconds
 
 

@@ -27,6 +27,7 @@ import scrapy
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from kmb.crawlers import naver_lists as lists
 from kmb.crawlers import naver_pages as pages
 from kmb.crawlers.items import DayListedItem, NaverArticleItem, RejectItem
 from kmb.crawlers.options import NaverCrawlOptions, naver_options_from_args, parse_day
@@ -76,7 +77,7 @@ class NaverHealthSpider(scrapy.Spider):
         self.options = options or naver_options_from_args(args)
         self.start_day, self.end_day = parse_day(self.options.start), parse_day(self.options.end)
         self.base_url = self.options.base_url
-        self.mirror = urlsplit(self.base_url) if self.base_url != pages.NAVER_NEWS else None
+        self.mirror = urlsplit(self.base_url) if self.base_url != lists.NAVER_NEWS else None
         self.list_pages = self.options.list_pages
         self.max_articles = self.options.max_articles
         self.keep_html = self.options.keep_html
@@ -100,15 +101,15 @@ class NaverHealthSpider(scrapy.Spider):
     @property
     def stats(self) -> SourceStats:
         """This source's counters in the crawl's stats (set once the crawl starts)."""
-        return SourceStats(self.crawler.stats, pages.SOURCE)
+        return SourceStats(self.crawler.stats, lists.SOURCE)
 
     # --- start ----------------------------------------------------------------------------------
     async def start(self):
         ws = Workspace.open(self.settings.get("KMB_WORKSPACE"))
-        self.state_dir = ws.crawl_state(pages.SOURCE)
+        self.state_dir = ws.crawl_state(lists.SOURCE)
         if not self.resume:
             forget_progress(self.state_dir)
-        self.known = doc_ids(ws.raw(pages.SOURCE))
+        self.known = doc_ids(ws.raw(lists.SOURCE))
         done = read_done_days(self.state_dir) if self.resume else set()
         # After a clean stop, Scrapy's JOBDIR queue still holds these days' requests: not again.
         self.days_started = set(read_json(self.state_dir / DAYS_STARTED_FILE, [])) if self.resume else set()
@@ -131,11 +132,11 @@ class NaverHealthSpider(scrapy.Spider):
     def _list_request(self, day: str, generation: str, page: int, fallback: bool, cursor: str = "") -> scrapy.Request:
         d = parse_day(day)
         if generation == "old":
-            url = pages.old_list_url(self.base_url, d, page, self.sid1, self.sid2)
+            url = lists.old_list_url(self.base_url, d, page, self.sid1, self.sid2)
         elif page == 1:
-            url = pages.new_list_url(self.base_url, d, self.sid1, self.sid2)
+            url = lists.new_list_url(self.base_url, d, self.sid1, self.sid2)
         else:
-            url = pages.new_more_url(self.base_url, d, page, cursor, self.sid1, self.sid2)
+            url = lists.new_more_url(self.base_url, d, page, cursor, self.sid1, self.sid2)
         self.day_ids.setdefault(day, set())
         return scrapy.Request(
             url,
@@ -150,19 +151,19 @@ class NaverHealthSpider(scrapy.Spider):
     def parse_list(self, response, day: str, generation: str, page: int, fallback: bool, cursor: str):
         self.list_failures_in_a_row = 0
         if generation == "old":
-            listing = pages.parse_old_list(response.text)
+            listing = lists.parse_old_list(response.text)
         elif page == 1:
-            listing = pages.parse_new_list(response.text)
+            listing = lists.parse_new_list(response.text)
         else:
-            listing = pages.parse_new_more(response.text)
+            listing = lists.parse_new_more(response.text)
 
         seen = self.day_ids.setdefault(day, set())
         new_ids = []
         for link in listing.links:
-            ids = pages.article_id(link)
+            ids = lists.article_id(link)
             if ids is None:
                 continue
-            doc_id = pages.doc_id(*ids)
+            doc_id = lists.doc_id(*ids)
             if doc_id not in seen:
                 seen.add(doc_id)
                 new_ids.append((doc_id, ids, link))
@@ -217,7 +218,7 @@ class NaverHealthSpider(scrapy.Spider):
 
     # --- article pages --------------------------------------------------------------------------
     def parse_article(self, response, day: str, oid: str, aid: str):
-        doc_id = pages.doc_id(oid, aid)
+        doc_id = lists.doc_id(oid, aid)
         try:
             article = pages.parse_article(
                 response.text,
@@ -225,13 +226,13 @@ class NaverHealthSpider(scrapy.Spider):
                 sid2=self.sid2,
                 html_sha256=hashlib.sha256(response.body).hexdigest(),
             )
-        except (pages.ArticleParseError, AttributeError, UnicodeDecodeError) as exc:
+        except (lists.ArticleParseError, AttributeError, UnicodeDecodeError) as exc:
             yield RejectItem(response.url, response.status, str(exc), doc_id)
             return
         # The id we asked for is the id we store (a page's og:url may name a redirect).
         article.oid, article.aid = oid, aid
         if self.mirror is not None and article.url.startswith(self.base_url):
-            article.url = pages.canonical_article_url(oid, aid, self.sid1)
+            article.url = lists.canonical_article_url(oid, aid, self.sid1)
         row = article.row(crawled_at=datetime.now(timezone.utc), html=response.text if self.keep_html else None)
         yield NaverArticleItem(row)
 
@@ -250,7 +251,7 @@ class NaverHealthSpider(scrapy.Spider):
         if self._robots_blocked(failure):
             return
         kw = failure.request.cb_kwargs
-        yield _reject(failure, "article page failed", pages.doc_id(kw["oid"], kw["aid"]))
+        yield _reject(failure, "article page failed", lists.doc_id(kw["oid"], kw["aid"]))
 
     def _robots_blocked(self, failure) -> bool:
         if not (failure.check(IgnoreRequest) and "robots" in str(failure.value).lower()):

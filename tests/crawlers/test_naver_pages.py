@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kmb.crawlers import naver_lists as lists
 from kmb.crawlers import naver_pages as pages
 from kmb.crawlers.replay_server import site_root
 
@@ -31,12 +32,12 @@ def _real(shared_data: Path, name: str) -> str:
     ],
 )
 def test_article_links_of_every_shape_normalise_to_one_id(url):
-    assert pages.article_id(url) == ("001", "0009205077")
+    assert lists.article_id(url) == ("001", "0009205077")
 
 
 def test_non_article_links_have_no_id():
-    assert pages.article_id("https://news.naver.com/main/list.naver?date=20201228") is None
-    assert pages.article_id("") is None
+    assert lists.article_id("https://news.naver.com/main/list.naver?date=20201228") is None
+    assert lists.article_id("") is None
 
 
 # --- real pages ----------------------------------------------------------------------------------
@@ -78,13 +79,13 @@ def test_region_parse_equals_whole_page_parse_on_real_pages(shared_data, name):
 
 
 def test_real_old_list_pages(shared_data):
-    listing = pages.parse_old_list(_real(shared_data, "n2h4/list.naver-ada6ba.html"))
+    listing = lists.parse_old_list(_real(shared_data, "n2h4/list.naver-ada6ba.html"))
     assert len(listing.links) == 20 and listing.current_page == 1 and not listing.empty_day
-    assert pages.article_id(listing.links[0]) == ("421", "0002484966")
+    assert lists.article_id(listing.links[0]) == ("421", "0002484966")
     # asked for page=100 of a one-page day: NAVER returned page 1, so the crawler stops
-    past_end = pages.parse_old_list(_real(shared_data, "n2h4/list.naver-ca7cf7.html"))
+    past_end = lists.parse_old_list(_real(shared_data, "n2h4/list.naver-ca7cf7.html"))
     assert past_end.current_page == 1 and len(past_end.links) == 20
-    nhn = pages.parse_old_list(_real(shared_data, "canrevan/nav_html.html"))
+    nhn = lists.parse_old_list(_real(shared_data, "canrevan/nav_html.html"))
     assert len(nhn.links) == 20 and "read.nhn" in nhn.links[0]
 
 
@@ -104,7 +105,7 @@ def test_every_replay_article_parses_with_clean_text():
     for doc_id in MANIFEST["articles"]:
         page = _site_article(doc_id)
         article = pages.parse_article(page)
-        assert pages.doc_id(article.oid, article.aid) == doc_id
+        assert lists.doc_id(article.oid, article.aid) == doc_id
         assert article == pages.parse_article(page, fast=False)
         text = article.text
         assert 6 <= sum(s.count(".") for s in text.split("\n")) <= 40
@@ -138,24 +139,24 @@ def test_current_layout_article_tag_and_summary_box():
 
 
 def test_broken_article_is_an_error_not_an_empty_document():
-    with pytest.raises(pages.ArticleParseError, match="no title"):
+    with pytest.raises(lists.ArticleParseError, match="no title"):
         pages.parse_article((SITE / "articles" / "904_0000000399.html").read_text(encoding="utf-8"))
-    with pytest.raises(pages.ArticleParseError, match="no article id"):
+    with pytest.raises(lists.ArticleParseError, match="no article id"):
         pages.parse_article("<html><body><p>아무것도 없는 페이지</p></body></html>")
 
 
 def test_replay_list_pages_both_generations():
-    old = pages.parse_old_list(pages.read_html((SITE / "old/20201228/page1.html").read_bytes()))
+    old = lists.parse_old_list(pages.read_html((SITE / "old/20201228/page1.html").read_bytes()))
     assert len(old.links) == 8 and old.current_page == 1
-    assert pages.parse_old_list((SITE / "old/20201230/page1.html").read_text(encoding="utf-8")).empty_day
-    new = pages.parse_new_list((SITE / "new/20201231/list.html").read_text(encoding="utf-8"))
+    assert lists.parse_old_list((SITE / "old/20201230/page1.html").read_text(encoding="utf-8")).empty_day
+    new = lists.parse_new_list((SITE / "new/20201231/list.html").read_text(encoding="utf-8"))
     assert len(new.links) == 4 and new.has_next and new.cursor == "20201231180000"
-    more = pages.parse_new_more((SITE / "new/20201231/more-20201231180000.json").read_text(encoding="utf-8"))
+    more = lists.parse_new_more((SITE / "new/20201231/more-20201231180000.json").read_text(encoding="utf-8"))
     assert len(more.links) == 4 and more.has_next and more.cursor == "20201231120000"
-    last = pages.parse_new_more((SITE / "new/20201231/more-20201231120000.json").read_text(encoding="utf-8"))
+    last = lists.parse_new_more((SITE / "new/20201231/more-20201231120000.json").read_text(encoding="utf-8"))
     assert len(last.links) == 2 and not last.has_next
-    with pytest.raises(pages.ArticleParseError):
-        pages.parse_new_more('{"unexpected": 1}')
+    with pytest.raises(lists.ArticleParseError):
+        lists.parse_new_more('{"unexpected": 1}')
 
 
 def test_clean_body_rules():
