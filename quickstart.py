@@ -30,7 +30,7 @@ from kmb.workspace import Workspace
 PACKAGE = Path(__file__).resolve().parent
 SAMPLES = PACKAGE / "samples"
 
-# The replay site's days (see crawlers/replay_site/README.md).
+# The replay site's days (see demo/replay_site/README.md).
 CRAWL_START, CRAWL_END = "2020-12-28", "2021-01-01"
 BASE_VOCAB = SAMPLES / "vocab" / "base_vocab.txt"  # KR-BERT has no licence to bundle
 BASE = "base-tiny"  # the untrained start, as KR-BERT is the start of KM-BERT
@@ -111,8 +111,8 @@ class QuickstartRun:
 
 def collect(run: QuickstartRun) -> None:
     """Steps 1-3: crawl the local NAVER replay site and OAI-PMH responder, add textbooks and terms."""
-    from kmb.crawlers.oai_server import serve_oai
-    from kmb.crawlers.replay_server import ReplayServer
+    from kmb.demo.oai_server import serve_oai
+    from kmb.demo.replay_server import ReplayServer
 
     with ReplayServer() as naver, serve_oai() as (oai_url, _responder):
         run.kmb("Crawl the NAVER replay site (our own pages, served on 127.0.0.1)",

@@ -65,7 +65,7 @@ def main() -> int:
     from lxml import html as lxml_html
 
     from kmb.crawlers import naver_pages as pages
-    from kmb.crawlers.replay_server import site_root
+    from kmb.demo.replay_server import site_root
 
     pinned = _one_core()
     # Each page as the crawler has it: the downloaded bytes and the decoded text.

@@ -77,7 +77,7 @@ def replay_server(
     disallow_all: Annotated[bool, typer.Option("--disallow-all", help="Serve robots.txt 'Disallow: /' like NAVER does.")] = False,
 ) -> None:
     """Serve the bundled NAVER replay site on 127.0.0.1 until Ctrl-C (prints its URL for --base-url)."""
-    from kmb.crawlers.replay_server import serve_replay_site
+    from kmb.demo.replay_server import serve_replay_site
 
     serve_replay_site(port, disallow_all)
 

@@ -9,5 +9,5 @@ A Scrapy project in the template's shape (``scrapy.cfg`` at the repository root)
 - ``options.py``: the commands' options and their checks; ``state.py``: resume state;
   ``stats.py``: the ``<source>/<name>`` stats convention; ``run.py``: :func:`run_spider`;
 - ``naver_crawl.py``, ``kci_harvest.py``: what ``kmb crawl naver-health`` / ``kci`` call;
-- ``replay_server.py``, ``oai_server.py``: local test sites on 127.0.0.1.
+- the local test sites on 127.0.0.1 are in ``kmb.demo`` (not part of the crawl).
 """

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from kmb.crawlers.oai_server import serve_oai
+from kmb.demo.oai_server import serve_oai
 
 REPO = Path(__file__).resolve().parents[2]
 KOREAN_MEDICAL = 22  # records in samples/kci that should be kept

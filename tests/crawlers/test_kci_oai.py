@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from kmb.crawlers.kci_oai import JournalSelection, NotOaiPmh, parse_response, read_journal_selection, record_document, skip_reason
-from kmb.crawlers.oai_server import OaiResponder
+from kmb.demo.oai_server import OaiResponder
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from kmb.crawlers.middlewares import DISALLOW_ALL, robots_rules
-from kmb.crawlers.oai_server import serve_oai
+from kmb.demo.oai_server import serve_oai
 from kmb.crawlers.options import fulltext_url_allowed
 from kmb.crawlers.pdf_text import write_text_pdf
-from kmb.crawlers.replay_server import ReplayServer, site_root
+from kmb.demo.replay_server import ReplayServer, site_root
 
 MANIFEST = json.loads((site_root() / "manifest.json").read_text(encoding="utf-8"))
 OPEN_RECORD = "ART002100107"  # open access in samples/kci/records.xml

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from kmb.crawlers.replay_server import ReplayServer, site_root
+from kmb.demo.replay_server import ReplayServer, site_root
 
 MANIFEST = json.loads((site_root() / "manifest.json").read_text(encoding="utf-8"))
 REPO = Path(__file__).resolve().parents[2]

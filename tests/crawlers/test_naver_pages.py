@@ -10,7 +10,7 @@ import pytest
 
 from kmb.crawlers import naver_lists as lists
 from kmb.crawlers import naver_pages as pages
-from kmb.crawlers.replay_server import site_root
+from kmb.demo.replay_server import site_root
 
 SITE = site_root()
 MANIFEST = json.loads((SITE / "manifest.json").read_text(encoding="utf-8"))

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from kmb.errors import KmbError
-from kmb.crawlers.oai_server import serve_oai
+from kmb.demo.oai_server import serve_oai
 from kmb.crawlers.options import (
     KciCrawlOptions,
     NaverCrawlOptions,
@@ -19,7 +19,7 @@ from kmb.crawlers.options import (
     naver_options_from_args,
     parse_years,
 )
-from kmb.crawlers.replay_server import ReplayServer
+from kmb.demo.replay_server import ReplayServer
 
 
 def run_kmb(monkeypatch, capsys, *args: str) -> tuple[int, str]:

@@ -45,6 +45,8 @@ def test_imports_follow_the_flow():
         for target, names in _imports(tree):
             if not target:
                 continue
+            if owner in STAGES + sorted(FOUNDATION) and target[0] == "demo":
+                wrong.append(f"{rel}: the library imports the demo sites kmb.{'.'.join(target)}")
             if owner in FOUNDATION and target[0] in STAGES:
                 wrong.append(f"{rel}: the foundation imports the stage kmb.{'.'.join(target)}")
             if owner in STAGES and target[0] in STAGES and target[0] != owner:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from kmb.crawlers.oai_server import serve_oai
+from kmb.demo.oai_server import serve_oai
 
 KOREAN_MEDICAL = 22  # records in samples/kci that should be kept (as in test_kci_harvest.py)
 

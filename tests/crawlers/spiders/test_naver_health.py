@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from kmb.crawlers.replay_server import ReplayServer, site_root
+from kmb.demo.replay_server import ReplayServer, site_root
 
 MANIFEST = json.loads((site_root() / "manifest.json").read_text(encoding="utf-8"))
 

@@ -5,7 +5,7 @@
 
 Or from a shell (prints the URL, serves until Ctrl-C):
 
-    python -m kmb.crawlers.replay_server [--port 0] [--disallow-all]
+    python -m kmb.demo.replay_server [--port 0] [--disallow-all]
 
 Routes, as on news.naver.com / n.news.naver.com:
   /robots.txt                                            robots.txt (or "Disallow: /" with disallow_all)
@@ -35,7 +35,7 @@ from kmb.crawlers.options import check_port, seconds
 
 def site_root() -> Path:
     """The replay site folder (package data of kmb.crawlers)."""
-    return Path(str(resources.files("kmb.crawlers") / "replay_site"))
+    return Path(str(resources.files("kmb.demo") / "replay_site"))
 
 
 _ARTICLE_PATH = re.compile(r"^/(?:mnews/)?article/(\d{3})/(\d{10})$")

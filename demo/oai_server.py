@@ -13,7 +13,7 @@ server covers the protocol's cases:
     /fulltext/ART...pdf  a PDF of an open-access record (its abstract and a body, with a running
                     header, page numbers and references): records marked open point here
 
-Run it by hand:  python -m kmb.crawlers.oai_server [--port 0] [--page-size 8]
+Run it by hand:  python -m kmb.demo.oai_server [--port 0] [--page-size 8]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Generate the replay site: our own HTML that mimics NAVER's two list-page generations and two
 article layouts. The generated files are committed; rerun this only to change the site:
 
-    .venv/bin/python crawlers/replay_site/build_site.py
+    .venv/bin/python demo/replay_site/build_site.py
 
 Days (section 103/241):
   2020-12-28  old list pages, EUC-KR, one page, `read.nhn` links, legacy article layout (EUC-KR)
