@@ -24,7 +24,6 @@ import torch
 
 from kmb.errors import KmbError
 
-OBJECTIVES = ("auto", "mlm", "mlm+nsp")
 NSP_FAMILIES = ("bert",)  # model types with a ForPreTraining class that has an NSP head
 NSP_HEAD_KEY = "cls.seq_relationship.weight"
 # Families whose position ids start after the padding id (RoBERTa's convention): usable length
