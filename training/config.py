@@ -21,6 +21,7 @@ OBJECTIVES = ("auto", "mlm", "mlm+nsp")  # see kmb.training.objectives
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 REPORT_TO = ("none", "tensorboard")
+INITS = ("normal", "subword-mean")  # kmb.vocab.extend.INITS: new-token embeddings of an extended vocab
 # Model sizes for training from scratch (`kmb pretrain --config`). "small" is the benchmark's model.
 MODEL_CONFIGS: dict[str, dict] = {
     "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512),
@@ -154,6 +155,7 @@ def check_options(cfg: PretrainConfig, world: int = 1) -> None:
             f"--batch-size {cfg.batch_size} is not divisible by processes ({world}) x --grad-accum ({cfg.grad_accum})"
         )
     choice("--precision", cfg.precision, PRECISIONS)
+    choice("--init", cfg.init, INITS)
     choice("--compile-mode", cfg.compile_mode, COMPILE_MODES)
     choice("--objective", cfg.objective, OBJECTIVES)
     choice("--report-to", cfg.report_to, REPORT_TO)

@@ -8,6 +8,7 @@ precision, and the checkpoint to resume. The result, `RunInputs`, is all the lat
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,8 @@ class RunInputs:
     tokenizer: object
     base_tokenizer: object | None  # set when the embeddings must be extended to the tokenizer
     run_dir: Path
-    resume_from: str | None
+    resume_from: str | None  # the checkpoint --resume continues from
+    resume_step: int | None  # the optimizer steps it has done
     world: int
     precision: str
 
@@ -80,6 +82,7 @@ def check_inputs(cfg: PretrainConfig) -> RunInputs:
     if base_dir is not None:
         base_tokenizer = check_vocab(tokenizer, tokenizer_dir, base_vocab_size, base_dir)
     run_dir = ws.pretrain(cfg.output)
+    resume_from, resume_step = checkpoint_to_resume(run_dir, cfg.resume)
     return RunInputs(
         config=cfg,
         workspace=ws,
@@ -93,7 +96,8 @@ def check_inputs(cfg: PretrainConfig) -> RunInputs:
         tokenizer=tokenizer,
         base_tokenizer=base_tokenizer,
         run_dir=run_dir,
-        resume_from=checkpoint_to_resume(run_dir, cfg.resume),
+        resume_from=resume_from,
+        resume_step=resume_step,
         world=world,
         precision=precision,
     )
@@ -115,16 +119,20 @@ def check_base_model(cfg: PretrainConfig) -> tuple[Path | None, object | None, s
     return base_dir, base_config, objective
 
 
-def checkpoint_to_resume(run_dir: Path, resume: bool) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+def checkpoint_to_resume(run_dir: Path, resume: bool) -> tuple[str | None, int | None]:
+    """-> (the newest readable checkpoint, its step), or (None, None) without --resume. A newer
+    damaged checkpoint is skipped with one warning line (kmb.training.checkpoints)."""
+    from kmb.training.checkpoints import resume_checkpoint
 
     if not resume:
-        return None
-    ckpt_dir = run_dir / "checkpoints"
-    resume_from = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
-    if resume_from is None:
-        raise KmbError("--resume: no checkpoint to resume from", path=ckpt_dir)
-    return resume_from
+        return None, None
+    checkpoint, skipped = resume_checkpoint(run_dir / "checkpoints")
+    if skipped and int(os.environ.get("RANK", "0")) == 0:
+        print(
+            f"kmb: warning: --resume: skipped {'; '.join(skipped)}; resuming from {checkpoint.path.name}",
+            file=sys.stderr,
+        )
+    return str(checkpoint.path), checkpoint.step
 
 
 def resolve_base_model(ref: str) -> Path:
@@ -167,7 +175,12 @@ def resolve_tokenizer_dir(ws, cfg: PretrainConfig, base_dir: Path | None) -> tup
             )
         return base_dir, "base model"
     vocab_root = ws.root / "vocab"
-    built = [d for d in vocab_root.iterdir() if d.is_dir() and _has_tokenizer(d)] if vocab_root.is_dir() else []
+    # A hidden folder is a vocab being written (or left by a kill): never a candidate.
+    built = (
+        [d for d in vocab_root.iterdir() if d.is_dir() and not d.name.startswith(".") and _has_tokenizer(d)]
+        if vocab_root.is_dir()
+        else []
+    )
     if not built:
         raise KmbError(
             "no tokenizer in the workspace: build one with `kmb vocab build` or pass --tokenizer DIR", path=vocab_root
@@ -236,6 +249,16 @@ def check_vocab(tokenizer, tokenizer_dir: Path, model_vocab: int, base_dir: Path
         if tokenizer.get_vocab() != base_tokenizer.get_vocab():
             raise KmbError("the tokenizer has as many tokens as the model but not the same ones", path=tokenizer_dir)
         return None
+    # An extension keeps every base token at its id (kmb.vocab.extend checks it again when it grows
+    # the embeddings, but that is after the shards are built).
+    vocab = tokenizer.get_vocab()
+    moved = sorted(idx for token, idx in base_tokenizer.get_vocab().items() if vocab.get(token) != idx)
+    if moved:
+        raise KmbError(
+            f"the tokenizer does not keep the base vocab at the same ids (first difference at id {moved[0]}): "
+            "build it with `kmb vocab build --base-vocab` from this model's vocab",
+            path=tokenizer_dir,
+        )
     return base_tokenizer
 
 

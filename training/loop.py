@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -131,7 +130,7 @@ def train(cfg: PretrainConfig, inputs: RunInputs, args, data: TrainingData, mode
         if tensorboard is not None:  # the start model's scores as the curves' step 0
             tensorboard.on_log(args, trainer.state, trainer.control, logs=dict(base_metrics))
     elif args.process_index == 0 and inputs.metrics_path.is_file():
-        truncate_metrics(inputs.metrics_path, int(Path(inputs.resume_from).name.rsplit("-", 1)[-1]))
+        truncate_metrics(inputs.metrics_path, inputs.resume_step)
     output = trainer.train(resume_from_checkpoint=inputs.resume_from)
     if trainer.kmb_last_eval_step != trainer.state.global_step:
         trainer.evaluate()

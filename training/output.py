@@ -7,6 +7,7 @@ weights, tokenizer files as they are, metrics, curves and the model card (kmb.tr
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -138,3 +139,16 @@ def _mark_plain_bert(config_path: Path) -> None:
     config = json.loads(config_path.read_text())
     config["architectures"] = [SAVED_ARCHITECTURE]
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+
+
+def finished_summary(cfg: PretrainConfig, inputs: RunInputs) -> dict | None:
+    """The summary of a --resume whose checkpoint is already at --max-steps: nothing is trained (the
+    Trainer would take one more step), models/<name>/ is left as it is."""
+    model_dir = inputs.workspace.model(cfg.output)
+    name = Path(inputs.resume_from).name
+    summary = {
+        "model": str(model_dir) if model_dir.is_dir() else "not written: run again without --resume",
+        "trained": f"nothing: {name} is already at --max-steps {cfg.max_steps}",
+        "steps": inputs.resume_step,
+    }
+    return summary if int(os.environ.get("RANK", "0")) == 0 else None

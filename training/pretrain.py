@@ -26,12 +26,15 @@ The Trainer gives one code path for CPU, one GPU and many GPUs or nodes (torchru
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+from collections.abc import Iterator
 
 from kmb.training.config import PretrainConfig
 from kmb.training.inputs import check_inputs
 from kmb.training.loop import train, training_arguments
-from kmb.training.output import run_summary, save_model_dir
+from kmb.training.output import finished_summary, run_summary, save_model_dir
 from kmb.training.pretrain_data import training_data
 from kmb.training.start_model import pretraining_model
 
@@ -41,12 +44,33 @@ __all__ = ["PretrainConfig", "run_pretraining"]
 def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict | None:
     """Prepare shards, train, and save models/<output>/. Returns the summary shown by the CLI, in
     the main process; None in the other processes of a torchrun launch (one summary is printed)."""
+    with output_lock(cfg):
+        return _run(cfg, callbacks)
+
+
+@contextlib.contextmanager
+def output_lock(cfg: PretrainConfig) -> Iterator[None]:
+    """One writer of models/<name>/ and pretrain/<name>/ at a time: a second `kmb pretrain` with the
+    same --output gets one line at once. Held by the main process (the others write nothing there)."""
+    from kmb.workspace import Workspace, check_run_name
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield
+        return
+    check_run_name(cfg.output, "--output")  # before it names a lock file
+    with Workspace.open(cfg.workspace).lock(f"pretrain/{cfg.output}"):
+        yield
+
+
+def _run(cfg: PretrainConfig, callbacks: list | None) -> dict | None:
     from transformers import set_seed
 
     started = time.time()
     # 1. check every input; nothing is written before they pass
     inputs = check_inputs(cfg)
     cfg = inputs.config  # with the recipe's values for the options not given
+    if inputs.resume_step is not None and 0 < cfg.max_steps <= inputs.resume_step:
+        return finished_summary(cfg, inputs)  # --resume after the last step: nothing to train
     # 2. the Trainer's settings
     args = training_arguments(cfg, inputs)
     # 3. pair shards (MLM + NSP) or segment shards (MLM), datasets and the masking collator
