@@ -216,7 +216,7 @@ def mlm_config(family: str, tokenizer, size: str):
     the tokenizer's vocab and special ids."""
     from transformers import BertConfig, ModernBertConfig, RobertaConfig
 
-    from kmb.training.pretrain import MODEL_CONFIGS
+    from kmb.training.config import MODEL_CONFIGS
 
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     dims = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, bos_token_id=cls, eos_token_id=sep,
@@ -287,13 +287,13 @@ def main() -> int:
 
     from transformers import BertForPreTraining
 
-    from kmb.workspace import Workspace
+    from kmb.training.inputs import choose_precision
     from kmb.training.model import MaskedOnlyBertForPreTraining
-    from kmb.training.pretrain import choose_precision
-    from kmb.training.trainer import LengthGroupedSampler
     from kmb.training.shards import PairShardDataset, build_shards
     from kmb.training.throughput import peak_bf16_tflops
+    from kmb.training.trainer import LengthGroupedSampler
     from kmb.vocab.tokenizers import load_tokenizer
+    from kmb.workspace import Workspace
 
     tmp = Path(tempfile.mkdtemp(prefix="kmb-bench-pretrain-"))
     try:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from kmb.cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, echo_summary
-from kmb.training.pretrain import PretrainConfig
+from kmb.training.config import PretrainConfig
 
 PRETRAIN = PretrainConfig  # the defaults, written once
 

@@ -24,6 +24,7 @@ import torch
 
 from kmb.errors import KmbError
 from kmb.evaluation.options import FinetuneConfig
+from kmb.training.masking import IGNORE_INDEX
 
 
 
@@ -43,7 +44,7 @@ def collate(batch: Sequence[Example], pad_id: int) -> dict[str, torch.Tensor]:
     token_type = torch.zeros((len(batch), width), dtype=torch.long)
     attention = torch.zeros((len(batch), width), dtype=torch.long)
     token_labels = isinstance(batch[0].label, list)
-    labels = torch.full((len(batch), width), -100, dtype=torch.long) if token_labels else None
+    labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long) if token_labels else None
     for row, example in enumerate(batch):
         n = len(example.input_ids)
         input_ids[row, :n] = torch.tensor(example.input_ids)

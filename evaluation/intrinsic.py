@@ -27,6 +27,7 @@ from kmb.evaluation.finetune import quiet_from_pretrained, uses_token_types
 from kmb.evaluation.options import IntrinsicConfig
 from kmb.evaluation.pairs import SentencePair, ordered_types, read_pairs
 from kmb.evaluation.results import ModelRef, load_model_tokenizer, table_start, winner, write_csv, write_json, write_markdown
+from kmb.training.masking import IGNORE_INDEX
 
 
 
@@ -123,13 +124,13 @@ def mlm_accuracy_runs(model, tokenizer, pairs: Sequence[SentencePair], config: I
         labels = [labels_all[i, : lengths[i]] for i in range(len(pairs))]
         batch_rows = {"input_ids": masked, "token_type_ids": enc["token_type_ids"]}
         for index in _batches(lengths, config.batch_size):
-            gold = _pad([labels[i] for i in index], -100).to(device)
+            gold = _pad([labels[i] for i in index], IGNORE_INDEX).to(device)
             logits = model(**_model_inputs(model, batch_rows, index, tokenizer.pad_token_id or 0, device)).logits
-            hits = (logits.argmax(-1) == gold) & (gold != -100)
+            hits = (logits.argmax(-1) == gold) & (gold != IGNORE_INDEX)
             for row, i in enumerate(index):
                 kind = pairs[i].type
                 correct[kind] = correct.get(kind, 0) + int(hits[row].sum())
-                total[kind] = total.get(kind, 0) + int((gold[row] != -100).sum())
+                total[kind] = total.get(kind, 0) + int((gold[row] != IGNORE_INDEX).sum())
         for kind in ordered_types(total):
             rows.append({"repeat": repeat, "type": kind, "n_masked": total[kind], "correct": correct[kind], "accuracy": correct[kind] / total[kind]})
         all_total = sum(total.values())

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from kmb.errors import KmbError
+from kmb.training.masking import IGNORE_INDEX
 
 FORMATS = ("kmbert", "klue", "conll")
 DOCSTART = "-DOCSTART-"
@@ -304,7 +305,7 @@ class NerWindow:
     first_word: int  # index of the window's first word in its sentence
     n_words: int
     input_ids: list[int]
-    labels: list[int]  # -100 on [CLS]/[SEP] and (first-sub-token labelling) on non-first sub-tokens
+    labels: list[int]  # IGNORE_INDEX on [CLS]/[SEP] and (first-sub-token labelling) on non-first sub-tokens
     spans: list[tuple[int, int]] = field(default_factory=list)  # token positions [start, end) of each word
 
 
@@ -319,7 +320,7 @@ def tokenize_windows(
 
     Windows do not overlap, so every word is predicted exactly once. A single word longer than a
     window keeps its first sub-tokens. The word's label goes on its first sub-token (the others
-    get -100), or with ``every_subtoken`` on each of its sub-tokens (the KM-BERT authors' scheme).
+    get IGNORE_INDEX), or with ``every_subtoken`` on each of its sub-tokens (the KM-BERT authors' scheme).
     """
     budget = max_length - 2
     # One batched call for all words of all sentences: the fast tokenizer does the work in Rust.
@@ -342,17 +343,17 @@ def tokenize_windows(
 def _window(s_index: int, start: int, pieces, labels, budget: int, every_subtoken: bool, tokenizer) -> NerWindow:
     """The window of as many words from ``start`` as fit in ``budget`` tokens, with [CLS] and [SEP]."""
     ids: list[int] = [tokenizer.cls_token_id]
-    token_labels: list[int] = [-100]
+    token_labels: list[int] = [IGNORE_INDEX]
     spans: list[tuple[int, int]] = []
     end = start
     while end < len(pieces) and len(ids) - 1 + len(pieces[end]) <= budget:
         spans.append((len(ids), len(ids) + len(pieces[end])))
         ids.extend(pieces[end])
-        rest = labels[end] if every_subtoken else -100
+        rest = labels[end] if every_subtoken else IGNORE_INDEX
         token_labels += [labels[end]] + [rest] * (len(pieces[end]) - 1)
         end += 1
     ids.append(tokenizer.sep_token_id)
-    token_labels.append(-100)
+    token_labels.append(IGNORE_INDEX)
     return NerWindow(s_index, start, end - start, ids, token_labels, spans)
 
 

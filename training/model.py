@@ -33,16 +33,11 @@ from transformers import BertForPreTraining
 from transformers.utils import ModelOutput
 
 from kmb.errors import KmbError
+from kmb.training.config import MODEL_CONFIGS  # noqa: F401  (kept importable here)
 from kmb.training.masking import IGNORE_INDEX
 
 SAVED_ARCHITECTURE = "BertForPreTraining"
 
-# Model sizes for training from scratch (`kmb pretrain --config`). "small" is the benchmark's model.
-MODEL_CONFIGS: dict[str, dict] = {
-    "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512),
-    "small": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
-    "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
-}
 
 
 @dataclass

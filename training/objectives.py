@@ -17,6 +17,7 @@ would start at random, and MLM would not continue anything the model learnt.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,6 @@ import torch
 
 from kmb.errors import KmbError
 
-OBJECTIVES = ("auto", "mlm", "mlm+nsp")
 NSP_FAMILIES = ("bert",)  # model types with a ForPreTraining class that has an NSP head
 NSP_HEAD_KEY = "cls.seq_relationship.weight"
 # Families whose position ids start after the padding id (RoBERTa's convention): usable length
@@ -53,8 +53,11 @@ def checkpoint_keys(model_dir: Path) -> set[str]:
             with safe_open(str(model_dir / "model.safetensors"), "pt") as weights:
                 return set(weights.keys())
         if (model_dir / "pytorch_model.bin").is_file():
-            return set(torch.load(str(model_dir / "pytorch_model.bin"), map_location="meta", weights_only=True,
-                                  mmap=True))
+            weights = model_dir / "pytorch_model.bin"
+            # torch's legacy (pre-zip) format cannot be memory-mapped; transformers reads it whole,
+            # and so do we, onto the meta device (names and shapes, no tensor data kept).
+            legacy = not zipfile.is_zipfile(weights)
+            return set(torch.load(str(weights), map_location="meta", weights_only=True, mmap=not legacy))
     except Exception as exc:  # a truncated or foreign file: one line for the user
         raise KmbError(f"cannot read the model weights: {type(exc).__name__}: {exc}", path=model_dir) from exc
     raise KmbError("no model weights here (model.safetensors or pytorch_model.bin)", path=model_dir)

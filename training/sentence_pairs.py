@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from kmb.errors import KmbError
+from kmb.storage import atomic_path
 
 IS_NEXT, NOT_NEXT = 0, 1
 
@@ -78,19 +79,17 @@ def write_ordered_sentences(sentence_files: list[Path], split: str, out_path: Pa
     """
     con = duckdb.connect()
     rows = 0
-    tmp = out_path.with_name(out_path.name + ".tmp")
     try:
-        reader = con.sql(query, params=[files, split]).to_arrow_reader(batch_rows)
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as writer:
-            for batch in reader:
-                writer.write_batch(batch)
-                rows += batch.num_rows
+        with atomic_path(out_path) as tmp:
+            reader = con.sql(query, params=[files, split]).to_arrow_reader(batch_rows)
+            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+                    rows += batch.num_rows
     except duckdb.Error as exc:
-        tmp.unlink(missing_ok=True)
         raise KmbError(f"cannot read the corpus sentences: {exc}", path=sentence_files[0].parent) from exc
     finally:
         con.close()
-    tmp.replace(out_path)
     return rows
 
 
@@ -139,7 +138,3 @@ def iter_pair_chunks(sentences: OrderedSentences, seed: int, chunk_pairs: int = 
             doc_id_b=doc_id.take(b).combine_chunks(),
             sent_idx_b=sent_idx.take(b).combine_chunks(),
         )
-
-
-def count_pairs(sentences: OrderedSentences) -> int:
-    return int(sentences.has_next.sum())

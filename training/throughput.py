@@ -25,6 +25,8 @@ import time
 import torch
 from transformers import TrainerCallback
 
+from kmb.training.masking import IGNORE_INDEX
+
 # Dense bf16 tensor-core peaks in TFLOP/s, first match of the device name wins (order matters).
 PEAK_BF16_TFLOPS: list[tuple[str, float]] = [
     ("H100 PCIe", 756.0),
@@ -58,7 +60,7 @@ def pretraining_flops(config, attention_mask, labels):
     GPU tensor, so counting never waits for the device."""
     h, n_layers, vocab = config.hidden_size, config.num_hidden_layers, config.vocab_size
     lengths = attention_mask.sum(1) * 1.0  # real tokens per pair, as float
-    n_masked = (labels != -100).sum() * 1.0
+    n_masked = (labels != IGNORE_INDEX).sum() * 1.0
     per_token = n_layers * (8 * h * h + 4 * h * config.intermediate_size)  # QKV + output, two FFN matmuls
     encoder = per_token * lengths.sum() + n_layers * 4 * h * (lengths * lengths).sum()
     pooler_nsp = lengths.shape[0] * (2 * h * h + 2 * h * 2)

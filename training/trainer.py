@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback
 
+from kmb.training.masking import IGNORE_INDEX
 from kmb.training.metrics import append_metrics, validation_metrics
 from kmb.training.throughput import ThroughputMeter
 
@@ -66,24 +67,27 @@ class EvaluateAtEpochEnd(TrainerCallback):
 class PretrainingTrainer(Trainer):
     """The HF Trainer with a length-grouped sampler, global loss normalisation and our evaluation.
 
-    ``kmb_config`` is the run's PretrainConfig (seed, group_by_length and profile_steps are read)."""
+    ``seed`` and ``group_by_length`` order the pairs; ``profile_steps`` (profiled, so slower) are
+    left out of the throughput measure."""
 
-    def __init__(self, *args, lengths, global_batch, kmb_config, metrics_path: Path, eval_collator, **kwargs):
+    def __init__(self, *args, lengths, global_batch, seed: int, group_by_length: bool, profile_steps: int,
+                 metrics_path: Path, eval_collator, **kwargs):
         super().__init__(*args, **kwargs)
         self.kmb_lengths = lengths
         self.kmb_global_batch = global_batch
-        self.kmb_config = kmb_config
+        self.kmb_seed = seed
+        self.kmb_group_by_length = group_by_length
         self.kmb_metrics_path = metrics_path
         self.kmb_eval_collator = eval_collator
         self.kmb_last_eval_step = -1
         self.kmb_last_metrics = {}
         # Throughput is measured after any profiled steps (profiling slows them down).
-        self.kmb_meter = ThroughputMeter(self, warmup_steps=ThroughputMeter.WARMUP_STEPS + kmb_config.profile_steps)
+        self.kmb_meter = ThroughputMeter(self, warmup_steps=ThroughputMeter.WARMUP_STEPS + profile_steps)
         self.add_callback(self.kmb_meter)
 
     def _get_train_sampler(self, train_dataset=None):
-        return LengthGroupedSampler(self.kmb_lengths, self.kmb_global_batch, self.kmb_config.seed,
-                                    group=self.kmb_config.group_by_length)
+        return LengthGroupedSampler(self.kmb_lengths, self.kmb_global_batch, self.kmb_seed,
+                                    group=self.kmb_group_by_length)
 
     def _get_num_items_in_batch(self, batch_samples, device):
         # Global counts of masked tokens and of pairs over all micro-batches and processes:
@@ -91,7 +95,7 @@ class PretrainingTrainer(Trainer):
         # the batches are (the GPU), so the step never waits for the device here.
         counts = torch.zeros(2, dtype=torch.long, device=device)
         for batch in batch_samples:
-            counts[0] += batch["labels"].ne(-100).sum().to(device)
+            counts[0] += batch["labels"].ne(IGNORE_INDEX).sum().to(device)
             counts[1] += batch["input_ids"].shape[0]  # pairs (NSP), or segments with MLM alone
             self.kmb_meter.count(batch, self.model.config)
         if self.args.world_size > 1:

@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 
 import pytest
+from transformers import TrainerCallback
 
 TOPICS = [
     ("고혈압", "두통", "혈압약", "심장내과"),
@@ -150,14 +151,70 @@ def tiny_base_dir(tmp_path, tiny_tokenizer_dir) -> Path:
     return folder
 
 
-@pytest.fixture
+class LogCapture(TrainerCallback):
+    """Records the logged training loss per step; ``stop_at`` stops the run right after that step
+    (an interruption after a checkpoint)."""
+
+    def __init__(self, stop_at: int | None = None):
+        self.losses: dict[int, float] = {}
+        self.stop_at = stop_at
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.losses[state.global_step] = float(logs["loss"])
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.stop_at is not None and state.global_step >= self.stop_at:
+            control.should_training_stop = True
+        return control
+
+
+def pretrain_config(ws, base, output, **kw):
+    """A short, exact run: fp32, no progress bar, a loss logged every step, dynamic masking."""
+    from kmb.training.config import PretrainConfig
+
+    values = dict(workspace=ws.root, base_model=str(base), output=output, batch_size=8, lr=5e-3, precision="fp32",
+                  logging_steps=1, save_steps=1000, progress=False, seed=7, static_masking=False)
+    values.update(kw)
+    return PretrainConfig(**values)
+
+
+def short_config(ws, base, **kw):
+    """Two steps into models/bad/ unless told otherwise: for the runs that should be refused."""
+    from kmb.training.config import PretrainConfig
+
+    values = dict(workspace=ws.root, base_model=str(base), output="bad", batch_size=8, lr=5e-3, precision="fp32",
+                  max_steps=2, logging_steps=1, progress=False)
+    values.update(kw)
+    return PretrainConfig(**values)
+
+
+def nothing_written(ws, name: str = "bad") -> None:
+    """No model, and no shards, segments or checkpoints of run ``name``."""
+    assert not ws.model(name).exists()
+    assert not list((ws.root / "models").iterdir())
+    for folder in ("shards", "segments", "checkpoints"):
+        assert not (ws.pretrain(name) / folder).exists(), folder
+
+
+def family_base(family: str, folder: Path, dropout: float = 0.0) -> Path:
+    """A tiny saved base model of ``family`` (bert, roberta, xlm-roberta, modernbert) with its tokenizer."""
+    if family == "bert":
+        save_tiny_bert(folder, len(vocab_tokens()), dropout=dropout)
+        return save_tokenizer(folder, vocab_tokens())
+    return save_tiny_encoder(folder, family, dropout=dropout)
+
+
+@pytest.fixture(scope="session")
 def helpers():
     """The helper functions above, for tests (pytest's importlib mode cannot import conftest)."""
     from types import SimpleNamespace
 
     return SimpleNamespace(make_sentence_rows=make_sentence_rows, write_sentences=write_sentences,
                            vocab_tokens=vocab_tokens, save_tokenizer=save_tokenizer, save_tiny_bert=save_tiny_bert,
-                           save_tiny_encoder=save_tiny_encoder, bpe_tokenizer=BPE_TOKENIZER)
+                           save_tiny_encoder=save_tiny_encoder, bpe_tokenizer=BPE_TOKENIZER, LogCapture=LogCapture,
+                           config=pretrain_config, short_config=short_config, nothing_written=nothing_written,
+                           family_base=family_base)
 
 
 @pytest.fixture(autouse=True)
