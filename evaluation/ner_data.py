@@ -17,6 +17,8 @@ Tags must be IOB2: ``O``, ``B-TYPE`` or ``I-TYPE``, and an ``I-TYPE`` must conti
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 import re
 from dataclasses import dataclass, field
@@ -323,14 +325,9 @@ def tokenize_windows(
     get IGNORE_INDEX), or with ``every_subtoken`` on each of its sub-tokens (the KM-BERT authors' scheme).
     """
     budget = max_length - 2
-    # One batched call for all words of all sentences: the fast tokenizer does the work in Rust.
-    flat_words = [w for s in sentences for w in s.words]
-    encoded = tokenizer(flat_words, add_special_tokens=False)["input_ids"] if flat_words else []
     windows: list[NerWindow] = []
-    cursor = 0
-    for s_index, sent in enumerate(sentences):
-        pieces = [(ids or [tokenizer.unk_token_id])[:budget] for ids in encoded[cursor : cursor + len(sent.words)]]
-        cursor += len(sent.words)
+    for s_index, (sent, word_pieces) in enumerate(zip(sentences, word_token_ids(sentences, tokenizer))):
+        pieces = [(ids or [tokenizer.unk_token_id])[:budget] for ids in word_pieces]
         labels = [label_ids.get(tag, label_ids["O"]) for tag in sent.tags]
         start = 0
         while start < len(pieces):
@@ -338,6 +335,37 @@ def tokenize_windows(
             windows.append(window)
             start += window.n_words
     return windows
+
+
+def word_token_ids(sentences: Sequence[NerSentence], tokenizer) -> list[list[list[int]]]:
+    """Each word's token ids as the tokenizer gives them in the running sentence (words joined by spaces).
+
+    Encoding words one by one would drop the word-start mark of byte-level BPE (``Ġ``) and could
+    differ for Metaspace (``▁``); so the joined sentence is encoded once and each token goes to the
+    word its character offsets fall in (a lone ``▁`` for the space before a word goes to that word).
+    A slow tokenizer has no offsets: it is WordPiece here (kmb's bidirectional), where words are
+    encoded one by one with the same result.
+    """
+    if not sentences:
+        return []
+    if not getattr(tokenizer, "is_fast", False):
+        flat = tokenizer([w for s in sentences for w in s.words], add_special_tokens=False)["input_ids"]
+        out, cursor = [], 0
+        for sent in sentences:
+            out.append(flat[cursor : cursor + len(sent.words)])
+            cursor += len(sent.words)
+        return out
+    texts = [" ".join(s.words) for s in sentences]
+    encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    out = []
+    for sent, ids, offsets in zip(sentences, encoded["input_ids"], encoded["offset_mapping"]):
+        ends = list(itertools.accumulate(len(w) + 1 for w in sent.words))  # exclusive end of each word, +1
+        ends = [e - 1 for e in ends]
+        per_word: list[list[int]] = [[] for _ in sent.words]
+        for token_id, (start, _) in zip(ids, offsets):
+            per_word[min(bisect.bisect_right(ends, start), len(per_word) - 1)].append(token_id)
+        out.append(per_word)
+    return out
 
 
 def _window(s_index: int, start: int, pieces, labels, budget: int, every_subtoken: bool, tokenizer) -> NerWindow:
