@@ -1,4 +1,5 @@
-"""NER data: the three file formats, folds by document, and windows over long sentences.
+"""NER data: folds by document and windows over long sentences; the file readers live in
+:mod:`kmb.corpus.eval_files` (the corpus stage reads the same files) and are re-exported here.
 
 Formats (each parsed into :class:`NerSentence` objects grouped by document):
 
@@ -21,24 +22,13 @@ import bisect
 import itertools
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
+from kmb.corpus.eval_files import DOCSTART, NerSentence, read_klue, read_ner  # noqa: F401 (re-exported)
 from kmb.errors import KmbError
 from kmb.training.masking import IGNORE_INDEX
-
-FORMATS = ("kmbert", "klue", "conll")
-DOCSTART = "-DOCSTART-"
-_TAG = re.compile(r"^(O|[BI]-[^\s-][^\s]*)$")
-
-
-@dataclass
-class NerSentence:
-    words: list[str]
-    tags: list[str]
-    doc: str  # document id: sentences of one document always land in the same fold
-    line: int = 0  # line of the first word, for messages
 
 
 @dataclass
@@ -48,140 +38,6 @@ class NerFold:
     index: int
     train: list[NerSentence] = field(default_factory=list)
     test: list[NerSentence] = field(default_factory=list)
-
-
-def _check_tag(tag: str, previous: str, path: Path, line: int) -> None:
-    if not _TAG.match(tag):
-        raise KmbError(f"tag {tag!r} is not IOB2 (expected O, B-TYPE or I-TYPE)", path=path, line=line)
-    if tag.startswith("I-") and previous[2:] != tag[2:]:
-        raise KmbError(
-            f"tag {tag!r} follows {previous!r}: in IOB2 an entity starts with B-{tag[2:]}", path=path, line=line
-        )
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            for number, raw in enumerate(handle, 1):
-                yield number, raw.rstrip("\r\n")
-    except FileNotFoundError:
-        raise KmbError("file not found", path=path) from None
-    except UnicodeDecodeError as exc:
-        raise KmbError(f"not UTF-8 text ({exc.reason})", path=path) from None
-
-
-def _read_word_per_line(path: Path, columns: int) -> list[NerSentence]:
-    """Shared reader for ``kmbert`` (3 columns) and ``conll`` (2 columns)."""
-    import unicodedata
-
-    sentences: list[NerSentence] = []
-    words: list[str] = []
-    tags: list[str] = []
-    doc_number = 0
-    first_line = 0
-    stem = path.stem
-
-    def flush() -> None:
-        nonlocal words, tags
-        if words:
-            # Files without -DOCSTART- give every sentence its own document.
-            doc = f"{stem}#{doc_number}" if doc_number else f"{stem}#s{len(sentences)}"
-            sentences.append(NerSentence(words, tags, doc, first_line))
-        words, tags = [], []
-
-    for number, line in _lines(path):
-        if not line.strip():
-            flush()
-            continue
-        if line.startswith(DOCSTART):
-            flush()
-            doc_number += 1
-            continue
-        parts = line.split(" ") if columns == 3 else line.split()
-        if len(parts) != columns:
-            what = "WORD MASK TAG separated by single spaces" if columns == 3 else "WORD TAG"
-            raise KmbError(f"expected {columns} columns ({what}), found {len(parts)}", path=path, line=number)
-        word, tag = unicodedata.normalize("NFC", parts[0]), parts[-1]
-        if not word:
-            raise KmbError("empty word", path=path, line=number)
-        if columns == 3:
-            mask = parts[1]
-            if set(mask) - {"X", "O"}:
-                raise KmbError(f"mask {mask!r} must hold only X and O (one per syllable)", path=path, line=number)
-            if len(mask) != len(word):
-                raise KmbError(
-                    f"mask {mask!r} has {len(mask)} marks but word {word!r} has {len(word)} syllables",
-                    path=path,
-                    line=number,
-                )
-        _check_tag(tag, tags[-1] if tags else "O", path, number)
-        if not words:
-            first_line = number
-        words.append(word)
-        tags.append(tag)
-    flush()
-    return sentences
-
-
-def read_klue(path: Path) -> list[NerSentence]:
-    """KLUE-NER character-level TSV -> one sentence (and document) per ``## id`` block."""
-    import unicodedata
-
-    sentences: list[NerSentence] = []
-    chars: list[str] = []
-    tags: list[str] = []
-    sent_id = ""
-    first_line = 0
-    previous = "O"
-
-    def flush() -> None:
-        nonlocal chars, tags
-        if chars:
-            sentences.append(NerSentence(chars, tags, sent_id or f"{path.stem}#{len(sentences)}", first_line))
-        chars, tags = [], []
-
-    for number, line in _lines(path):
-        if line.startswith("##"):
-            body = line[2:].strip()
-            if "\t" in body:  # "## id<TAB>marked sentence" opens a sentence; other ## lines are comments
-                flush()
-                sent_id = body.split("\t", 1)[0]
-            continue
-        if not line.strip("\t") and not line.startswith(" "):
-            flush()
-            continue
-        parts = line.split("\t")
-        if len(parts) != 2:
-            raise KmbError(f"expected 2 tab-separated columns (CHAR<TAB>TAG), found {len(parts)}", path=path, line=number)
-        char, tag = parts
-        _check_tag(tag, previous if chars else "O", path, number)
-        previous = tag
-        if char.strip() == "":
-            # A space only separates words: it is checked as IOB2 in sequence, then dropped.
-            continue
-        if not chars:
-            first_line = number
-        chars.append(unicodedata.normalize("NFC", char))
-        tags.append(tag)
-    flush()
-    return sentences
-
-
-def read_ner(path: str | Path, fmt: str) -> list[NerSentence]:
-    """Read one NER file in ``fmt`` (kmbert, klue, conll)."""
-    path = Path(path)
-    if fmt == "kmbert":
-        sentences = _read_word_per_line(path, 3)
-    elif fmt == "conll":
-        sentences = _read_word_per_line(path, 2)
-    elif fmt == "klue":
-        sentences = read_klue(path)
-    else:
-        raise KmbError(f"unknown NER format {fmt!r} (choose {', '.join(FORMATS)})")
-    if not sentences:
-        raise KmbError("no sentences found", path=path)
-    return sentences
-
 
 def documents(sentences: Sequence[NerSentence]) -> list[list[NerSentence]]:
     """Group sentences by document, keeping file order."""
