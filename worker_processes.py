@@ -37,3 +37,31 @@ def start_worker(parent_pid: int, init=None, *args) -> None:
     end_with_parent(parent_pid)
     if init is not None:
         init(*args)
+
+
+def map_in_order(function, items, workers: int, init=None, initargs: tuple = ()):
+    """``function(item)`` for each item, in order, in ``workers`` processes (here when 1), with at
+    most three items per worker in flight, so a long input streams in bounded memory
+    (``Pool.imap`` would read the whole input ahead). ``function`` must be a module-level function."""
+    import itertools
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    items = iter(items)
+    first = list(itertools.islice(items, 2))
+    if workers <= 1 or len(first) < 2:  # one item: starting processes would cost more than it saves
+        if init is not None:
+            init(*initargs)
+        for item in itertools.chain(first, items):
+            yield function(item)
+        return
+    context = multiprocessing.get_context("spawn")  # DuckDB and Arrow threads do not survive fork
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
+                             initargs=(os.getpid(), init, *initargs)) as pool:
+        in_flight = []
+        for item in itertools.chain(first, items):
+            in_flight.append(pool.submit(function, item))
+            if len(in_flight) >= workers * 3:
+                yield in_flight.pop(0).result()
+        for future in in_flight:
+            yield future.result()

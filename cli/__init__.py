@@ -2,6 +2,7 @@
 group, each a Typer sub-app, put together here.
 
     cli/crawl.py      kmb crawl naver-health | kci | replay-server | parse naver
+    cli/deid.py       kmb deid run | eval | sample
     cli/corpus.py     kmb corpus add | build | stats | export
     cli/terms.py      kmb terms import | list | count
     cli/vocab.py      kmb vocab build | tokenize | extend-model
@@ -26,7 +27,7 @@ from typing import Annotated, Optional
 import typer
 
 from kmb import __version__
-from kmb.cli import corpus, crawl, evaluate, pretrain, terms, vocab, workspace
+from kmb.cli import corpus, crawl, deid, evaluate, pretrain, terms, vocab, workspace
 from kmb.errors import KmbError
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(crawl.app, name="crawl")
+app.add_typer(deid.app, name="deid")
 app.add_typer(corpus.app, name="corpus")
 app.add_typer(terms.app, name="terms")
 app.add_typer(vocab.app, name="vocab")

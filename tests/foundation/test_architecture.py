@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2]
-STAGES = ["crawlers", "corpus", "vocab", "training", "evaluation"]
+STAGES = ["crawlers", "deid", "corpus", "vocab", "training", "evaluation"]
 FOUNDATION = {"storage", "workspace", "errors", "checks", "faults", "worker_processes"}
 # Not part of the library a user imports: generated sites, tests, benchmarks.
 SKIPPED = {"tests", "benchmarks", "replay_site", "docs", "samples", ".venv", "build"}

@@ -1,0 +1,165 @@
+"""Person names in Korean notes: found by the words around them, checked against medical words.
+
+A Korean name is a surname (one syllable, or one of the two-syllable ones: 남궁, 선우, 제갈, 황보 ...)
+and a given name of one or two syllables, often written against the next word ("김민수님",
+"박지훈교수"). A bare syllable pair says nothing by itself (정상, 고혈압 and 조영제 all begin with a
+surname), so a name is only taken where the context says "person":
+
+- after a label: 성명 / 이름 / 환자명 / 보호자 / 주치의 ... (with or without a colon);
+- before a role word: 님, 씨, 환자, 보호자, 교수, 선생님, 간호사, 담당의 ...;
+- after a role word, when a name-like ending follows (a particle, "(", ",", the end of the line).
+
+Every candidate must pass :func:`looks_like_name`: a known surname, given-name syllables that names
+use, and not a medical or everyday word (:data:`NOT_NAMES`, plus any words the caller adds, e.g.
+the workspace's term lists). A name found once is then found everywhere else in the same document
+(:func:`name_spans` propagates it), which reaches mentions without a role word.
+"""
+
+from __future__ import annotations
+
+import re
+
+DOUBLE_SURNAMES = ("남궁", "선우", "제갈", "황보", "독고", "사공", "서문", "동방", "어금", "망절", "탁지")
+SURNAMES = set(
+    "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진지엄채원천방공현함변염여추도소석선설마길연위표명기반라왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감호제음빈동온시범좌팽승간상갈단견당화창옹순빙"
+)
+# Syllables of given names (common ones; a rare one loses only the role-free propagation).
+GIVEN_SYLLABLES = set(
+    "가각간갑강끝둘말분점쁜례개건걸겸경계고곤공관광교구국군권규균근금기길나남내녀년노누늘다단담당대덕도돈동두득라란람랑래량려련렬령례로록론룡루류륜률리린림마만매명모목몽무문미민바박반방배백범법벽변별병보복본봉부분비빈빛사산삼상새샘생서석선설섬성세소솔송수숙순술숭슬승시식신실심아안애야양어억언엄업연열염엽영예오옥온완왕요용우욱운웅원월위유윤율은을음응의이익인일임자작장재저전정제조종주준중지직진찬창채천철초촌총추춘충치칠탁태택파판평포표풍필하학한해향허헌혁현혜호홍화환활황회효후훈휘희"
+)
+ROLES_AFTER = (
+    "선생님", "교수님", "간호사님", "원장님", "과장님", "보호자님", "환자분", "환자님", "님", "씨", "환자", "보호자",
+    "교수", "선생", "간호사", "담당의", "주치의", "전공의", "전임의", "레지던트", "인턴", "원장", "과장", "의사",
+    "약사", "여사", "어머니", "아버지", "어머님", "아버님", "할머니", "할아버지", "부인", "남편", "아들",
+    "딸", "학생", "팀장", "실장", "수간호사", "치료사", "기사", "방사선사", "영양사", "사회복지사",
+)
+# Labels that always introduce a name, and words that do only when the name is set off after them
+# ("환자: 김민수", "환자 김민수(M/45)", but not "환자 진술상").
+LABELS = (
+    "환자성명", "환자명", "환자 이름", "성명", "이름", "보호자명", "보호자 성명", "담당의사", "담당의", "주치의",
+    "담당간호사", "담당 간호사", "작성자", "기록자", "작성의", "의뢰의", "판독의", "집도의", "마취의", "담당교수",
+    "서명", "수신", "참조", "신청인", "대리인", "Dr.", "Dr",
+)
+WEAK_LABELS = ("환자", "보호자", "간호사", "전공의", "교수", "의사", "판독")
+# Endings that may follow a name directly: particles, so that "김민수는" and "김민수와" end the name.
+_PARTICLES = r"(?:께서|에게|에서|한테|으로|이가|이는|이를|이의|이와|이랑|씨|은|는|이|가|을|를|의|와|과|도|만|로|랑|께)"
+
+# Words a role word often follows or precedes that begin with a surname and are not names.
+NOT_NAMES = frozenset("""
+고혈압 고지혈증 고열 고령 고위험 고용량 고관절 고칼륨혈증 고혈당 고도 고정 고통 고름 고막
+신부전 신장 신장암 신경 신경과 신체 신생아 신규 신환 신속 신증후군 신우신염 신장염
+유방암 유방 유방염 유아 유산 유지 유착 유전 유전자 유증상 유의 유병
+정상 정신 정신과 정맥 정형외과 정밀 정도 정기 정규 정서 정상인 정량 정보 정액 정지
+조영제 조영 조직 조기 조절 조현병 조산 조산아 조치 조사 조혈 조심 조금
+이상 이송 이동 이후 이전 이외 이식 이완 이명 이뇨 이뇨제 이환 이력 이물 이학적 이해 이번 이미 이하 이내 이유 이용 이틀 이상자
+전신 전혈 전원 전문의 전립선 전립선암 전해질 전반 전체 전후 전날 전방 전과 전처치 전신마취
+한쪽 한번 한약 한방 한랭 한계 한달 한동안
+안정 안과 안압 안면 안구 안전 안내 안정제
+오른쪽 오한 오심 오늘 오전 오후 오연 오염
+우측 우울 우울증 우상복부 우하복부
+좌측 하지 하복부 하루 하혈 하부 하강
+방광 방광염 방사선 방문 방치 방향 방법
+배뇨 배변 배액 배꼽 배부 배양
+진료 진단 진통제 진정 진행 진찰 진균 진료과
+장기 장염 장애 장폐색 장내 장시간 장루
+강직 강도 강화
+구토 구역 구강 구급 구급차
+주사 주의 주기 주증상 주호소 주간 주치 주말
+최근 최대 최소 최종 최초
+심장 심전도 심박 심부전 심근 심근경색 심정지 심폐 심한 심하게 심해짐 심각
+임상 임신 임산부 임의 임시
+양성 양측 양호 양상 양쪽 양수
+성인 성별 성장 성공
+소변 소아 소견 소화 소량 소실 소양감
+호흡 호전 호소 호흡곤란
+황달 변비 변화 변형
+문진 문제 문의
+손상 손목 손가락
+허리 허혈 허약
+나이 남성 노인 노화
+마비 마취 마약
+여부 여성 여러
+연령 연하 연속
+육안 윤활
+차트 차이 차도 차단
+권고 권유
+서맥 서서히
+송부 송출
+민감 민감도
+지속 지연 지시 지혈 지난 지표
+엄지 원인 원발 원내 원외 공복 공급 현재 현증 함께 표준 명확 기능 기침 기저 기타 기관 기관지
+반복 반응 반대 왕진 금식 금기 인두 인후 인공 제거 제한 모든 국소 예정 예후 경과 경구 경우 경증
+봉합 부종 부작용 부위 부분 가슴 가래 가족 복부 복통 복용 태아 목표 형태 두통 두드러기 감염 감소
+호전됨 시행 시술 범위 동반 동의 온도 승인 간호 간헐적 간경화 상태 상처 상복부 단계 단백 당뇨 당일
+화상 창상 순환 빈혈 빈맥 탁월 석회화 선별 설사 마른 길이 연고 위험 위치 위장 위암 위염 표시
+""".split())
+
+# Compiled once: surname + given name; the caller checks each candidate.
+_SURNAME = "(?:" + "|".join(DOUBLE_SURNAMES) + "|[" + "".join(sorted(SURNAMES)) + "])"
+_CANDIDATE = r"(" + _SURNAME + r"[가-힣]{1,2})"
+_ROLE_AFTER = "(?:" + "|".join(sorted(ROLES_AFTER, key=len, reverse=True)) + ")"
+_LABEL = "(?:" + "|".join(re.escape(x) for x in sorted(LABELS, key=len, reverse=True)) + ")"
+_WEAK_LABEL = "(?:" + "|".join(WEAK_LABELS) + ")"
+_NAME_END = r"(?=" + _PARTICLES + r"?(?:[^가-힣]|$))"
+_MENTION_END = re.compile(r"(?:" + _PARTICLES + r"?(?:[^가-힣]|$)|" + _ROLE_AFTER + ")")
+_SET_OFF = r"(?=\s?[(,/]|님|씨|(?:께서|에게|이가|이는|은|는|이|가)\s)"
+
+BEFORE_ROLE = re.compile(r"(?<![가-힣])" + _CANDIDATE + r"\s?(" + _ROLE_AFTER + r")(?:(?![가-힣])|(?=" + _PARTICLES + r"))")
+AFTER_LABEL = re.compile(r"(?<![가-힣])" + _LABEL + r"\s*(?:[:：]\s*|\s)" + _CANDIDATE + _NAME_END + "|"
+                         r"(?<![가-힣])" + _WEAK_LABEL + r"\s*[:：]\s*" + _CANDIDATE + _NAME_END)
+AFTER_WEAK_LABEL = re.compile(r"(?<![가-힣])" + _WEAK_LABEL + r"\s" + _CANDIDATE + _SET_OFF + "|"
+                              r"^[ \t]*" + _WEAK_LABEL + r"[ \t]+" + _CANDIDATE + r"[ \t]*$", re.MULTILINE)  # a header line
+# Roles that also follow diagnoses ("고혈압 환자"): the name must then not be a known word.
+WEAK_ROLES = frozenset({"환자", "환자분", "환자님", "보호자", "보호자님"})
+
+
+# Words of the contexts themselves, never names whatever the context ("선생님" is not 선생 + 님).
+ROLE_WORDS = frozenset(ROLES_AFTER) | frozenset(LABELS) | frozenset(WEAK_LABELS) | frozenset(
+    {"선생", "교수", "간호", "보호", "담당", "주치", "원장", "과장", "환자", "의사", "전공", "인턴", "약사", "기사", "팀장", "실장"})
+
+
+def looks_like_name(candidate: str, not_names: frozenset[str] | set[str] | None = frozenset()) -> bool:
+    """A surname, then one or two given-name syllables, and not a known word (`not_names` None:
+    the context is strong enough that a known word is a name after all: "주치의: 문진")."""
+    if candidate in ROLE_WORDS or (not_names is not None and (candidate in NOT_NAMES or candidate in not_names)):
+        return False
+    for surname in DOUBLE_SURNAMES:
+        if candidate.startswith(surname) and len(candidate) > 2:
+            given = candidate[2:]
+            break
+    else:
+        if candidate[0] not in SURNAMES:
+            return False
+        given = candidate[1:]
+    return 1 <= len(given) <= 2 and all(s in GIVEN_SYLLABLES for s in given)
+
+
+def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) -> list[tuple[int, int, str]]:
+    """(start, end, "NAME") of each name in `text`, mentions of a found name included."""
+    found: dict[tuple[int, int], str] = {}
+    for match in BEFORE_ROLE.finditer(text):
+        _take(found, match, 1, not_names if match.group(2) in WEAK_ROLES else None)
+    for match in AFTER_LABEL.finditer(text):
+        _take(found, match, 1 if match.group(1) else 2, None)
+    for match in AFTER_WEAK_LABEL.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is strong
+        group = 1 if match.group(1) else 2
+        _take(found, match, group, None if text[match.end(group):match.end(group) + 1] == "(" else not_names)
+    for name in sorted(set(found.values()), key=len, reverse=True):  # the same name elsewhere in the document
+        start = text.find(name)
+        while start != -1:
+            end = start + len(name)
+            if (start == 0 or not _is_hangul(text[start - 1])) and _MENTION_END.match(text, end):
+                if all(end <= s or start >= e for s, e in found):
+                    found[(start, end)] = name
+            start = text.find(name, end)
+    return [(start, end, "NAME") for start, end in sorted(found)]
+
+
+def _is_hangul(char: str) -> bool:
+    return "가" <= char <= "힣"
+
+
+def _take(found: dict, match: re.Match, group: int, not_names) -> None:
+    if looks_like_name(match.group(group), not_names):
+        found[match.span(group)] = match.group(group)
+

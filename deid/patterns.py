@@ -1,0 +1,151 @@
+"""The identifiers with a shape: numbers, addresses, e-mails, dates, as Korean notes write them.
+
+Each pattern finds one identifier type and marks only the value (a label such as 등록번호 stays).
+None uses ``\\b``: in Korean text a number is often written against a particle ("010-1234-5678로",
+"900101-1234567이며"), and Python's ``\\b`` sees no boundary between a digit and Hangul. Instead
+each number is fenced by "no digit before / after" look-arounds.
+
+Resident registration numbers (주민등록번호) are matched by shape (birth date, then the sex/century
+digit 1-8, then six digits) and not by check digit: numbers issued since October 2020 carry none,
+and foreigner registration numbers (외국인등록번호, digit 5-8) share the shape.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NO_DIGIT_BEFORE = r"(?<![0-9])"
+_NO_DIGIT_AFTER = r"(?![0-9])"
+_SEP = r"[ .\-]?"  # hyphen, dot, one space or nothing
+
+RRN = re.compile(
+    _NO_DIGIT_BEFORE
+    + r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\s?[-–]?\s?[1-8](?:\d{6}|\*{6})"
+    + _NO_DIGIT_AFTER
+)
+
+# Mobile (010, 011, 016-019), Seoul 02, the other area codes 031-064, 070 internet phones, 050x
+# safe numbers; the area code may sit in parentheses; +82 drops the leading 0 ("+82 10-...").
+_AREA = r"(?:01[016789]|02|0[3-6][1-5]|070|050\d|080)"
+_AREA_INTL = r"(?:1[016789]|2|[3-6][1-5]|70|50\d|80)"
+PHONE = re.compile(
+    r"(?:"
+    + r"\+82[ \-.]?(?:\(0\))?" + _AREA_INTL
+    + r"|\(" + _AREA + r"\)" + r"|" + _NO_DIGIT_BEFORE + _AREA + r"\)?"
+    + r")"
+    + r"[ \-.]?\d{3,4}" + _SEP + r"\d{4}" + _NO_DIGIT_AFTER
+    + r"|" + _NO_DIGIT_BEFORE + r"1[5-9]\d{2}-\d{4}" + _NO_DIGIT_AFTER  # 1588-xxxx and the like
+)
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+
+URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'*+,;=%]+[A-Za-z0-9/=#]")
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+IP_ADDRESS = re.compile(_NO_DIGIT_BEFORE + r"(?<!\.)" + _OCTET + r"(?:\." + _OCTET + r"){3}" + r"(?![0-9.])")
+
+CARD = re.compile(_NO_DIGIT_BEFORE + r"\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d{4}" + _NO_DIGIT_AFTER)
+
+_LABEL_GAP = r"\s*(?:[:：#]|은|는|:\s*No\.?)?\s*"
+ACCOUNT = re.compile(r"(?:계좌번호|계좌|입금\s?계좌)" + _LABEL_GAP + r"(?:[가-힣]{2,4}은행\s*)?(\d[\d\-]{8,}\d)")
+
+# Hospital record numbers follow a label; the value is digits, or letters then digits.
+PATIENT_ID_LABELS = (
+    "병원등록번호", "의무기록번호", "환자등록번호", "등록번호", "환자번호", "차트번호", "병록번호",
+    "진료번호", "수진자번호", "내원번호", "외래번호", "입원번호", "환자 ID", "환자ID", "차트 No",
+    "Chart No", "chart no", "MRN", "PT ID", "Pt ID", "pt id", "Patient ID", "patient id", "ID",
+)
+PATIENT_ID = re.compile(
+    r"(?<![가-힣A-Za-z])(?:" + "|".join(re.escape(label) for label in PATIENT_ID_LABELS) + r")\.?"
+    + _LABEL_GAP + r"((?:[A-Za-z]{1,3}[\-]?)?\d[\d\-]{3,14}\d)" + _NO_DIGIT_AFTER
+)
+
+# Dates in every common form; as BIRTH_DATE only after a birth label or before 생(生).
+_Y4 = r"(?:19|20)\d{2}"
+_MM = r"(?:0?[1-9]|1[0-2])"
+_DD = r"(?:0?[1-9]|[12]\d|3[01])"
+_MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+DATE_FORMS = (
+    _Y4 + r"\s?년\s?" + _MM + r"\s?월\s?" + _DD + r"\s?일",
+    _Y4 + r"\s?[.\-/]\s?" + _MM + r"\s?[.\-/]\s?" + _DD + r"\.?",
+    r"\d{2}\s?년\s?" + _MM + r"\s?월\s?" + _DD + r"\s?일",
+    r"\d{2}[.\-/]" + _MM + r"[.\-/]" + _DD,
+    _MM + r"/" + _DD + r"/" + _Y4,
+    _DD + r"[ \-]" + _MON + r"[ \-,]\s?" + _Y4,
+    _MON + r" " + _DD + r",? " + _Y4,
+    _Y4 + r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])",
+    r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])",
+)
+_DATE = r"(?:" + "|".join(DATE_FORMS) + r")"
+DATE = re.compile(_NO_DIGIT_BEFORE + r"(?:" + "|".join(DATE_FORMS[:7]) + r")" + _NO_DIGIT_AFTER)
+BIRTH_LABELS = ("생년월일", "출생일", "생일", "D.O.B.", "D.O.B", "DOB", "Date of Birth", "Date of birth", "date of birth", "Birth", "birth")
+BIRTH_DATE = re.compile(
+    r"(?:" + "|".join(re.escape(label) for label in BIRTH_LABELS) + r")" + r"\s*(?:[:：]|은|는)?\s*"
+    + r"(" + _DATE + r")" + _NO_DIGIT_AFTER
+    + r"|" + _NO_DIGIT_BEFORE + r"(" + _DATE + r"|(?:19|20)?\d{2}\s?년)\s?생(?![가-힣])"  # 1985년 3월 2일생, 85년생
+)
+
+# Addresses: a province or a 시/군/구 unit, then a road-name (…로/길 12) or lot-number (…동 123-4)
+# part, then an optional building part (아파트 101동 1203호) and a parenthesised 동.
+_PROVINCE = (r"(?:서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주|"
+             r"충청북|충청남|전라북|전라남|경상북|경상남)"
+             r"(?:특별시|광역시|특별자치시|특별자치도|도|시)?")
+# Words ending in 시/군/구 that are not places ("당시 치료로 2주" must not be an address).
+_NOT_UNITS = ("당시", "동시", "즉시", "수시", "항시", "표시", "지시", "제시", "개시", "무시", "감시", "재시",
+              "필요시", "연구", "입구", "출구", "요구", "추구", "도구", "기구", "가구", "전구", "백혈구", "적혈구",
+              "혈구", "림프구", "호중구", "단핵구", "과립구", "복구", "탐구", "장군", "아군", "균군", "대조군",
+              "실험군", "환자군", "치료군", "위약군", "군", "구", "시")
+_UNIT = r"(?:(?!" + "|".join(w + r"\s" for w in _NOT_UNITS) + r")[가-힣]{1,5}(?:시|군|구)\s?)"
+_ROAD = r"[가-힣A-Za-z0-9]{1,12}(?:대로|로|길)(?:\s?\d{1,4}번?길)?\s?\d{1,4}(?:-\d{1,4})?"
+_LOT = r"[가-힣0-9]{1,8}(?:동|리|가)\d?(?:가)?\s?(?:산\s?)?\d{1,5}(?:-\d{1,5})?(?:번지)?"
+_EUPMYEON = r"(?:[가-힣]{1,5}(?:읍|면)\s?)?"
+_MEASURE_AFTER = r"(?!(?:주|일|회|개월|년|세|시간|분|차|번째|mg|mL|ml|cc|%|kg|cm|mm|단계|기|점|배|정|T|C|정도))"
+_BUILDING = (r"(?:,?\s?[가-힣A-Za-z0-9]{0,15}(?:아파트|빌라|맨션|오피스텔|타워|빌딩|하이츠|APT|apt)?\s?"
+             r"(?:\d{1,4}동\s?)?\d{1,5}호)?")
+_DONG_NOTE = r"(?:\s?\([가-힣0-9]{1,10}(?:동|리|가)?(?:,\s?[가-힣A-Za-z0-9 ]{1,20})?\))?"
+ADDRESS = re.compile(
+    r"(?<![가-힣])(?:" + _PROVINCE + r"\s?" + _UNIT + r"{0,3}|" + _UNIT + r"{1,3})" + _EUPMYEON
+    + r"(?:" + _ROAD + r"|" + _LOT + r")" + _MEASURE_AFTER + _NO_DIGIT_AFTER + _BUILDING + _DONG_NOTE
+)
+
+# Type name -> (pattern, group holding the value: 0 = the whole match, None = the first group that matched).
+SHAPED = {
+    "RRN": (RRN, 0),
+    "PHONE": (PHONE, 0),
+    "EMAIL": (EMAIL, 0),
+    "URL": (URL, 0),
+    "IP_ADDRESS": (IP_ADDRESS, 0),
+    "CARD": (CARD, 0),
+    "ACCOUNT": (ACCOUNT, 1),
+    "PATIENT_ID": (PATIENT_ID, 1),
+    "BIRTH_DATE": (BIRTH_DATE, None),
+    "ADDRESS": (ADDRESS, 0),
+}
+
+
+def shaped_spans(text: str, types: set[str], all_dates: bool = False) -> list[tuple[int, int, str]]:
+    """(start, end, type) of every shaped identifier of `types` in `text` (overlaps allowed)."""
+    spans = []
+    for name, (pattern, group) in SHAPED.items():
+        if name not in types:
+            continue
+        for match in pattern.finditer(text):
+            if group is None:
+                group = next(g for g in range(1, (match.lastindex or 0) + 1) if match.group(g) is not None)
+                start, end = match.span(group)
+                group = None
+            else:
+                start, end = match.span(group)
+            end = _trim(text, start, end)
+            if end > start:
+                spans.append((start, end, name))
+    if all_dates and "DATE" in types:
+        spans.extend((m.start(), _trim(text, m.start(), m.end()), "DATE") for m in DATE.finditer(text))
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> int:
+    """Drop trailing spaces and dots a pattern may have taken (the sentence's own full stop)."""
+    while end > start and text[end - 1] in " .,":
+        end -= 1
+    return end
