@@ -45,13 +45,16 @@ class Workspace:
     def open(cls, root: str | os.PathLike | None = None) -> Workspace:
         """Open (and create) a workspace; ``None`` means $KMB_WORKSPACE or ./kmb-workspace."""
         root = Path(root or os.environ.get(ENV_VAR) or DEFAULT_WORKSPACE).expanduser().resolve()
+        # A directory caught between the two renames of a swap by a kill (corpus/ already renamed
+        # to its hidden .old, the new one not yet in) is put back BEFORE the stage folders are
+        # made: an empty corpus/ made first would count as the new copy, and the old one would be
+        # dropped. Then what killed writers left (raw/<source>/, pretrain/<name>/ ...) is swept.
+        recover_dirs(root)
         for name in STAGE_FOLDERS:
             (root / name).mkdir(parents=True, exist_ok=True)
-        # A directory caught between the two renames of a swap by a kill is put back first, and
-        # what killed writers left (raw/<source>/, pretrain/<name>/ ...) is swept.
-        for folder in [root, *(root / name for name in STAGE_FOLDERS)]:
+        for folder in (root / name for name in STAGE_FOLDERS):
             recover_dirs(folder)
-            for sub in (_visible_dirs(folder) if folder != root else ()):
+            for sub in _visible_dirs(folder):
                 recover_dirs(sub)
         return cls(root)
 
