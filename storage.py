@@ -189,6 +189,17 @@ CORPUS_SIGNATURES = pa.schema(
 )
 
 
+# --- DuckDB ----------------------------------------------------------------------------------------
+def sql_string(value: str | os.PathLike) -> str:
+    """``value`` as a DuckDB string literal, quotes doubled (``o'brien`` -> ``'o''brien'``).
+
+    Paths go to DuckDB as bound parameters (``read_parquet(?)``); this is only for the statements
+    that cannot take one (``CREATE VIEW``, which must hold its paths in its text), and is the one
+    place such a literal is made."""
+    text = value.as_posix() if isinstance(value, Path) else os.fspath(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
 # --- the writer --------------------------------------------------------------------------------
 ROW_GROUP_ROWS = 64_000
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from kmb.errors import KmbError
-from kmb.storage import atomic_path, recover_dirs
+from kmb.storage import atomic_path, recover_dirs, sql_string
 
 DEFAULT_WORKSPACE = "kmb-workspace"
 ENV_VAR = "KMB_WORKSPACE"
@@ -145,7 +145,8 @@ class Workspace:
             con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
             try:
                 for name, glob in views.items():
-                    source = f"read_parquet('{(self.root / glob).as_posix()}', union_by_name=true)"
+                    # A view cannot take parameters: the path is a literal, quoted by sql_string.
+                    source = f"read_parquet({sql_string(self.root / glob)}, union_by_name=true)"
                     con.execute(f'create view "{name}" as {selects[name].format(src=source)}')
             finally:
                 con.close()
