@@ -476,6 +476,25 @@ def reject_keys(folder: str | os.PathLike) -> set[tuple[str, str]]:
     return keys
 
 
+def parquet_footer(path: str | os.PathLike) -> pq.FileMetaData:
+    """The footer (schema, row groups, row count) of a Parquet file, read without its data; a file
+    that has none (truncated, empty, not Parquet) is the one KmbError line that names it.
+
+    Cheap (a few KB per file), so a command can check every input before it starts work. Damage
+    inside a data page, behind an intact footer, is found only when that page is read."""
+    try:
+        return pq.read_metadata(path)
+    except pa.ArrowInvalid:  # no magic bytes, too short, empty
+        pass
+    except OSError as exc:
+        if exc.errno is not None:  # a fault of the disk or the permissions, not of the file: as is
+            raise
+        # pyarrow's "Couldn't deserialize thrift": a footer with garbage in it
+    from kmb.faults import damaged_file_error
+
+    raise damaged_file_error(path) from None
+
+
 def part_name(prefix: str = "part") -> str:
     """A new, unique file name for one more part of a table (parts are never rewritten)."""
     import time

@@ -59,7 +59,7 @@ import pyarrow.parquet as pq
 from kmb.corpus import cleaning, dedup, filters
 from kmb.corpus.normalise import normalise
 from kmb.corpus.sentence_split import DEFAULT_BACKEND, DEFAULT_MAX_PIECE_CHARS, SentenceSplitter
-from kmb.storage import CORPUS_DOCUMENTS, CORPUS_SIGNATURES, SENTENCES, ParquetSink, part_name
+from kmb.storage import CORPUS_DOCUMENTS, CORPUS_SIGNATURES, SENTENCES, ParquetSink, parquet_footer, part_name
 from kmb.workspace import Workspace
 from kmb.errors import KmbError
 
@@ -635,19 +635,20 @@ def _totals(con, build_dir: Path) -> dict:
 
 # --- raw input checks ---------------------------------------------------------------------------
 def _raw_files(workspace: Workspace) -> list[Path]:
+    """Every raw table, each checked (footer, columns) before the build starts work: a damaged
+    file is one line naming it, and corpus/ is not touched."""
     raw = workspace.root / "raw"
     files = sorted(raw.glob("*/*.parquet"))
     if not files:
         raise KmbError("no raw document tables (raw/<source>/*.parquet); add documents first with "
                        "`kmb corpus add` or `kmb crawl ...`", path=raw)
+    for path in files:
+        _check_raw_file(path)
     return files
 
 
 def _check_raw_file(path: Path) -> list[str]:
-    try:
-        names = pq.read_schema(path).names
-    except Exception as exc:  # corrupt or not Parquet at all
-        raise KmbError(f"not a readable Parquet file ({exc.__class__.__name__}: {exc})", path=path) from None
+    names = parquet_footer(path).schema.to_arrow_schema().names  # a damaged file: one line naming it
     missing = {"doc_id", "text"} - set(names)
     if missing:
         raise KmbError(f"raw table lacks column(s) {', '.join(sorted(missing))}", path=path)
