@@ -64,6 +64,11 @@ def as_kmb_error(exc: BaseException) -> KmbError | None:
     return None
 
 
+def damaged_file_error(path: object = None, what: str = "a Parquet file") -> KmbError:
+    """The one line for a damaged workspace file, naming it (``path``) where known."""
+    return KmbError(f"{what} is damaged (truncated or not what its name says); {REPAIR_HINT}", path=path)
+
+
 def _damaged_file(exc: BaseException) -> KmbError | None:
     # pyarrow.ArrowInvalid / ArrowIOError, duckdb.IOException / InvalidInputException,
     # safetensors_rust.SafetensorError: matched by type name so this module imports none of them.
@@ -78,8 +83,7 @@ def _damaged_file(exc: BaseException) -> KmbError | None:
     what = "a Parquet file" if "arquet" in message or "magic" in message else "a workspace file"
     if kind in {"SafetensorError", "UnpicklingError", "BadZipFile", "EOFError"}:
         what = "a model or checkpoint weights file"
-    return KmbError(f"{what} is damaged (truncated or not what its name says); {REPAIR_HINT}",
-                    path=match.group(1) if match else None)
+    return damaged_file_error(match.group(1) if match else None, what)
 
 
 def _library_disk_fault(exc: BaseException) -> KmbError | None:

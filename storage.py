@@ -189,6 +189,17 @@ CORPUS_SIGNATURES = pa.schema(
 )
 
 
+# --- DuckDB ----------------------------------------------------------------------------------------
+def sql_string(value: str | os.PathLike) -> str:
+    """``value`` as a DuckDB string literal, quotes doubled (``o'brien`` -> ``'o''brien'``).
+
+    Paths go to DuckDB as bound parameters (``read_parquet(?)``); this is only for the statements
+    that cannot take one (``CREATE VIEW``, which must hold its paths in its text), and is the one
+    place such a literal is made."""
+    text = value.as_posix() if isinstance(value, Path) else os.fspath(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
 # --- the writer --------------------------------------------------------------------------------
 ROW_GROUP_ROWS = 64_000
 
@@ -463,6 +474,25 @@ def reject_keys(folder: str | os.PathLike) -> set[tuple[str, str]]:
         for batch in pq.ParquetFile(part).iter_batches(columns=["url", "reason"], batch_size=65_536):
             keys.update(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()))
     return keys
+
+
+def parquet_footer(path: str | os.PathLike) -> pq.FileMetaData:
+    """The footer (schema, row groups, row count) of a Parquet file, read without its data; a file
+    that has none (truncated, empty, not Parquet) is the one KmbError line that names it.
+
+    Cheap (a few KB per file), so a command can check every input before it starts work. Damage
+    inside a data page, behind an intact footer, is found only when that page is read."""
+    try:
+        return pq.read_metadata(path)
+    except pa.ArrowInvalid:  # no magic bytes, too short, empty
+        pass
+    except OSError as exc:
+        if exc.errno is not None:  # a fault of the disk or the permissions, not of the file: as is
+            raise
+        # pyarrow's "Couldn't deserialize thrift": a footer with garbage in it
+    from kmb.faults import damaged_file_error
+
+    raise damaged_file_error(path) from None
 
 
 def part_name(prefix: str = "part") -> str:

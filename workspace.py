@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from kmb.errors import KmbError
-from kmb.storage import atomic_path, recover_dirs
+from kmb.storage import atomic_path, recover_dirs, sql_string
 
 DEFAULT_WORKSPACE = "kmb-workspace"
 ENV_VAR = "KMB_WORKSPACE"
@@ -45,13 +45,16 @@ class Workspace:
     def open(cls, root: str | os.PathLike | None = None) -> Workspace:
         """Open (and create) a workspace; ``None`` means $KMB_WORKSPACE or ./kmb-workspace."""
         root = Path(root or os.environ.get(ENV_VAR) or DEFAULT_WORKSPACE).expanduser().resolve()
+        # A directory caught between the two renames of a swap by a kill (corpus/ already renamed
+        # to its hidden .old, the new one not yet in) is put back BEFORE the stage folders are
+        # made: an empty corpus/ made first would count as the new copy, and the old one would be
+        # dropped. Then what killed writers left (raw/<source>/, pretrain/<name>/ ...) is swept.
+        recover_dirs(root)
         for name in STAGE_FOLDERS:
             (root / name).mkdir(parents=True, exist_ok=True)
-        # A directory caught between the two renames of a swap by a kill is put back first, and
-        # what killed writers left (raw/<source>/, pretrain/<name>/ ...) is swept.
-        for folder in [root, *(root / name for name in STAGE_FOLDERS)]:
+        for folder in (root / name for name in STAGE_FOLDERS):
             recover_dirs(folder)
-            for sub in (_visible_dirs(folder) if folder != root else ()):
+            for sub in _visible_dirs(folder):
                 recover_dirs(sub)
         return cls(root)
 
@@ -142,7 +145,8 @@ class Workspace:
             con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
             try:
                 for name, glob in views.items():
-                    source = f"read_parquet('{(self.root / glob).as_posix()}', union_by_name=true)"
+                    # A view cannot take parameters: the path is a literal, quoted by sql_string.
+                    source = f"read_parquet({sql_string(self.root / glob)}, union_by_name=true)"
                     con.execute(f'create view "{name}" as {selects[name].format(src=source)}')
             finally:
                 con.close()

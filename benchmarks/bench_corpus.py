@@ -188,8 +188,9 @@ def dedup_child(path: str, method: str, out: str) -> None:
         configure_duckdb(con, Path(out).parent / "duckdb-tmp")
         kept = 0
         with ParquetSink(out, SENTENCES) as sink:
-            query = f"select {', '.join(SENTENCES.names)} from ({dedup_sentences_sql(path, None)})"
-            for batch in con.sql(query).to_arrow_reader(64_000):
+            dedup_query, params = dedup_sentences_sql(path, None)
+            query = f"select {', '.join(SENTENCES.names)} from ({dedup_query})"
+            for batch in con.sql(query, params=params).to_arrow_reader(64_000):
                 sink.write_table(batch)
                 kept += batch.num_rows
     else:  # the obvious alternative: whole table in memory, a dict of texts seen

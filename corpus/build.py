@@ -59,7 +59,7 @@ import pyarrow.parquet as pq
 from kmb.corpus import cleaning, dedup, filters
 from kmb.corpus.normalise import normalise
 from kmb.corpus.sentence_split import DEFAULT_BACKEND, DEFAULT_MAX_PIECE_CHARS, SentenceSplitter
-from kmb.storage import CORPUS_DOCUMENTS, CORPUS_SIGNATURES, SENTENCES, ParquetSink, part_name
+from kmb.storage import CORPUS_DOCUMENTS, CORPUS_SIGNATURES, SENTENCES, ParquetSink, parquet_footer, part_name
 from kmb.workspace import Workspace
 from kmb.errors import KmbError
 
@@ -586,12 +586,12 @@ def _batch_results(batches: Iterable[list[tuple]], config: BuildConfig) -> Itera
 
 def _dedup_sentences(con, stage: Path, build_dir: Path, existing: Path | None) -> dict:
     existing_glob = _glob(existing / "sentences") if existing is not None and _has_parts(existing / "sentences") else None
-    query = dedup.dedup_sentences_sql((stage / "sentences.parquet").as_posix(), existing_glob)
+    query, params = dedup.dedup_sentences_sql((stage / "sentences.parquet").as_posix(), existing_glob)
     counts = Counter()
     columns = SENTENCES.names
     part = build_dir / "sentences" / part_name()
     with ParquetSink(part, SENTENCES) as sink:
-        reader = con.sql(f"select {', '.join(columns)} from ({query})").to_arrow_reader(64_000)
+        reader = con.sql(f"select {', '.join(columns)} from ({query})", params=params).to_arrow_reader(64_000)
         for batch in reader:
             sink.write_table(batch)
             splits = batch.column(columns.index("split")).value_counts()
@@ -602,11 +602,11 @@ def _dedup_sentences(con, stage: Path, build_dir: Path, existing: Path | None) -
 
 def _finish_documents(con, stage: Path, build_dir: Path, new_part: Path) -> Counter:
     """Write the documents part with sentence counts after dedup; returns kept/dropped counts."""
-    docs = (stage / "documents.parquet").as_posix()
-    query = f"""
+    params = {"sentences": new_part.as_posix(), "documents": (stage / "documents.parquet").as_posix()}
+    query = """
         with c as (
             select doc_id, count(*)::int as n, sum(n_words)::bigint as w, sum(n_chars)::bigint as ch
-            from read_parquet('{new_part.as_posix()}') group by doc_id
+            from read_parquet($sentences) group by doc_id
         )
         select d.doc_id, d.source,
                case when d.dropped is null and c.n is not null then d.split end as split,
@@ -614,11 +614,11 @@ def _finish_documents(con, stage: Path, build_dir: Path, new_part: Path) -> Coun
                case when d.dropped is null and c.n is null then 'all_sentences_duplicate' else d.dropped end
                    as dropped,
                d.duplicate_of
-        from read_parquet('{docs}') d left join c using (doc_id) order by d.row_id
+        from read_parquet($documents) d left join c using (doc_id) order by d.row_id
     """
     counts = Counter()
     with ParquetSink(build_dir / "documents" / part_name(), CORPUS_DOCUMENTS) as sink:
-        for batch in con.sql(query).to_arrow_reader(64_000):
+        for batch in con.sql(query, params=params).to_arrow_reader(64_000):
             sink.write_table(batch)
             for value in batch.column(6).to_pylist():
                 counts[value or "kept"] += 1
@@ -627,27 +627,28 @@ def _finish_documents(con, stage: Path, build_dir: Path, new_part: Path) -> Coun
 
 def _totals(con, build_dir: Path) -> dict:
     sentences = con.execute(
-        f"select count(*), count(*) filter (where split = 'train'), count(*) filter (where split = 'valid'), "
-        f"count(distinct doc_id) from read_parquet('{_glob(build_dir / 'sentences')}')"
+        "select count(*), count(*) filter (where split = 'train'), count(*) filter (where split = 'valid'), "
+        "count(distinct doc_id) from read_parquet(?)", [_glob(build_dir / "sentences")]
     ).fetchone()
     return {"documents": sentences[3], "sentences": sentences[0], "train": sentences[1], "valid": sentences[2]}
 
 
 # --- raw input checks ---------------------------------------------------------------------------
 def _raw_files(workspace: Workspace) -> list[Path]:
+    """Every raw table, each checked (footer, columns) before the build starts work: a damaged
+    file is one line naming it, and corpus/ is not touched."""
     raw = workspace.root / "raw"
     files = sorted(raw.glob("*/*.parquet"))
     if not files:
         raise KmbError("no raw document tables (raw/<source>/*.parquet); add documents first with "
                        "`kmb corpus add` or `kmb crawl ...`", path=raw)
+    for path in files:
+        _check_raw_file(path)
     return files
 
 
 def _check_raw_file(path: Path) -> list[str]:
-    try:
-        names = pq.read_schema(path).names
-    except Exception as exc:  # corrupt or not Parquet at all
-        raise KmbError(f"not a readable Parquet file ({exc.__class__.__name__}: {exc})", path=path) from None
+    names = parquet_footer(path).schema.to_arrow_schema().names  # a damaged file: one line naming it
     missing = {"doc_id", "text"} - set(names)
     if missing:
         raise KmbError(f"raw table lacks column(s) {', '.join(sorted(missing))}", path=path)

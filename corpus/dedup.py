@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kmb.storage import sql_string
+
 DEFAULT_NEAR_THRESHOLD = 0.8
 DEFAULT_NUM_PERM = 128
 SHINGLE_CHARS = 5
@@ -282,31 +284,34 @@ class _SignatureFile:
         return np.frombuffer(data, dtype="<u4").astype(np.uint32)
 
 
-def dedup_sentences_sql(stage_glob: str, existing_glob: str | None) -> str:
-    """SQL selecting the staged sentences that are first occurrences, in build order.
+def dedup_sentences_sql(stage_glob: str, existing_glob: str | None) -> tuple[str, dict]:
+    """SQL selecting the staged sentences that are first occurrences, in build order, and its
+    parameters (the paths are bound, never pasted into the text): ``con.sql(query, params=params)``.
 
     ``stage_glob`` holds rows with a ``row_id`` in build order; ``existing_glob`` (or None) is the
     corpus already built, whose sentences take precedence.
     """
-    stage = f"read_parquet('{stage_glob}')"
+    stage = "read_parquet($stage)"
+    params = {"stage": str(stage_glob)}
     existing_filter = ""
     if existing_glob:
-        existing_filter = (
-            f"where md5_number(text) not in (select md5_number(text) from read_parquet('{existing_glob}'))"
-        )
-    return f"""
+        existing_filter = "where md5_number(text) not in (select md5_number(text) from read_parquet($existing))"
+        params["existing"] = str(existing_glob)
+    query = f"""
         with firsts as (
             select min(row_id) as row_id from {stage} {existing_filter} group by md5_number(text)
         )
         select s.* from {stage} s semi join firsts f on s.row_id = f.row_id order by s.row_id
     """
+    return query, params
 
 
 def configure_duckdb(con, temp_dir: Path, memory_limit: str = "700MB", threads: int | None = None) -> None:
     """Bound DuckDB's memory and let it spill to ``temp_dir`` instead."""
     temp_dir.mkdir(parents=True, exist_ok=True)
-    con.execute(f"set memory_limit='{memory_limit}'")
-    con.execute(f"set temp_directory='{temp_dir.as_posix()}'")
+    # SET takes no bound parameter in every DuckDB kmb supports: literals, quoted by sql_string.
+    con.execute(f"set memory_limit={sql_string(memory_limit)}")
+    con.execute(f"set temp_directory={sql_string(temp_dir)}")
     con.execute("set preserve_insertion_order=false")
     if threads:
         con.execute(f"set threads={int(threads)}")

@@ -265,18 +265,19 @@ def _sum_matches(terms: list[str], pairs_path: Path, mode: str) -> pa.Table:
         names = pa.table({"term_id": pa.array(range(len(terms)), pa.int32()), "term": pa.array(terms, pa.string())})
         con.register("names", names)
         return con.sql(
-            f"""
+            """
             select names.term as term,
                    coalesce(agg.count, 0)::bigint as count,
                    coalesce(agg.doc_freq, 0)::bigint as doc_freq,
-                   '{mode}' as mode
+                   $mode as mode
             from names
             left join (
                 select term_id, sum(n) as count, count(distinct doc_id) as doc_freq
-                from read_parquet('{pairs_path.as_posix()}') group by term_id
+                from read_parquet($pairs) group by term_id
             ) agg using (term_id)
             order by count desc, names.term_id
-            """
+            """,
+            params={"mode": mode, "pairs": pairs_path.as_posix()},  # bound: a path is never SQL text
         ).to_arrow_table()
     finally:
         con.close()

@@ -305,8 +305,8 @@ def list_terms(ws: Workspace, source: str | None = None, contains: str | None = 
         raise KmbError("no terms yet: run `kmb terms import FILE --source ...` first", path=path)
     con = duckdb.connect()
     try:
-        src = f"read_parquet('{path.as_posix()}')"
-        where, params = [], []
+        src = "read_parquet(?)"  # the path is bound (the first parameter), never pasted into SQL
+        where, params = [], [path.as_posix()]
         if source:
             where.append("list_contains(sources, ?)")
             params.append(source)
@@ -317,8 +317,10 @@ def list_terms(ws: Workspace, source: str | None = None, contains: str | None = 
         cur = con.execute(f"select term, sources, english, gloss, category, first_file from {src} {clause} order by term limit {int(limit)}", params)
         names = [d[0] for d in cur.description]
         rows = [dict(zip(names, r)) for r in cur.fetchall()]
-        counts = dict(con.execute(f"select s, count(*) from (select unnest(sources) as s from {src}) group by s order by s").fetchall())
-        total, overlap = con.execute(f"select count(*), count(*) filter (where len(sources) > 1) from {src}").fetchone()
+        counts = dict(con.execute(f"select s, count(*) from (select unnest(sources) as s from {src}) group by s order by s",
+                                  params[:1]).fetchall())
+        total, overlap = con.execute(f"select count(*), count(*) filter (where len(sources) > 1) from {src}",
+                                     params[:1]).fetchone()
     finally:
         con.close()
     return rows, {"terms": total, **{f"from {k}": v for k, v in counts.items()}, "in several sources": overlap}

@@ -279,7 +279,7 @@ def test_raw_table_without_text_column(workspace):
     with pytest.raises(KmbError, match="lacks column"):
         build_corpus(workspace, ONE_CORE)
     (workspace.raw("news") / "bad.parquet").write_bytes(b"not parquet at all")
-    with pytest.raises(KmbError, match="not a readable Parquet file"):
+    with pytest.raises(KmbError, match="a Parquet file is damaged"):
         build_corpus(workspace, ONE_CORE)
 
 

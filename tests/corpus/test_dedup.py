@@ -117,11 +117,12 @@ def test_sentence_dedup_keeps_first_occurrence_and_respects_existing(tmp_path):
     pq.write_table(stage, tmp_path / "stage.parquet")
     pq.write_table(pa.table({"text": ["이미 있는 문장이다."]}), tmp_path / "existing.parquet")
     con = duckdb.connect()
-    rows = con.sql(dedup_sentences_sql((tmp_path / "stage.parquet").as_posix(), None)).fetchall()
-    assert [r[0] for r in rows] == [1, 2, 4]
-    rows = con.sql(dedup_sentences_sql((tmp_path / "stage.parquet").as_posix(),
-                                       (tmp_path / "existing.parquet").as_posix())).fetchall()
-    assert [r[0] for r in rows] == [1, 2]
+    query, params = dedup_sentences_sql((tmp_path / "stage.parquet").as_posix(), None)
+    assert [r[0] for r in con.sql(query, params=params).fetchall()] == [1, 2, 4]
+    query, params = dedup_sentences_sql((tmp_path / "stage.parquet").as_posix(),
+                                        (tmp_path / "existing.parquet").as_posix())
+    assert [r[0] for r in con.sql(query, params=params).fetchall()] == [1, 2]
+    assert "stage.parquet" not in query  # paths are bound parameters, never SQL text
 
 
 def test_minhash_signature_equals_datasketch_update_batch():

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kmb import storage
+from kmb.errors import KmbError
 
 
 def _doc(i: int) -> dict:
@@ -158,3 +159,25 @@ def test_doc_ids_reads_every_part(tmp_path):
     storage.write_rows(tmp_path / storage.part_name(), [_doc(i) for i in range(3)], storage.DOCUMENTS)
     storage.write_rows(tmp_path / storage.part_name(), [_doc(7)], storage.DOCUMENTS)
     assert storage.doc_ids(tmp_path) == {"test:0", "test:1", "test:2", "test:7"}
+
+
+def test_sql_string_doubles_quotes_so_duckdb_reads_the_path_back(tmp_path):
+    import duckdb
+
+    folder = tmp_path / "o'brien's ws"
+    assert storage.sql_string(folder) == "'" + folder.as_posix().replace("'", "''") + "'"
+    con = duckdb.connect()
+    try:
+        assert con.execute(f"select {storage.sql_string(folder)}").fetchone()[0] == folder.as_posix()
+    finally:
+        con.close()
+
+
+def test_parquet_footer_reads_a_good_file_and_names_a_damaged_one(tmp_path):
+    path = tmp_path / "part-1.parquet"
+    storage.write_rows(path, [_doc(i) for i in range(3)], storage.DOCUMENTS)
+    assert storage.parquet_footer(path).num_rows == 3
+    path.write_bytes(path.read_bytes()[:-30])
+    with pytest.raises(KmbError) as err:
+        storage.parquet_footer(path)
+    assert str(err.value).startswith(f"{path}: a Parquet file is damaged")
