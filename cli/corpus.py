@@ -19,16 +19,19 @@ ADD, BUILD, FILTERS = AddOptions, BuildConfig, FilterConfig  # the defaults, wri
 @app.command("add")
 def add(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders: .txt (UTF-8/CP949/EUC-KR/UTF-16), .pdf, JATS .xml, .jsonl, .csv.")],
-    source: Annotated[str, typer.Option("--source", "-s", help="What these documents are: textbook, article, news or other (raw/<source>/).")] = ADD.source,
+    source: Annotated[str, typer.Option("--source", "-s", help="What these documents are: textbook, article, news, clinical (de-identified by every build) or other (raw/<source>/).")] = ADD.source,
     text_column: Annotated[str, typer.Option("--text-column", help="Field holding the text in .jsonl/.csv files.")] = ADD.text_column,
     title_column: Annotated[str, typer.Option("--title-column", help="Field holding the title in .jsonl/.csv files (optional).")] = ADD.title_column,
+    id_column: Annotated[Optional[str], typer.Option("--id-column", help="Field of .jsonl/.csv files whose value becomes the document id (<source>:<value>), e.g. the hospital's note id.")] = ADD.id_column,
+    deidentify: Annotated[bool, typer.Option("--deidentify", help="Remove identifiers at import, so that not even raw/ holds them (docs/deid.md).")] = ADD.deidentify,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Add local files as documents; re-adding the same files adds nothing new."""
     from kmb.corpus.local_files import add_paths
     from kmb.workspace import Workspace
 
-    options = AddOptions(source=source, text_column=text_column, title_column=title_column)
+    options = AddOptions(source=source, text_column=text_column, title_column=title_column, id_column=id_column,
+                         deidentify=deidentify)
     summary = add_paths(Workspace.open(workspace), paths, options)
     for line in summary.skipped_lines():
         echo_error_line(line)
@@ -49,6 +52,8 @@ def build(
     min_chars: Annotated[int, typer.Option(help="Drop sentences shorter than this many characters.")] = FILTERS.min_chars,
     max_chars: Annotated[int, typer.Option(help="Drop sentences longer than this many characters.")] = FILTERS.max_chars,
     min_hangul: Annotated[float, typer.Option(help="Drop sentences whose share of Hangul among non-space characters is lower.")] = FILTERS.min_hangul_share,
+    deidentify: Annotated[bool, typer.Option("--deidentify", help="De-identify the documents of every source, not only clinical notes (docs/deid.md).")] = BUILD.deidentify,
+    keep_clinical_identifiers: Annotated[bool, typer.Option("--keep-clinical-identifiers", help="Do NOT de-identify clinical notes (they are by default); prints a warning.")] = False,
 ) -> None:
     """Build the clean, deduplicated sentence corpus from every raw/<source>/ table (incremental)."""
     from kmb.corpus.build import build_corpus
@@ -56,7 +61,8 @@ def build(
 
     config = BuildConfig(
         seed=seed, valid_ratio=valid_ratio, workers=workers, backend=backend, fast_path=fast_path,
-        near_threshold=near_threshold, rebuild=rebuild,
+        near_threshold=near_threshold, rebuild=rebuild, deidentify=deidentify,
+        deidentify_clinical=not keep_clinical_identifiers,
         filters=FilterConfig(min_chars=min_chars, max_chars=max_chars, min_hangul_share=min_hangul),
     )
     report = build_corpus(Workspace.open(workspace), config, progress=echo_error_line)

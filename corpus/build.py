@@ -3,13 +3,14 @@
 The pipeline, one small step each, every step counting what it keeps and drops:
 
     read new raw documents (pyarrow, one raw file at a time, streamed in batches, file order)
-      -> in worker processes: normalise -> clean -> split sentences -> filter sentences
+      -> in worker processes: de-identify (clinical notes; every source with --deidentify)
+         -> normalise -> clean -> split sentences -> filter sentences
          -> MD5 and MinHash signature of the cleaned text
       -> in this process, in build order: drop empty documents, exact and near-duplicate documents
       -> staged sentences -> exact sentence dedup in DuckDB -> 90/10 split by document
       -> corpus/sentences, corpus/documents, corpus/signatures, corpus/report.json
 
-Each step is timed (``STEPS``: read, normalise+clean, split, filter, hash+MinHash, dedup, write);
+Each step is timed (``STEPS``: read, deidentify, normalise+clean, split, filter, hash+MinHash, dedup, write);
 the seconds are in the summary and in ``report.json`` under ``seconds_per_step``.
 
 **Safe against a kill.** Everything is written into ``<workspace>/.corpus-build-<id>/``; for an
@@ -45,6 +46,7 @@ import os
 import re
 import shutil
 import time
+import unicodedata
 import uuid
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -57,6 +59,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kmb.corpus import cleaning, dedup, filters
+from kmb.corpus.cleaning import CLINICAL_SOURCES
+from kmb.deid.detect import TYPES, deidentify
 from kmb.corpus.normalise import normalise
 from kmb.corpus.sentence_split import DEFAULT_BACKEND, DEFAULT_MAX_PIECE_CHARS, SentenceSplitter
 from kmb.storage import CORPUS_DOCUMENTS, CORPUS_SIGNATURES, SENTENCES, ParquetSink, parquet_footer, part_name
@@ -75,7 +79,7 @@ _FIXED_SETTINGS = ("seed", "valid_ratio", "num_perm", "shingle_hash")
 _SETTING_BEFORE_RECORDED = {"num_perm": dedup.DEFAULT_NUM_PERM, "shingle_hash": "sha1"}
 # The steps timed in the report, in pipeline order. The worker steps (normalise_clean, split,
 # filter, hash_minhash) are summed over the worker processes; the others run in this process.
-STEPS = ("read", "normalise_clean", "split", "filter", "hash_minhash", "dedup", "write")
+STEPS = ("read", "deidentify", "normalise_clean", "split", "filter", "hash_minhash", "dedup", "write")
 START_UP = ("kss_import",)  # reported beside the steps: once per worker process, not per document
 PROGRESS_EVERY_S = 2.0
 
@@ -100,6 +104,8 @@ class BuildConfig:
     batch_docs: int = 32  # documents per worker task
     rebuild: bool = False
     duckdb_memory: str = "700MB"
+    deidentify: bool = False  # every source, not only clinical notes
+    deidentify_clinical: bool = True  # clinical notes always, unless explicitly turned off
 
     def __post_init__(self):
         # Checked on construction, so that a bad option stops the command before it opens or
@@ -169,10 +175,12 @@ def process_documents(docs: list[tuple[str, str, str | None]], config: BuildConf
     if _splitter is None or (_splitter.backend, _splitter.fast_path, _splitter.max_piece_chars) != wanted:
         _worker_init(*wanted)  # in-process builds with other settings must not reuse the splitter
     seconds = Counter()
-    results = [{"doc_id": doc_id, "source": source, "dropped": None, "clean": Counter(),
+    results = [{"doc_id": doc_id, "source": source, "dropped": None, "clean": Counter(), "deid": Counter(),
                 "filters": Counter(), "split": Counter(), "sentences": []} for doc_id, source, _ in docs]
+    with _timed(seconds, "deidentify"):
+        raw_texts = [_deidentify_step(result, raw_text, config) for result, (_, _, raw_text) in zip(results, docs)]
     with _timed(seconds, "normalise_clean"):
-        texts = [_normalise_and_clean(result, raw_text) for result, (_, _, raw_text) in zip(results, docs)]
+        texts = [_normalise_and_clean(result, raw_text) for result, raw_text in zip(results, raw_texts)]
     imported_before = _splitter.import_seconds
     with _timed(seconds, "split"):
         for result, text in zip(results, texts):
@@ -191,6 +199,17 @@ def process_documents(docs: list[tuple[str, str, str | None]], config: BuildConf
                 result["md5"] = dedup.text_md5(text)
                 result["minhash"] = dedup.minhash_signature(text, config.num_perm, shingle_hash)
     return DocumentBatch(results, seconds)
+
+
+def _deidentify_step(result: dict, raw_text: str | None, config: BuildConfig) -> str | None:
+    """Step 1: identifiers out of clinical notes (of every source with ``--deidentify``), before any
+    other step sees the text, so none reaches sentences, term counts, the vocab or the shards."""
+    if not raw_text or not (config.deidentify or (config.deidentify_clinical and result["source"] in CLINICAL_SOURCES)):
+        return raw_text
+    deidentified = deidentify(unicodedata.normalize("NFC", raw_text))
+    result["deid"] = Counter(kind for _, _, kind in deidentified.spans)
+    result["deid"]["documents"] = 1
+    return deidentified.text
 
 
 def _normalise_and_clean(result: dict, raw_text: str | None) -> str:
@@ -242,6 +261,7 @@ class BuildReport:
             "new documents read": d["documents"]["read"],
             "documents kept": d["documents"]["kept"],
             "documents dropped": ", ".join(f"{k} {v}" for k, v in d["documents"]["dropped"].items() if v) or "0",
+            "de-identified": _deid_summary(d.get("deidentification")),
             "sentences split": d["splitting"]["sentences"],
             "sentences filtered": sum(d["filters"].values()),
             "duplicate sentences": d["sentence_dedup"]["duplicates_dropped"],
@@ -253,11 +273,18 @@ class BuildReport:
         }
 
 
+def _deid_summary(deid: dict | None) -> str:
+    if not deid or not deid["documents"]:
+        return "0 documents"
+    found = ", ".join(f"{k} {v:,}" for k, v in deid["identifiers"].items()) or "no identifiers found"
+    return f"{deid['documents']:,} documents ({found})"
+
+
 class _Tally:
     """Counts and seconds of every step of one build, and the progress line."""
 
     def __init__(self, progress: Callable[[str], None] | None, expected_documents: int):
-        self.counts = {name: Counter() for name in ("documents", "dropped", "clean", "filters", "split")}
+        self.counts = {name: Counter() for name in ("documents", "dropped", "clean", "deid", "filters", "split")}
         self.seconds = Counter()
         self.progress = progress
         self.expected = expected_documents
@@ -268,7 +295,7 @@ class _Tally:
 
     def add(self, result: dict) -> None:
         self.counts["documents"]["read"] += 1
-        for name in ("clean", "filters", "split"):
+        for name in ("clean", "deid", "filters", "split"):
             self.counts[name].update(result[name])
         if result["dropped"] is not None:
             self.counts["dropped"][result["dropped"]] += 1
@@ -307,6 +334,9 @@ def build_corpus(
     started = time.perf_counter()
     check_build_options(config)
     raw_files = _raw_files(workspace)
+    if not config.deidentify_clinical and not config.deidentify and progress is not None:
+        progress("kmb: warning: clinical notes are NOT de-identified (--keep-clinical-identifiers): their "
+                 "identifiers go into the sentences, term counts, vocab and models")
     root = workspace.root
     with _build_lock(root):
         _recover(root)
@@ -506,6 +536,8 @@ def _report_data(config: BuildConfig, tally: _Tally, documents_written: Counter,
         "settings": config.settings(),
         "documents": {"read": counts["documents"]["read"], "kept": documents_written.get("kept", 0),
                       "dropped": dropped},
+        "deidentification": {"documents": counts["deid"].get("documents", 0),
+                             "identifiers": {k: counts["deid"][k] for k in TYPES if counts["deid"].get(k)}},
         "cleaning": {name: counts["clean"].get(name, 0) for name in cleaning.ALL_RULE_NAMES},
         "splitting": {k: counts["split"].get(k, 0) for k in ("sentences", "fast_pieces", "kss_pieces",
                                                               "too_long_pieces")},

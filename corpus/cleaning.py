@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 NEWS_SOURCES = frozenset({"naver_health", "news"})
 PAPER_SOURCES = frozenset({"kci", "article", "textbook"})
+CLINICAL_SOURCES = frozenset({"clinical"})  # de-identified first by every build (kmb.deid)
 
 
 @dataclass(frozen=True)

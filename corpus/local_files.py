@@ -23,6 +23,7 @@ import csv
 import hashlib
 import json
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +36,7 @@ from kmb.corpus.text_encoding import UndecodableText, decode_korean_text, guess_
 from kmb.workspace import Workspace
 from kmb.errors import KmbError
 
-SOURCES = ("textbook", "article", "news", "other")
+SOURCES = ("textbook", "article", "news", "clinical", "other")
 FORMATS = {".txt": "txt", ".text": "txt", ".pdf": "pdf", ".xml": "jats", ".jsonl": "jsonl", ".csv": "csv"}
 SNIFF_BYTES = 1 << 20  # encoding of a CSV/JSONL file is decided from its first MiB
 
@@ -49,6 +50,8 @@ class AddOptions:
     source: str = "other"
     text_column: str = "text"
     title_column: str = "title"
+    id_column: str | None = None  # a .jsonl/.csv field whose value is the document id (<source>:<value>)
+    deidentify: bool = False  # identifiers out before raw/ holds the text (kmb.deid)
 
 
 @dataclass
@@ -60,6 +63,7 @@ class AddSummary:
     unchanged: int = 0  # documents already in raw/<source>/ (same path, same content)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     by_format: dict = field(default_factory=dict)
+    identifiers: Counter | None = None  # type -> count of identifiers removed (None: not asked to)
     part: str | None = None  # the Parquet part written, if any
 
     def nothing_used(self) -> bool:
@@ -86,7 +90,10 @@ class AddSummary:
         """The end-of-command summary."""
         return {"files": self.files, "ignored (other file types)": self.ignored, "added": self.added,
                 "unchanged": self.unchanged, "rejected": len(self.rejected),
-                **{f"  {k}": v for k, v in sorted(self.by_format.items())}, "written": self.part or "(nothing new)"}
+                **{f"  {k}": v for k, v in sorted(self.by_format.items())},
+                **({"identifiers removed": ", ".join(f"{k} {v:,}" for k, v in sorted(self.identifiers.items())) or "none found"}
+                   if self.identifiers is not None else {}),
+                "written": self.part or "(nothing new)"}
 
 
 def add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> AddSummary:
@@ -106,7 +113,8 @@ def _add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> A
             ignored += 1  # a README or image in a folder is not an error; a named file is
             continue
         files.append(path)
-    summary = AddSummary(source=options.source, files=len(files), ignored=ignored)
+    summary = AddSummary(source=options.source, files=len(files), ignored=ignored,
+                         identifiers=Counter() if options.deidentify else None)
     known = doc_ids(ws.raw(options.source))
     crawled_at = datetime.now(timezone.utc)
     target = ws.raw(options.source) / part_name("local")
@@ -133,6 +141,8 @@ def _add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> A
                         summary.unchanged += 1
                         continue
                     known.add(row["doc_id"])
+                    if options.deidentify:
+                        row = _deidentified(row, summary.identifiers)
                     sink.write_row(row)
                     summary.added += 1
                     summary.by_format[row["format"]] = summary.by_format.get(row["format"], 0) + 1
@@ -155,6 +165,16 @@ def _add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> A
         )
     ws.refresh_views_after_save()
     return summary
+
+
+def _deidentified(row: dict, counts: Counter) -> dict:
+    """The row with its text and title de-identified (``--deidentify``): raw/ never holds them."""
+    from kmb.deid.detect import deidentify
+
+    text = deidentify(row["text"])
+    counts.update(kind for _, _, kind in text.spans)
+    title = deidentify(row["title"]).text if row["title"] else row["title"]
+    return {**row, "text": text.text, "title": title}
 
 
 def _walk(paths: list[str | Path]) -> Iterator[tuple[Path, bool]]:
@@ -187,10 +207,10 @@ def _display_path(path: Path) -> str:
 
 
 def _row(path: Path, options: AddOptions, file_sha: str, fmt: str, title: str | None, text: str,
-         encoding: str | None, record: int, crawled_at: datetime) -> dict:
+         encoding: str | None, record: int, crawled_at: datetime, own_id: str | None = None) -> dict:
     text = unicodedata.normalize("NFC", text)
     return {
-        "doc_id": _doc_id(options.source, path, file_sha, record),
+        "doc_id": f"{options.source}:{own_id}" if own_id is not None else _doc_id(options.source, path, file_sha, record),
         "source": options.source,
         "url": path.resolve().as_uri(),
         "title": unicodedata.normalize("NFC", title) if title else None,
@@ -304,9 +324,10 @@ def _record_rows(path: Path, options: AddOptions, crawled_at: datetime) -> Itera
     with path.open("r", encoding=python_encoding, newline="") as fh:
         try:
             records = _jsonl_records(fh) if fmt == "jsonl" else _csv_records(fh)
-            n = 0
+            n, own_ids = 0, set()
             for number, line, record in records:
                 n += 1
+                own_id = _own_id(record, options.id_column, line, own_ids) if options.id_column else None
                 if options.text_column not in record:
                     raise Unusable(f"line {line}: no column {options.text_column!r} (has: {', '.join(map(str, record))}); name it with --text-column")
                 text = record[options.text_column] or ""
@@ -316,11 +337,24 @@ def _record_rows(path: Path, options: AddOptions, crawled_at: datetime) -> Itera
                 if not text:
                     continue  # an empty record is not a document; nothing to keep
                 title = record.get(options.title_column)
-                yield _row(path, options, sha, fmt, title if isinstance(title, str) else None, text, encoding, number, crawled_at)
+                yield _row(path, options, sha, fmt, title if isinstance(title, str) else None, text, encoding, number,
+                           crawled_at, own_id)
             if n == 0:
                 raise Unusable("no records in the file")
         except UnicodeDecodeError as exc:
             raise Unusable(f"not valid {encoding} after the first MiB ({exc.reason})") from None
+
+
+def _own_id(record: dict, column: str, line: int, seen: set[str]) -> str:
+    """The record's own id (``--id-column``): present, not empty, unique within the file."""
+    value = record.get(column)
+    if value is None or not str(value).strip():
+        raise Unusable(f"line {line}: no id in column {column!r} (--id-column)")
+    value = str(value).strip()
+    if value in seen:
+        raise Unusable(f"line {line}: the id in column {column!r} repeats an earlier record's")
+    seen.add(value)
+    return value
 
 
 def _jsonl_records(fh) -> Iterator[tuple[int, int, dict]]:
