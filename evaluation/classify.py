@@ -78,10 +78,14 @@ def run_classify(
     config: FinetuneConfig | None = None,
     predictions_out: Path | None = None,
     progress: Callable[[str], None] = print,
+    splits: ClassifySplits | None = None,
 ) -> dict:
+    """Evaluate every model on the classification data; ``splits``, when given, is the data
+    already read by :func:`load_splits` from these same options (the command reads it before it
+    opens the workspace, so bad input writes nothing)."""
     config = config or FinetuneConfig()
     check_classify_options(data, train, test, fmt, folds, seeds, config)
-    splits = load_splits(data, train, test, fmt, folds, config.seed)
+    splits = splits or load_splits(data, train, test, fmt, folds, config.seed)
     tokenizers = {m.name: load_model_tokenizer(m) for m in models}  # fail on a missing tokenizer before training
     runs: list[dict] = []
     summary: dict = {}

@@ -122,11 +122,13 @@ def classify_command(
     progress: Callable[[str], None],
 ) -> Summary:
     from kmb.evaluation.classify import check_classify_options, run_classify, summary_rows
+    from kmb.evaluation.classify_data import load_splits
 
     check_classify_options(data, train, test, fmt, folds, seeds, config)
+    splits = load_splits(data, train, test, fmt, folds, config.seed)  # bad input stops here: nothing written yet
     _, models, out_dir = open_run(workspace, model_specs, run)
     result = run_classify(models, out_dir, data=data, train=train, test=test, fmt=fmt, folds=folds, seeds=seeds,
-                          config=config, predictions_out=predictions_out, progress=progress)
+                          config=config, predictions_out=predictions_out, progress=progress, splits=splits)
     return Summary(f"classify results in {out_dir}", summary_rows(result), result)
 
 
