@@ -1,4 +1,4 @@
-"""The fine-tuning loop shared by NER and STS: grid, dev split rule, padding per batch.
+"""The fine-tuning loop shared by NER, STS and classification: grid, dev split rule, padding per batch.
 
 A thin PyTorch loop rather than the HF ``Trainer``: each of the (up to) 45 runs of a grid starts
 from an in-memory copy of the same loaded model and reuses the same tokenized examples, batches are

@@ -22,7 +22,7 @@ MAX_LENGTH = checks.at_least(5, "[CLS] s1 [SEP] s2 [SEP] needs at least 5 tokens
 
 @dataclass
 class FinetuneConfig:
-    """Fine-tuning settings shared by NER and STS: the grid, batches, dev split, seed, device."""
+    """Fine-tuning settings shared by NER, STS and classification: the grid, batches, dev split, seed, device."""
 
     grid: str = "paper"
     batch_size: int = 32
