@@ -153,7 +153,7 @@ def test_cli_bad_input_is_one_line_exit_1_and_writes_nothing(tiny_models, tmp_pa
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
     cp949 = tmp_path / "cp949.tsv"
-    cp949.write_bytes("text\tlabel\n".encode() + "두통\tST\n".encode("cp949"))
+    cp949.write_bytes(b"text\tlabel\n" + "두통\tST\n".encode("cp949"))
     cases = (
         (["--train", train, "--test", test], f"{test}:2: label 'BD' is not in the training data"),
         (["--data", empty], f"{empty}:1: empty file"),
