@@ -1,1 +1,1 @@
-"""Evaluation: intrinsic MLM/NSP, extrinsic NER/STS, metrics and the report."""
+"""Evaluation: intrinsic MLM/NSP, extrinsic NER/STS/classification, metrics and the report."""

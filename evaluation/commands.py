@@ -7,8 +7,9 @@ then resolves the models, runs the task into ``<workspace>/eval/<run>/`` and ret
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from kmb.evaluation.options import check_pairs_options
 from kmb.evaluation.results import ModelRef, Summary, mean_pm_std, resolve_models
@@ -103,6 +104,32 @@ def sts_command(
     result = run_sts(models, train, test, out_dir, fmt=fmt, heads=heads, config=config, predictions_out=predictions_out,
                      max_train=max_train, max_test=max_test, progress=progress)
     return Summary(f"sts results in {out_dir}", summary_rows(result), result)
+
+
+def classify_command(
+    workspace: Path,
+    model_specs: Sequence[str],
+    run: str,
+    *,
+    data: Path | None,
+    train: Path | None,
+    test: Path | None,
+    fmt: str,
+    folds: int,
+    seeds: int,
+    config: FinetuneConfig,
+    predictions_out: Path | None,
+    progress: Callable[[str], None],
+) -> Summary:
+    from kmb.evaluation.classify import check_classify_options, run_classify, summary_rows
+    from kmb.evaluation.classify_data import load_splits
+
+    check_classify_options(data, train, test, fmt, folds, seeds, config)
+    splits = load_splits(data, train, test, fmt, folds, config.seed)  # bad input stops here: nothing written yet
+    _, models, out_dir = open_run(workspace, model_specs, run)
+    result = run_classify(models, out_dir, data=data, train=train, test=test, fmt=fmt, folds=folds, seeds=seeds,
+                          config=config, predictions_out=predictions_out, progress=progress, splits=splits)
+    return Summary(f"classify results in {out_dir}", summary_rows(result), result)
 
 
 def report_command(workspace: Path) -> tuple[str, Path]:

@@ -1,4 +1,4 @@
-"""The fine-tuning loop shared by NER and STS: grid, dev split rule, padding per batch.
+"""The fine-tuning loop shared by NER, STS and classification: grid, dev split rule, padding per batch.
 
 A thin PyTorch loop rather than the HF ``Trainer``: each of the (up to) 45 runs of a grid starts
 from an in-memory copy of the same loaded model and reuses the same tokenized examples, batches are
@@ -16,8 +16,8 @@ from __future__ import annotations
 import copy
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -25,7 +25,6 @@ import torch
 from kmb.errors import KmbError
 from kmb.evaluation.options import FinetuneConfig
 from kmb.training.masking import IGNORE_INDEX
-
 
 
 @dataclass
@@ -175,6 +174,20 @@ def run_grid(
     best.dev_scores = tried
     best.seconds = time.perf_counter() - started
     return best
+
+
+def cut_dev(items: Sequence, fraction: float, seed: int, what: str = "training examples", path=None) -> tuple[list, list]:
+    """(train, dev): a seeded shuffle, then ``fraction`` of the items (at least one) cut off as dev.
+
+    The dev split rule of STS and classification (NER cuts by document, ``ner_data.split_dev``);
+    fewer than two items leave nothing to train on, a KmbError.
+    """
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    n_dev = max(1, round(len(order) * fraction))
+    if len(order) - n_dev < 1:
+        raise KmbError(f"too few {what} to cut a dev split", path=path)
+    return [items[i] for i in order[n_dev:]], [items[i] for i in order[:n_dev]]
 
 
 def load_for_finetuning(model_dir, kind: str, num_labels: int, id2label: dict[int, str] | None = None):

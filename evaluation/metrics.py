@@ -1,4 +1,4 @@
-"""Scores for the evaluation commands: NER entity and word level, STS correlations.
+"""Scores for the evaluation commands: NER entity and word level, STS correlations, classification.
 
 - ``entity_scores``: seqeval's entity-level precision/recall/F1 in strict IOB2 mode (a span counts
   only when its type and both boundaries match), per type, micro and macro averages. This is the
@@ -7,12 +7,14 @@
   paper: B- and I- are merged (``B-DS`` and ``I-DS`` both become ``DS``) and every word is scored on
   its own, per type and micro/macro over the entity types (``O`` is not a class).
 - ``correlations``: Pearson and Spearman from scipy.
+- ``classification_scores``: accuracy and macro F1 from scikit-learn, the macro mean over the labels
+  that occur in the gold or the predicted labels (scikit-learn's default), and F1 per label.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -98,6 +100,29 @@ def correlations(gold: Sequence[float], pred: Sequence[float]) -> dict:
         "pearson": float(pearsonr(gold_arr, pred_arr).statistic),
         "spearman": float(spearmanr(gold_arr, pred_arr).statistic),
         "n": int(len(gold_arr)),
+    }
+
+
+def classification_scores(gold: Sequence[str], pred: Sequence[str]) -> dict:
+    """Accuracy, macro F1 (over the labels in gold or pred) and precision/recall/F1 per label (scikit-learn)."""
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    gold, pred = list(gold), list(pred)
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold labels but {len(pred)} predictions")
+    if not gold:
+        return {"accuracy": 0.0, "macro_f1": 0.0, "per_label": {}, "n": 0}
+    labels = sorted(set(gold) | set(pred))
+    precision, recall, f1, support = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
+    per_label = {
+        label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+        for label, p, r, f, n in zip(labels, precision, recall, f1, support)
+    }
+    return {
+        "accuracy": float(accuracy_score(gold, pred)),
+        "macro_f1": float(np.mean(f1)),
+        "per_label": per_label,
+        "n": len(gold),
     }
 
 

@@ -22,7 +22,7 @@ MAX_LENGTH = checks.at_least(5, "[CLS] s1 [SEP] s2 [SEP] needs at least 5 tokens
 
 @dataclass
 class FinetuneConfig:
-    """Fine-tuning settings shared by NER and STS: the grid, batches, dev split, seed, device."""
+    """Fine-tuning settings shared by NER, STS and classification: the grid, batches, dev split, seed, device."""
 
     grid: str = "paper"
     batch_size: int = 32
@@ -82,6 +82,8 @@ class IntrinsicConfig:
 PAIRS_MIN_CHARS = 20
 PAIRS_PER_TYPE = 294  # the paper's pairs per corpus type
 NER_FOLDS = 5  # the paper's cross-validation
+CLASSIFY_FOLDS = 5  # the same for `kmb evaluate classify --data FILE`
+CLASSIFY_SEEDS = 1  # training runs per fold, seeds --seed, --seed + 1, ...
 
 
 def check_pairs_options(min_chars: int, per_type: int, seed: int) -> None:
@@ -92,6 +94,12 @@ def check_pairs_options(min_chars: int, per_type: int, seed: int) -> None:
 
 def check_folds(folds: int) -> None:
     checks.number("--folds", folds, checks.at_least(2, "cross validation needs at least 2 folds"))
+
+
+def check_seeds(seeds: int, seed: int) -> None:
+    checks.number("--seeds", seeds, checks.at_least(1, "at least one training run per fold"))
+    if seed + seeds - 1 >= checks.SEED_LIMIT:
+        raise KmbError(f"--seed {seed} with --seeds {seeds} runs past the largest seed, {checks.SEED_LIMIT - 1}")
 
 
 def check_sizes(max_train: int | None, max_test: int | None) -> None:

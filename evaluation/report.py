@@ -1,7 +1,7 @@
 """`kmb evaluate report`: every result under ``eval/`` in one Markdown report, eval/report.md.
 
 Each run folder ``eval/<run>/result.json`` says its task. The report lists runs in the paper's
-order (MLM Fig. 3, NSP Table 2, STS Table 3, NER Table 5), each with its table in the paper's
+order (MLM Fig. 3, NSP Table 2, STS Table 3, NER Table 5; then classification, not in the paper), each with its table in the paper's
 layout (rebuilt from result.json by the same function that wrote the run's own Markdown), its
 figure, and the model that won it; a summary of winners comes first.
 """
@@ -14,13 +14,14 @@ from pathlib import Path
 from kmb.errors import KmbError
 from kmb.evaluation.results import winner, write_markdown
 
-TASK_ORDER = ("mlm", "nsp", "sts", "ner")
-FIGURES = {"mlm": "mlm.png", "nsp": "nsp.png", "sts": "sts.png", "ner": "ner_f1.png"}
+TASK_ORDER = ("mlm", "nsp", "sts", "ner", "classify")
+FIGURES = {"mlm": "mlm.png", "nsp": "nsp.png", "sts": "sts.png", "ner": "ner_f1.png", "classify": "classify.png"}
 TITLES = {
     "mlm": "Intrinsic: masked language model (paper Fig. 3)",
     "nsp": "Intrinsic: next sentence prediction (paper Table 2, Fig. 4)",
     "sts": "Extrinsic: semantic textual similarity (paper Table 3)",
     "ner": "Extrinsic: named entity recognition (paper Table 5)",
+    "classify": "Classification (extrinsic: single texts and text pairs; not in the paper)",
 }
 
 
@@ -50,6 +51,10 @@ def headline(result: dict) -> tuple[str, dict[str, float]]:
     if task == "sts":
         head = result["heads"][0]
         return f"STS Pearson ({head})", {m: s[head]["pearson"] for m, s in models.items()}
+    if task == "classify":
+        from kmb.evaluation.classify import runs_phrase
+
+        return f"Classification macro F1 (mean over {runs_phrase(result)})", {m: s["macro_f1"]["mean"] for m, s in models.items()}
     from kmb.evaluation.ner import headline_score
 
     key, what = headline_score(result)
@@ -57,11 +62,13 @@ def headline(result: dict) -> tuple[str, dict[str, float]]:
 
 
 def section(result: dict) -> str:
+    from kmb.evaluation.classify import classify_markdown
     from kmb.evaluation.intrinsic import mlm_markdown, nsp_markdown
     from kmb.evaluation.ner import ner_markdown
     from kmb.evaluation.sts import sts_markdown
 
-    return {"mlm": mlm_markdown, "nsp": nsp_markdown, "sts": sts_markdown, "ner": ner_markdown}[result["task"]](result)
+    sections = {"mlm": mlm_markdown, "nsp": nsp_markdown, "sts": sts_markdown, "ner": ner_markdown, "classify": classify_markdown}
+    return sections[result["task"]](result)
 
 
 def build_report(eval_dir: Path) -> str:
@@ -69,7 +76,7 @@ def build_report(eval_dir: Path) -> str:
     eval_dir = Path(eval_dir)
     runs = load_results(eval_dir)
     if not runs:
-        raise KmbError("no evaluation results here: run `kmb evaluate mlm|nsp|ner|sts` first", path=eval_dir)
+        raise KmbError("no evaluation results here: run `kmb evaluate mlm|nsp|ner|sts|classify` first", path=eval_dir)
     lines = ["# kmb evaluation report", "", "## Winners", "", "| Run | Task | Score | Winner |", "|---|---|---|---|"]
     for run, result in runs:
         what, scores = headline(result)

@@ -16,19 +16,26 @@ paper's Table 3 layout), ``sts.png``, and with ``--predictions-out`` one
 from __future__ import annotations
 
 import math
-import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
 from kmb.errors import KmbError
 from kmb.evaluation import metrics
-from kmb.evaluation.finetune import Example, load_for_finetuning, run_grid, seed_everything
+from kmb.evaluation.finetune import Example, cut_dev, load_for_finetuning, run_grid, seed_everything
 from kmb.evaluation.options import FinetuneConfig, check_sizes
-from kmb.evaluation.results import ModelRef, atomic_text, load_model_tokenizer, per_model_path, winner, write_json, write_markdown
+from kmb.evaluation.results import (
+    ModelRef,
+    atomic_text,
+    load_model_tokenizer,
+    per_model_path,
+    winner,
+    write_json,
+    write_markdown,
+)
 from kmb.evaluation.sts_data import StsPair, read_sts
 
 HEADS = ("regression", "6class")
@@ -67,8 +74,8 @@ def encode_pairs(pairs: Sequence[StsPair], tokenizer, max_length: int, head: str
 
 def to_scores(logits: Sequence[np.ndarray], head: str) -> list[float]:
     if head == "regression":
-        return [float(np.clip(l[0], 0.0, 5.0)) for l in logits]
-    return [float(l.argmax()) for l in logits]
+        return [float(np.clip(row[0], 0.0, 5.0)) for row in logits]
+    return [float(row.argmax()) for row in logits]
 
 
 def check_sts_options(heads: Sequence[str], config: FinetuneConfig, max_train: int | None, max_test: int | None) -> None:
@@ -83,12 +90,8 @@ def read_splits(train_path, test_path, fmt: str, config: FinetuneConfig, max_tra
     """The training pairs cut into fit and dev (seeded), and the test pairs."""
     train_pairs = read_sts(train_path, fmt, "train")[: max_train or None]
     test_pairs = read_sts(test_path, fmt, "test")[: max_test or None]
-    order = list(range(len(train_pairs)))
-    random.Random(config.seed).shuffle(order)
-    n_dev = max(1, round(len(order) * config.dev_fraction))
-    if len(order) - n_dev < 1:
-        raise KmbError("too few training pairs to cut a dev split", path=train_path)
-    return {"train": [train_pairs[i] for i in order[n_dev:]], "dev": [train_pairs[i] for i in order[:n_dev]], "test": test_pairs}
+    fit, dev = cut_dev(train_pairs, config.dev_fraction, config.seed, "training pairs", train_path)
+    return {"train": fit, "dev": dev, "test": test_pairs}
 
 
 def run_sts(

@@ -13,6 +13,7 @@ from kmb.errors import KmbError
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 PAIRS = str(SAMPLES / "pairs" / "medical_pairs.tsv")
 NER = str(SAMPLES / "ner" / "medical_ner_sample.txt")
+CLASSIFY = ["--data", str(SAMPLES / "classify" / "medical_sentences.tsv")]
 STS = ["--train", str(SAMPLES / "sts" / "medical_sts_train.tsv"), "--test", str(SAMPLES / "sts" / "medical_sts_test.tsv")]
 
 BAD_NUMBERS = [
@@ -36,6 +37,13 @@ BAD_NUMBERS = [
     (["sts", *STS, "--max-test", "0"], "--max-test must be at least 1"),
     (["sts", *STS, "--dev-fraction", "-0.1"], "--dev-fraction must be between 0 and 1"),
     (["sts", *STS, "--max-length", "0"], "--max-length must be at least 5"),
+    (["classify", *CLASSIFY, "--folds", "1"], "--folds must be at least 2"),
+    (["classify", *CLASSIFY, "--seeds", "0"], "--seeds must be at least 1"),
+    (["classify", *CLASSIFY, "--seed", "4294967295", "--seeds", "2"], "runs past the largest seed"),
+    (["classify", *CLASSIFY, "--format", "xml"], "--format must be auto, tsv, csv, jsonl or klue-nli"),
+    (["classify", *CLASSIFY, "--dev-fraction", "1"], "--dev-fraction must be between 0 and 1"),
+    (["classify", *CLASSIFY, "--train", CLASSIFY[1]], "not both"),
+    (["classify"], "give --data FILE|DIR, or --train FILE and --test FILE"),
 ]
 
 

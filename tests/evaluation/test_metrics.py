@@ -90,3 +90,17 @@ def test_word_level_macro_is_the_mean_of_per_type_f1_with_unequal_classes():
     # micro pools the words: tp 3, pred 5, gold 5 -> 0.6, a different number
     assert scores["micro"]["f1"] == pytest.approx(0.6)
     assert scores["macro"]["f1"] != pytest.approx(scores["micro"]["f1"])
+
+
+def test_classification_scores_match_scikit_learn():
+    from sklearn.metrics import accuracy_score, f1_score
+
+    gold = ["a", "b", "a", "c", "b", "a"]
+    pred = ["a", "a", "a", "d", "b", "c"]
+    scores = metrics.classification_scores(gold, pred)
+    assert scores["accuracy"] == pytest.approx(accuracy_score(gold, pred)) == pytest.approx(3 / 6)
+    assert scores["macro_f1"] == pytest.approx(f1_score(gold, pred, average="macro", zero_division=0))
+    # macro over the labels in gold or pred: a 2/3, b 2/3, c 0, d 0
+    assert scores["macro_f1"] == pytest.approx((2 / 3 + 2 / 3) / 4)
+    assert set(scores["per_label"]) == {"a", "b", "c", "d"} and scores["per_label"]["d"]["support"] == 0
+    assert metrics.classification_scores([], [])["n"] == 0
