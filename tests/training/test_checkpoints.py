@@ -26,6 +26,8 @@ def make_checkpoint(ckpt_dir: Path, step: int, weights: str = "model.safetensors
         torch.save({"w": torch.zeros(4)}, str(folder / weights))
     torch.save({"state": {}}, str(folder / "optimizer.pt"))
     torch.save({"last_epoch": step}, str(folder / "scheduler.pt"))
+    torch.save({"python": 1, "cpu": torch.get_rng_state()}, str(folder / "rng_state.pth"))
+    torch.save({"scale": 1.0}, str(folder / "scaler.pt"))  # with --precision fp16 only
     return folder
 
 
@@ -36,6 +38,9 @@ def truncate(path: Path) -> None:
 
 def test_a_sound_checkpoint_has_no_problem(tmp_path):
     assert checkpoint_problem(make_checkpoint(tmp_path, 2)) is None
+    for optional in ("rng_state.pth", "scaler.pt"):  # the Trainer goes on without them
+        (tmp_path / "checkpoint-2" / optional).unlink()
+    assert checkpoint_problem(tmp_path / "checkpoint-2") is None
     assert checkpoint_problem(make_checkpoint(tmp_path, 4, weights="pytorch_model.bin")) is None
 
 
@@ -48,8 +53,11 @@ def test_a_sound_checkpoint_has_no_problem(tmp_path):
         (lambda f: (f / "trainer_state.json").unlink(), "trainer_state.json is missing or unreadable"),
         (lambda f: truncate(f / "optimizer.pt"), "optimizer.pt is missing or truncated"),
         (lambda f: (f / "scheduler.pt").unlink(), "scheduler.pt is missing or truncated"),
+        (lambda f: truncate(f / "rng_state.pth"), "rng_state.pth is missing or truncated"),
+        (lambda f: truncate(f / "scaler.pt"), "scaler.pt is missing or truncated"),
     ],
-    ids=["truncated-weights", "no-weights", "cut-state", "no-state", "cut-optimizer", "no-scheduler"],
+    ids=["truncated-weights", "no-weights", "cut-state", "no-state", "cut-optimizer", "no-scheduler", "cut-rng",
+         "cut-scaler"],
 )
 def test_each_damaged_part_is_named(tmp_path, damage, problem):
     folder = make_checkpoint(tmp_path, 2)
@@ -80,22 +88,21 @@ def test_no_readable_checkpoint_is_one_error_naming_each(tmp_path):
         resume_checkpoint(tmp_path)
 
 
-def test_resume_falls_back_past_a_truncated_checkpoint(corpus_workspace, tiny_base_dir, helpers, capsys):
-    # checkpoints at steps 2 and 4; the newest is cut in half, as a kill mid-write leaves it
+@pytest.mark.parametrize("part", ["model.safetensors", "optimizer.pt", "rng_state.pth"])
+def test_resume_falls_back_past_a_truncated_checkpoint(corpus_workspace, tiny_base_dir, helpers, capsys, part):
+    # checkpoints at steps 2 and 4; a part of the newest is cut in half, as a full disk leaves it
     kw = dict(max_steps=4, save_steps=2)
     whole = helpers.LogCapture()
     run_pretraining(helpers.config(corpus_workspace, tiny_base_dir, "run", **kw), [whole])
     expected = load_file(corpus_workspace.model("run") / "model.safetensors")
     ckpt_dir = corpus_workspace.pretrain("run") / "checkpoints"
-    truncate(ckpt_dir / "checkpoint-4" / "model.safetensors")
+    truncate(ckpt_dir / "checkpoint-4" / part)
     capsys.readouterr()
     again = helpers.LogCapture()
     summary = run_pretraining(helpers.config(corpus_workspace, tiny_base_dir, "run", resume=True, **kw), [again])
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("kmb: warning")]
-    assert warnings == [
-        "kmb: warning: --resume: skipped checkpoint-4: model.safetensors is truncated or unreadable; "
-        "resuming from checkpoint-2"
-    ]
+    problem = "truncated or unreadable" if part == "model.safetensors" else "missing or truncated"
+    assert warnings == [f"kmb: warning: --resume: skipped checkpoint-4: {part} is {problem}; resuming from checkpoint-2"]
     # steps 3 and 4 are trained again, exactly as the first time
     assert summary["steps"] == 4 and sorted(again.losses) == [3, 4]
     for step in (3, 4):
