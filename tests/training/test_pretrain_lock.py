@@ -3,6 +3,7 @@ a second run of the same name is refused at once, in one line, and writes nothin
 
 from __future__ import annotations
 
+import pytest
 from transformers import TrainerCallback
 
 from kmb.errors import KmbError
@@ -43,3 +44,14 @@ def test_a_second_pretrain_of_the_same_name_is_refused_while_the_first_holds_the
     # released at the end of each run: the same name runs once the first is done
     assert run_pretraining(helpers.short_config(corpus_workspace, tiny_base_dir))["steps"] == 2
 
+
+
+@pytest.mark.parametrize("option", [dict(batch_size=0), dict(init="mean"), dict(output="../x")])
+def test_a_bad_option_is_refused_before_the_lock_is_taken(tmp_path, tiny_base_dir, option):
+    # the options need no file: a bad one creates no workspace, not even its lock file
+    from kmb.training.config import PretrainConfig
+
+    root = tmp_path / "no-ws"
+    with pytest.raises(KmbError):
+        run_pretraining(PretrainConfig(**{"workspace": root, "base_model": str(tiny_base_dir), "output": "bad", **option}))
+    assert not root.exists()
