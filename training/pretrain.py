@@ -71,7 +71,7 @@ def _run(cfg: PretrainConfig, callbacks: list | None) -> dict | None:
     inputs = check_inputs(cfg)
     cfg = inputs.config  # with the recipe's values for the options not given
     if inputs.resume_step is not None and 0 < cfg.max_steps <= inputs.resume_step:
-        return finished_summary(cfg, inputs)  # --resume after the last step: nothing to train
+        return finished_summary(cfg, inputs, cfg.max_steps)  # --resume after the last step: nothing to train
     # 2. the Trainer's settings
     args = training_arguments(cfg, inputs)
     # 3. pair shards (MLM + NSP) or segment shards (MLM), datasets and the masking collator
@@ -81,6 +81,8 @@ def _run(cfg: PretrainConfig, callbacks: list | None) -> dict | None:
     model, heads = pretraining_model(cfg, inputs)
     # 5. score the start model, train, score the end
     run = train(cfg, inputs, args, data, model, callbacks)
+    if run.training_loss is None:  # --resume after the last step of the epochs: nothing trained
+        return finished_summary(cfg, inputs, run.last_step)
     # 6. models/<name>/, written by the main process only
     summary = run_summary(cfg, inputs, data, run, heads, started)
     return save_model_dir(cfg, inputs, data, run, summary)

@@ -5,30 +5,45 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from kmb.training.pretrain import run_pretraining
 
 
-def test_resume_at_max_steps_trains_nothing_and_leaves_the_output(corpus_workspace, tiny_base_dir, helpers):
-    kw = dict(max_steps=2, save_steps=2)
-    run_pretraining(helpers.config(corpus_workspace, tiny_base_dir, "done", **kw))
-    run_dir, model_dir = corpus_workspace.pretrain("done"), corpus_workspace.model("done")
-    state_path = run_dir / "checkpoints" / "checkpoint-2" / "trainer_state.json"
+def resume_after_the_last_step(ws, base, helpers, name: str, last: int, **kw) -> dict:
+    """Run to the end, then --resume with the same options: nothing may train or change."""
+    run_pretraining(helpers.config(ws, base, name, save_steps=last, **kw))
+    run_dir, model_dir = ws.pretrain(name), ws.model(name)
+    state_path = run_dir / "checkpoints" / f"checkpoint-{last}" / "trainer_state.json"
     before = {
         path: (path.read_bytes(), path.stat().st_mtime_ns)
-        for path in [model_dir / "model.safetensors", run_dir / "metrics.jsonl", state_path]
+        for path in [model_dir / "model.safetensors", model_dir / "README.md", run_dir / "metrics.jsonl", state_path]
     }
     capture = helpers.LogCapture()
-    summary = run_pretraining(helpers.config(corpus_workspace, tiny_base_dir, "done", resume=True, **kw), [capture])
-    assert summary == {
-        "model": str(model_dir),
-        "trained": "nothing: checkpoint-2 is already at --max-steps 2",
-        "steps": 2,
-    }
+    summary = run_pretraining(helpers.config(ws, base, name, save_steps=last, resume=True, **kw), [capture])
     assert capture.losses == {}
-    assert json.loads(state_path.read_text())["global_step"] == 2
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["checkpoint-2"]
+    assert json.loads(state_path.read_text())["global_step"] == last
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [f"checkpoint-{last}"]
     for path, (data, mtime) in before.items():
         assert path.read_bytes() == data and path.stat().st_mtime_ns == mtime, path
+    return summary
+
+
+def test_resume_at_max_steps_trains_nothing_and_leaves_the_output(corpus_workspace, tiny_base_dir, helpers):
+    summary = resume_after_the_last_step(corpus_workspace, tiny_base_dir, helpers, "done", 2, max_steps=2)
+    assert summary == {
+        "model": str(corpus_workspace.model("done")),
+        "trained": "nothing: checkpoint-2 is already at the last step (--max-steps 2)",
+        "steps": 2,
+    }
+
+
+@pytest.mark.parametrize("epochs, last", [(0.2, 5), (1, 25)], ids=["part-epoch", "whole-epoch"])
+def test_resume_after_the_last_step_of_the_epochs_trains_nothing(corpus_workspace, tiny_base_dir, helpers, epochs, last):
+    # 194 train pairs in batches of 8: 25 steps an epoch; 0.2 epochs is 5 steps (rounded up)
+    summary = resume_after_the_last_step(corpus_workspace, tiny_base_dir, helpers, "epochs", last, epochs=epochs)
+    assert summary["trained"] == f"nothing: checkpoint-{last} is already at the last step (--epochs {epochs}: {last} steps)"
+    assert summary["steps"] == last
 
 
 def test_resume_at_max_steps_without_a_saved_model_says_so(corpus_workspace, tiny_base_dir, helpers):
