@@ -36,6 +36,11 @@ def test_resume_at_max_steps_trains_nothing_and_leaves_the_output(corpus_workspa
         "trained": "nothing: checkpoint-2 is already at the last step (--max-steps 2)",
         "steps": 2,
     }
+    # a larger --max-steps trains on from there
+    capture = helpers.LogCapture()
+    summary = run_pretraining(helpers.config(corpus_workspace, tiny_base_dir, "done", save_steps=2, max_steps=3,
+                                             resume=True), [capture])
+    assert summary["steps"] == 3 and sorted(capture.losses) == [3]
 
 
 @pytest.mark.parametrize("epochs, last", [(0.2, 5), (1, 25)], ids=["part-epoch", "whole-epoch"])
