@@ -3,8 +3,8 @@
 A kill while the Trainer writes a checkpoint, or a full disk, can leave the newest
 ``checkpoint-<step>/`` truncated or incomplete; the Trainer would crash on it. Each checkpoint is
 checked without loading it (the JSON state, the safetensors header against the file's size, the
-zip directories of the optimizer and scheduler states), newest first, and the first sound one is
-used: the run then repeats the steps after it.
+zip directories of the optimizer, scheduler, RNG and scaler states), newest first, and the first
+sound one is used: the run then repeats the steps after it.
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from pathlib import Path
 from kmb.errors import KmbError
 
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
-# The Trainer's own states, each a torch zip file; rng_state*.pth is optional to the Trainer.
+# The Trainer's own states, each a torch zip file. The RNG states (rng_state.pth, or
+# rng_state_<rank>.pth under torchrun) and the fp16 scaler.pt are optional to the Trainer, but one
+# that is there is read with torch.load, which fails on a truncated file: checked when present.
 TORCH_STATES = ("optimizer.pt", "scheduler.pt")
+OPTIONAL_STATES = ("rng_state*.pth", "scaler.pt")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ def checkpoint_problem(folder: Path) -> str | None:
             return "model.safetensors is truncated or unreadable"
     elif not (folder / "pytorch_model.bin").is_file():
         return "the model weights are missing"
-    for name in TORCH_STATES:
+    optional = sorted(path.name for pattern in OPTIONAL_STATES for path in folder.glob(pattern))
+    for name in [*TORCH_STATES, *optional]:
         try:
             with zipfile.ZipFile(folder / name) as archive:  # the central directory sits at the end
                 archive.namelist()

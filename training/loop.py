@@ -7,6 +7,7 @@ kmb.training.trainer.PretrainingTrainer (checkpoints, --resume, torchrun) and sc
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -81,8 +82,19 @@ def training_arguments(cfg: PretrainConfig, inputs: RunInputs):
 @dataclass
 class TrainedRun:
     trainer: object  # kmb.training.trainer.PretrainingTrainer
-    training_loss: float
+    training_loss: float | None  # None: --resume found the run at its last step, nothing was trained
     profiler: object | None  # kmb.training.profiling.StepProfiler with --profile-steps
+    last_step: int  # with --resume: the step the run ends at (--max-steps, or --epochs over the train set)
+
+
+def last_step(trainer, args) -> int:
+    """The step the run ends at, counted as the Trainer counts it: --max-steps, or --epochs times the
+    optimizer steps of an epoch (this process's micro-batches over --grad-accum, rounded up)."""
+    if args.max_steps > 0:
+        return args.max_steps
+    batches = len(trainer.get_train_dataloader())
+    per_epoch = max(math.ceil(batches / args.gradient_accumulation_steps), 1)
+    return math.ceil(args.num_train_epochs * per_epoch)
 
 
 def run_callbacks(cfg: PretrainConfig, inputs: RunInputs, args, callbacks) -> tuple[list, object, object]:
@@ -125,6 +137,10 @@ def train(cfg: PretrainConfig, inputs: RunInputs, args, data: TrainingData, mode
         metrics_path=inputs.metrics_path,
         eval_collator=data.collator,
     )
+    last = args.max_steps if inputs.resume_step is None else last_step(trainer, args)
+    if inputs.resume_step is not None and inputs.resume_step >= last:
+        # the Trainer would train on (one more step, or an epoch's re-evaluation and a new save)
+        return TrainedRun(trainer=trainer, training_loss=None, profiler=profiler, last_step=last)
     if inputs.resume_from is None:
         base_metrics = trainer.evaluate(phase="base")
         if tensorboard is not None:  # the start model's scores as the curves' step 0
@@ -135,4 +151,4 @@ def train(cfg: PretrainConfig, inputs: RunInputs, args, data: TrainingData, mode
     if trainer.kmb_last_eval_step != trainer.state.global_step:
         trainer.evaluate()
     trainer.accelerator.wait_for_everyone()
-    return TrainedRun(trainer=trainer, training_loss=float(output.training_loss), profiler=profiler)
+    return TrainedRun(trainer=trainer, training_loss=float(output.training_loss), profiler=profiler, last_step=last)

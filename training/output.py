@@ -141,14 +141,15 @@ def _mark_plain_bert(config_path: Path) -> None:
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
 
 
-def finished_summary(cfg: PretrainConfig, inputs: RunInputs) -> dict | None:
-    """The summary of a --resume whose checkpoint is already at --max-steps: nothing is trained (the
-    Trainer would take one more step), models/<name>/ is left as it is."""
+def finished_summary(cfg: PretrainConfig, inputs: RunInputs, last_step: int) -> dict | None:
+    """The summary of a --resume whose checkpoint is already at the run's last step (``last_step``,
+    from --max-steps or --epochs): nothing is trained, models/<name>/ is left as it is."""
     model_dir = inputs.workspace.model(cfg.output)
     name = Path(inputs.resume_from).name
+    last = f"--max-steps {cfg.max_steps}" if cfg.max_steps > 0 else f"--epochs {cfg.epochs:g}: {last_step} steps"
     summary = {
         "model": str(model_dir) if model_dir.is_dir() else "not written: run again without --resume",
-        "trained": f"nothing: {name} is already at --max-steps {cfg.max_steps}",
+        "trained": f"nothing: {name} is already at the last step ({last})",
         "steps": inputs.resume_step,
     }
     return summary if int(os.environ.get("RANK", "0")) == 0 else None

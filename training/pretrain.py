@@ -31,7 +31,7 @@ import os
 import time
 from collections.abc import Iterator
 
-from kmb.training.config import PretrainConfig
+from kmb.training.config import PretrainConfig, apply_recipe, check_options
 from kmb.training.inputs import check_inputs
 from kmb.training.loop import train, training_arguments
 from kmb.training.output import finished_summary, run_summary, save_model_dir
@@ -51,13 +51,14 @@ def run_pretraining(cfg: PretrainConfig, callbacks: list | None = None) -> dict 
 @contextlib.contextmanager
 def output_lock(cfg: PretrainConfig) -> Iterator[None]:
     """One writer of models/<name>/ and pretrain/<name>/ at a time: a second `kmb pretrain` with the
-    same --output gets one line at once. Held by the main process (the others write nothing there)."""
-    from kmb.workspace import Workspace, check_run_name
+    same --output gets one line at once. Held by the main process (the others write nothing there).
+    The options (--output among them) are checked first: a bad one creates no workspace or lock file."""
+    from kmb.workspace import Workspace
 
+    check_options(apply_recipe(cfg), int(os.environ.get("WORLD_SIZE", "1")))
     if int(os.environ.get("RANK", "0")) != 0:
         yield
         return
-    check_run_name(cfg.output, "--output")  # before it names a lock file
     with Workspace.open(cfg.workspace).lock(f"pretrain/{cfg.output}"):
         yield
 
@@ -70,7 +71,7 @@ def _run(cfg: PretrainConfig, callbacks: list | None) -> dict | None:
     inputs = check_inputs(cfg)
     cfg = inputs.config  # with the recipe's values for the options not given
     if inputs.resume_step is not None and 0 < cfg.max_steps <= inputs.resume_step:
-        return finished_summary(cfg, inputs)  # --resume after the last step: nothing to train
+        return finished_summary(cfg, inputs, cfg.max_steps)  # --resume after the last step: nothing to train
     # 2. the Trainer's settings
     args = training_arguments(cfg, inputs)
     # 3. pair shards (MLM + NSP) or segment shards (MLM), datasets and the masking collator
@@ -80,6 +81,8 @@ def _run(cfg: PretrainConfig, callbacks: list | None) -> dict | None:
     model, heads = pretraining_model(cfg, inputs)
     # 5. score the start model, train, score the end
     run = train(cfg, inputs, args, data, model, callbacks)
+    if run.training_loss is None:  # --resume after the last step of the epochs: nothing trained
+        return finished_summary(cfg, inputs, run.last_step)
     # 6. models/<name>/, written by the main process only
     summary = run_summary(cfg, inputs, data, run, heads, started)
     return save_model_dir(cfg, inputs, data, run, summary)

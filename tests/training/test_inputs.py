@@ -4,6 +4,7 @@ and the vocab sizes; a bad one is one clear line and nothing is written."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,54 @@ def test_the_base_models_own_tokenizer_may_be_smaller_than_padded_embeddings(cor
     base = helpers.save_tiny_encoder(tmp_path / "padded", "modernbert", vocab_size=448)
     summary = run_pretraining(helpers.config(corpus_workspace, base, "padded", max_steps=2))
     assert summary["objective"] == "mlm (auto)" and summary["vocab size"] == 400 and summary["vocab growth"] == "none"
+
+
+def test_hidden_vocab_folders_are_never_the_workspace_tokenizer(corpus_workspace, tiny_base_dir, helpers):
+    from kmb.training.inputs import check_inputs
+
+    tokens = helpers.vocab_tokens()
+    vocab = helpers.save_tokenizer(corpus_workspace.vocab("medical"), tokens + ["고혈압약"])
+    # newer than vocab/medical/: a vocab being written, or left by a killed writer
+    hidden = helpers.save_tokenizer(corpus_workspace.root / "vocab" / ".x.tmp", tokens + ["고혈압약", "##환자"])
+    later = vocab.stat().st_mtime + 60
+    os.utime(hidden, (later, later))
+    scratch = PretrainConfig(workspace=corpus_workspace.root, config="tiny", output="scratch")
+    assert check_inputs(scratch).tokenizer_dir == vocab
+    inputs = check_inputs(helpers.short_config(corpus_workspace, tiny_base_dir, tokenizer="workspace"))
+    assert inputs.tokenizer_dir == vocab and len(inputs.tokenizer) == len(tokens) + 1
+    shutil.rmtree(vocab)
+    with pytest.raises(KmbError, match="no tokenizer in the workspace"):
+        check_inputs(scratch)
+    helpers.nothing_written(corpus_workspace)
+
+
+def extended_tokens(helpers) -> list[str]:
+    return helpers.vocab_tokens() + ["고혈압약", "##환자"]
+
+
+def test_a_tokenizer_that_does_not_extend_the_base_vocab_is_refused_before_writing(
+    corpus_workspace, tiny_base_dir, tmp_path, helpers
+):
+    tokens = extended_tokens(helpers)
+    # more tokens than the model, but the base's are not kept at their ids
+    moved = helpers.save_tokenizer(tmp_path / "moved", tokens[:7] + tokens[7:][::-1])
+    with pytest.raises(KmbError, match=r"does not keep the base vocab at the same ids \(first difference at id 7\)"):
+        run_pretraining(helpers.short_config(corpus_workspace, tiny_base_dir, tokenizer=moved))
+    # one base token left out (another takes its id)
+    dropped = helpers.save_tokenizer(tmp_path / "dropped", tokens[:10] + tokens[11:] + ["고혈압환자"])
+    with pytest.raises(KmbError, match=r"first difference at id 10\)"):
+        run_pretraining(helpers.short_config(corpus_workspace, tiny_base_dir, tokenizer=dropped, objective="mlm"))
+    assert not corpus_workspace.pretrain("bad").exists()
+    helpers.nothing_written(corpus_workspace)
+
+
+def test_a_bad_init_is_refused_before_writing(corpus_workspace, tiny_base_dir, tmp_path, helpers):
+    from kmb.training.config import INITS
+    from kmb.vocab.extend import INITS as EXTEND_INITS
+
+    assert INITS == EXTEND_INITS
+    extended = helpers.save_tokenizer(tmp_path / "extended", extended_tokens(helpers))
+    with pytest.raises(KmbError, match="--init must be normal or subword-mean, not 'mean'"):
+        run_pretraining(helpers.short_config(corpus_workspace, tiny_base_dir, tokenizer=extended, init="mean"))
+    assert not corpus_workspace.pretrain("bad").exists()
+    helpers.nothing_written(corpus_workspace)

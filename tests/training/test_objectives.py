@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import (BertConfig, BertForMaskedLM, BertForPreTraining, BertModel, ElectraConfig,
-                          ElectraForPreTraining, ModernBertConfig, ModernBertForMaskedLM, RobertaConfig,
-                          RobertaForMaskedLM)
+from transformers import (
+    BertConfig,
+    BertForMaskedLM,
+    BertForPreTraining,
+    BertModel,
+    ElectraConfig,
+    ElectraForPreTraining,
+    ModernBertConfig,
+    ModernBertForMaskedLM,
+    RobertaConfig,
+    RobertaForMaskedLM,
+)
 
 from kmb.errors import KmbError
 from kmb.training.objectives import base_heads, checkpoint_keys, choose_objective, max_positions
@@ -72,3 +81,16 @@ def test_from_scratch_is_a_bert_and_weights_are_read_from_bin_files_too(tmp_path
 def test_positions_left_by_a_padding_offset():
     assert max_positions(RobertaConfig(pad_token_id=1, max_position_embeddings=514)) == 512
     assert max_positions(BertConfig(max_position_embeddings=512)) == 512
+
+
+def test_weights_are_read_from_a_legacy_non_zip_bin_file(tmp_path):
+    import zipfile
+
+    model = BertForPreTraining(BertConfig(**SIZE))
+    folder = tmp_path / "legacy"
+    folder.mkdir()
+    torch.save(model.state_dict(), folder / "pytorch_model.bin", _use_new_zipfile_serialization=False)
+    assert not zipfile.is_zipfile(folder / "pytorch_model.bin")  # the format torch wrote before 1.6
+    assert checkpoint_keys(folder) == set(model.state_dict())
+    heads = base_heads(folder, model.config)
+    assert (heads.mlm, heads.nsp) == (True, True)

@@ -108,3 +108,31 @@ def test_heads_are_described_from_the_keys_missing_in_the_checkpoint():
         ["NSP"],
     )
     assert describe_heads({"cls.predictions.bias", "cls.predictions.transform.dense.weight"})[1] == ["MLM"]
+
+
+def test_a_bert_saved_as_a_legacy_bin_file_is_a_start_model(corpus_workspace, tiny_base_dir, tmp_path, helpers):
+    # pytorch_model.bin in torch's legacy (non-zip) format, as old hub models have it: transformers
+    # loads it, so kmb does too, with the same weights
+    import shutil
+
+    from transformers import BertForPreTraining
+
+    from kmb.training.inputs import check_inputs
+    from kmb.training.start_model import pretraining_model
+
+    legacy = tmp_path / "legacy"
+    shutil.copytree(tiny_base_dir, legacy)
+    (legacy / "model.safetensors").unlink()
+    weights = load_file(tiny_base_dir / "model.safetensors")
+    torch.save(weights, legacy / "pytorch_model.bin", _use_new_zipfile_serialization=False)
+    reference = BertForPreTraining.from_pretrained(str(legacy)).state_dict()
+    inputs = check_inputs(helpers.short_config(corpus_workspace, legacy))
+    assert inputs.objective == "mlm+nsp"
+    model, heads = pretraining_model(inputs.config, inputs)
+    assert heads == "MLM and NSP from the checkpoint"
+    got = model.state_dict()
+    for name, tensor in weights.items():
+        torch.testing.assert_close(got[name], tensor, rtol=0, atol=0)
+        torch.testing.assert_close(reference[name], tensor, rtol=0, atol=0)
+    summary = run_pretraining(helpers.short_config(corpus_workspace, legacy, output="legacy"))
+    assert summary["steps"] == 2 and summary["heads"] == "MLM and NSP from the checkpoint"
