@@ -27,20 +27,26 @@ SURNAMES = set(
 GIVEN_SYLLABLES = set(
     "가각간갑강끝둘말분점쁜례개건걸겸경계고곤공관광교구국군권규균근금기길나남내녀년노누늘다단담당대덕도돈동두득라란람랑래량려련렬령례로록론룡루류륜률리린림마만매명모목몽무문미민바박반방배백범법벽변별병보복본봉부분비빈빛사산삼상새샘생서석선설섬성세소솔송수숙순술숭슬승시식신실심아안애야양어억언엄업연열염엽영예오옥온완왕요용우욱운웅원월위유윤율은을음응의이익인일임자작장재저전정제조종주준중지직진찬창채천철초촌총추춘충치칠탁태택파판평포표풍필하학한해향허헌혁현혜호홍화환활황회효후훈휘희"
 )
+# Roles written after a name ("김민수님", "박지훈 교수", "최수진 간호사가").
 ROLES_AFTER = (
     "선생님", "교수님", "간호사님", "원장님", "과장님", "보호자님", "환자분", "환자님", "님", "씨", "환자", "보호자",
     "교수", "선생", "간호사", "담당의", "주치의", "전공의", "전임의", "레지던트", "인턴", "원장", "과장", "의사",
-    "약사", "여사", "어머니", "아버지", "어머님", "아버님", "할머니", "할아버지", "부인", "남편", "아들",
-    "딸", "학생", "팀장", "실장", "수간호사", "치료사", "기사", "방사선사", "영양사", "사회복지사",
+    "약사", "여사", "어머니", "아버지", "어머님", "아버님", "할머니", "할아버지", "부인", "남편", "아들", "딸", "학생",
+    "팀장", "실장", "수간호사", "치료사", "기사", "방사선사", "영양사", "사회복지사", "코디네이터", "드림", "올림",
+    "R1", "R2", "R3", "R4", "RN", "PA",
 )
-# Labels that always introduce a name, and words that do only when the name is set off after them
-# ("환자: 김민수", "환자 김민수(M/45)", but not "환자 진술상").
+# Labels after which a name follows (with a colon, a table bar or a space).
 LABELS = (
-    "환자성명", "환자명", "환자 이름", "성명", "이름", "보호자명", "보호자 성명", "담당의사", "담당의", "주치의",
-    "담당간호사", "담당 간호사", "작성자", "기록자", "작성의", "의뢰의", "판독의", "집도의", "마취의", "담당교수",
-    "서명", "수신", "참조", "신청인", "대리인", "Dr.", "Dr",
+    "환자성명", "환자명", "환자 이름", "환자 성명", "성명", "이름", "보호자명", "보호자 성명", "담당의사", "담당의", "주치의",
+    "담당간호사", "담당 간호사", "작성자", "기록자", "작성의", "의뢰의사", "의뢰의", "회신의", "판독의", "집도의", "마취의",
+    "제1조수", "제2조수", "조수", "담당교수", "담당 교수", "서명", "수신", "참조", "신청인", "대리인", "대상자", "통역",
+    "사회복지사", "전공의", "전임의", "Name", "NAME", "name", "Patient", "Dr.", "Dr",
 )
-WEAK_LABELS = ("환자", "보호자", "간호사", "전공의", "교수", "의사", "판독")
+# Words that introduce a name only when the name is set off after them ("환자: 김민수", "딸 이영희
+# (010-...)", "환자 김민수(M/45)", but not "환자 진술상", "딸 기준").
+WEAK_LABELS = ("환자", "보호자", "간호사", "교수", "의사", "판독", "대상", "담당", "주 보호자", "손녀", "손자", "딸",
+               "아들", "사위", "며느리", "배우자", "남편", "아내", "부인", "어머니", "아버지", "모친", "부친", "동생",
+               "누나", "언니", "오빠", "조카", "R1", "R2", "R3", "R4")
 # Endings that may follow a name directly: particles, so that "김민수는" and "김민수와" end the name.
 _PARTICLES = r"(?:께서|에게|에서|한테|으로|이가|이는|이를|이의|이와|이랑|씨|은|는|이|가|을|를|의|와|과|도|만|로|랑|께)"
 
@@ -91,37 +97,59 @@ NOT_NAMES = frozenset("""
 반복 반응 반대 왕진 금식 금기 인두 인후 인공 제거 제한 모든 국소 예정 예후 경과 경구 경우 경증
 봉합 부종 부작용 부위 부분 가슴 가래 가족 복부 복통 복용 태아 목표 형태 두통 두드러기 감염 감소
 호전됨 시행 시술 범위 동반 동의 온도 승인 간호 간헐적 간경화 상태 상처 상복부 단계 단백 당뇨 당일
+연락처 연락 주소 전화 전화번호 당겨 당기 동행 동생 우편 서류 성별
 화상 창상 순환 빈혈 빈맥 탁월 석회화 선별 설사 마른 길이 연고 위험 위치 위장 위암 위염 표시
 """.split())
 
-# Compiled once: surname + given name; the caller checks each candidate.
+# Compiled once. A candidate is a surname and one or two more syllables; how much else it must
+# satisfy depends on the context that found it (:func:`looks_like_name`).
 _SURNAME = "(?:" + "|".join(DOUBLE_SURNAMES) + "|[" + "".join(sorted(SURNAMES)) + "])"
-_CANDIDATE = r"(" + _SURNAME + r"[가-힣]{1,2})"
-_ROLE_AFTER = "(?:" + "|".join(sorted(ROLES_AFTER, key=len, reverse=True)) + ")"
+_CANDIDATE = r"(" + _SURNAME + r"(?:(?![님씨])[가-힣]){1,2})"  # 님, 씨 end a name, never continue it
+_LATIN_NAME = r"([A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+){1,3})"  # a foreign patient's name after a label
+_ROLE_AFTER = "(?:" + "|".join(sorted(ROLES_AFTER, key=len, reverse=True)) + r"|\(인\))"
 _LABEL = "(?:" + "|".join(re.escape(x) for x in sorted(LABELS, key=len, reverse=True)) + ")"
-_WEAK_LABEL = "(?:" + "|".join(WEAK_LABELS) + ")"
+_WEAK_LABEL = "(?:" + "|".join(sorted(WEAK_LABELS, key=len, reverse=True)) + ")"
+_GAP = r"\s*(?:[:：|]\s*|\s)"  # label, then a colon, a table bar or a space
 _NAME_END = r"(?=" + _PARTICLES + r"?(?:[^가-힣]|$))"
-_MENTION_END = re.compile(r"(?:" + _PARTICLES + r"?(?:[^가-힣]|$)|" + _ROLE_AFTER + ")")
-_SET_OFF = r"(?=\s?[(,/]|님|씨|(?:께서|에게|이가|이는|은|는|이|가)\s)"
+_MENTION_END = re.compile(r"(?:" + _PARTICLES + r"?(?:[^가-힣]|$)|\s?" + _ROLE_AFTER + ")")
+# Age and sex after a name: "(M/45)", "(45/F)", "(남/58세)", "38/F", "(78.06.28, 46세)".
+_AGE_SEX = r"(?=\s?\(?(?:[MF남여]\s?/\s?\d{1,3}세?|\d{1,3}세?\s?/\s?[MF남여]|[\d.]{6,10},\s?\d{1,3}세)\)?)"
+_SET_OFF = r"(?=\s?[(),/|]|님|씨|(?:께서|에게|이가|이는|은|는|이|가|와|과|의)\s)"
+_DEPARTMENT = r"[가-힣]{1,8}(?:과|센터|병동|실)"
 
 BEFORE_ROLE = re.compile(r"(?<![가-힣])" + _CANDIDATE + r"\s?(" + _ROLE_AFTER + r")(?:(?![가-힣])|(?=" + _PARTICLES + r"))")
-AFTER_LABEL = re.compile(r"(?<![가-힣])" + _LABEL + r"\s*(?:[:：]\s*|\s)" + _CANDIDATE + _NAME_END + "|"
-                         r"(?<![가-힣])" + _WEAK_LABEL + r"\s*[:：]\s*" + _CANDIDATE + _NAME_END)
+AFTER_LABEL = re.compile(r"(?<![가-힣A-Za-z])" + _LABEL + r"\.?" + _GAP + r"(?:" + _CANDIDATE + _NAME_END + "|" + _LATIN_NAME
+                         + r")|(?<![가-힣])" + _WEAK_LABEL + r"\s*[:：|]\s*" + _CANDIDATE + _NAME_END)
+AGE_SEX = re.compile(r"(?<![가-힣])" + _CANDIDATE + _AGE_SEX)
+DEPARTMENT = re.compile(r"(?<![가-힣])" + _DEPARTMENT + r"\s?/\s?" + _CANDIDATE + _NAME_END + "|"
+                        r"(?<![가-힣])" + _CANDIDATE + r"\s?/\s?" + _DEPARTMENT + "(?![가-힣])")
 AFTER_WEAK_LABEL = re.compile(r"(?<![가-힣])" + _WEAK_LABEL + r"\s" + _CANDIDATE + _SET_OFF + "|"
                               r"^[ \t]*" + _WEAK_LABEL + r"[ \t]+" + _CANDIDATE + r"[ \t]*$", re.MULTILINE)  # a header line
+SIGNATURE = re.compile(r"(?:^|\s)[-–/][ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:\(|$))", re.MULTILINE)  # "- 김민수 (CCU)"
 # Roles that also follow diagnoses ("고혈압 환자"): the name must then not be a known word.
-WEAK_ROLES = frozenset({"환자", "환자분", "환자님", "보호자", "보호자님"})
+WEAK_ROLES = frozenset({"환자", "환자분", "환자님", "보호자", "보호자님", "학생"})
+
+# Words of the contexts themselves and titles, never names whatever the context ("선생님" is not
+# 선생 + 님, nor "이사님" 이사 + 님).
+ROLE_WORDS = frozenset(ROLES_AFTER) | frozenset(LABELS) | frozenset(WEAK_LABELS) | frozenset("""
+선생 교수 간호 보호 담당 주치 원장 과장 환자 의사 전공 인턴 약사 기사 팀장 실장 부장 소장 사장 이사 반장 선배 후배
+고객 주임 대리 차장 계장 간병인 수녀 신부 목사 회장 총장 학장 병원장 상기 여자 남자 본인 해당 당해 모두 각각
+""".split())
+
+STRONG, ROLE, WEAK = "strong", "role", "weak"  # how much the context says "a person"
 
 
-# Words of the contexts themselves, never names whatever the context ("선생님" is not 선생 + 님).
-ROLE_WORDS = frozenset(ROLES_AFTER) | frozenset(LABELS) | frozenset(WEAK_LABELS) | frozenset(
-    {"선생", "교수", "간호", "보호", "담당", "주치", "원장", "과장", "환자", "의사", "전공", "인턴", "약사", "기사", "팀장", "실장"})
+def looks_like_name(candidate: str, not_names: frozenset[str] | set[str] = frozenset(), context: str = WEAK) -> bool:
+    """Whether `candidate` can be a name, given how strongly its context says so:
 
-
-def looks_like_name(candidate: str, not_names: frozenset[str] | set[str] | None = frozenset()) -> bool:
-    """A surname, then one or two given-name syllables, and not a known word (`not_names` None:
-    the context is strong enough that a known word is a name after all: "주치의: 문진")."""
-    if candidate in ROLE_WORDS or (not_names is not None and (candidate in NOT_NAMES or candidate in not_names)):
+    - strong (a label with a colon or bar, age and sex after it): any syllables after a surname;
+    - role (a role word or title after it, a relation in brackets): the same, and not a known word;
+    - weak (before 환자/보호자, a label without a colon, a signature line): also given-name
+      syllables that names use.
+    """
+    if candidate in ROLE_WORDS:
+        return False
+    if context != STRONG and (candidate in NOT_NAMES or candidate in not_names):
         return False
     for surname in DOUBLE_SURNAMES:
         if candidate.startswith(surname) and len(candidate) > 2:
@@ -131,20 +159,34 @@ def looks_like_name(candidate: str, not_names: frozenset[str] | set[str] | None 
         if candidate[0] not in SURNAMES:
             return False
         given = candidate[1:]
-    return 1 <= len(given) <= 2 and all(s in GIVEN_SYLLABLES for s in given)
+    if not 1 <= len(given) <= 2:
+        return False
+    return context != WEAK or all(s in GIVEN_SYLLABLES for s in given)
 
 
 def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) -> list[tuple[int, int, str]]:
     """(start, end, "NAME") of each name in `text`, mentions of a found name included."""
     found: dict[tuple[int, int], str] = {}
     for match in BEFORE_ROLE.finditer(text):
-        _take(found, match, 1, not_names if match.group(2) in WEAK_ROLES else None)
+        _take(found, match, 1, not_names, WEAK if match.group(2) in WEAK_ROLES else ROLE)
     for match in AFTER_LABEL.finditer(text):
-        _take(found, match, 1 if match.group(1) else 2, None)
-    for match in AFTER_WEAK_LABEL.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is strong
+        group = next(g for g in (1, 2, 3) if match.group(g))
+        latin = group == 2
+        if latin or match.group(group):
+            _take(found, match, group, not_names, STRONG, latin)
+    for match in AGE_SEX.finditer(text):
+        _take(found, match, 1, not_names, STRONG)
+    for match in DEPARTMENT.finditer(text):
+        _take(found, match, 1 if match.group(1) else 2, not_names, ROLE)
+    for match in AFTER_WEAK_LABEL.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is a role
         group = 1 if match.group(1) else 2
-        _take(found, match, group, None if text[match.end(group):match.end(group) + 1] == "(" else not_names)
+        bracket = text[match.end(group):match.end(group) + 2].lstrip()[:1] == "("
+        _take(found, match, group, not_names, ROLE if bracket else WEAK)
+    for match in SIGNATURE.finditer(text):
+        _take(found, match, 1, not_names, WEAK)
     for name in sorted(set(found.values()), key=len, reverse=True):  # the same name elsewhere in the document
+        if not _is_hangul(name[0]):
+            continue
         start = text.find(name)
         while start != -1:
             end = start + len(name)
@@ -159,7 +201,8 @@ def _is_hangul(char: str) -> bool:
     return "가" <= char <= "힣"
 
 
-def _take(found: dict, match: re.Match, group: int, not_names) -> None:
-    if looks_like_name(match.group(group), not_names):
-        found[match.span(group)] = match.group(group)
-
+def _take(found: dict, match: re.Match, group: int, not_names, context: str, latin: bool = False) -> None:
+    span, candidate = match.span(group), match.group(group)
+    if latin or looks_like_name(candidate, not_names, context):
+        if all(span[1] <= s or span[0] >= e for s, e in found if (s, e) != span):
+            found[span] = candidate

@@ -46,18 +46,23 @@ IP_ADDRESS = re.compile(_NO_DIGIT_BEFORE + r"(?<!\.)" + _OCTET + r"(?:\." + _OCT
 
 CARD = re.compile(_NO_DIGIT_BEFORE + r"\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d{4}" + _NO_DIGIT_AFTER)
 
-_LABEL_GAP = r"\s*(?:[:：#]|은|는|:\s*No\.?)?\s*"
+_LABEL_GAP = r"\s*(?:[:：#|]|은|는|:\s*No\.?)?\s*#?"
 ACCOUNT = re.compile(r"(?:계좌번호|계좌|입금\s?계좌)" + _LABEL_GAP + r"(?:[가-힣]{2,4}은행\s*)?(\d[\d\-]{8,}\d)")
 
 # Hospital record numbers follow a label; the value is digits, or letters then digits.
 PATIENT_ID_LABELS = (
     "병원등록번호", "의무기록번호", "환자등록번호", "등록번호", "환자번호", "차트번호", "병록번호",
     "진료번호", "수진자번호", "내원번호", "외래번호", "입원번호", "환자 ID", "환자ID", "차트 No",
-    "Chart No", "chart no", "MRN", "PT ID", "Pt ID", "pt id", "Patient ID", "patient id", "ID",
+    "Chart No", "chart no", "Hosp. No", "Hosp No", "Hospital No", "Pt. No", "Pt No", "병원번호", "MRN", "PT ID",
+    "Pt ID", "pt id", "Patient ID", "patient id", "ID",
 )
 PATIENT_ID = re.compile(
     r"(?<![가-힣A-Za-z])(?:" + "|".join(re.escape(label) for label in PATIENT_ID_LABELS) + r")\.?"
     + _LABEL_GAP + r"((?:[A-Za-z]{1,3}[\-]?)?\d[\d\-]{3,14}\d)" + _NO_DIGIT_AFTER
+    # Without a label, only shapes nothing else in a note has: capitals then 6-9 digits (HN535115;
+    # KCD codes have at most 4 digits), a number of 7-10 digits in brackets or after "#".
+    + r"|(?<![A-Za-z0-9])([A-Z]{1,2}\d{6,9})(?![0-9])"
+    + r"|\((\d{7,10})\)|(?<![A-Za-z0-9])#(\d{6,10})(?![0-9])"
 )
 
 # Dates in every common form; as BIRTH_DATE only after a birth label or before 생(生).
@@ -80,9 +85,11 @@ _DATE = r"(?:" + "|".join(DATE_FORMS) + r")"
 DATE = re.compile(_NO_DIGIT_BEFORE + r"(?:" + "|".join(DATE_FORMS[:7]) + r")" + _NO_DIGIT_AFTER)
 BIRTH_LABELS = ("생년월일", "출생일", "생일", "D.O.B.", "D.O.B", "DOB", "Date of Birth", "Date of birth", "date of birth", "Birth", "birth")
 BIRTH_DATE = re.compile(
-    r"(?:" + "|".join(re.escape(label) for label in BIRTH_LABELS) + r")" + r"\s*(?:[:：]|은|는)?\s*"
+    # After a label, possibly a few words later: "생년월일 확인함 (1973/10/01)", "| DOB | 1953-09-07 |".
+    r"(?:" + "|".join(re.escape(label) for label in BIRTH_LABELS) + r")" + r"[^0-9\n]{0,12}?"
     + r"(" + _DATE + r")" + _NO_DIGIT_AFTER
-    + r"|" + _NO_DIGIT_BEFORE + r"(" + _DATE + r"|(?:19|20)?\d{2}\s?년)\s?생(?![가-힣])"  # 1985년 3월 2일생, 85년생
+    + r"|" + _NO_DIGIT_BEFORE + r"(" + _DATE + r"\s?생|'?(?:19|20)?\d{2}\s?년\s?생)(?![가-힣])"  # 1985년 3월 2일생, '85년생
+    + r"|" + _NO_DIGIT_BEFORE + r"(" + _DATE + r")(?=,\s?\d{1,3}세)"  # "(78.06.28, 46세)": a date beside the age
 )
 
 # Addresses: a province or a 시/군/구 unit, then a road-name (…로/길 12) or lot-number (…동 123-4)
@@ -117,7 +124,7 @@ SHAPED = {
     "IP_ADDRESS": (IP_ADDRESS, 0),
     "CARD": (CARD, 0),
     "ACCOUNT": (ACCOUNT, 1),
-    "PATIENT_ID": (PATIENT_ID, 1),
+    "PATIENT_ID": (PATIENT_ID, None),
     "BIRTH_DATE": (BIRTH_DATE, None),
     "ADDRESS": (ADDRESS, 0),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kmb.deid.names import looks_like_name, name_spans
+from kmb.deid.names import ROLE, STRONG, looks_like_name, name_spans
 
 
 def names(text: str, not_names=frozenset()) -> list[str]:
@@ -24,7 +24,7 @@ def test_names_before_a_role_word_with_or_without_space(text, expected):
 @pytest.mark.parametrize("text,expected", [
     ("성명: 김민수", ["김민수"]), ("환자명 이서연 (F/45)", ["이서연"]), ("이름 : 박준", ["박준"]),
     ("주치의: 정재훈", ["정재훈"]), ("담당의 한지원 교수", ["한지원"]), ("판독의: 문성민, 작성자 배유진", ["문성민", "배유진"]),
-    ("보호자 최경희(딸) 연락함", ["최경희"]), ("환자: 조은지", ["조은지"]), ("성명 | 신동현", []),
+    ("보호자 최경희(딸) 연락함", ["최경희"]), ("환자: 조은지", ["조은지"]), ("| 성명 | 신동현 |", ["신동현"]), ("성명: TRAN VAN MINH (M/50)", ["TRAN VAN MINH"]), ("김주진 (35/M)", ["김주진"]), ("순환기내과 / 왕채도", ["왕채도"]),
 ])
 def test_names_after_a_label(text, expected):
     assert names(text) == expected
@@ -59,7 +59,8 @@ def test_extra_words_from_a_term_list_are_never_names_in_weak_contexts():
     assert names("조혜란 환자", not_names={"조혜란"}) == []
 
 
-def test_looks_like_name():
+def test_looks_like_name_asks_more_of_weaker_contexts():
     assert looks_like_name("김민수") and looks_like_name("남궁민수") and looks_like_name("이준")
-    assert not looks_like_name("고혈압") and not looks_like_name("선생") and not looks_like_name("김")
-    assert not looks_like_name("정상") and looks_like_name("정상", None) is True  # strong context: a name after all
+    assert not looks_like_name("고혈압") and not looks_like_name("선생", context=STRONG) and not looks_like_name("김")
+    assert not looks_like_name("정상") and looks_like_name("정상", context=STRONG)  # "성명: 정상": a name after all
+    assert not looks_like_name("천결") and looks_like_name("천결", context=ROLE)  # 결: a rare given syllable
