@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from kmb.deid.patterns import finditer_near
+
 DOUBLE_SURNAMES = ("남궁", "선우", "제갈", "황보", "독고", "사공", "서문", "동방", "어금", "망절", "탁지")
 SURNAMES = set(
     "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진지엄채원천방공현함변염여추도소석선설마길연위표명기반라왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감호제음빈동온시범좌팽승간상갈단견당화창옹순빙"
@@ -117,15 +119,25 @@ _AGE_SEX = r"(?=\s?\(?(?:[MF남여]\s?/\s?\d{1,3}세?|\d{1,3}세?\s?/\s?[MF남�
 _SET_OFF = r"(?=\s?[(),/|]|님|씨|(?:께서|에게|이가|이는|은|는|이|가|와|과|의)\s)"
 _DEPARTMENT = r"[가-힣]{1,8}(?:과|센터|병동|실)"
 
-BEFORE_ROLE = re.compile(r"(?<![가-힣])" + _CANDIDATE + r"\s?(" + _ROLE_AFTER + r")(?:(?![가-힣])|(?=" + _PARTICLES + r"))")
-AFTER_LABEL = re.compile(r"(?<![가-힣A-Za-z])" + _LABEL + r"\.?" + _GAP + r"(?:" + _CANDIDATE + _NAME_END + "|" + _LATIN_NAME
-                         + r")|(?<![가-힣])" + _WEAK_LABEL + r"\s*[:：|]\s*" + _CANDIDATE + _NAME_END)
-AGE_SEX = re.compile(r"(?<![가-힣])" + _CANDIDATE + _AGE_SEX)
+_FIRST_SURNAME = "(?=[" + "".join(sorted(SURNAMES | {d[0] for d in DOUBLE_SURNAMES})) + "])"  # see patterns._first
+
+
+def _first_of(words) -> str:
+    return "(?=[" + re.escape("".join(sorted({w[0] for w in words}))) + "])"
+
+
+BEFORE_ROLE = re.compile(_FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + r"\s?(" + _ROLE_AFTER + r")(?:(?![가-힣])|(?=" + _PARTICLES + r"))")
+AFTER_LABEL = re.compile(_first_of(LABELS + WEAK_LABELS) + r"(?:(?<![가-힣A-Za-z])" + _LABEL + r"\.?" + _GAP + r"(?:" + _CANDIDATE + _NAME_END + "|" + _LATIN_NAME
+                         + r")|(?<![가-힣])" + _WEAK_LABEL + r"\s*[:：|]\s*" + _CANDIDATE + _NAME_END + ")")
+AGE_SEX = re.compile(_FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + _AGE_SEX)
 DEPARTMENT = re.compile(r"(?<![가-힣])" + _DEPARTMENT + r"\s?/\s?" + _CANDIDATE + _NAME_END + "|"
                         r"(?<![가-힣])" + _CANDIDATE + r"\s?/\s?" + _DEPARTMENT + "(?![가-힣])")
-AFTER_WEAK_LABEL = re.compile(r"(?<![가-힣])" + _WEAK_LABEL + r"\s" + _CANDIDATE + _SET_OFF + "|"
+AFTER_WEAK_LABEL = re.compile(_first_of(WEAK_LABELS) + r"(?<![가-힣])" + _WEAK_LABEL + r"\s" + _CANDIDATE + _SET_OFF + "|"
                               r"^[ \t]*" + _WEAK_LABEL + r"[ \t]+" + _CANDIDATE + r"[ \t]*$", re.MULTILINE)  # a header line
-SIGNATURE = re.compile(r"(?:^|\s)[-–/][ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:\(|$))", re.MULTILINE)  # "- 김민수 (CCU)"
+_ROLE_ANCHOR = re.compile(_ROLE_AFTER)
+_AGE_SEX_ANCHOR = re.compile(r"[MF남여]\s?/|/\s?[MF남여]|\d세")
+_SLASH_BESIDE_HANGUL = re.compile(r"[가-힣]\s?/\s?[가-힣]")
+SIGNATURE = re.compile(r"(?=[-–/])(?<!\S)[-–/][ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:\(|$))", re.MULTILINE)  # "- 김민수 (CCU)"
 # Roles that also follow diagnoses ("고혈압 환자"): the name must then not be a known word.
 WEAK_ROLES = frozenset({"환자", "환자분", "환자님", "보호자", "보호자님", "학생"})
 
@@ -167,16 +179,17 @@ def looks_like_name(candidate: str, not_names: frozenset[str] | set[str] = froze
 def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) -> list[tuple[int, int, str]]:
     """(start, end, "NAME") of each name in `text`, mentions of a found name included."""
     found: dict[tuple[int, int], str] = {}
-    for match in BEFORE_ROLE.finditer(text):
+    for match in finditer_near(BEFORE_ROLE, text, _ROLE_ANCHOR, 8, 12):
         _take(found, match, 1, not_names, WEAK if match.group(2) in WEAK_ROLES else ROLE)
     for match in AFTER_LABEL.finditer(text):
         group = next(g for g in (1, 2, 3) if match.group(g))
         latin = group == 2
         if latin or match.group(group):
             _take(found, match, group, not_names, STRONG, latin)
-    for match in AGE_SEX.finditer(text):
+    slash = "/" in text
+    for match in finditer_near(AGE_SEX, text, _AGE_SEX_ANCHOR, 24, 14) if slash or "세" in text else ():
         _take(found, match, 1, not_names, STRONG)
-    for match in DEPARTMENT.finditer(text):
+    for match in finditer_near(DEPARTMENT, text, _SLASH_BESIDE_HANGUL, 20, 20) if slash else ():
         _take(found, match, 1 if match.group(1) else 2, not_names, ROLE)
     for match in AFTER_WEAK_LABEL.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is a role
         group = 1 if match.group(1) else 2

@@ -15,11 +15,21 @@ from __future__ import annotations
 import re
 
 _NO_DIGIT_BEFORE = r"(?<![0-9])"
+
+
+def _first(chars: str) -> str:
+    """A look-ahead for the characters a match can start with. Python's regex engine then skips
+    every other position at once instead of trying the look-behinds and alternations there (4x on
+    the birth-date pattern)."""
+    return "(?=[" + "".join(sorted(set(chars))).replace("\\", "\\\\").replace("]", "\\]").replace("-", "\\-") + "])"
+
+
+_DIGITS = "0123456789"
 _NO_DIGIT_AFTER = r"(?![0-9])"
 _SEP = r"[ .\-]?"  # hyphen, dot, one space or nothing
 
 RRN = re.compile(
-    _NO_DIGIT_BEFORE
+    _first(_DIGITS) + _NO_DIGIT_BEFORE
     + r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\s?[-–]?\s?[1-8](?:\d{6}|\*{6})"
     + _NO_DIGIT_AFTER
 )
@@ -29,7 +39,7 @@ RRN = re.compile(
 _AREA = r"(?:01[016789]|02|0[3-6][1-5]|070|050\d|080)"
 _AREA_INTL = r"(?:1[016789]|2|[3-6][1-5]|70|50\d|80)"
 PHONE = re.compile(
-    r"(?:"
+    _first(_DIGITS + "+(") + r"(?:"
     + r"\+82[ \-.]?(?:\(0\))?" + _AREA_INTL
     + r"|\(" + _AREA + r"\)" + r"|" + _NO_DIGIT_BEFORE + _AREA + r"\)?"
     + r")"
@@ -42,9 +52,9 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-
 URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'*+,;=%]+[A-Za-z0-9/=#]")
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-IP_ADDRESS = re.compile(_NO_DIGIT_BEFORE + r"(?<!\.)" + _OCTET + r"(?:\." + _OCTET + r"){3}" + r"(?![0-9.])")
+IP_ADDRESS = re.compile(_first(_DIGITS) + _NO_DIGIT_BEFORE + r"(?<!\.)" + _OCTET + r"(?:\." + _OCTET + r"){3}" + r"(?![0-9.])")
 
-CARD = re.compile(_NO_DIGIT_BEFORE + r"\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d{4}" + _NO_DIGIT_AFTER)
+CARD = re.compile(_first(_DIGITS) + _NO_DIGIT_BEFORE + r"\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d{4}" + _NO_DIGIT_AFTER)
 
 _LABEL_GAP = r"\s*(?:[:：#|]|은|는|:\s*No\.?)?\s*#?"
 ACCOUNT = re.compile(r"(?:계좌번호|계좌|입금\s?계좌)" + _LABEL_GAP + r"(?:[가-힣]{2,4}은행\s*)?(\d[\d\-]{8,}\d)")
@@ -57,12 +67,13 @@ PATIENT_ID_LABELS = (
     "Pt ID", "pt id", "Patient ID", "patient id", "ID",
 )
 PATIENT_ID = re.compile(
-    r"(?<![가-힣A-Za-z])(?:" + "|".join(re.escape(label) for label in PATIENT_ID_LABELS) + r")\.?"
+    _first("".join(label[0] for label in PATIENT_ID_LABELS) + "ABCDEFGHIJKLMNOPQRSTUVWXYZ(#")
+    + r"(?:(?<![가-힣A-Za-z])(?:" + "|".join(re.escape(label) for label in PATIENT_ID_LABELS) + r")\.?"
     + _LABEL_GAP + r"((?:[A-Za-z]{1,3}[\-]?)?\d[\d\-]{3,14}\d)" + _NO_DIGIT_AFTER
     # Without a label, only shapes nothing else in a note has: capitals then 6-9 digits (HN535115;
     # KCD codes have at most 4 digits), a number of 7-10 digits in brackets or after "#".
     + r"|(?<![A-Za-z0-9])([A-Z]{1,2}\d{6,9})(?![0-9])"
-    + r"|\((\d{7,10})\)|(?<![A-Za-z0-9])#(\d{6,10})(?![0-9])"
+    + r"|\((\d{7,10})\)|(?<![A-Za-z0-9])#(\d{6,10})(?![0-9]))"
 )
 
 # Dates in every common form; as BIRTH_DATE only after a birth label or before 생(生).
@@ -82,14 +93,15 @@ DATE_FORMS = (
     r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])",
 )
 _DATE = r"(?:" + "|".join(DATE_FORMS) + r")"
-DATE = re.compile(_NO_DIGIT_BEFORE + r"(?:" + "|".join(DATE_FORMS[:7]) + r")" + _NO_DIGIT_AFTER)
+DATE = re.compile(_first(_DIGITS + "JFMASOND") + _NO_DIGIT_BEFORE + r"(?:" + "|".join(DATE_FORMS[:7]) + r")" + _NO_DIGIT_AFTER)
 BIRTH_LABELS = ("생년월일", "출생일", "생일", "D.O.B.", "D.O.B", "DOB", "Date of Birth", "Date of birth", "date of birth", "Birth", "birth")
 BIRTH_DATE = re.compile(
     # After a label, possibly a few words later: "생년월일 확인함 (1973/10/01)", "| DOB | 1953-09-07 |".
-    r"(?:" + "|".join(re.escape(label) for label in BIRTH_LABELS) + r")" + r"[^0-9\n]{0,12}?"
+    _first("".join(label[0] for label in BIRTH_LABELS) + _DIGITS + "'JFMASOND")
+    + r"(?:(?:" + "|".join(re.escape(label) for label in BIRTH_LABELS) + r")" + r"[^0-9\n]{0,12}?"
     + r"(" + _DATE + r")" + _NO_DIGIT_AFTER
-    + r"|" + _NO_DIGIT_BEFORE + r"(" + _DATE + r"\s?생|'?(?:19|20)?\d{2}\s?년\s?생)(?![가-힣])"  # 1985년 3월 2일생, '85년생
-    + r"|" + _NO_DIGIT_BEFORE + r"(" + _DATE + r")(?=,\s?\d{1,3}세)"  # "(78.06.28, 46세)": a date beside the age
+    + r"|" + _first(_DIGITS + "'JFMASOND") + _NO_DIGIT_BEFORE + r"(" + _DATE + r"\s?생|'?(?:19|20)?\d{2}\s?년\s?생)(?![가-힣])"  # 1985년 3월 2일생, '85년생
+    + r"|" + _first(_DIGITS + "JFMASOND") + _NO_DIGIT_BEFORE + r"(" + _DATE + r")(?=,\s?\d{1,3}세))"  # "(78.06.28, 46세)": a date beside the age
 )
 
 # Addresses: a province or a 시/군/구 unit, then a road-name (…로/길 12) or lot-number (…동 123-4)
@@ -130,13 +142,55 @@ SHAPED = {
 }
 
 
+# A cheap test of the whole text before a pattern runs: no "@", no e-mail.
+_GUARDS = {
+    "EMAIL": lambda text: "@" in text,
+    "URL": lambda text: "http" in text or "www." in text,
+    "ACCOUNT": lambda text: "계좌" in text,
+}
+# Patterns tried only near what every match holds (an address holds "…로 12" or "…동 12"): the
+# text around each such anchor, not every position of the text.
+# A number of six digits or more (separators allowed): resident numbers, phones and cards all are,
+# so those three run only around such numbers, found once per text.
+_LONG_NUMBER = (re.compile(r"\d(?:[ \-.)(]{0,3}\d){5,}"), 6, 8)
+_ANCHORS = {"ADDRESS": (re.compile(r"(?:로|길|동|리|가)\s?\d"), 60, 70),
+            "RRN": _LONG_NUMBER, "PHONE": _LONG_NUMBER, "CARD": _LONG_NUMBER}
+
+
+def windows(text: str, anchor: re.Pattern, before: int, after: int) -> list[tuple[int, int]]:
+    """Merged (start, end) windows of ``before``/``after`` characters around each ``anchor`` match."""
+    found: list[list[int]] = []
+    for hit in anchor.finditer(text):
+        lo, hi = max(0, hit.start() - before), min(len(text), hit.end() + after)
+        if found and lo <= found[-1][1]:
+            found[-1][1] = max(found[-1][1], hi)
+        else:
+            found.append([lo, hi])
+    return [(lo, hi) for lo, hi in found]
+
+
+def finditer_near(pattern: re.Pattern, text: str, anchor: re.Pattern, before: int, after: int, near=None):
+    """``pattern.finditer`` restricted to the :func:`windows` around ``anchor`` (or the given
+    ``near`` windows); look-behinds still see the text before a window. A match is cut at its
+    window's end, so windows must be wider than any match the pattern can make."""
+    for lo, hi in near if near is not None else windows(text, anchor, before, after):
+        yield from pattern.finditer(text, lo, hi)
+
+
 def shaped_spans(text: str, types: set[str], all_dates: bool = False) -> list[tuple[int, int, str]]:
     """(start, end, type) of every shaped identifier of `types` in `text` (overlaps allowed)."""
-    spans = []
+    spans, near = [], {}
     for name, (pattern, group) in SHAPED.items():
-        if name not in types:
+        if name not in types or (name in _GUARDS and not _GUARDS[name](text)):
             continue
-        for match in pattern.finditer(text):
+        if name in _ANCHORS:
+            anchor = _ANCHORS[name]
+            if anchor not in near:
+                near[anchor] = windows(text, *anchor)
+            matches = finditer_near(pattern, text, *anchor, near=near[anchor])
+        else:
+            matches = pattern.finditer(text)
+        for match in matches:
             if group is None:
                 group = next(g for g in range(1, (match.lastindex or 0) + 1) if match.group(g) is not None)
                 start, end = match.span(group)

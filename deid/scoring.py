@@ -30,7 +30,7 @@ def score_file(gold: str | Path, options: RunOptions = RunOptions(), samples: in
     gold, config, text_field = Path(gold), options.config(), options.text_field
     if not gold.is_file():
         raise KmbError("no such file", path=gold)
-    tally = _Tally(samples)
+    tally = Scorer(samples)
     for number, row in enumerate(read_rows(gold, "jsonl", text_field), 1):
         text = row[text_field]
         spans = _gold_spans(row, len(text), gold, number)
@@ -81,8 +81,11 @@ def _overlaps(start: int, end: int, spans) -> bool:
     return any(s < end and start < e for s, e, *_ in spans)
 
 
-class _Tally:
-    def __init__(self, samples: int):
+class Scorer:
+    """Counts over rows of (text, gold spans, found spans, output text): :meth:`report` gives the
+    figures. Public so that a benchmark can score another tool's spans exactly the same way."""
+
+    def __init__(self, samples: int = 20):
         self.samples = samples
         self.rows = 0
         self.gold, self.found, self.leaked = Counter(), Counter(), Counter()

@@ -19,6 +19,7 @@ from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegac
 
 from kmb.storage import write_text_atomic
 from kmb.vocab.bidirectional import CONFIG_KEY, BidirectionalWordPiece, read_vocab_file
+from kmb.vocab.tokenizers import keep_placeholders_whole
 
 
 class BidirectionalBertTokenizer(BertTokenizerLegacy):
@@ -34,6 +35,7 @@ class BidirectionalBertTokenizer(BertTokenizerLegacy):
         read_vocab_file(vocab_file)  # one clear error for duplicates / missing specials
         super().__init__(vocab_file, do_lower_case=False, strip_accents=False, tokenize_chinese_chars=True, **kwargs)
         self.wordpiece = BidirectionalWordPiece(dict(self.vocab), unk_token=str(self.unk_token))
+        keep_placeholders_whole(self, list(self.vocab))
 
     def _tokenize(self, text, split_special_tokens=False):
         return self.wordpiece.tokenize(text)

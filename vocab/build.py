@@ -206,16 +206,22 @@ def plan_vocab(
     counts: dict[str, int],
     extra_terms: list[str],
     config: BuildConfig,
+    placeholders: list[str] = (),
 ) -> VocabPlan:
-    """The paper's procedure on plain values; every step counted in the report, in order."""
+    """The paper's procedure on plain values; every step counted in the report, in order. The
+    de-identification placeholders the corpus holds (``placeholders``) are appended after the
+    terms, so that each stays one token."""
     base = set(base_tokens)
     accepted, rejected, report = select_terms(n_term_rows, terms, counts, extra_terms, config,
                                               base.__contains__, rejection_reason)
+    new_placeholders = [p for p in placeholders if p not in base and p not in accepted]
+    report["placeholders"] = len(new_placeholders)
+    terms_added, accepted = accepted, accepted + new_placeholders
     tokens = list(base_tokens) + accepted
     continuation = []
     if config.continuation:
         have = set(tokens)
-        continuation = [f"##{t}" for t in accepted if f"##{t}" not in have]
+        continuation = [f"##{t}" for t in terms_added if f"##{t}" not in have]
         tokens += continuation
     report["continuation forms"] = len(continuation)
 
@@ -233,6 +239,21 @@ def plan_vocab(
     report["base tokens"] = len(base_tokens)
     report["vocab size"] = len(tokens)
     return VocabPlan(tokens=tokens, report=report, rejected=rejected, added_terms=accepted)
+
+
+def placeholders_in_corpus(sentences_dir: Path) -> list[str]:
+    """The de-identification placeholders ([NAME], [PHONE] ...) that the corpus's sentences hold."""
+    import duckdb
+
+    from kmb.deid.detect import PLACEHOLDERS
+
+    if not sentences_dir.is_dir() or next(sentences_dir.glob("*.parquet"), None) is None:
+        return []
+    pattern = r"\[(?:" + "|".join(PLACEHOLDERS) + r")\]"
+    rows = duckdb.sql("select distinct unnest(regexp_extract_all(text, $pattern)) from read_parquet($files)",
+                      params={"pattern": pattern, "files": str(sentences_dir / "*.parquet")}).fetchall()
+    found = {row[0] for row in rows}
+    return [p for p in PLACEHOLDERS.values() if p in found]
 
 
 # --- coverage ------------------------------------------------------------------------------------------
@@ -320,7 +341,7 @@ def _build_vocab(ws, base_vocab, out_dir: Path, config: BuildConfig, force: bool
     n_rows, terms = read_term_table(ws.terms / "terms.parquet")
     counts, mode = read_term_counts(ws.terms / "term_freq.parquet")
     extra_terms = read_extra_terms(config.extra) if config.extra else []
-    inputs = (n_rows, terms, counts, extra_terms)
+    inputs = (n_rows, terms, counts, extra_terms, placeholders_in_corpus(ws.corpus / "sentences"))
     if base_kind == WORDPIECE:
         return _build_wordpiece(ws, base_path, out_dir, config, inputs, mode, force)
     return _build_added_tokens(ws, base_path, base_kind, out_dir, config, inputs, mode, force)
@@ -345,9 +366,9 @@ def _build_wordpiece(ws, base_path: Path, out_dir: Path, config: BuildConfig, in
     from kmb.storage import atomic_dir
     from kmb.vocab.tokenizers import save_tokenizer_dir
 
-    n_rows, terms, counts, extra_terms = inputs
+    n_rows, terms, counts, extra_terms, placeholders = inputs
     base_tokens = read_vocab_file(base_path)
-    plan = plan_vocab(base_tokens, n_rows, terms, counts, extra_terms, config)
+    plan = plan_vocab(base_tokens, n_rows, terms, counts, extra_terms, config, placeholders)
     encoders = {"before": wordpiece_encoder(base_tokens, config.bidirectional),
                 "after": wordpiece_encoder(plan.tokens, config.bidirectional)}
     coverage = coverage_report(encoders, {t: counts.get(t, 0) for t in terms}, ws.corpus / "sentences",
@@ -368,7 +389,7 @@ def _build_added_tokens(ws, base_dir: Path, kind: str, out_dir: Path, config: Bu
 
     from kmb.storage import atomic_dir, write_json_atomic
 
-    n_rows, terms, counts, extra_terms = inputs
+    n_rows, terms, counts, extra_terms, placeholders = inputs
     try:
         base, extended = (AutoTokenizer.from_pretrained(str(base_dir)) for _ in range(2))
     except Exception as exc:  # transformers raises many types for a broken directory
@@ -382,8 +403,12 @@ def _build_added_tokens(ws, base_dir: Path, kind: str, out_dir: Path, config: Bu
         return "whitespace" if any(ch.isspace() for ch in term) else None
 
     accepted, rejected, steps = select_terms(n_rows, terms, counts, extra_terms, config, in_base, reason)
+    new_placeholders = [p for p in placeholders if p not in base.get_vocab() and p not in accepted]
+    steps["placeholders"] = len(new_placeholders)
     added = extended.add_tokens([AddedToken(t, single_word=False, lstrip=True, rstrip=False, normalized=True)
-                                 for t in accepted])
+                                 for t in accepted]
+                                + [AddedToken(p, normalized=False) for p in new_placeholders])
+    accepted = accepted + new_placeholders
     if added != len(accepted) or len(extended) != len(base) + len(accepted):
         raise KmbError(f"the tokenizers library added {added} of {len(accepted)} terms", path=base_dir)
     steps.update({"added tokens": added, "base tokens": len(base), "vocab size": len(extended)})

@@ -37,7 +37,23 @@ def forward_tokenizer_from_tokens(tokens: list[str]):
     tok = BertTokenizer(vocab=vocab, do_lower_case=False, strip_accents=False, tokenize_chinese_chars=True)
     if len(tok) != len(tokens):  # e.g. a transformers that ignores `vocab=` as 5.x ignores `vocab_file=`
         raise KmbError(f"transformers built a {len(tok)}-token tokenizer from a {len(tokens)}-token vocab")
+    keep_placeholders_whole(tok, tokens)
     return tok
+
+
+def keep_placeholders_whole(tok, tokens) -> None:
+    """Make each de-identification placeholder in the vocab ([NAME], [PHONE] ...) one token:
+    BERT's basic tokenizer would split "[NAME]" at its brackets into three. As added tokens they are
+    matched before any splitting, with the ids they already have."""
+    from tokenizers import AddedToken
+
+    from kmb.deid.detect import PLACEHOLDERS
+
+    present = [t for t in PLACEHOLDERS.values() if t in set(tokens)]
+    if present:
+        tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in present])
+        if len(tok) != len(tokens):
+            raise KmbError(f"the placeholders {' '.join(present)} changed the vocab size")
 
 
 def bidirectional_tokenizer(vocab_file: str | Path, **kwargs):

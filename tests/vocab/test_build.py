@@ -34,7 +34,7 @@ def test_plan_counts_every_step():
         "extra in list": 3, "extra added": 2,  # 위염 was already kept
         "already in base": 1,  # 당뇨
         "rejected": 2,  # 심근 경색 (whitespace), 高血壓 (CJK: split into 3 words)
-        "new terms": 5,
+        "new terms": 5, "placeholders": 0,
         "continuation forms": 0, "padding": 0, "base tokens": len(BASE), "vocab size": len(BASE) + 5,
     }  # fmt: skip
     assert plan.added_terms == ["고혈압", "당뇨병", "위염", "천식", "아세트아미노펜"]
@@ -170,7 +170,7 @@ def test_kcd_terms_give_the_documented_counts(workspace, shared_data, base_vocab
     # The numbers documented in docs/vocab.md ("A worked example on real data").
     assert report["steps"] == {
         "terms in": 22551, "after merge": 22028, "below min count": 22022, "top-N cut": 0, "kept top-N": 6,
-        "extra in list": 2, "extra added": 1, "already in base": 0, "rejected": 0, "new terms": 7,
+        "extra in list": 2, "extra added": 1, "already in base": 0, "rejected": 0, "new terms": 7, "placeholders": 0,
         "continuation forms": 0, "padding": 0, "base tokens": len(BASE), "vocab size": len(BASE) + 7,
     }  # fmt: skip
     assert report["added terms"] == ["두통", "비만", "장티푸스", "천식", "콜레라", "홍역", "아세트아미노펜"]
