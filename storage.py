@@ -37,7 +37,7 @@ TIMESTAMP = pa.timestamp("us", tz="UTC")
 # Every source writes these core columns (the `documents` DuckDB view selects them), then its own.
 DOCUMENT_CORE_FIELDS = [
     pa.field("doc_id", pa.string(), nullable=False),  # stable: "naver:{oid}:{aid}", "kci:{id}", ...
-    pa.field("source", pa.string(), nullable=False),  # naver_health, kci, textbook, article, news, other
+    pa.field("source", pa.string(), nullable=False),  # naver_health, kci, textbook, article, news, clinical, other
     pa.field("url", pa.string()),
     pa.field("title", pa.string()),
     pa.field("text", pa.string()),  # NFC, paragraphs separated by "\n"
