@@ -18,8 +18,10 @@ import re
 
 from kmb.errors import KmbError
 
-REPAIR_HINT = ("delete or restore it; a damaged file under corpus/ is rebuilt by `kmb corpus build --rebuild`, "
-               "one under raw/ by importing or crawling that source again")
+REPAIR_HINT = (
+    "delete or restore it; a damaged file under corpus/ is rebuilt by `kmb corpus build --rebuild`, "
+    "one under raw/ by importing or crawling that source again"
+)
 
 _OS_FAULTS = {
     errno.ENOSPC: "no space left on the device while writing; free space there and run the command again",
@@ -48,8 +50,10 @@ def as_kmb_error(exc: BaseException) -> KmbError | None:
     if isinstance(exc, KmbError):
         return exc
     if isinstance(exc, UnicodeDecodeError):
-        return KmbError(f"a file is not UTF-8 text ({exc.encoding} cannot decode byte {exc.start}); "
-                        "convert it to UTF-8 (e.g. iconv -f cp949 -t utf-8)")
+        return KmbError(
+            f"a file is not UTF-8 text ({exc.encoding} cannot decode byte {exc.start}); "
+            "convert it to UTF-8 (e.g. iconv -f cp949 -t utf-8)"
+        )
     if isinstance(exc, json.JSONDecodeError):
         return KmbError(f"a JSON file is damaged (line {exc.lineno}, column {exc.colno}): {exc.msg}; {REPAIR_HINT}")
     if isinstance(exc, OSError) and exc.errno in _OS_FAULTS:
@@ -73,8 +77,17 @@ def _damaged_file(exc: BaseException) -> KmbError | None:
     # pyarrow.ArrowInvalid / ArrowIOError, duckdb.IOException / InvalidInputException,
     # safetensors_rust.SafetensorError: matched by type name so this module imports none of them.
     kind = type(exc).__name__
-    if kind not in {"ArrowInvalid", "ArrowIOError", "ArrowException", "IOException", "InvalidInputException",
-                    "SafetensorError", "UnpicklingError", "EOFError", "BadZipFile"}:
+    if kind not in {
+        "ArrowInvalid",
+        "ArrowIOError",
+        "ArrowException",
+        "IOException",
+        "InvalidInputException",
+        "SafetensorError",
+        "UnpicklingError",
+        "EOFError",
+        "BadZipFile",
+    }:
         return None
     message = str(exc)
     if kind not in {"SafetensorError", "UnpicklingError", "BadZipFile", "EOFError"} and not _DAMAGED.search(message):

@@ -52,8 +52,9 @@ DEFAULT_EPOCHS = 40.0  # a tiny model needs many passes over the sample's pairs
 DEFAULT_SEED = 42
 
 
-def run_quickstart(workspace: Path, *, pretrain_epochs: float = DEFAULT_EPOCHS, seed: int = DEFAULT_SEED,
-                   echo=print) -> dict:
+def run_quickstart(
+    workspace: Path, *, pretrain_epochs: float = DEFAULT_EPOCHS, seed: int = DEFAULT_SEED, echo=print
+) -> dict:
     """Run every stage on the bundled sample into ``workspace``; returns a summary of what it made."""
     if not pretrain_epochs > 0:
         raise KmbError(f"--epochs must be more than 0, not {pretrain_epochs}")
@@ -115,20 +116,50 @@ def collect(run: QuickstartRun) -> None:
     from kmb.demo.replay_server import ReplayServer
 
     with ReplayServer() as naver, serve_oai() as (oai_url, _responder):
-        run.kmb("Crawl the NAVER replay site (our own pages, served on 127.0.0.1)",
-                "crawl", "naver-health", "--base-url", naver.url, "--start", CRAWL_START, "--end", CRAWL_END,
-                "--delay", "0")
-        run.kmb("Harvest journal abstracts from a local OAI-PMH responder",
-                "crawl", "kci", "--endpoint", f"{oai_url}/oai", "--years", "all", "--delay", "0")
+        run.kmb(
+            "Crawl the NAVER replay site (our own pages, served on 127.0.0.1)",
+            "crawl",
+            "naver-health",
+            "--base-url",
+            naver.url,
+            "--start",
+            CRAWL_START,
+            "--end",
+            CRAWL_END,
+            "--delay",
+            "0",
+        )
+        run.kmb(
+            "Harvest journal abstracts from a local OAI-PMH responder",
+            "crawl",
+            "kci",
+            "--endpoint",
+            f"{oai_url}/oai",
+            "--years",
+            "all",
+            "--delay",
+            "0",
+        )
     run.kmb("Add the sample textbooks", "corpus", "add", str(SAMPLES / "textbooks"), "--source", "textbook")
-    run.kmb("Import the sample medical term list",
-            "terms", "import", str(SAMPLES / "terms" / "medical_terms.tsv"), "--source", "custom")
+    run.kmb(
+        "Import the sample medical term list",
+        "terms",
+        "import",
+        str(SAMPLES / "terms" / "medical_terms.tsv"),
+        "--source",
+        "custom",
+    )
 
 
 def build_corpus(run: QuickstartRun, seed: int) -> None:
     """Step 4: the sentence corpus, its statistics, the term counts."""
-    run.kmb("Build the sentence corpus (normalise, clean, split with kss, filter, dedup, 90/10 split)",
-            "corpus", "build", "--seed", str(seed))
+    run.kmb(
+        "Build the sentence corpus (normalise, clean, split with kss, filter, dedup, 90/10 split)",
+        "corpus",
+        "build",
+        "--seed",
+        str(seed),
+    )
     run.kmb("Corpus statistics", "corpus", "stats")
     run.kmb("Count the medical terms in the train split", "terms", "count")
 
@@ -136,19 +167,49 @@ def build_corpus(run: QuickstartRun, seed: int) -> None:
 def pretrain(run: QuickstartRun, pretrain_epochs: float, seed: int) -> None:
     """Steps 5-7: the stand-in for KR-BERT, the extended vocab, continued pretraining."""
     ws = run.ws
-    run.echo(f"\n[{len(run.steps) + 1}] Make the stand-in for KR-BERT: an untrained tiny BERT over the sample base vocab")
+    run.echo(
+        f"\n[{len(run.steps) + 1}] Make the stand-in for KR-BERT: an untrained tiny BERT over the sample base vocab"
+    )
     base_vocab = make_base_tokenizer(ws.vocab("base"))
     make_untrained_model(base_vocab, ws.model(BASE), seed=seed)
     run.echo(f"    base vocab {base_vocab} ({BASE_VOCAB.name}); untrained model {ws.model(BASE)}")
     run.steps.append(Step("base model", []))
 
-    run.kmb("Build the extended medical vocab over the base vocab (the paper's procedure)",
-            "vocab", "build", "--base-vocab", str(base_vocab), "--min-count", "3",
-            "--extra", str(SAMPLES / "vocab" / "extra_terms.txt"), "--out", str(ws.vocab("kmb")))
-    run.kmb("Continue MLM + NSP pretraining with the extended vocab",
-            "pretrain", "--base-model", str(ws.model(BASE)), "--tokenizer", str(ws.vocab("kmb")), "--output", TRAINED,
-            "--epochs", str(pretrain_epochs), "--lr", "1e-3", "--warmup", "0.05", "--batch-size", "32",
-            "--recipe", "modern", "--seed", str(seed))
+    run.kmb(
+        "Build the extended medical vocab over the base vocab (the paper's procedure)",
+        "vocab",
+        "build",
+        "--base-vocab",
+        str(base_vocab),
+        "--min-count",
+        "3",
+        "--extra",
+        str(SAMPLES / "vocab" / "extra_terms.txt"),
+        "--out",
+        str(ws.vocab("kmb")),
+    )
+    run.kmb(
+        "Continue MLM + NSP pretraining with the extended vocab",
+        "pretrain",
+        "--base-model",
+        str(ws.model(BASE)),
+        "--tokenizer",
+        str(ws.vocab("kmb")),
+        "--output",
+        TRAINED,
+        "--epochs",
+        str(pretrain_epochs),
+        "--lr",
+        "1e-3",
+        "--warmup",
+        "0.05",
+        "--batch-size",
+        "32",
+        "--recipe",
+        "modern",
+        "--seed",
+        str(seed),
+    )
 
 
 def evaluate(run: QuickstartRun, seed: int) -> None:
@@ -156,19 +217,74 @@ def evaluate(run: QuickstartRun, seed: int) -> None:
     ws = run.ws
     models = ["--model", str(ws.model(BASE)), "--model", str(ws.model(TRAINED))]
     pairs = ws.eval("pairs") / "valid_pairs.tsv"
-    run.kmb("Draw evaluation sentence pairs from the validation split",
-            "evaluate", "make-pairs", "--out", str(pairs), "--seed", str(seed))
-    run.kmb("Intrinsic: masked-token accuracy (the paper's Fig. 3)",
-            "evaluate", "mlm", *models, "--data", str(pairs), "--repeats", "10", "--seed", str(seed))
-    run.kmb("Intrinsic: next-sentence prediction (the paper's Table 2)",
-            "evaluate", "nsp", *models, "--data", str(pairs), "--seed", str(seed))
-    run.kmb("Extrinsic: medical NER, KM-BERT's format (the paper's Table 5)",
-            "evaluate", "ner", *models, "--data", str(SAMPLES / "ner" / "medical_ner_sample.txt"), "--format", "kmbert",
-            "--folds", "2", "--grid", TINY_GRID, "--batch-size", "8", "--seed", str(seed))
-    run.kmb("Extrinsic: sentence similarity (the paper's Table 3)",
-            "evaluate", "sts", *models, "--train", str(SAMPLES / "sts" / "medical_sts_train.tsv"),
-            "--test", str(SAMPLES / "sts" / "medical_sts_test.tsv"), "--format", "korsts", "--grid", TINY_GRID,
-            "--batch-size", "8", "--no-six-class", "--seed", str(seed))
+    run.kmb(
+        "Draw evaluation sentence pairs from the validation split",
+        "evaluate",
+        "make-pairs",
+        "--out",
+        str(pairs),
+        "--seed",
+        str(seed),
+    )
+    run.kmb(
+        "Intrinsic: masked-token accuracy (the paper's Fig. 3)",
+        "evaluate",
+        "mlm",
+        *models,
+        "--data",
+        str(pairs),
+        "--repeats",
+        "10",
+        "--seed",
+        str(seed),
+    )
+    run.kmb(
+        "Intrinsic: next-sentence prediction (the paper's Table 2)",
+        "evaluate",
+        "nsp",
+        *models,
+        "--data",
+        str(pairs),
+        "--seed",
+        str(seed),
+    )
+    run.kmb(
+        "Extrinsic: medical NER, KM-BERT's format (the paper's Table 5)",
+        "evaluate",
+        "ner",
+        *models,
+        "--data",
+        str(SAMPLES / "ner" / "medical_ner_sample.txt"),
+        "--format",
+        "kmbert",
+        "--folds",
+        "2",
+        "--grid",
+        TINY_GRID,
+        "--batch-size",
+        "8",
+        "--seed",
+        str(seed),
+    )
+    run.kmb(
+        "Extrinsic: sentence similarity (the paper's Table 3)",
+        "evaluate",
+        "sts",
+        *models,
+        "--train",
+        str(SAMPLES / "sts" / "medical_sts_train.tsv"),
+        "--test",
+        str(SAMPLES / "sts" / "medical_sts_test.tsv"),
+        "--format",
+        "korsts",
+        "--grid",
+        TINY_GRID,
+        "--batch-size",
+        "8",
+        "--no-six-class",
+        "--seed",
+        str(seed),
+    )
     run.kmb("Gather every result into eval/report.md", "evaluate", "report")
 
 
@@ -205,7 +321,9 @@ def _fresh_workspace(root: Path) -> Path:
     workspace that an earlier quickstart made (it holds MARKER), never a user's own work."""
     if root.exists() and any(root.iterdir()):
         if not (root / MARKER).is_file():
-            raise KmbError("the workspace is not empty and was not made by the quickstart; give a new directory", path=root)
+            raise KmbError(
+                "the workspace is not empty and was not made by the quickstart; give a new directory", path=root
+            )
         _clear(root)
     return root
 

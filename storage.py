@@ -22,8 +22,8 @@ import shutil
 import socket
 import tempfile
 import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -273,7 +273,7 @@ class ParquetSink:
                 self._writer.close()
         self._tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> "ParquetSink":
+    def __enter__(self) -> ParquetSink:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -392,8 +392,10 @@ def check_output_dir(target: str | os.PathLike, kind: str, force: bool = False) 
     if found == kind:
         return
     if found is None:
-        raise KmbError(f"exists and was not written by kmb; kmb never replaces it: choose another --out "
-                       f"(or remove it yourself)", path=target)
+        raise KmbError(
+            "exists and was not written by kmb; kmb never replaces it: choose another --out (or remove it yourself)",
+            path=target,
+        )
     if not force:
         raise KmbError(f"holds a kmb {found} output, not a {kind}; pass --force to replace it", path=target)
 
@@ -412,7 +414,7 @@ def recover_dirs(parent: str | os.PathLike) -> list[Path]:
         return restored
     sweep_temporaries(parent)
     for old in sorted(parent.glob(f".*{OLD_SUFFIX}"), key=_mtime, reverse=True):
-        name = old.name[1:-len(OLD_SUFFIX)].rsplit(".", 1)[0]
+        name = old.name[1 : -len(OLD_SUFFIX)].rsplit(".", 1)[0]
         if not old.is_dir() or not name:
             continue
         target = parent / name

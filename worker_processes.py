@@ -56,8 +56,9 @@ def map_in_order(function, items, workers: int, init=None, initargs: tuple = ())
             yield function(item)
         return
     context = multiprocessing.get_context("spawn")  # DuckDB and Arrow threads do not survive fork
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
-                             initargs=(os.getpid(), init, *initargs)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=start_worker, initargs=(os.getpid(), init, *initargs)
+    ) as pool:
         in_flight = []
         for item in itertools.chain(first, items):
             in_flight.append(pool.submit(function, item))

@@ -116,8 +116,9 @@ class Workspace:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
-            raise KmbError(f"another kmb command is writing {area} in this workspace; wait for it to end",
-                           path=path) from None
+            raise KmbError(
+                f"another kmb command is writing {area} in this workspace; wait for it to end", path=path
+            ) from None
         try:
             yield path
         finally:

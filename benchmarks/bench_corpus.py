@@ -112,8 +112,10 @@ def bench_backends(texts: list[str]) -> None:
         start = time.perf_counter()
         n = sum(len(plain.split(t).sentences) for t in texts)
         rate = n / (time.perf_counter() - start)
-        print(f"RESULT kss_backend_{backend}: {right}/{len(TRICKY)} tricky cases right, plain kss "
-              f"{rate:.0f} sentences/s in one process")
+        print(
+            f"RESULT kss_backend_{backend}: {right}/{len(TRICKY)} tricky cases right, plain kss "
+            f"{rate:.0f} sentences/s in one process"
+        )
 
 
 def real_news(path: Path, limit: int) -> list[str]:
@@ -141,13 +143,19 @@ def bench_split(texts: list[str], backend: str, workers: int, label: str = "") -
                     fast += 1
                 else:
                     kss += 1
-    print(f"  split: {len(texts)} documents, {n} sentences; pieces without kss {fast}, with kss {kss} "
-          f"({kss / max(fast + kss, 1):.0%} of pieces need kss)")
-    print(f"RESULT split_throughput{label}: {sum(map(len, ours)) / ours_s:.0f} sentences/s "
-          f"(plain kss pool {n / plain_s:.0f} sentences/s, backend {backend}, {workers} workers) "
-          f"ratio={plain_s / ours_s:.2f}")
-    print(f"RESULT split_agreement{label}: {agreement:.2%} sentence-boundary agreement with plain kss "
-          f"(Jaccard of sentence ends) ratio={agreement:.4f}")
+    print(
+        f"  split: {len(texts)} documents, {n} sentences; pieces without kss {fast}, with kss {kss} "
+        f"({kss / max(fast + kss, 1):.0%} of pieces need kss)"
+    )
+    print(
+        f"RESULT split_throughput{label}: {sum(map(len, ours)) / ours_s:.0f} sentences/s "
+        f"(plain kss pool {n / plain_s:.0f} sentences/s, backend {backend}, {workers} workers) "
+        f"ratio={plain_s / ours_s:.2f}"
+    )
+    print(
+        f"RESULT split_agreement{label}: {agreement:.2%} sentence-boundary agreement with plain kss "
+        f"(Jaccard of sentence ends) ratio={agreement:.4f}"
+    )
 
 
 def make_dedup_input(path: Path, rows: int) -> None:
@@ -157,8 +165,32 @@ def make_dedup_input(path: Path, rows: int) -> None:
     from kmb.corpus.build import STAGED_SENTENCES
     from kmb.storage import ParquetSink
 
-    words = ["고혈압", "당뇨병", "독감", "수면", "비만", "치매", "천식", "위염", "환자", "연구팀", "병원", "검사",
-             "치료", "예방", "운동", "식단", "증상", "위험", "결과", "효과", "관리", "접종", "약물", "의료진"]
+    words = [
+        "고혈압",
+        "당뇨병",
+        "독감",
+        "수면",
+        "비만",
+        "치매",
+        "천식",
+        "위염",
+        "환자",
+        "연구팀",
+        "병원",
+        "검사",
+        "치료",
+        "예방",
+        "운동",
+        "식단",
+        "증상",
+        "위험",
+        "결과",
+        "효과",
+        "관리",
+        "접종",
+        "약물",
+        "의료진",
+    ]
     distinct = int(rows * 0.9)
     con = duckdb.connect()
     query = f"""
@@ -237,16 +269,24 @@ def bench_dedup(rows: int, tmp: Path) -> None:
     print(f"  dedup: generated {rows:,} sentence rows in {time.perf_counter() - start:.1f} s")
     results = {}
     for method in ("duckdb", "python-dict"):
-        proc = subprocess.run([sys.executable, __file__, "--dedup-child", str(path), method, str(tmp / f"{method}.parquet")],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--dedup-child", str(path), method, str(tmp / f"{method}.parquet")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         results[method] = json.loads(proc.stdout.strip().splitlines()[-1])
     d, p = results["duckdb"], results["python-dict"]
     assert d["kept"] == p["kept"], (d, p)
-    print(f"RESULT exact_dedup: {rows:,} rows in {d['seconds']:.1f} s, peak RSS {d['peak_gb']:.2f} GB, "
-          f"{d['kept']:,} kept (in-memory dict: {p['seconds']:.1f} s, {p['peak_gb']:.2f} GB) "
-          f"ratio={p['seconds'] / d['seconds']:.2f}")
-    print(f"RESULT exact_dedup_memory: {d['peak_gb']:.2f} GB peak RSS (in-memory dict {p['peak_gb']:.2f} GB) "
-          f"ratio={p['peak_gb'] / d['peak_gb']:.2f}")
+    print(
+        f"RESULT exact_dedup: {rows:,} rows in {d['seconds']:.1f} s, peak RSS {d['peak_gb']:.2f} GB, "
+        f"{d['kept']:,} kept (in-memory dict: {p['seconds']:.1f} s, {p['peak_gb']:.2f} GB) "
+        f"ratio={p['seconds'] / d['seconds']:.2f}"
+    )
+    print(
+        f"RESULT exact_dedup_memory: {d['peak_gb']:.2f} GB peak RSS (in-memory dict {p['peak_gb']:.2f} GB) "
+        f"ratio={p['peak_gb'] / d['peak_gb']:.2f}"
+    )
 
 
 def bench_near_dedup(texts: list[str], index_docs: int) -> None:
@@ -267,8 +307,10 @@ def bench_near_dedup(texts: list[str], index_docs: int) -> None:
     for text in texts:
         MinHash(num_perm=128, scheme="affine32").update_batch(char_shingles(text))
     theirs_s = time.perf_counter() - start
-    print(f"RESULT minhash_signatures: {len(texts) / ours_s:.0f} documents/s (datasketch MinHash.update_batch "
-          f"{len(texts) / theirs_s:.0f}/s) ratio={theirs_s / ours_s:.2f}")
+    print(
+        f"RESULT minhash_signatures: {len(texts) / ours_s:.0f} documents/s (datasketch MinHash.update_batch "
+        f"{len(texts) / theirs_s:.0f}/s) ratio={theirs_s / ours_s:.2f}"
+    )
 
     signatures = np.random.default_rng(0).integers(0, 2**32, size=(index_docs, 128), dtype=np.uint32)
 
@@ -284,8 +326,10 @@ def bench_near_dedup(texts: list[str], index_docs: int) -> None:
             kept[f"doc:{i}"] = sig.copy()
 
     runs = {}
-    for name, make, step in (("kmb", NearDuplicateIndex, ours),
-                             ("datasketch", lambda: MinHashLSH(threshold=0.8, num_perm=128, weights=(0.2, 0.8)), theirs)):
+    for name, make, step in (
+        ("kmb", NearDuplicateIndex, ours),
+        ("datasketch", lambda: MinHashLSH(threshold=0.8, num_perm=128, weights=(0.2, 0.8)), theirs),
+    ):
         index = make()
         kept.clear()
         start = time.perf_counter()
@@ -302,10 +346,14 @@ def bench_near_dedup(texts: list[str], index_docs: int) -> None:
         tracemalloc.stop()
         runs[name] = (seconds, per_doc)
     (ours_s, ours_b), (theirs_s, theirs_b) = runs["kmb"], runs["datasketch"]
-    print(f"RESULT near_dedup_index: {index_docs:,} find+add in {ours_s:.1f} s (datasketch MinHashLSH "
-          f"{theirs_s:.1f} s) ratio={theirs_s / ours_s:.2f}")
-    print(f"RESULT near_dedup_memory: {ours_b:.0f} bytes per kept document (datasketch MinHashLSH and a "
-          f"dict of signatures {theirs_b:.0f}) ratio={theirs_b / ours_b:.2f}")
+    print(
+        f"RESULT near_dedup_index: {index_docs:,} find+add in {ours_s:.1f} s (datasketch MinHashLSH "
+        f"{theirs_s:.1f} s) ratio={theirs_s / ours_s:.2f}"
+    )
+    print(
+        f"RESULT near_dedup_memory: {ours_b:.0f} bytes per kept document (datasketch MinHashLSH and a "
+        f"dict of signatures {theirs_b:.0f}) ratio={theirs_b / ours_b:.2f}"
+    )
 
 
 def _clear_kss_cache() -> None:
@@ -318,12 +366,12 @@ def _clear_kss_cache() -> None:
 
 
 def bench_end_to_end(n_docs: int, workers: int, tmp: Path) -> None:
+    import datasketch  # noqa: F401  (imported once here, so that neither timed build pays for it)
+
     from kmb.corpus.build import BuildConfig, build_corpus
     from kmb.corpus.sample_news import generate
     from kmb.storage import DOCUMENTS, ParquetSink
     from kmb.workspace import Workspace
-
-    import datasketch  # noqa: F401  (imported once here, so that neither timed build pays for it)
 
     if workers <= 1:
         _warm("punct")  # in-process: import kss before timing, as the pool runs do in their workers
@@ -339,11 +387,14 @@ def bench_end_to_end(n_docs: int, workers: int, tmp: Path) -> None:
         seconds = time.perf_counter() - start
         rates[fast_path] = report["sentences"]["kept"] / seconds
         d = report["documents"]
-        print(f"  build (fast_path={fast_path}): {d['read']} documents, {report['sentences']['kept']} sentences "
-              f"kept in {seconds:.1f} s ({workers} worker(s), start-up included); dropped {d['dropped']}")
-    print(f"RESULT end_to_end: {rates[True]:.0f} sentences/s kept (kss-only build {rates[False]:.0f} sentences/s, "
-          f"{workers} workers) ratio={rates[True] / rates[False]:.2f}")
-
+        print(
+            f"  build (fast_path={fast_path}): {d['read']} documents, {report['sentences']['kept']} sentences "
+            f"kept in {seconds:.1f} s ({workers} worker(s), start-up included); dropped {d['dropped']}"
+        )
+    print(
+        f"RESULT end_to_end: {rates[True]:.0f} sentences/s kept (kss-only build {rates[False]:.0f} sentences/s, "
+        f"{workers} workers) ratio={rates[True] / rates[False]:.2f}"
+    )
 
 
 # --- real-text scale ------------------------------------------------------------------------------
@@ -430,9 +481,18 @@ def build_child(workspace: str, workers: str, out: str) -> None:
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
-    Path(out).write_text(json.dumps({"seconds": seconds, "report": report, "main_gb": _peak_rss_gb(),
-                                     "worker_gb": peaks["worker_kb"] / 1024**2,
-                                     "total_gb": max(peaks["total_kb"] / 1024**2, _peak_rss_gb())}, default=str))
+    Path(out).write_text(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "report": report,
+                "main_gb": _peak_rss_gb(),
+                "worker_gb": peaks["worker_kb"] / 1024**2,
+                "total_gb": max(peaks["total_kb"] / 1024**2, _peak_rss_gb()),
+            },
+            default=str,
+        )
+    )
 
 
 def _disagreements(ours: list[list[str]], reference: list[list[str]], k: int = 5) -> list[tuple[str, str]]:
@@ -465,19 +525,25 @@ def bench_real_scale(path: Path, n_docs: int, workers: int, tmp: Path, compare_d
         for doc_id, text in recombined_documents(path, n_docs):
             sink.write_row({"doc_id": doc_id, "source": "news", "text": text})
             chars += len(text)
-    print(f"  real-text scale: {n_docs:,} recombined Wikinews documents, {raw.stat().st_size / 1e6:.1f} MB "
-          f"Parquet, {chars:,} characters")
+    print(
+        f"  real-text scale: {n_docs:,} recombined Wikinews documents, {raw.stat().st_size / 1e6:.1f} MB "
+        f"Parquet, {chars:,} characters"
+    )
     out = tmp / "build-child.json"
     subprocess.run([sys.executable, __file__, "--build-child", str(ws.root), str(workers), str(out)], check=True)
     child = json.loads(out.read_text())
     report, seconds = child["report"], child["seconds"]
     split = report["splitting"]
     kmb_rate = split["sentences"] / seconds
-    print(f"  build: {split['sentences']:,} sentences split ({split['fast_pieces']:,} fast pieces, "
-          f"{split['kss_pieces']:,} to kss) in {seconds:.1f} s, kept {report['sentences']['kept']:,}; "
-          f"dropped {report['documents']['dropped']}")
-    print("  seconds per step (worker steps summed over workers): "
-          + ", ".join(f"{k} {v:.1f}" for k, v in report["seconds_per_step"].items()))
+    print(
+        f"  build: {split['sentences']:,} sentences split ({split['fast_pieces']:,} fast pieces, "
+        f"{split['kss_pieces']:,} to kss) in {seconds:.1f} s, kept {report['sentences']['kept']:,}; "
+        f"dropped {report['documents']['dropped']}"
+    )
+    print(
+        "  seconds per step (worker steps summed over workers): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in report["seconds_per_step"].items())
+    )
     # Plain kss and kmb's splitter on the same cleaned documents, one warmed pool (a prefix of the
     # corpus when --real-compare is smaller: plain kss on 20,000 documents takes hours).
     texts = [clean(normalise(t), "news")[0] for _, t in recombined_documents(path, min(compare_docs, n_docs))]
@@ -486,14 +552,20 @@ def bench_real_scale(path: Path, n_docs: int, workers: int, tmp: Path, compare_d
     plain_rate = sum(map(len, plain)) / plain_s
     agreement = boundary_agreement(ours, plain)
     peak = child["total_gb"]
-    print(f"RESULT real_scale_end_to_end: {kmb_rate:.0f} sentences/s end to end, {n_docs:,} documents "
-          f"(plain kss pool {plain_rate:.0f} sentences/s on the first {len(texts):,}, backend punct, "
-          f"{workers} workers; kmb splitter alone {sum(map(len, ours)) / ours_s:.0f}/s) ratio={kmb_rate / plain_rate:.2f}")
-    print(f"RESULT real_scale_agreement: {agreement:.2%} sentence-boundary agreement with plain kss on "
-          f"{len(texts):,} documents ratio={agreement:.4f}")
-    print(f"RESULT real_scale_memory: {peak:.2f} GB peak RSS, build process and workers together (build "
-          f"process alone {child['main_gb']:.2f} GB, largest worker {child['worker_gb']:.2f} GB) "
-          f"ratio={peak / 2.0:.2f} of the 2 GB ceiling")
+    print(
+        f"RESULT real_scale_end_to_end: {kmb_rate:.0f} sentences/s end to end, {n_docs:,} documents "
+        f"(plain kss pool {plain_rate:.0f} sentences/s on the first {len(texts):,}, backend punct, "
+        f"{workers} workers; kmb splitter alone {sum(map(len, ours)) / ours_s:.0f}/s) ratio={kmb_rate / plain_rate:.2f}"
+    )
+    print(
+        f"RESULT real_scale_agreement: {agreement:.2%} sentence-boundary agreement with plain kss on "
+        f"{len(texts):,} documents ratio={agreement:.4f}"
+    )
+    print(
+        f"RESULT real_scale_memory: {peak:.2f} GB peak RSS, build process and workers together (build "
+        f"process alone {child['main_gb']:.2f} GB, largest worker {child['worker_gb']:.2f} GB) "
+        f"ratio={peak / 2.0:.2f} of the 2 GB ceiling"
+    )
     for mine, theirs in _disagreements(ours, plain):
         print(f"  differs: kmb  {mine[-90:]!r}\n           kss  {theirs[-90:]!r}")
 
@@ -507,17 +579,33 @@ def main() -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
-    parser.add_argument("--documents", type=int, default=None, help="documents for splitting and the build (default 2000)")
+    parser.add_argument(
+        "--documents", type=int, default=None, help="documents for splitting and the build (default 2000)"
+    )
     parser.add_argument("--dedup-rows", type=int, default=None, help="sentence rows for the dedup (default 6,000,000)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default all cores)")
     parser.add_argument("--backend", default="punct", help="kss backend for both splitters")
-    parser.add_argument("--real-news", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/wikinews/wikinews.csv",
-                        help="Korean Wikinews CSV for a second splitting run on real text (skipped if absent or --quick)")
-    parser.add_argument("--real-documents", type=int, default=None,
-                        help="recombined real-text documents for the scale row (default 2000; not with --quick)")
-    parser.add_argument("--real-compare", type=int, default=1000,
-                        help="how many of them plain kss also splits, for the ratio and agreement (default 1000)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: backends,split,dedup,near,build,real")
+    parser.add_argument(
+        "--real-news",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "shared/data/wikinews/wikinews.csv",
+        help="Korean Wikinews CSV for a second splitting run on real text (skipped if absent or --quick)",
+    )
+    parser.add_argument(
+        "--real-documents",
+        type=int,
+        default=None,
+        help="recombined real-text documents for the scale row (default 2000; not with --quick)",
+    )
+    parser.add_argument(
+        "--real-compare",
+        type=int,
+        default=1000,
+        help="how many of them plain kss also splits, for the ratio and agreement (default 1000)",
+    )
+    parser.add_argument(
+        "--skip", default="", help="comma-separated parts to skip: backends,split,dedup,near,build,real"
+    )
     args = parser.parse_args()
     n_docs = args.documents or (120 if args.quick else 2000)
     dedup_rows = args.dedup_rows or (300_000 if args.quick else 6_000_000)

@@ -57,7 +57,9 @@ def _rate(fn, pages: list, size: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=5000, help="articles parsed per measurement (default 5000)")
-    parser.add_argument("--quick", action="store_true", help="small sizes (about 20 s of CPU): 600 articles, BeautifulSoup on 20")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes (about 20 s of CPU): 600 articles, BeautifulSoup on 20"
+    )
     args = parser.parse_args()
     size = 600 if args.quick else args.size
     bs4_size = max(20, size // 50)  # BeautifulSoup is ~30x slower: a smaller sample
@@ -69,8 +71,12 @@ def main() -> int:
 
     pinned = _one_core()
     # Each page as the crawler has it: the downloaded bytes and the decoded text.
-    replay = [(p.read_bytes(), pages.read_html(p.read_bytes())) for p in sorted((site_root() / "articles").glob("*.html"))]
-    sets = {"replay": [(raw, text) for raw, text in replay if 'id="dic_area"' in text or 'id="articleBodyContents"' in text]}
+    replay = [
+        (p.read_bytes(), pages.read_html(p.read_bytes())) for p in sorted((site_root() / "articles").glob("*.html"))
+    ]
+    sets = {
+        "replay": [(raw, text) for raw, text in replay if 'id="dic_area"' in text or 'id="articleBodyContents"' in text]
+    }
     real = [SHARED / "n2h4" / "read.naver-0b6fd8.html", SHARED / "canrevan" / "article_html.html"]
     if all(p.is_file() for p in real):
         sets["real"] = [(p.read_bytes(), pages.read_html(p.read_bytes())) for p in real]
@@ -96,7 +102,9 @@ def main() -> int:
         body = soup.select_one("#dic_area, div#articleBodyContents")
         return title.get_text(), body.get_text()
 
-    print(f"bench_crawl_parse: {size} articles per measurement, one core ({pinned}), rates per CPU-second, python {sys.version.split()[0]}")
+    print(
+        f"bench_crawl_parse: {size} articles per measurement, one core ({pinned}), rates per CPU-second, python {sys.version.split()[0]}"
+    )
     for name, page_set in sets.items():
         kb = sum(len(raw) for raw, _ in page_set) / len(page_set) / 1024
         ours = _rate(kmb, page_set, size)

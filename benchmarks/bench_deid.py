@@ -35,7 +35,12 @@ PLAIN_PATTERNS = [
     ("PHONE", re.compile(r"01[016789]-?\d{3,4}-?\d{4}|0\d{1,2}-\d{3,4}-\d{4}")),
     ("RRN", re.compile(r"\d{6}-?[1-8]\d{6}")),
     ("EMAIL", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
-    ("NAME", re.compile(r"[김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허남심노하곽성차주우구민유진지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹][가-힣]{1,2}(?=\s?(?:님|씨|환자))")),
+    (
+        "NAME",
+        re.compile(
+            r"[김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허남심노하곽성차주우구민유진지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹][가-힣]{1,2}(?=\s?(?:님|씨|환자))"
+        ),
+    ),
 ]
 
 # Run with --alt-python: Presidio's and korean-pii's spans for each note, and their seconds.
@@ -115,13 +120,18 @@ def timed(function, texts: list[str], repeat: int) -> tuple[list, float]:
 
 def print_quality(name: str, report: dict, megabytes: float, seconds: float | None) -> None:
     per_type = report["per_type"]
-    cells = [f"{k} R {v['recall'] if v['recall'] is not None else '-'} P {v['precision'] if v['precision'] is not None else '-'}"
-             for k, v in per_type.items() if v["gold"]]
+    cells = [
+        f"{k} R {v['recall'] if v['recall'] is not None else '-'} P {v['precision'] if v['precision'] is not None else '-'}"
+        for k, v in per_type.items()
+        if v["gold"]
+    ]
     overall = report["overall"]
     speed = f"{megabytes / seconds:.2f} MB/s" if seconds else "-"
     kept = report["look_alikes"]["kept_share"]
-    print(f"  {name:<11} recall {overall['recall']}  precision {overall['precision']}  leaked {overall['leaked']}"
-          f"  look-alikes kept {kept}  {speed}")
+    print(
+        f"  {name:<11} recall {overall['recall']}  precision {overall['precision']}  leaked {overall['leaked']}"
+        f"  look-alikes kept {kept}  {speed}"
+    )
     print(f"  {'':<11} " + "; ".join(cells))
 
 
@@ -150,12 +160,16 @@ def quality_and_speed(notes: list[dict], label: str, alt_python: str | None, rep
                     print(f"  {name:<11} not installed in --alt-python ({result['missing']})")
                     continue
                 print_quality(name, score(notes, result["spans"]), megabytes, result["seconds"])
-                print(f"RESULT deid_{name.replace('-', '_')}_recall: {score(notes, result['spans'])['overall']['recall']} "
-                      f"(kmb {kmb_report['overall']['recall']})")
+                print(
+                    f"RESULT deid_{name.replace('-', '_')}_recall: {score(notes, result['spans'])['overall']['recall']} "
+                    f"(kmb {kmb_report['overall']['recall']})"
+                )
     tag = "synthetic" if label.startswith("made-up") else "gold"
     print(f"RESULT deid_{tag}_recall: {kmb_report['overall']['recall']} (plain re {plain_report['overall']['recall']})")
-    print(f"RESULT deid_{tag}_mb_per_s: {megabytes / kmb_seconds:.2f} MB/s per core "
-          f"(plain re.sub patterns {megabytes / plain_seconds:.2f} MB/s) ratio={plain_seconds / kmb_seconds:.2f}x")
+    print(
+        f"RESULT deid_{tag}_mb_per_s: {megabytes / kmb_seconds:.2f} MB/s per core "
+        f"(plain re.sub patterns {megabytes / plain_seconds:.2f} MB/s) ratio={plain_seconds / kmb_seconds:.2f}x"
+    )
 
 
 WIKINEWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "wikinews" / "wikinews.csv"
@@ -186,8 +200,10 @@ def build_share(notes: int, workers: int) -> None:
         seconds = report["seconds_per_step"]
         total = sum(seconds.values())
         share = seconds["deidentify"] / total if total else 0.0
-        print(f"\n== kmb corpus build, {label}: {report['documents']['read']:,} documents, {workers} worker(s): "
-              + ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items()))
+        print(
+            f"\n== kmb corpus build, {label}: {report['documents']['read']:,} documents, {workers} worker(s): "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items())
+        )
         tag = "clinical" if source == "clinical" else "prose"
         print(f"RESULT deid_share_of_corpus_build_{tag}: {share:.1%} of the build's step seconds (goal: at most 10%)")
 
@@ -204,7 +220,9 @@ def main() -> int:
     from kmb.deid.synthetic_notes import make_notes
 
     notes = args.notes if not args.quick else 500
-    quality_and_speed(list(make_notes(notes, seed=42)), "made-up labelled notes", args.alt_python, 1 if args.quick else 3)
+    quality_and_speed(
+        list(make_notes(notes, seed=42)), "made-up labelled notes", args.alt_python, 1 if args.quick else 3
+    )
     if args.gold:
         gold = [json.loads(line) for line in args.gold.read_text(encoding="utf-8").splitlines() if line.strip()]
         quality_and_speed(gold, f"gold file {args.gold}", args.alt_python, 1 if args.quick else 3)

@@ -47,15 +47,29 @@ def build_model(pairs, directory: Path, hidden: int, layers: int):
     (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tokenizer = BertTokenizerFast(vocab=str(directory / "vocab.txt"), do_lower_case=False, strip_accents=False)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=max(1, hidden // 64),
-                        intermediate_size=4 * hidden, max_position_embeddings=128, num_labels=1, problem_type="regression")
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=max(1, hidden // 64),
+        intermediate_size=4 * hidden,
+        max_position_embeddings=128,
+        num_labels=1,
+        problem_type="regression",
+    )
     return BertForSequenceClassification(config), tokenizer
 
 
 def baseline_batches(pairs, tokenizer, batch_size: int, device):
     """Tutorial recipe: every input padded to 128, batches in file order."""
-    enc = tokenizer([p.sentence1 for p in pairs], [p.sentence2 for p in pairs], padding="max_length",
-                    truncation="longest_first", max_length=128, return_tensors="pt")
+    enc = tokenizer(
+        [p.sentence1 for p in pairs],
+        [p.sentence2 for p in pairs],
+        padding="max_length",
+        truncation="longest_first",
+        max_length=128,
+        return_tensors="pt",
+    )
     labels = torch.tensor([p.score for p in pairs], dtype=torch.float)
     for start in range(0, len(pairs), batch_size):
         sl = slice(start, start + batch_size)
@@ -121,7 +135,9 @@ def main() -> int:
         model, tokenizer = build_model(pairs, Path(tmp), hidden, layers)
     examples = encode_pairs(pairs, tokenizer, 128, "regression")
     lengths = [len(e.input_ids) for e in examples]
-    print(f"{size} pairs from {source.name}; model hidden {hidden} x {layers} layers; tokens per pair mean {np.mean(lengths):.1f}, max {max(lengths)}; device {device}, {torch.get_num_threads()} threads")
+    print(
+        f"{size} pairs from {source.name}; model hidden {hidden} x {layers} layers; tokens per pair mean {np.mean(lengths):.1f}, max {max(lengths)}; device {device}, {torch.get_num_threads()} threads"
+    )
 
     # warm-up (first CUDA kernels, allocator) so neither side pays it
     predict(model, examples[:64], config=config, pad_id=tokenizer.pad_token_id)
@@ -144,15 +160,28 @@ def main() -> int:
     if diff > tolerance:
         print("ERROR: predictions differ between padding schemes", file=sys.stderr)
         return 1
-    print(f"RESULT evaluate_predict: {size / t_ours:.0f} examples/s (pad-to-128 in file order: {size / t_theirs:.0f} examples/s) ratio={t_theirs / t_ours:.2f}x")
+    print(
+        f"RESULT evaluate_predict: {size / t_ours:.0f} examples/s (pad-to-128 in file order: {size / t_theirs:.0f} examples/s) ratio={t_theirs / t_ours:.2f}x"
+    )
 
     t_train_ours = t_train_theirs = float("inf")
     for _ in range(args.rounds):
-        _, t = timed(train, copy.deepcopy(model), examples, lr=3e-5, epochs=1, config=config, pad_id=tokenizer.pad_token_id, seed=0)
+        _, t = timed(
+            train,
+            copy.deepcopy(model),
+            examples,
+            lr=3e-5,
+            epochs=1,
+            config=config,
+            pad_id=tokenizer.pad_token_id,
+            seed=0,
+        )
         t_train_ours = min(t_train_ours, t)
         _, t = timed(baseline_train, copy.deepcopy(model), pairs, tokenizer, args.batch_size, device)
         t_train_theirs = min(t_train_theirs, t)
-    print(f"RESULT evaluate_train_epoch: {size / t_train_ours:.0f} examples/s (pad-to-128: {size / t_train_theirs:.0f} examples/s) ratio={t_train_theirs / t_train_ours:.2f}x")
+    print(
+        f"RESULT evaluate_train_epoch: {size / t_train_ours:.0f} examples/s (pad-to-128: {size / t_train_theirs:.0f} examples/s) ratio={t_train_theirs / t_train_ours:.2f}x"
+    )
     return 0
 
 

@@ -68,7 +68,9 @@ def korean_documents(min_docs: int) -> tuple[list[list[str]], str]:
         rng = np.random.default_rng(0)
         words = "환자 의사 병원 고혈압 당뇨병 치료 처방 검사 증상 두통 발열 기침 복용 관리 진료 수술 회복 예방 접종 감염".split()
         while len(docs) < min_docs:
-            docs.append([" ".join(rng.choice(words, size=rng.integers(6, 25))) + " ." for _ in range(rng.integers(3, 12))])
+            docs.append(
+                [" ".join(rng.choice(words, size=rng.integers(6, 25))) + " ." for _ in range(rng.integers(3, 12))]
+            )
     return docs, source
 
 
@@ -79,8 +81,17 @@ def write_corpus(ws, docs) -> None:
         for d, sentences in enumerate(docs):
             split = "valid" if d % 20 == 0 else "train"
             for i, text in enumerate(sentences):
-                sink.write_row({"doc_id": f"d{d:05d}", "source": "bench", "sent_idx": i, "text": text,
-                                "n_chars": len(text), "n_words": len(text.split()), "split": split})
+                sink.write_row(
+                    {
+                        "doc_id": f"d{d:05d}",
+                        "source": "bench",
+                        "sent_idx": i,
+                        "text": text,
+                        "n_chars": len(text),
+                        "n_words": len(text.split()),
+                        "split": split,
+                    }
+                )
 
 
 def train_tokenizer(docs, folder: Path, vocab_size: int = 16_000) -> Path:
@@ -124,7 +135,7 @@ def bench_shards(ws, tok_dir):
     start = time.perf_counter()
     raw_tokens = 0
     for i in range(0, len(pairs), 8192):
-        raw_tokens += sum(len(e.ids) for e in raw.encode_batch(pairs[i:i + 8192]))
+        raw_tokens += sum(len(e.ids) for e in raw.encode_batch(pairs[i : i + 8192]))
     raw_seconds = time.perf_counter() - start
     assert raw_tokens == tokens, (raw_tokens, tokens)
     return shard_set, tokens / shard_seconds, raw_tokens / raw_seconds, len(pairs)
@@ -158,7 +169,9 @@ def time_steps(model, batches, autocast_dtype=None, device="cpu", warmup=1, comp
     for i, batch in enumerate(batches):
         synchronize(device)
         start = time.perf_counter()
-        with torch.autocast(device.split(":")[0], dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+        with torch.autocast(
+            device.split(":")[0], dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None
+        ):
             loss = step_model(**batch).loss
         loss.backward()
         optimizer.step()
@@ -176,15 +189,27 @@ def fixed_length_features(n: int, tokenizer, length: int = 128, seed: int = 0) -
     collator masks them): the standard shape for reporting BERT MFU at a sequence length."""
     rng = np.random.default_rng(seed)
     n_first = (length - 3) // 2 + 2  # [CLS] A [SEP]
-    specials = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id, tokenizer.mask_token_id,
-                tokenizer.unk_token_id]
+    specials = [
+        tokenizer.cls_token_id,
+        tokenizer.sep_token_id,
+        tokenizer.pad_token_id,
+        tokenizer.mask_token_id,
+        tokenizer.unk_token_id,
+    ]
     features = []
     for i in range(n):
         ids = rng.integers(len(tokenizer), size=length)
         ids[np.isin(ids, specials)] = tokenizer.unk_token_id + 100
         ids[0], ids[n_first - 1], ids[-1] = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.sep_token_id
-        features.append({"input_ids": ids, "n_first": n_first, "next_sentence_label": int(rng.integers(2)),
-                         "mask_epoch": 0, "mask_index": i})
+        features.append(
+            {
+                "input_ids": ids,
+                "n_first": n_first,
+                "next_sentence_label": int(rng.integers(2)),
+                "mask_epoch": 0,
+                "mask_index": i,
+            }
+        )
     return features
 
 
@@ -205,8 +230,13 @@ def bench_collate(dataset, pad_token_id: int, n: int, batch_size: int) -> tuple[
     for j in range(n):
         f = dataset[(0, j)]
         ids = torch.from_numpy(f["input_ids"].astype(np.int64))
-        mask_tokens(ids, torch.isin(ids, special_ids), mask_token_id=m.mask_token_id, vocab_size=m.vocab_size,
-                    generator=pair_generator(m.seed, 0, j))
+        mask_tokens(
+            ids,
+            torch.isin(ids, special_ids),
+            mask_token_id=m.mask_token_id,
+            vocab_size=m.vocab_size,
+            generator=pair_generator(m.seed, 0, j),
+        )
     per_pair = n / (time.perf_counter() - start)
     return batched, per_pair
 
@@ -219,8 +249,13 @@ def mlm_config(family: str, tokenizer, size: str):
     from kmb.training.config import MODEL_CONFIGS
 
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
-    dims = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, bos_token_id=cls, eos_token_id=sep,
-                **MODEL_CONFIGS[size])
+    dims = dict(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=cls,
+        eos_token_id=sep,
+        **MODEL_CONFIGS[size],
+    )
     if family == "bert":
         return BertConfig(max_position_embeddings=512, **dims)
     if family == "roberta":  # positions start after the padding id
@@ -240,8 +275,13 @@ def bench_mlm_only(ws, tok_dir, tokenizer, family: str, args, steps: int, warmup
     dataset = SegmentShardDataset.for_tokenizer(segments.files("train"), tokenizer, seed=0, whole_word_masking=True)
     n = args.batch_size * (steps + warmup)
     collate = dataset.collator(tokenizer.pad_token_id, pad_to_multiple_of=8)
-    ours = [{k: v.to(args.device) for k, v in collate([dataset[i % len(dataset)] for i in range(j, j + args.batch_size)]).items()}
-            for j in range(0, n, args.batch_size)]
+    ours = [
+        {
+            k: v.to(args.device)
+            for k, v in collate([dataset[i % len(dataset)] for i in range(j, j + args.batch_size)]).items()
+        }
+        for j in range(0, n, args.batch_size)
+    ]
     plain = [{k: v for k, v in b.items() if k != "masked_positions"} for b in ours]
     config = mlm_config(family, tokenizer, args.model)
     torch.manual_seed(0)
@@ -252,33 +292,57 @@ def bench_mlm_only(ws, tok_dir, tokenizer, family: str, args, steps: int, warmup
     ours_s, ours_tok, _ = time_steps(ours_model, ours, autocast, device=args.device, warmup=warmup)
     plain_tps, ours_tps = plain_tok / plain_s, ours_tok / ours_s
     mean_len = float(np.mean([int(b["attention_mask"].sum()) / len(b["attention_mask"]) for b in ours]))
-    print(f"MLM only, {family} {args.model}: {segments.n_segments('train'):,} segments (mean {mean_len:.1f} tokens), "
-          f"{steps} timed steps of {args.batch_size}; plain {type(plain_model).__name__} {plain_tps:,.0f} tokens/s, "
-          f"kmb {type(ours_model).__name__} {ours_tps:,.0f} tokens/s")
-    print(f"RESULT pretrain_mlm_only_{family}_tokens_per_s: {ours_tps:,.0f} tokens/s (plain {type(plain_model).__name__}, "
-          f"full head, same batches: {plain_tps:,.0f} tokens/s) ratio={ours_tps / plain_tps:.2f}x")
+    print(
+        f"MLM only, {family} {args.model}: {segments.n_segments('train'):,} segments (mean {mean_len:.1f} tokens), "
+        f"{steps} timed steps of {args.batch_size}; plain {type(plain_model).__name__} {plain_tps:,.0f} tokens/s, "
+        f"kmb {type(ours_model).__name__} {ours_tps:,.0f} tokens/s"
+    )
+    print(
+        f"RESULT pretrain_mlm_only_{family}_tokens_per_s: {ours_tps:,.0f} tokens/s (plain {type(plain_model).__name__}, "
+        f"full head, same batches: {plain_tps:,.0f} tokens/s) ratio={ours_tps / plain_tps:.2f}x"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (< 60 s)")
     parser.add_argument("--steps", type=int, default=None, help="timed training steps per side (default 10, quick 2)")
-    parser.add_argument("--docs", type=int, default=None, help="minimum documents in the corpus (default 2000, quick 800)")
+    parser.add_argument(
+        "--docs", type=int, default=None, help="minimum documents in the corpus (default 2000, quick 800)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cpu or cuda")
-    parser.add_argument("--model", choices=["tiny", "small", "base"], default="small",
-                        help="model size (kmb.training.model.MODEL_CONFIGS); base = BERT-base")
+    parser.add_argument(
+        "--model",
+        choices=["tiny", "small", "base"],
+        default="small",
+        help="model size (kmb.training.model.MODEL_CONFIGS); base = BERT-base",
+    )
     parser.add_argument("--batch-size", type=int, default=32, help="pairs per step, both sides (the paper: 32)")
-    parser.add_argument("--fixed-length", action="store_true",
-                        help="time the kmb side on pairs of exactly 128 tokens (random ids): MFU at length 128")
+    parser.add_argument(
+        "--fixed-length",
+        action="store_true",
+        help="time the kmb side on pairs of exactly 128 tokens (random ids): MFU at length 128",
+    )
     parser.add_argument("--compile", action="store_true", help="torch.compile the kmb model (GPU)")
-    parser.add_argument("--tokenizer", type=Path, default=None,
-                        help="tokenizer directory to use (default: a 16k WordPiece trained on the text)")
+    parser.add_argument(
+        "--tokenizer",
+        type=Path,
+        default=None,
+        help="tokenizer directory to use (default: a 16k WordPiece trained on the text)",
+    )
     parser.add_argument("--no-shards", action="store_true", help="skip the shard-build comparison")
-    parser.add_argument("--mlm-families", default="roberta",
-                        help="comma-separated families for the MLM-only row: bert, roberta, modernbert ('' skips it)")
-    parser.add_argument("--peak-tflops", type=float, default=None,
-                        help="the device's dense bf16 peak for MFU (default: known GPUs by name)")
+    parser.add_argument(
+        "--mlm-families",
+        default="roberta",
+        help="comma-separated families for the MLM-only row: bert, roberta, modernbert ('' skips it)",
+    )
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=None,
+        help="the device's dense bf16 peak for MFU (default: known GPUs by name)",
+    )
     args = parser.parse_args()
     steps = args.steps or (2 if args.quick else 10)
     if args.threads:
@@ -309,24 +373,37 @@ def main() -> int:
             shard_set = build_shards(ws.pretrain("bench") / "shards", files, tokenizer, tok_dir, seed=1)
         else:
             shard_set, shard_tps, raw_tps, n_pairs = bench_shards(ws, tok_dir)
-            print(f"shards: {n_pairs:,} pairs; build {shard_tps:,.0f} tokens/s, raw encode_batch {raw_tps:,.0f} tokens/s")
-            print(f"RESULT pretrain_shard_build: {shard_tps:,.0f} tokens/s (raw tokenizers encode_batch {raw_tps:,.0f} "
-                  f"tokens/s) ratio={shard_tps / raw_tps:.2f}x")
+            print(
+                f"shards: {n_pairs:,} pairs; build {shard_tps:,.0f} tokens/s, raw encode_batch {raw_tps:,.0f} tokens/s"
+            )
+            print(
+                f"RESULT pretrain_shard_build: {shard_tps:,.0f} tokens/s (raw tokenizers encode_batch {raw_tps:,.0f} "
+                f"tokens/s) ratio={shard_tps / raw_tps:.2f}x"
+            )
 
         batch_size = args.batch_size
         warmup = 3 if device.startswith("cuda") else 1
         n = batch_size * (steps + warmup)
-        dataset = PairShardDataset(shard_set.files("train"), seed=0, mask_token_id=tokenizer.mask_token_id,
-                                   vocab_size=len(tokenizer), special_ids=[tokenizer.cls_token_id,
-                                   tokenizer.sep_token_id, tokenizer.pad_token_id], limit=None)
+        dataset = PairShardDataset(
+            shard_set.files("train"),
+            seed=0,
+            mask_token_id=tokenizer.mask_token_id,
+            vocab_size=len(tokenizer),
+            special_ids=[tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id],
+            limit=None,
+        )
         # Both sides train on the same pairs: the first n of kmb's length-grouped order. The plain
         # side shuffles them and pads each batch to 128.
         n_collate = min(len(dataset), 8192)
         batched_pps, per_pair_pps = bench_collate(dataset, tokenizer.pad_token_id, n_collate, batch_size)
-        print(f"masking + padding, one core: collator {batched_pps:,.0f} pairs/s, per-pair torch masking "
-              f"{per_pair_pps:,.0f} pairs/s")
-        print(f"RESULT pretrain_collate_pairs_per_s: {batched_pps:,.0f} pairs/s (per-pair torch masking "
-              f"{per_pair_pps:,.0f} pairs/s) ratio={batched_pps / per_pair_pps:.2f}x")
+        print(
+            f"masking + padding, one core: collator {batched_pps:,.0f} pairs/s, per-pair torch masking "
+            f"{per_pair_pps:,.0f} pairs/s"
+        )
+        print(
+            f"RESULT pretrain_collate_pairs_per_s: {batched_pps:,.0f} pairs/s (per-pair torch masking "
+            f"{per_pair_pps:,.0f} pairs/s) ratio={batched_pps / per_pair_pps:.2f}x"
+        )
 
         order = [i for _, i in LengthGroupedSampler(dataset.lengths, batch_size, seed=0)][:n]
         if len(order) < n:
@@ -336,39 +413,71 @@ def main() -> int:
         if args.fixed_length:  # every pair exactly 128 tokens: both sides do the same work
             features = shuffled = fixed_length_features(n, tokenizer)
         to_device = lambda b: {k: v.to(device) for k, v in b.items()}  # noqa: E731
-        grouped = [to_device(dataset.collator(tokenizer.pad_token_id, pad_to_multiple_of=8)(features[i:i + batch_size]))
-                   for i in range(0, n, batch_size)]
+        grouped = [
+            to_device(dataset.collator(tokenizer.pad_token_id, pad_to_multiple_of=8)(features[i : i + batch_size]))
+            for i in range(0, n, batch_size)
+        ]
         # (plain BertForPreTraining takes full labels; the index list for the masked-only head is dropped)
-        padded = [to_device({k: v for k, v in dataset.collator(tokenizer.pad_token_id, pad_to=128)(
-                      shuffled[i:i + batch_size]).items() if k != "masked_positions"})
-                  for i in range(0, n, batch_size)]
+        padded = [
+            to_device(
+                {
+                    k: v
+                    for k, v in dataset.collator(tokenizer.pad_token_id, pad_to=128)(
+                        shuffled[i : i + batch_size]
+                    ).items()
+                    if k != "masked_positions"
+                }
+            )
+            for i in range(0, n, batch_size)
+        ]
         mean_len = float(np.mean([len(f["input_ids"]) for f in features]))
-        print(f"training: {args.model} model on {device}, {steps} timed steps of {batch_size} pairs each side "
-              f"({warmup} warm-up), mean pair length {mean_len:.1f}, torch threads {torch.get_num_threads()}")
+        print(
+            f"training: {args.model} model on {device}, {steps} timed steps of {batch_size} pairs each side "
+            f"({warmup} warm-up), mean pair length {mean_len:.1f}, torch threads {torch.get_num_threads()}"
+        )
 
         precision = choose_precision("auto") if device.startswith("cuda") == torch.cuda.is_available() else "fp32"
         autocast = torch.bfloat16 if precision == "bf16" else torch.float16 if precision == "fp16" else None
-        plain_s, plain_tok, plain_flops = time_steps(make_model(BertForPreTraining, len(tokenizer), "eager", args.model, device),
-                                                     padded, device=device, warmup=warmup)
-        kmb_s, kmb_tok, kmb_flops = time_steps(make_model(MaskedOnlyBertForPreTraining, len(tokenizer), "sdpa", args.model, device),
-                                               grouped, autocast, device=device, warmup=warmup, compile_model=args.compile)
+        plain_s, plain_tok, plain_flops = time_steps(
+            make_model(BertForPreTraining, len(tokenizer), "eager", args.model, device),
+            padded,
+            device=device,
+            warmup=warmup,
+        )
+        kmb_s, kmb_tok, kmb_flops = time_steps(
+            make_model(MaskedOnlyBertForPreTraining, len(tokenizer), "sdpa", args.model, device),
+            grouped,
+            autocast,
+            device=device,
+            warmup=warmup,
+            compile_model=args.compile,
+        )
         plain_tps, kmb_tps = plain_tok / plain_s, kmb_tok / kmb_s
-        peak = args.peak_tflops or (peak_bf16_tflops(torch.cuda.get_device_name()) if device.startswith("cuda") else None)
+        peak = args.peak_tflops or (
+            peak_bf16_tflops(torch.cuda.get_device_name()) if device.startswith("cuda") else None
+        )
 
         def mfu(flops, seconds):
             tflops = flops / seconds / 1e12
             return f"{tflops:,.1f} TFLOP/s" + (f", MFU {tflops / peak:.1%} of {peak:g}" if peak else "")
 
-        kmb_name = f"kmb masked-only head, sdpa, {precision}{', compiled' if args.compile else ''}, " + \
-            ("fixed 128" if args.fixed_length else "length-grouped")
-        print(f"plain BertForPreTraining fp32, full logits, padded to 128: {plain_tps:,.0f} tokens/s ({plain_s:.2f} s; "
-              f"{mfu(plain_flops, plain_s)})")
+        kmb_name = f"kmb masked-only head, sdpa, {precision}{', compiled' if args.compile else ''}, " + (
+            "fixed 128" if args.fixed_length else "length-grouped"
+        )
+        print(
+            f"plain BertForPreTraining fp32, full logits, padded to 128: {plain_tps:,.0f} tokens/s ({plain_s:.2f} s; "
+            f"{mfu(plain_flops, plain_s)})"
+        )
         print(f"{kmb_name}: {kmb_tps:,.0f} tokens/s ({kmb_s:.2f} s; {mfu(kmb_flops, kmb_s)})")
-        print(f"RESULT pretrain_train_tokens_per_s: {kmb_tps:,.0f} tokens/s (plain BertForPreTraining fp32 full "
-              f"logits padded to 128: {plain_tps:,.0f} tokens/s) ratio={kmb_tps / plain_tps:.2f}x")
+        print(
+            f"RESULT pretrain_train_tokens_per_s: {kmb_tps:,.0f} tokens/s (plain BertForPreTraining fp32 full "
+            f"logits padded to 128: {plain_tps:,.0f} tokens/s) ratio={kmb_tps / plain_tps:.2f}x"
+        )
         if device.startswith("cuda"):
-            print(f"RESULT pretrain_mfu_{args.model}_{'fixed128' if args.fixed_length else 'grouped'}_b{batch_size}"
-                  f"{'_compiled' if args.compile else ''}: {mfu(kmb_flops, kmb_s)}")
+            print(
+                f"RESULT pretrain_mfu_{args.model}_{'fixed128' if args.fixed_length else 'grouped'}_b{batch_size}"
+                f"{'_compiled' if args.compile else ''}: {mfu(kmb_flops, kmb_s)}"
+            )
         for family in filter(None, args.mlm_families.split(",")):
             bench_mlm_only(ws, tok_dir, tokenizer, family.strip(), args, steps, warmup, autocast)
     finally:

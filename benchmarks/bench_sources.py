@@ -30,10 +30,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 from kmb.corpus.local_files import AddOptions, add_paths  # noqa: E402
-from kmb.crawlers.pdf_text import extract_pages, extract_pages_pdfplumber, write_text_pdf  # noqa: E402
 from kmb.corpus.text_encoding import UndecodableText, decode_korean_text  # noqa: E402
-from kmb.workspace import Workspace  # noqa: E402
+from kmb.crawlers.pdf_text import extract_pages, extract_pages_pdfplumber, write_text_pdf  # noqa: E402
 from kmb.vocab.term_lists import import_terms  # noqa: E402
+from kmb.workspace import Workspace  # noqa: E402
 
 SAMPLES = REPO / "samples" / "textbooks"
 KCD = REPO.parent / "shared" / "data" / "kcd" / "kcd_book.tsv"
@@ -84,19 +84,23 @@ def bench_encodings(n_files: int, repeat: int) -> None:
 
     t_ours, t_theirs = best_of(ours, repeat), best_of(theirs, repeat)
     ok_ours, ok_theirs = ours(), theirs()
-    print(f"RESULT encoding detection: {n_files / t_ours:,.0f} files/s, {ok_ours}/{n_files} right "
-          f"(charset-normalizer {n_files / t_theirs:,.0f} files/s, {ok_theirs}/{n_files} right) ratio={t_theirs / t_ours:.1f}x")
+    print(
+        f"RESULT encoding detection: {n_files / t_ours:,.0f} files/s, {ok_ours}/{n_files} right "
+        f"(charset-normalizer {n_files / t_theirs:,.0f} files/s, {ok_theirs}/{n_files} right) ratio={t_theirs / t_ours:.1f}x"
+    )
 
 
 def bench_pdf(n_pages: int, repeat: int, tmp: Path) -> None:
     lines = [line for text in sample_texts() for line in text.splitlines() if line][:30]
-    pages = [lines[(i * 7) % len(lines):][:25] or lines[:25] for i in range(n_pages)]
+    pages = [lines[(i * 7) % len(lines) :][:25] or lines[:25] for i in range(n_pages)]
     pdf = write_text_pdf(tmp / "bench.pdf", pages, header="kmb 벤치마크 교과서")
     t_pypdf = best_of(lambda: extract_pages(pdf), repeat)
     t_plumber = best_of(lambda: extract_pages_pdfplumber(pdf), repeat)
     same = extract_pages(pdf) == extract_pages_pdfplumber(pdf)
-    print(f"RESULT pdf text (pypdf): {n_pages / t_pypdf:,.1f} pages/s, text identical to pdfplumber: {same} "
-          f"(pdfplumber {n_pages / t_plumber:,.1f} pages/s) ratio={t_plumber / t_pypdf:.1f}x")
+    print(
+        f"RESULT pdf text (pypdf): {n_pages / t_pypdf:,.1f} pages/s, text identical to pdfplumber: {same} "
+        f"(pdfplumber {n_pages / t_plumber:,.1f} pages/s) ratio={t_plumber / t_pypdf:.1f}x"
+    )
 
 
 def bench_add(n_files: int, tmp: Path) -> None:
@@ -118,8 +122,10 @@ def bench_add(n_files: int, tmp: Path) -> None:
     start = time.perf_counter()
     again = add_paths(ws, [folder], AddOptions(source="textbook"))
     t_again = time.perf_counter() - start
-    print(f"RESULT corpus add: {summary.added / t_add:,.0f} docs/s ({n_files} files; re-add of the same folder {n_files / t_again:,.0f} files/s, "
-          f"{again.added} added; read+decode only {n_files / t_floor:,.0f} files/s, the floor) ratio={t_floor / t_add:.2f}x")
+    print(
+        f"RESULT corpus add: {summary.added / t_add:,.0f} docs/s ({n_files} files; re-add of the same folder {n_files / t_again:,.0f} files/s, "
+        f"{again.added} added; read+decode only {n_files / t_floor:,.0f} files/s, the floor) ratio={t_floor / t_add:.2f}x"
+    )
 
 
 def bench_terms(repeat_rows: int, tmp: Path) -> None:
@@ -144,8 +150,10 @@ def bench_terms(repeat_rows: int, tmp: Path) -> None:
         summary = import_terms(ws, path, source)
         times.append(time.perf_counter() - start)
     t_import = statistics.median(times)
-    print(f"RESULT terms import: {rows / t_import:,.0f} rows/s ({label}, {summary.kept} terms; csv.reader read only "
-          f"{rows / t_floor:,.0f} rows/s, the floor) ratio={t_floor / t_import:.2f}x")
+    print(
+        f"RESULT terms import: {rows / t_import:,.0f} rows/s ({label}, {summary.kept} terms; csv.reader read only "
+        f"{rows / t_floor:,.0f} rows/s, the floor) ratio={t_floor / t_import:.2f}x"
+    )
 
 
 def main() -> int:

@@ -158,22 +158,28 @@ def duckdb_substring_join_counts(ws, terms: list[str]) -> dict[str, tuple[int, i
 
 
 def bench_anywhere(n_terms: int, n_sentences: int, workers: int, seed: int) -> list[str]:
-    from kmb.workspace import Workspace
     from kmb.vocab.term_counts import CountConfig, count_terms
+    from kmb.workspace import Workspace
 
     terms = make_terms(n_terms, random.Random(seed))
     with tempfile.TemporaryDirectory(prefix="kmb-bench-vocab-") as tmp:
         ws = Workspace.open(Path(tmp) / "ws")
         write_corpus(ws, terms, n_sentences, seed)
         start = time.perf_counter()
-        count_terms(terms, ws.corpus / "sentences", ws.terms / "term_freq.parquet", CountConfig(workers=workers, anywhere=True))
+        count_terms(
+            terms, ws.corpus / "sentences", ws.terms / "term_freq.parquet", CountConfig(workers=workers, anywhere=True)
+        )
         ours = time.perf_counter() - start
         start = time.perf_counter()
         theirs_counts = duckdb_substring_join_counts(ws, terms)
         theirs = time.perf_counter() - start
         import pyarrow.parquet as pq
 
-        ours_counts = {r["term"]: (r["count"], r["doc_freq"]) for r in pq.read_table(ws.terms / "term_freq.parquet").to_pylist() if r["count"]}
+        ours_counts = {
+            r["term"]: (r["count"], r["doc_freq"])
+            for r in pq.read_table(ws.terms / "term_freq.parquet").to_pylist()
+            if r["count"]
+        }
         agree = ours_counts == theirs_counts
     print(f"# --anywhere: kmb {ours:.2f} s, DuckDB substring join {theirs:.2f} s, agree={agree}", flush=True)
     return [
@@ -183,8 +189,8 @@ def bench_anywhere(n_terms: int, n_sentences: int, workers: int, seed: int) -> l
 
 
 def bench_term_counts(n_terms: int, n_sentences: int, workers: int, seed: int) -> list[str]:
-    from kmb.workspace import Workspace
     from kmb.vocab.term_counts import CountConfig, count_terms
+    from kmb.workspace import Workspace
 
     rng = random.Random(seed)
     terms = make_terms(n_terms, rng)
@@ -192,12 +198,20 @@ def bench_term_counts(n_terms: int, n_sentences: int, workers: int, seed: int) -
         ws = Workspace.open(Path(tmp) / "ws")
         start = time.perf_counter()
         write_corpus(ws, terms, n_sentences, seed)
-        print(f"# corpus: {n_sentences:,} generated sentences, {len(terms):,} terms ({time.perf_counter() - start:.1f} s to write)", flush=True)
+        print(
+            f"# corpus: {n_sentences:,} generated sentences, {len(terms):,} terms ({time.perf_counter() - start:.1f} s to write)",
+            flush=True,
+        )
 
         start = time.perf_counter()
-        summary = count_terms(terms, ws.corpus / "sentences", ws.terms / "term_freq.parquet", CountConfig(workers=workers))
+        summary = count_terms(
+            terms, ws.corpus / "sentences", ws.terms / "term_freq.parquet", CountConfig(workers=workers)
+        )
         ours = time.perf_counter() - start
-        print(f"# kmb terms count: {ours:.2f} s ({summary['occurrences']:,} occurrences, {workers or os.cpu_count()} workers)", flush=True)
+        print(
+            f"# kmb terms count: {ours:.2f} s ({summary['occurrences']:,} occurrences, {workers or os.cpu_count()} workers)",
+            flush=True,
+        )
 
         start = time.perf_counter()
         theirs_counts = duckdb_join_counts(ws, terms)
@@ -288,10 +302,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (< 60 s), for benchmarks/run_all.py")
     parser.add_argument("--terms", type=int, default=70_000, help="terms to count (default 70,000)")
-    parser.add_argument("--sentences", type=int, default=1_000_000, help="generated train sentences (issue target: 6,000,000)")
-    parser.add_argument("--texts", type=int, default=200_000, help="at most this many lines tokenized in the tokenizer benchmark")
+    parser.add_argument(
+        "--sentences", type=int, default=1_000_000, help="generated train sentences (issue target: 6,000,000)"
+    )
+    parser.add_argument(
+        "--texts", type=int, default=200_000, help="at most this many lines tokenized in the tokenizer benchmark"
+    )
     parser.add_argument("--workers", type=int, default=0, help="term-count worker processes (0 = one per core)")
-    parser.add_argument("--vocab", type=Path, default=REPO / "samples" / "vocab" / "base_vocab.txt", help="base vocab.txt for the tokenizer benchmark")
+    parser.add_argument(
+        "--vocab",
+        type=Path,
+        default=REPO / "samples" / "vocab" / "base_vocab.txt",
+        help="base vocab.txt for the tokenizer benchmark",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed for the generated data")
     args = parser.parse_args()
     if args.quick:

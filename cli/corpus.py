@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,20 +18,46 @@ ADD, BUILD, FILTERS = AddOptions, BuildConfig, FilterConfig  # the defaults, wri
 
 @app.command("add")
 def add(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders: .txt (UTF-8/CP949/EUC-KR/UTF-16), .pdf, JATS .xml, .jsonl, .csv.")],
-    source: Annotated[str, typer.Option("--source", "-s", help="What these documents are: textbook, article, news, clinical (de-identified by every build) or other (raw/<source>/).")] = ADD.source,
-    text_column: Annotated[str, typer.Option("--text-column", help="Field holding the text in .jsonl/.csv files.")] = ADD.text_column,
-    title_column: Annotated[str, typer.Option("--title-column", help="Field holding the title in .jsonl/.csv files (optional).")] = ADD.title_column,
-    id_column: Annotated[Optional[str], typer.Option("--id-column", help="Field of .jsonl/.csv files whose value becomes the document id (<source>:<value>), e.g. the hospital's note id.")] = ADD.id_column,
-    deidentify: Annotated[bool, typer.Option("--deidentify", help="Remove identifiers at import, so that not even raw/ holds them (docs/deid.md).")] = ADD.deidentify,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files and folders: .txt (UTF-8/CP949/EUC-KR/UTF-16), .pdf, JATS .xml, .jsonl, .csv."),
+    ],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            "-s",
+            help="What these documents are: textbook, article, news, clinical (de-identified by every build) or other (raw/<source>/).",
+        ),
+    ] = ADD.source,
+    text_column: Annotated[
+        str, typer.Option("--text-column", help="Field holding the text in .jsonl/.csv files.")
+    ] = ADD.text_column,
+    title_column: Annotated[
+        str, typer.Option("--title-column", help="Field holding the title in .jsonl/.csv files (optional).")
+    ] = ADD.title_column,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column",
+            help="Field of .jsonl/.csv files whose value becomes the document id (<source>:<value>), e.g. the hospital's note id.",
+        ),
+    ] = ADD.id_column,
+    deidentify: Annotated[
+        bool,
+        typer.Option(
+            "--deidentify", help="Remove identifiers at import, so that not even raw/ holds them (docs/deid.md)."
+        ),
+    ] = ADD.deidentify,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Add local files as documents; re-adding the same files adds nothing new."""
     from kmb.corpus.local_files import add_paths
     from kmb.workspace import Workspace
 
-    options = AddOptions(source=source, text_column=text_column, title_column=title_column, id_column=id_column,
-                         deidentify=deidentify)
+    options = AddOptions(
+        source=source, text_column=text_column, title_column=title_column, id_column=id_column, deidentify=deidentify
+    )
     summary = add_paths(Workspace.open(workspace), paths, options)
     for line in summary.skipped_lines():
         echo_error_line(line)
@@ -42,26 +68,76 @@ def add(
 @app.command("build")
 def build(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over instead of adding only new raw documents.")] = BUILD.rebuild,
-    seed: Annotated[Optional[int], typer.Option(help="Seed of the train/valid split by document (same seed, same split). Default 42, or the existing corpus's seed.")] = BUILD.seed,
-    valid_ratio: Annotated[Optional[float], typer.Option(help="Share of documents in the validation split. Default 0.1 (the paper's 90/10), or the existing corpus's ratio.")] = BUILD.valid_ratio,
-    workers: Annotated[int, typer.Option(help="Worker processes for normalising, cleaning and splitting; 0 = all cores.")] = BUILD.workers,
-    backend: Annotated[str, typer.Option(help="kss backend for the text the fast path cannot split: punct (measured best, docs/corpus.md), mecab or pecab.")] = BUILD.backend,
-    fast_path: Annotated[bool, typer.Option("--fast-path/--kss-only", help="Split unambiguous boundaries without kss (default) or send everything to kss.")] = BUILD.fast_path,
-    near_threshold: Annotated[float, typer.Option(help="MinHash Jaccard similarity at which a document is a near-duplicate.")] = BUILD.near_threshold,
-    min_chars: Annotated[int, typer.Option(help="Drop sentences shorter than this many characters.")] = FILTERS.min_chars,
-    max_chars: Annotated[int, typer.Option(help="Drop sentences longer than this many characters.")] = FILTERS.max_chars,
-    min_hangul: Annotated[float, typer.Option(help="Drop sentences whose share of Hangul among non-space characters is lower.")] = FILTERS.min_hangul_share,
-    deidentify: Annotated[bool, typer.Option("--deidentify", help="De-identify the documents of every source, not only clinical notes (docs/deid.md).")] = BUILD.deidentify,
-    keep_clinical_identifiers: Annotated[bool, typer.Option("--keep-clinical-identifiers", help="Do NOT de-identify clinical notes (they are by default); prints a warning.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Start over instead of adding only new raw documents.")
+    ] = BUILD.rebuild,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of the train/valid split by document (same seed, same split). Default 42, or the existing corpus's seed."
+        ),
+    ] = BUILD.seed,
+    valid_ratio: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of documents in the validation split. Default 0.1 (the paper's 90/10), or the existing corpus's ratio."
+        ),
+    ] = BUILD.valid_ratio,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes for normalising, cleaning and splitting; 0 = all cores.")
+    ] = BUILD.workers,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="kss backend for the text the fast path cannot split: punct (measured best, docs/corpus.md), mecab or pecab."
+        ),
+    ] = BUILD.backend,
+    fast_path: Annotated[
+        bool,
+        typer.Option(
+            "--fast-path/--kss-only",
+            help="Split unambiguous boundaries without kss (default) or send everything to kss.",
+        ),
+    ] = BUILD.fast_path,
+    near_threshold: Annotated[
+        float, typer.Option(help="MinHash Jaccard similarity at which a document is a near-duplicate.")
+    ] = BUILD.near_threshold,
+    min_chars: Annotated[
+        int, typer.Option(help="Drop sentences shorter than this many characters.")
+    ] = FILTERS.min_chars,
+    max_chars: Annotated[
+        int, typer.Option(help="Drop sentences longer than this many characters.")
+    ] = FILTERS.max_chars,
+    min_hangul: Annotated[
+        float, typer.Option(help="Drop sentences whose share of Hangul among non-space characters is lower.")
+    ] = FILTERS.min_hangul_share,
+    deidentify: Annotated[
+        bool,
+        typer.Option(
+            "--deidentify", help="De-identify the documents of every source, not only clinical notes (docs/deid.md)."
+        ),
+    ] = BUILD.deidentify,
+    keep_clinical_identifiers: Annotated[
+        bool,
+        typer.Option(
+            "--keep-clinical-identifiers",
+            help="Do NOT de-identify clinical notes (they are by default); prints a warning.",
+        ),
+    ] = False,
 ) -> None:
     """Build the clean, deduplicated sentence corpus from every raw/<source>/ table (incremental)."""
     from kmb.corpus.build import build_corpus
     from kmb.workspace import Workspace
 
     config = BuildConfig(
-        seed=seed, valid_ratio=valid_ratio, workers=workers, backend=backend, fast_path=fast_path,
-        near_threshold=near_threshold, rebuild=rebuild, deidentify=deidentify,
+        seed=seed,
+        valid_ratio=valid_ratio,
+        workers=workers,
+        backend=backend,
+        fast_path=fast_path,
+        near_threshold=near_threshold,
+        rebuild=rebuild,
+        deidentify=deidentify,
         deidentify_clinical=not keep_clinical_identifiers,
         filters=FilterConfig(min_chars=min_chars, max_chars=max_chars, min_hangul_share=min_hangul),
     )
@@ -72,15 +148,20 @@ def build(
 @app.command("stats")
 def stats(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    plots: Annotated[Optional[Path], typer.Option(help="Folder for the histogram PNGs (default <workspace>/corpus/stats).")] = None,
+    plots: Annotated[
+        Path | None, typer.Option(help="Folder for the histogram PNGs (default <workspace>/corpus/stats).")
+    ] = None,
 ) -> None:
     """Documents, sentences, words and characters per source and split; filter/dedup counts; histograms."""
     from kmb.corpus.stats import corpus_stats
     from kmb.workspace import Workspace
 
     result = corpus_stats(Workspace.open(workspace), plots)
-    rows = {f"{r['source']} / {r['split']}": f"{r['documents']:,} documents, {r['sentences']:,} sentences, "
-            f"{r['words']:,} words, {r['characters']:,} characters" for r in result["by_source_split"]}
+    rows = {
+        f"{r['source']} / {r['split']}": f"{r['documents']:,} documents, {r['sentences']:,} sentences, "
+        f"{r['words']:,} words, {r['characters']:,} characters"
+        for r in result["by_source_split"]
+    }
     rows["documents"] = ", ".join(f"{k} {v:,}" for k, v in result["documents"].items())
     rows["cleaning"] = ", ".join(f"{k} {v:,}" for k, v in result["cleaning"].items() if v) or "-"
     rows["filters"] = ", ".join(f"{k} {v:,}" for k, v in result["filters"].items() if v) or "-"
@@ -92,9 +173,18 @@ def stats(
 @app.command("export")
 def export(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    format: Annotated[str, typer.Option("--format", help="txt: one sentence per line, blank line between documents; jsonl: one JSON object per sentence.")] = "txt",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="txt: one sentence per line, blank line between documents; jsonl: one JSON object per sentence.",
+        ),
+    ] = "txt",
     split: Annotated[str, typer.Option(help="Which split to export: train, valid or all.")] = "train",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (default <workspace>/corpus/export/<split>.<format>).")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Output file (default <workspace>/corpus/export/<split>.<format>)."),
+    ] = None,
 ) -> None:
     """Export the sentence corpus as text for other tools (e.g. Google BERT's create_pretraining_data)."""
     from kmb.corpus.export import export_corpus

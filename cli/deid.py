@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,11 +13,33 @@ from kmb.deid.files import RunOptions
 app = group("De-identify clinical notes (names, resident numbers, phones, addresses, ids) and measure it.")
 RUN = RunOptions  # the defaults, written once
 
-TextFieldOpt = Annotated[str, typer.Option("--text-field", help="Field (JSON lines, Parquet) or column (CSV) holding the text.")]
-TypesOpt = Annotated[Optional[str], typer.Option("--types", help="Comma-separated identifier types to remove (default: all but DATE; see docs/deid.md).")]
-AllDatesOpt = Annotated[bool, typer.Option("--all-dates", help="Also remove dates other than birth dates (kept by default: visit dates carry clinical meaning).")]
-SurrogatesOpt = Annotated[bool, typer.Option("--surrogates", help="Replace with realistic made-up values (the same within a row) instead of [TYPE] placeholders.")]
-NotNamesOpt = Annotated[Optional[Path], typer.Option("--not-names", help="A word list (one per line), e.g. medical terms, never taken for names.")]
+TextFieldOpt = Annotated[
+    str, typer.Option("--text-field", help="Field (JSON lines, Parquet) or column (CSV) holding the text.")
+]
+TypesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--types", help="Comma-separated identifier types to remove (default: all but DATE; see docs/deid.md)."
+    ),
+]
+AllDatesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all-dates",
+        help="Also remove dates other than birth dates (kept by default: visit dates carry clinical meaning).",
+    ),
+]
+SurrogatesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--surrogates",
+        help="Replace with realistic made-up values (the same within a row) instead of [TYPE] placeholders.",
+    ),
+]
+NotNamesOpt = Annotated[
+    Path | None,
+    typer.Option("--not-names", help="A word list (one per line), e.g. medical terms, never taken for names."),
+]
 
 
 def _types(value: str | None) -> tuple[str, ...] | None:
@@ -27,7 +49,14 @@ def _types(value: str | None) -> tuple[str, ...] | None:
 @app.command("run")
 def run(
     source: Annotated[Path, typer.Argument(help="Notes as .jsonl, .csv or .parquet, one note per row.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The de-identified copy (.jsonl, .csv or .parquet): the same rows, in order, plus a 'phi' field of offsets and types.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="The de-identified copy (.jsonl, .csv or .parquet): the same rows, in order, plus a 'phi' field of offsets and types.",
+        ),
+    ],
     text_field: TextFieldOpt = RUN.text_field,
     workers: Annotated[int, typer.Option(help="Worker processes; 0 = all cores.")] = RUN.workers,
     types: TypesOpt = None,
@@ -38,31 +67,54 @@ def run(
     """Replace every identifier in each row's text; write the rows to --out atomically."""
     from kmb.deid.files import deidentify_file
 
-    options = RunOptions(text_field=text_field, workers=workers, types=_types(types), all_dates=all_dates,
-                         surrogates=surrogates, not_names=not_names)
+    options = RunOptions(
+        text_field=text_field,
+        workers=workers,
+        types=_types(types),
+        all_dates=all_dates,
+        surrogates=surrogates,
+        not_names=not_names,
+    )
     summary = deidentify_file(source, out, options, progress=echo_error_line)
     echo_summary("deid run", summary.rows_for_display())
 
 
 @app.command("eval")
 def evaluate(
-    gold: Annotated[Path, typer.Argument(help="Annotated notes as .jsonl: 'text' and 'phi' [{start, end, type}] (optional 'keep' [{start, end}] look-alikes).")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the full report as JSON (default: <gold>.deid-eval.json beside it).")] = None,
+    gold: Annotated[
+        Path,
+        typer.Argument(
+            help="Annotated notes as .jsonl: 'text' and 'phi' [{start, end, type}] (optional 'keep' [{start, end}] look-alikes)."
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Where to write the full report as JSON (default: <gold>.deid-eval.json beside it)."
+        ),
+    ] = None,
     text_field: TextFieldOpt = RUN.text_field,
     types: TypesOpt = None,
     all_dates: AllDatesOpt = RUN.all_dates,
     not_names: NotNamesOpt = None,
-    samples: Annotated[int, typer.Option(help="Misses and false alarms to list (offsets, types and masked context only).")] = 20,
+    samples: Annotated[
+        int, typer.Option(help="Misses and false alarms to list (offsets, types and masked context only).")
+    ] = 20,
 ) -> None:
     """Precision, recall and F1 per type, leaked identifiers and kept look-alikes on annotated notes."""
     from kmb.deid.scoring import score_file
 
     options = RunOptions(text_field=text_field, types=_types(types), all_dates=all_dates, not_names=not_names)
     report = score_file(gold, options, samples, out or gold.with_name(gold.stem + ".deid-eval.json"))
-    rows = {kind: f"P {_pct(v['precision'])}  R {_pct(v['recall'])}  F1 {_pct(v['f1'])}  "
-                  f"gold {v['gold']:,}  leaked {v['leaked']:,}" for kind, v in report["per_type"].items()}
+    rows = {
+        kind: f"P {_pct(v['precision'])}  R {_pct(v['recall'])}  F1 {_pct(v['f1'])}  "
+        f"gold {v['gold']:,}  leaked {v['leaked']:,}"
+        for kind, v in report["per_type"].items()
+    }
     overall = report["overall"]
-    rows["overall"] = f"P {_pct(overall['precision'])}  R {_pct(overall['recall'])}  F1 {_pct(overall['f1'])}  leaked {overall['leaked']:,}"
+    rows["overall"] = (
+        f"P {_pct(overall['precision'])}  R {_pct(overall['recall'])}  F1 {_pct(overall['f1'])}  leaked {overall['leaked']:,}"
+    )
     if report["look_alikes"]["total"]:
         rows["look-alikes kept"] = f"{report['look_alikes']['kept']:,} of {report['look_alikes']['total']:,}"
     for miss in report["misses"]:

@@ -32,11 +32,24 @@ Models = Annotated[
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (masks, NotNext pairs, folds, dev split, training).")]
 Device = Annotated[str | None, typer.Option("--device", help="torch device (default: cuda when available, else cpu).")]
-Grid = Annotated[str, typer.Option("--grid", help="Hyper-parameter grid: 'paper' = lr {2e-5,3e-5,5e-5} x epochs {2,3,4}; 'quick' = one setting (5e-5, 2 epochs); or explicit LR:EPOCHS[,LR:EPOCHS...].")]
+Grid = Annotated[
+    str,
+    typer.Option(
+        "--grid",
+        help="Hyper-parameter grid: 'paper' = lr {2e-5,3e-5,5e-5} x epochs {2,3,4}; 'quick' = one setting (5e-5, 2 epochs); or explicit LR:EPOCHS[,LR:EPOCHS...].",
+    ),
+]
 FinetuneBatch = Annotated[int, typer.Option("--batch-size", help="Batch size (paper: 32).")]
 IntrinsicBatch = Annotated[int, typer.Option("--batch-size", help="Pairs per forward pass.")]
-MaxLength = Annotated[int, typer.Option("--max-length", help="Maximum tokens per input, [CLS] and [SEP] included (paper: 128).")]
-DevFraction = Annotated[float, typer.Option("--dev-fraction", help="Share of the training data cut off as the dev split that picks the grid setting.")]
+MaxLength = Annotated[
+    int, typer.Option("--max-length", help="Maximum tokens per input, [CLS] and [SEP] included (paper: 128).")
+]
+DevFraction = Annotated[
+    float,
+    typer.Option(
+        "--dev-fraction", help="Share of the training data cut off as the dev split that picks the grid setting."
+    ),
+]
 
 
 def run_name(default: str):
@@ -46,9 +59,13 @@ def run_name(default: str):
 @app.command("make-pairs")
 def make_pairs(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    out: Annotated[Path | None, typer.Option("--out", help="PAIRS TSV to write (default <workspace>/eval/pairs.tsv).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="PAIRS TSV to write (default <workspace>/eval/pairs.tsv).")
+    ] = None,
     split: Annotated[str, typer.Option("--split", help="Corpus split to draw from: valid, train, or all.")] = "valid",
-    min_chars: Annotated[int, typer.Option("--min-chars", help="Each sentence needs at least this many characters.")] = PAIRS_MIN_CHARS,
+    min_chars: Annotated[
+        int, typer.Option("--min-chars", help="Each sentence needs at least this many characters.")
+    ] = PAIRS_MIN_CHARS,
     per_type: Annotated[int, typer.Option("--per-type", help="Pairs per corpus type (paper: 294).")] = PAIRS_PER_TYPE,
     seed: Seed = INTRINSIC.seed,
 ) -> None:
@@ -62,8 +79,13 @@ def make_pairs(
 @app.command("mlm")
 def mlm(
     model: Models,
-    data: Annotated[Path, typer.Option("--data", help="PAIRS TSV (type, sentence1, sentence2), e.g. from `kmb evaluate make-pairs`.")],
-    repeats: Annotated[int, typer.Option("--repeats", help="Maskings per pair, each with a different seed (paper: 100).")] = INTRINSIC.repeats,
+    data: Annotated[
+        Path,
+        typer.Option("--data", help="PAIRS TSV (type, sentence1, sentence2), e.g. from `kmb evaluate make-pairs`."),
+    ],
+    repeats: Annotated[
+        int, typer.Option("--repeats", help="Maskings per pair, each with a different seed (paper: 100).")
+    ] = INTRINSIC.repeats,
     out: Annotated[str, run_name("mlm")] = "mlm",
     seed: Seed = INTRINSIC.seed,
     batch_size: IntrinsicBatch = INTRINSIC.batch_size,
@@ -82,7 +104,13 @@ def mlm(
 @app.command("nsp")
 def nsp(
     model: Models,
-    data: Annotated[Path, typer.Option("--data", help="PAIRS TSV (type, sentence1, sentence2): the IsNext pairs; NotNext pairs are drawn from them.")],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="PAIRS TSV (type, sentence1, sentence2): the IsNext pairs; NotNext pairs are drawn from them.",
+        ),
+    ],
     out: Annotated[str, run_name("nsp")] = "nsp",
     seed: Seed = INTRINSIC.seed,
     batch_size: IntrinsicBatch = INTRINSIC.batch_size,
@@ -101,13 +129,41 @@ def nsp(
 @app.command("ner")
 def ner(
     model: Models,
-    data: Annotated[Path, typer.Option("--data", help="One NER file (folds made by document), or a directory of folds: train1..k / eval1..k, or train_<name>N with eval_/test_/dev_<name>N.")],
-    fmt: Annotated[str, typer.Option("--format", help="kmbert (WORD MASK TAG), klue (character TSV) or conll (WORD TAG).")] = "kmbert",
-    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds when --data is one file (paper: 5).")] = NER_FOLDS,
-    scheme: Annotated[str, typer.Option("--scheme", help="bio: IOB2 on each word's first sub-token, seqeval entity F1 + word-level F1; paper: the KM-BERT authors' merged classes on every sub-token, word-level F1 only.")] = "bio",
-    drop_leaks: Annotated[bool, typer.Option("--drop-leaks", help="Remove from each fold's training data the sentences that repeat one of its test sentences.")] = False,
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="One NER file (folds made by document), or a directory of folds: train1..k / eval1..k, or train_<name>N with eval_/test_/dev_<name>N.",
+        ),
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="kmbert (WORD MASK TAG), klue (character TSV) or conll (WORD TAG).")
+    ] = "kmbert",
+    folds: Annotated[
+        int, typer.Option("--folds", help="Cross-validation folds when --data is one file (paper: 5).")
+    ] = NER_FOLDS,
+    scheme: Annotated[
+        str,
+        typer.Option(
+            "--scheme",
+            help="bio: IOB2 on each word's first sub-token, seqeval entity F1 + word-level F1; paper: the KM-BERT authors' merged classes on every sub-token, word-level F1 only.",
+        ),
+    ] = "bio",
+    drop_leaks: Annotated[
+        bool,
+        typer.Option(
+            "--drop-leaks",
+            help="Remove from each fold's training data the sentences that repeat one of its test sentences.",
+        ),
+    ] = False,
     out: Annotated[str, run_name("ner")] = "ner",
-    predictions_out: Annotated[Path | None, typer.Option("--predictions-out", help="Write WORD<TAB>GOLD<TAB>PRED for every test word (FILE.<model>.ext for several models).")] = None,
+    predictions_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions-out",
+            help="Write WORD<TAB>GOLD<TAB>PRED for every test word (FILE.<model>.ext for several models).",
+        ),
+    ] = None,
     grid: Grid = FINETUNE.grid,
     seed: Seed = FINETUNE.seed,
     batch_size: FinetuneBatch = FINETUNE.batch_size,
@@ -119,10 +175,22 @@ def ner(
     """Fine-tune token classification with k-fold CV; seqeval entity F1, the paper's word-level macro F1, leaks per fold."""
     from kmb.evaluation.commands import ner_command
 
-    config = FinetuneConfig(grid=grid, seed=seed, batch_size=batch_size, max_length=max_length,
-                            dev_fraction=dev_fraction, device=device)
-    summary = ner_command(workspace, model, out, data, fmt=fmt, folds=folds, scheme=scheme, drop_leaks=drop_leaks,
-                          config=config, predictions_out=predictions_out, progress=typer.echo)
+    config = FinetuneConfig(
+        grid=grid, seed=seed, batch_size=batch_size, max_length=max_length, dev_fraction=dev_fraction, device=device
+    )
+    summary = ner_command(
+        workspace,
+        model,
+        out,
+        data,
+        fmt=fmt,
+        folds=folds,
+        scheme=scheme,
+        drop_leaks=drop_leaks,
+        config=config,
+        predictions_out=predictions_out,
+        progress=typer.echo,
+    )
     echo_summary(summary.title, summary.rows)
 
 
@@ -131,12 +199,28 @@ def sts(
     model: Models,
     train: Annotated[Path, typer.Option("--train", help="Training pairs file (a dev split is cut from it).")],
     test: Annotated[Path, typer.Option("--test", help="Test pairs file (only predicted, never used to choose).")],
-    fmt: Annotated[str, typer.Option("--format", help="korsts (TSV), medsts (KM-BERT's cp949 CSV) or klue (KLUE-STS JSON).")] = "korsts",
-    six_class: Annotated[bool, typer.Option("--six-class/--no-six-class", help="Also run KM-BERT's 6-class variant on scores rounded half up.")] = True,
+    fmt: Annotated[
+        str, typer.Option("--format", help="korsts (TSV), medsts (KM-BERT's cp949 CSV) or klue (KLUE-STS JSON).")
+    ] = "korsts",
+    six_class: Annotated[
+        bool,
+        typer.Option(
+            "--six-class/--no-six-class", help="Also run KM-BERT's 6-class variant on scores rounded half up."
+        ),
+    ] = True,
     out: Annotated[str, run_name("sts")] = "sts",
-    predictions_out: Annotated[Path | None, typer.Option("--predictions-out", help="Write GOLD<TAB>PRED<TAB>SENTENCE1<TAB>SENTENCE2 per test pair (regression head).")] = None,
-    max_train: Annotated[int | None, typer.Option("--max-train", help="Use only the first N training pairs (quick runs).")] = None,
-    max_test: Annotated[int | None, typer.Option("--max-test", help="Use only the first N test pairs (quick runs).")] = None,
+    predictions_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions-out", help="Write GOLD<TAB>PRED<TAB>SENTENCE1<TAB>SENTENCE2 per test pair (regression head)."
+        ),
+    ] = None,
+    max_train: Annotated[
+        int | None, typer.Option("--max-train", help="Use only the first N training pairs (quick runs).")
+    ] = None,
+    max_test: Annotated[
+        int | None, typer.Option("--max-test", help="Use only the first N test pairs (quick runs).")
+    ] = None,
     grid: Grid = FINETUNE.grid,
     seed: Seed = FINETUNE.seed,
     batch_size: FinetuneBatch = FINETUNE.batch_size,
@@ -148,24 +232,72 @@ def sts(
     """Fine-tune a regression head (MSE) on sentence pairs; Pearson and Spearman on the test set."""
     from kmb.evaluation.commands import sts_command
 
-    config = FinetuneConfig(grid=grid, seed=seed, batch_size=batch_size, max_length=max_length,
-                            dev_fraction=dev_fraction, device=device)
-    summary = sts_command(workspace, model, out, train, test, fmt=fmt, six_class=six_class, config=config,
-                          predictions_out=predictions_out, max_train=max_train, max_test=max_test, progress=typer.echo)
+    config = FinetuneConfig(
+        grid=grid, seed=seed, batch_size=batch_size, max_length=max_length, dev_fraction=dev_fraction, device=device
+    )
+    summary = sts_command(
+        workspace,
+        model,
+        out,
+        train,
+        test,
+        fmt=fmt,
+        six_class=six_class,
+        config=config,
+        predictions_out=predictions_out,
+        max_train=max_train,
+        max_test=max_test,
+        progress=typer.echo,
+    )
     echo_summary(summary.title, summary.rows)
 
 
 @app.command("classify")
 def classify(
     model: Models,
-    data: Annotated[Path | None, typer.Option("--data", help="One labelled file (stratified --folds folds), or a directory of folds named as for ner (train1/eval1, train_<name>N with eval_/test_/dev_<name>N).")] = None,
-    train: Annotated[Path | None, typer.Option("--train", help="Training file of a given split (a dev split is cut from it); with --test, instead of --data.")] = None,
-    test: Annotated[Path | None, typer.Option("--test", help="Test file of a given split (only predicted); every label must occur in --train.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="auto (by suffix: .tsv/.txt, .csv, .jsonl, .json = klue-nli), tsv or csv (header text[, text_pair], label), jsonl (keys text[, text_pair], label), klue-nli (KLUE-NLI JSON: premise, hypothesis, gold_label).")] = "auto",
-    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds when --data is one file.")] = CLASSIFY_FOLDS,
-    seeds: Annotated[int, typer.Option("--seeds", help="Training runs per fold, with seeds --seed, --seed + 1, ...; scores are mean ± std over folds x seeds.")] = CLASSIFY_SEEDS,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="One labelled file (stratified --folds folds), or a directory of folds named as for ner (train1/eval1, train_<name>N with eval_/test_/dev_<name>N).",
+        ),
+    ] = None,
+    train: Annotated[
+        Path | None,
+        typer.Option(
+            "--train",
+            help="Training file of a given split (a dev split is cut from it); with --test, instead of --data.",
+        ),
+    ] = None,
+    test: Annotated[
+        Path | None,
+        typer.Option("--test", help="Test file of a given split (only predicted); every label must occur in --train."),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="auto (by suffix: .tsv/.txt, .csv, .jsonl, .json = klue-nli), tsv or csv (header text[, text_pair], label), jsonl (keys text[, text_pair], label), klue-nli (KLUE-NLI JSON: premise, hypothesis, gold_label).",
+        ),
+    ] = "auto",
+    folds: Annotated[
+        int, typer.Option("--folds", help="Cross-validation folds when --data is one file.")
+    ] = CLASSIFY_FOLDS,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            "--seeds",
+            help="Training runs per fold, with seeds --seed, --seed + 1, ...; scores are mean ± std over folds x seeds.",
+        ),
+    ] = CLASSIFY_SEEDS,
     out: Annotated[str, run_name("classify")] = "classify",
-    predictions_out: Annotated[Path | None, typer.Option("--predictions-out", help="Write a TSV with a header, fold seed gold pred text [text_pair], per test example and run (FILE.<model>.ext for several models).")] = None,
+    predictions_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions-out",
+            help="Write a TSV with a header, fold seed gold pred text [text_pair], per test example and run (FILE.<model>.ext for several models).",
+        ),
+    ] = None,
     grid: Grid = FINETUNE.grid,
     seed: Seed = FINETUNE.seed,
     batch_size: FinetuneBatch = FINETUNE.batch_size,
@@ -177,10 +309,23 @@ def classify(
     """Fine-tune a sequence-classification head on single texts or text pairs; accuracy and macro F1, mean ± std."""
     from kmb.evaluation.commands import classify_command
 
-    config = FinetuneConfig(grid=grid, seed=seed, batch_size=batch_size, max_length=max_length,
-                            dev_fraction=dev_fraction, device=device)
-    summary = classify_command(workspace, model, out, data=data, train=train, test=test, fmt=fmt, folds=folds, seeds=seeds,
-                               config=config, predictions_out=predictions_out, progress=typer.echo)
+    config = FinetuneConfig(
+        grid=grid, seed=seed, batch_size=batch_size, max_length=max_length, dev_fraction=dev_fraction, device=device
+    )
+    summary = classify_command(
+        workspace,
+        model,
+        out,
+        data=data,
+        train=train,
+        test=test,
+        fmt=fmt,
+        folds=folds,
+        seeds=seeds,
+        config=config,
+        predictions_out=predictions_out,
+        progress=typer.echo,
+    )
     echo_summary(summary.title, summary.rows)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,11 +18,26 @@ COUNT = CountConfig  # the defaults, written once
 @app.command("import")
 def import_list(
     file: Annotated[Path, typer.Argument(help="Term list: .csv, .tsv, .xlsx, or .txt with one term per line.")],
-    source: Annotated[str, typer.Option("--source", "-s", help="Which list this is: kamje, mfds, kcd or custom.")] = "custom",
-    column: Annotated[Optional[str], typer.Option("--column", "-c", help="Header of the term column (default per source; KCD: ko).")] = None,
-    english_column: Annotated[Optional[str], typer.Option("--english-column", help="Header of the English name column (default per source; KCD: en).")] = None,
-    category_column: Annotated[Optional[str], typer.Option("--category-column", help="Header of a category/code column (default per source; KCD: kcd).")] = None,
-    split: Annotated[Optional[str], typer.Option("--split", help="Characters that separate synonyms in one cell (default ';|,', KCD none; '' for none).")] = None,
+    source: Annotated[
+        str, typer.Option("--source", "-s", help="Which list this is: kamje, mfds, kcd or custom.")
+    ] = "custom",
+    column: Annotated[
+        str | None, typer.Option("--column", "-c", help="Header of the term column (default per source; KCD: ko).")
+    ] = None,
+    english_column: Annotated[
+        str | None,
+        typer.Option("--english-column", help="Header of the English name column (default per source; KCD: en)."),
+    ] = None,
+    category_column: Annotated[
+        str | None,
+        typer.Option("--category-column", help="Header of a category/code column (default per source; KCD: kcd)."),
+    ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split", help="Characters that separate synonyms in one cell (default ';|,', KCD none; '' for none)."
+        ),
+    ] = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Import a medical term list into the one merged terms table (terms/terms.parquet)."""
@@ -30,18 +45,29 @@ def import_list(
     from kmb.workspace import Workspace
 
     s = import_terms(Workspace.open(workspace), file, source, column, english_column, category_column, split)
-    rows = {"file": s.file, "column": s.column, "rows read": s.rows, "terms kept": s.kept, "new in table": s.new_terms,
-            "already in another source": s.also_in_other_sources}
+    rows = {
+        "file": s.file,
+        "column": s.column,
+        "rows read": s.rows,
+        "terms kept": s.kept,
+        "new in table": s.new_terms,
+        "already in another source": s.also_in_other_sources,
+    }
     rows.update({f"dropped ({rule})": n for rule, n in sorted(s.dropped.items())})
-    rows.update({"table terms": s.table_terms, **{f"  from {k}": v for k, v in s.per_source.items()},
-                 "  in several sources": s.overlapping})
+    rows.update(
+        {
+            "table terms": s.table_terms,
+            **{f"  from {k}": v for k, v in s.per_source.items()},
+            "  in several sources": s.overlapping,
+        }
+    )
     echo_summary(f"terms import ({s.source})", rows)
 
 
 @app.command("list")
 def list_terms(
-    source: Annotated[Optional[str], typer.Option("--source", "-s", help="Only terms from this source list.")] = None,
-    contains: Annotated[Optional[str], typer.Option("--contains", help="Only terms containing this text.")] = None,
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only terms from this source list.")] = None,
+    contains: Annotated[str | None, typer.Option("--contains", help="Only terms containing this text.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many terms to print (0 or more).")] = 20,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
@@ -59,9 +85,19 @@ def list_terms(
 @app.command("count")
 def count(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    anywhere: Annotated[bool, typer.Option("--anywhere", help="Count every substring occurrence, not only matches that start a word (overcounts short terms).")] = COUNT.anywhere,
-    workers: Annotated[int, typer.Option("--workers", help="Worker processes; 0 = all cores, 1 = no extra process.")] = COUNT.workers,
-    batch_rows: Annotated[int, typer.Option("--batch-rows", help="Sentences per batch handed to a worker (at least 1).")] = COUNT.batch_rows,
+    anywhere: Annotated[
+        bool,
+        typer.Option(
+            "--anywhere",
+            help="Count every substring occurrence, not only matches that start a word (overcounts short terms).",
+        ),
+    ] = COUNT.anywhere,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Worker processes; 0 = all cores, 1 = no extra process.")
+    ] = COUNT.workers,
+    batch_rows: Annotated[
+        int, typer.Option("--batch-rows", help="Sentences per batch handed to a worker (at least 1).")
+    ] = COUNT.batch_rows,
 ) -> None:
     """Count every term of the terms table in the train split (occurrences and documents) -> terms/term_freq.parquet."""
     from kmb.vocab.term_counts import count_workspace_terms

@@ -12,7 +12,9 @@ from kmb.quickstart import DEFAULT_EPOCHS, DEFAULT_SEED
 
 def quickstart(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    epochs: Annotated[float, typer.Option("--epochs", help="Pretraining epochs over the sample's pairs (a tiny model needs many).")] = DEFAULT_EPOCHS,
+    epochs: Annotated[
+        float, typer.Option("--epochs", help="Pretraining epochs over the sample's pairs (a tiny model needs many).")
+    ] = DEFAULT_EPOCHS,
     seed: Annotated[int, typer.Option("--seed", help="Seed for every stage.")] = DEFAULT_SEED,
 ) -> None:
     """Run every stage on the bundled sample, offline: crawl, corpus, vocab, pretrain, evaluate, report."""

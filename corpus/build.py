@@ -49,23 +49,23 @@ import time
 import unicodedata
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kmb.corpus import cleaning, dedup, filters
 from kmb.corpus.cleaning import CLINICAL_SOURCES
-from kmb.deid.detect import TYPES, deidentify
 from kmb.corpus.normalise import normalise
 from kmb.corpus.sentence_split import DEFAULT_BACKEND, DEFAULT_MAX_PIECE_CHARS, SentenceSplitter
+from kmb.deid.detect import TYPES, deidentify
+from kmb.errors import KmbError
 from kmb.storage import CORPUS_DOCUMENTS, CORPUS_SIGNATURES, SENTENCES, ParquetSink, parquet_footer, part_name
 from kmb.workspace import Workspace
-from kmb.errors import KmbError
 
 REPORT_NAME = "report.json"
 KSS_BACKENDS = ("punct", "mecab", "pecab")
@@ -175,8 +175,19 @@ def process_documents(docs: list[tuple[str, str, str | None]], config: BuildConf
     if _splitter is None or (_splitter.backend, _splitter.fast_path, _splitter.max_piece_chars) != wanted:
         _worker_init(*wanted)  # in-process builds with other settings must not reuse the splitter
     seconds = Counter()
-    results = [{"doc_id": doc_id, "source": source, "dropped": None, "clean": Counter(), "deid": Counter(),
-                "filters": Counter(), "split": Counter(), "sentences": []} for doc_id, source, _ in docs]
+    results = [
+        {
+            "doc_id": doc_id,
+            "source": source,
+            "dropped": None,
+            "clean": Counter(),
+            "deid": Counter(),
+            "filters": Counter(),
+            "split": Counter(),
+            "sentences": [],
+        }
+        for doc_id, source, _ in docs
+    ]
     with _timed(seconds, "deidentify"):
         raw_texts = [_deidentify_step(result, raw_text, config) for result, (_, _, raw_text) in zip(results, docs)]
     with _timed(seconds, "normalise_clean"):
@@ -223,8 +234,12 @@ def _normalise_and_clean(result: dict, raw_text: str | None) -> str:
 
 def _split_step(result: dict, text: str) -> None:
     split = _splitter.split(text)
-    result["split"] = Counter(sentences=len(split.sentences), fast_pieces=split.fast_pieces,
-                              kss_pieces=split.kss_pieces, too_long_pieces=split.too_long)
+    result["split"] = Counter(
+        sentences=len(split.sentences),
+        fast_pieces=split.fast_pieces,
+        kss_pieces=split.kss_pieces,
+        too_long_pieces=split.too_long,
+    )
     result["sentences"] = list(enumerate(split.sentences))
 
 
@@ -245,7 +260,7 @@ def _filter_step(result: dict, config: filters.FilterConfig) -> None:
 
 # --- split assignment -------------------------------------------------------------------------
 def assign_split(doc_id: str, seed: int, valid_ratio: float) -> str:
-    digest = hashlib.md5(f"{seed}:{doc_id}".encode("utf-8")).digest()
+    digest = hashlib.md5(f"{seed}:{doc_id}".encode()).digest()
     return "valid" if int.from_bytes(digest[:8], "big") / 2**64 < valid_ratio else "train"
 
 
@@ -307,8 +322,11 @@ class _Tally:
         if self.progress is None or (not final and now - self.last_shown < PROGRESS_EVERY_S):
             return
         self.last_shown = now
-        self.progress(progress_line(self.counts["documents"]["read"], self.expected,
-                                    self.counts["split"]["sentences"], now - self.started))
+        self.progress(
+            progress_line(
+                self.counts["documents"]["read"], self.expected, self.counts["split"]["sentences"], now - self.started
+            )
+        )
 
 
 def progress_line(documents: int, expected: int, sentences: int, elapsed: float) -> str:
@@ -317,8 +335,10 @@ def progress_line(documents: int, expected: int, sentences: int, elapsed: float)
     left = max(expected - documents, 0)
     eta = time.strftime("%H:%M:%S", time.gmtime(left / rate)) if rate > 0 else "?"
     share = f" ({documents / expected:.0%})" if expected else ""
-    return (f"  ... {documents:,} / {expected:,} documents{share}, {sentences:,} sentences, "
-            f"{rate:,.{0 if rate >= 10 else 1}f} documents/s, ETA {eta}")
+    return (
+        f"  ... {documents:,} / {expected:,} documents{share}, {sentences:,} sentences, "
+        f"{rate:,.{0 if rate >= 10 else 1}f} documents/s, ETA {eta}"
+    )
 
 
 def build_corpus(
@@ -335,8 +355,10 @@ def build_corpus(
     check_build_options(config)
     raw_files = _raw_files(workspace)
     if not config.deidentify_clinical and not config.deidentify and progress is not None:
-        progress("kmb: warning: clinical notes are NOT de-identified (--keep-clinical-identifiers): their "
-                 "identifiers go into the sentences, term counts, vocab and models")
+        progress(
+            "kmb: warning: clinical notes are NOT de-identified (--keep-clinical-identifiers): their "
+            "identifiers go into the sentences, term counts, vocab and models"
+        )
     root = workspace.root
     with _build_lock(root):
         _recover(root)
@@ -371,8 +393,7 @@ def _settle_fixed_settings(config: BuildConfig, previous: dict | None, corpus: P
     fixed = {"seed": DEFAULT_SEED, "valid_ratio": DEFAULT_VALID_RATIO, "shingle_hash": dedup.DEFAULT_SHINGLE_HASH}
     recorded = {**_SETTING_BEFORE_RECORDED, **previous.get("settings", {})} if previous is not None else {}
     fixed.update({k: recorded.get(k, v) for k, v in fixed.items()})
-    config = replace(config, **{k: v if getattr(config, k) is None else getattr(config, k)
-                                for k, v in fixed.items()})
+    config = replace(config, **{k: v if getattr(config, k) is None else getattr(config, k) for k, v in fixed.items()})
     for key in _FIXED_SETTINGS if previous is not None else ():
         if recorded.get(key) != getattr(config, key):
             raise KmbError(
@@ -383,20 +404,29 @@ def _settle_fixed_settings(config: BuildConfig, previous: dict | None, corpus: P
     return config
 
 
-def _add_run_facts(report: dict, config: BuildConfig, incremental: bool, previous: dict | None,
-                   started: float) -> None:
+def _add_run_facts(report: dict, config: BuildConfig, incremental: bool, previous: dict | None, started: float) -> None:
     report["mode"] = "incremental" if incremental else ("rebuild" if config.rebuild else "fresh")
     report["seconds"] = time.perf_counter() - started
     report["sentences_per_second"] = report["splitting"]["sentences"] / max(report["seconds"], 1e-9)
     if previous is not None and incremental:
         report["previous_runs"] = (previous.get("previous_runs") or []) + [
-            {k: previous.get(k) for k in ("built_at", "mode", "documents", "sentences", "cleaning",
-                                          "splitting", "filters", "sentence_dedup")}
+            {
+                k: previous.get(k)
+                for k in (
+                    "built_at",
+                    "mode",
+                    "documents",
+                    "sentences",
+                    "cleaning",
+                    "splitting",
+                    "filters",
+                    "sentence_dedup",
+                )
+            }
         ]
 
 
-def _build_into(build_dir: Path, existing: Path | None, raw_files: list[Path], config: BuildConfig,
-                progress) -> dict:
+def _build_into(build_dir: Path, existing: Path | None, raw_files: list[Path], config: BuildConfig, progress) -> dict:
     """The build as a sequence of steps, each counting and timing what it does."""
     import duckdb
 
@@ -459,8 +489,9 @@ class DocumentDedup:
         match = self.index.find_or_add(doc["doc_id"], signature)
         if match is not None:
             doc["dropped"], doc["duplicate_of"] = "near_duplicate", match.doc_id
-            self.near_pairs.append({"doc_id": doc["doc_id"], "duplicate_of": match.doc_id,
-                                    "jaccard": round(match.jaccard, 3)})
+            self.near_pairs.append(
+                {"doc_id": doc["doc_id"], "duplicate_of": match.doc_id, "jaccard": round(match.jaccard, 3)}
+            )
             return False
         self.seen_md5.setdefault(md5, doc["doc_id"])
         return True
@@ -493,54 +524,90 @@ def _raw_rows(raw_files: list[Path]) -> int:
     return total
 
 
-def _stage_documents(results: Iterable[dict], config: BuildConfig, stage: Path, build_dir: Path,
-                     documents: DocumentDedup, tally: _Tally) -> None:
+def _stage_documents(
+    results: Iterable[dict], config: BuildConfig, stage: Path, build_dir: Path, documents: DocumentDedup, tally: _Tally
+) -> None:
     """Document dedup in build order, then stage each document and its sentences."""
     row_id = 0
-    with ParquetSink(stage / "sentences.parquet", STAGED_SENTENCES) as sentence_sink, \
-            ParquetSink(stage / "documents.parquet", STAGED_DOCUMENTS) as document_sink, \
-            ParquetSink(build_dir / "signatures" / part_name(), CORPUS_SIGNATURES) as signature_sink:
+    with (
+        ParquetSink(stage / "sentences.parquet", STAGED_SENTENCES) as sentence_sink,
+        ParquetSink(stage / "documents.parquet", STAGED_DOCUMENTS) as document_sink,
+        ParquetSink(build_dir / "signatures" / part_name(), CORPUS_SIGNATURES) as signature_sink,
+    ):
         for result in results:
             row_id += 1
-            doc = {"row_id": row_id, "doc_id": result["doc_id"], "source": result["source"], "split": None,
-                   "n_sentences": 0, "n_words": 0, "n_chars": 0, "dropped": result["dropped"],
-                   "duplicate_of": None}
+            doc = {
+                "row_id": row_id,
+                "doc_id": result["doc_id"],
+                "source": result["source"],
+                "split": None,
+                "n_sentences": 0,
+                "n_words": 0,
+                "n_chars": 0,
+                "dropped": result["dropped"],
+                "duplicate_of": None,
+            }
             with tally.timed("dedup"):
                 kept = doc["dropped"] is None and documents.check(doc, result["md5"], result["minhash"])
             result["dropped"] = doc["dropped"]
             tally.add(result)
             with tally.timed("write"):
                 if kept:
-                    signature_sink.write_row({"doc_id": doc["doc_id"], "text_md5": result["md5"],
-                                              "minhash": result["minhash"].astype("<u4").tobytes()})
+                    signature_sink.write_row(
+                        {
+                            "doc_id": doc["doc_id"],
+                            "text_md5": result["md5"],
+                            "minhash": result["minhash"].astype("<u4").tobytes(),
+                        }
+                    )
                     doc["split"] = assign_split(doc["doc_id"], config.seed, config.valid_ratio)
                     for sent_idx, text in result["sentences"]:
-                        sentence_sink.write_row({
-                            "row_id": row_id * 1_000_000 + sent_idx, "doc_id": doc["doc_id"],
-                            "source": doc["source"], "sent_idx": sent_idx, "text": text,
-                            "n_chars": len(text), "n_words": len(text.split()), "split": doc["split"],
-                        })
+                        sentence_sink.write_row(
+                            {
+                                "row_id": row_id * 1_000_000 + sent_idx,
+                                "doc_id": doc["doc_id"],
+                                "source": doc["source"],
+                                "sent_idx": sent_idx,
+                                "text": text,
+                                "n_chars": len(text),
+                                "n_words": len(text.split()),
+                                "split": doc["split"],
+                            }
+                        )
                 document_sink.write_row(doc)
             tally.show()
 
 
-def _report_data(config: BuildConfig, tally: _Tally, documents_written: Counter, kept_sentences: dict,
-                 totals: dict, near_pairs: list[dict]) -> dict:
+def _report_data(
+    config: BuildConfig,
+    tally: _Tally,
+    documents_written: Counter,
+    kept_sentences: dict,
+    totals: dict,
+    near_pairs: list[dict],
+) -> dict:
     counts = tally.counts
-    dropped = {k: counts["dropped"].get(k, 0) for k in
-               ("empty_text", "no_sentences", "exact_duplicate", "near_duplicate")}
+    dropped = {
+        k: counts["dropped"].get(k, 0) for k in ("empty_text", "no_sentences", "exact_duplicate", "near_duplicate")
+    }
     dropped["all_sentences_duplicate"] = documents_written.get("all_sentences_duplicate", 0)
     staged = counts["documents"]["staged_sentences"]
     return {
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "settings": config.settings(),
-        "documents": {"read": counts["documents"]["read"], "kept": documents_written.get("kept", 0),
-                      "dropped": dropped},
-        "deidentification": {"documents": counts["deid"].get("documents", 0),
-                             "identifiers": {k: counts["deid"][k] for k in TYPES if counts["deid"].get(k)}},
+        "documents": {
+            "read": counts["documents"]["read"],
+            "kept": documents_written.get("kept", 0),
+            "dropped": dropped,
+        },
+        "deidentification": {
+            "documents": counts["deid"].get("documents", 0),
+            "identifiers": {k: counts["deid"][k] for k in TYPES if counts["deid"].get(k)},
+        },
         "cleaning": {name: counts["clean"].get(name, 0) for name in cleaning.ALL_RULE_NAMES},
-        "splitting": {k: counts["split"].get(k, 0) for k in ("sentences", "fast_pieces", "kss_pieces",
-                                                              "too_long_pieces")},
+        "splitting": {
+            k: counts["split"].get(k, 0) for k in ("sentences", "fast_pieces", "kss_pieces", "too_long_pieces")
+        },
         "filters": {name: counts["filters"].get(name, 0) for name in filters.FILTER_RULES},
         "sentence_dedup": {"duplicates_dropped": staged - kept_sentences["kept"]},
         "sentences": kept_sentences,
@@ -605,8 +672,12 @@ def _batch_results(batches: Iterable[list[tuple]], config: BuildConfig) -> Itera
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # DuckDB and Arrow threads do not survive fork
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
-                             initargs=(config.backend, config.fast_path, config.max_piece_chars)) as pool:
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(config.backend, config.fast_path, config.max_piece_chars),
+    ) as pool:
         in_flight = []
         for batch in batches:
             in_flight.append(pool.submit(process_documents, batch, config))
@@ -617,7 +688,9 @@ def _batch_results(batches: Iterable[list[tuple]], config: BuildConfig) -> Itera
 
 
 def _dedup_sentences(con, stage: Path, build_dir: Path, existing: Path | None) -> dict:
-    existing_glob = _glob(existing / "sentences") if existing is not None and _has_parts(existing / "sentences") else None
+    existing_glob = (
+        _glob(existing / "sentences") if existing is not None and _has_parts(existing / "sentences") else None
+    )
     query, params = dedup.dedup_sentences_sql((stage / "sentences.parquet").as_posix(), existing_glob)
     counts = Counter()
     columns = SENTENCES.names
@@ -660,7 +733,8 @@ def _finish_documents(con, stage: Path, build_dir: Path, new_part: Path) -> Coun
 def _totals(con, build_dir: Path) -> dict:
     sentences = con.execute(
         "select count(*), count(*) filter (where split = 'train'), count(*) filter (where split = 'valid'), "
-        "count(distinct doc_id) from read_parquet(?)", [_glob(build_dir / "sentences")]
+        "count(distinct doc_id) from read_parquet(?)",
+        [_glob(build_dir / "sentences")],
     ).fetchone()
     return {"documents": sentences[3], "sentences": sentences[0], "train": sentences[1], "valid": sentences[2]}
 
@@ -672,8 +746,11 @@ def _raw_files(workspace: Workspace) -> list[Path]:
     raw = workspace.root / "raw"
     files = sorted(raw.glob("*/*.parquet"))
     if not files:
-        raise KmbError("no raw document tables (raw/<source>/*.parquet); add documents first with "
-                       "`kmb corpus add` or `kmb crawl ...`", path=raw)
+        raise KmbError(
+            "no raw document tables (raw/<source>/*.parquet); add documents first with "
+            "`kmb corpus add` or `kmb crawl ...`",
+            path=raw,
+        )
     for path in files:
         _check_raw_file(path)
     return files

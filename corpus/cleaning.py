@@ -46,16 +46,27 @@ COMMON_RULES = [
 
 NEWS_RULES = [
     # "ⓒ 헬스조선, 무단전재 및 재배포 금지", "Copyright © ... All rights reserved."
-    _rule("copyright", "line", r"ⓒ|©|\(c\)\s|copyright|all rights reserved|무단\s*전재|재배포\s*금지|무단\s*복제", re.I),
+    _rule(
+        "copyright", "line", r"ⓒ|©|\(c\)\s|copyright|all rights reserved|무단\s*전재|재배포\s*금지|무단\s*복제", re.I
+    ),
     # A line that is only a byline: "홍길동 기자 hong@example.com", "[헬스조선 홍길동 기자]", "글 홍길동 기자"
     _rule(
         "byline",
         "line",
-        r"^[\[(]?\s*(?:[가-힣A-Za-z]+\s+){0,2}" + _NAME + r"\s*" + _REPORTER
-        + r"\s*[\])]?\s*(?:[(<\[]?\s*" + _EMAIL + r"\s*[)>\]]?)?\s*$",
+        r"^[\[(]?\s*(?:[가-힣A-Za-z]+\s+){0,2}"
+        + _NAME
+        + r"\s*"
+        + _REPORTER
+        + r"\s*[\])]?\s*(?:[(<\[]?\s*"
+        + _EMAIL
+        + r"\s*[)>\]]?)?\s*$",
     ),
     # Photo captions and credits: "▲ 걷기 운동을 하는 노인들", "[사진=게티이미지뱅크]", "사진 제공=OO병원"
-    _rule("photo_caption", "line", r"^\s*(?:▲|△|◀|<\s*사진|\[\s*사진|\(\s*사진|사진\s*[=:]|사진\s*(?:제공|출처)|그래픽\s*=)"),
+    _rule(
+        "photo_caption",
+        "line",
+        r"^\s*(?:▲|△|◀|<\s*사진|\[\s*사진|\(\s*사진|사진\s*[=:]|사진\s*(?:제공|출처)|그래픽\s*=)",
+    ),
     # Promotion and related-article links: "▶ 관련기사 보기", "☞ 헬스조선 구독하기"
     _rule("promo", "line", r"^\s*(?:▶|☞|■\s*관련|관련\s*기사)"),
     # Datelines at the start of a line: "(서울=연합뉴스) 홍길동 기자 = ", "[헬스조선 홍길동 기자] ", "홍길동 기자 = "
@@ -72,7 +83,12 @@ NEWS_RULES = [
 
 PAPER_RULES = [
     # "참고문헌", "References", "REFERENCES:", "5. 참고 문헌" end the useful text of a paper.
-    _rule("references", "rest", r"^\s*(?:\d+\.?\s*)?(?:참\s*고\s*문\s*헌|인용\s*문헌|references?|bibliography)\s*:?\s*$", re.I),
+    _rule(
+        "references",
+        "rest",
+        r"^\s*(?:\d+\.?\s*)?(?:참\s*고\s*문\s*헌|인용\s*문헌|references?|bibliography)\s*:?\s*$",
+        re.I,
+    ),
     # Figure and table captions: "그림 1. 연구 흐름도", "Table 2. Baseline characteristics", "표 3 환자 특성"
     _rule("caption", "line", r"^\s*(?:그림|표|도표|figure|fig\.?|table)\s*\d+(?:[.\-]\d+)?\s*[.:)]?(?:\s|$)", re.I),
 ]

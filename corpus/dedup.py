@@ -55,8 +55,9 @@ def char_shingles(text: str, size: int = SHINGLE_CHARS) -> set[bytes]:
     return {compact[i : i + size].encode("utf-8") for i in range(len(compact) - size + 1)}
 
 
-def minhash_signature(text: str, num_perm: int = DEFAULT_NUM_PERM,
-                      shingle_hash: str = DEFAULT_SHINGLE_HASH) -> np.ndarray:
+def minhash_signature(
+    text: str, num_perm: int = DEFAULT_NUM_PERM, shingle_hash: str = DEFAULT_SHINGLE_HASH
+) -> np.ndarray:
     """The MinHash signature (uint32 array) of a text's character shingles.
 
     The shingles are hashed to 32 bits (``shingle_hash``, see :data:`SHINGLE_HASHES`), then go
@@ -174,8 +175,9 @@ class NearDuplicateIndex:
     million documents need about 300 MB.
     """
 
-    def __init__(self, threshold: float = DEFAULT_NEAR_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
-                 directory: Path | None = None):
+    def __init__(
+        self, threshold: float = DEFAULT_NEAR_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM, directory: Path | None = None
+    ):
         from datasketch import MinHashLSH
 
         if not 0.0 < threshold <= 1.0:

@@ -367,7 +367,9 @@ def _utf8_text(path: Path) -> str:
         raise KmbError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path, line=line) from None
 
 
-def _classify_example(fields: dict, path: Path, line: int, keys: tuple[str, str, str] = ("text", "text_pair", "label")) -> ClassifyExample:
+def _classify_example(
+    fields: dict, path: Path, line: int, keys: tuple[str, str, str] = ("text", "text_pair", "label")
+) -> ClassifyExample:
     """A checked example from one row or record: text and label present and not blank."""
     text_key, pair_key, label_key = keys
     values = {}
@@ -394,11 +396,17 @@ def _read_delimited(path: Path, text: str, delimiter: str) -> list[ClassifyExamp
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
     header = next(reader, None)
     if header is None or not any(cell.strip() for cell in header):
-        raise KmbError("empty file: expected a header with the columns text and label (and optionally text_pair)", path=path, line=1)
+        raise KmbError(
+            "empty file: expected a header with the columns text and label (and optionally text_pair)",
+            path=path,
+            line=1,
+        )
     header = [cell.strip() for cell in header]
     missing = [name for name in ("text", "label") if name not in header]
     if missing:
-        raise KmbError(f"the header lacks the column {' and '.join(missing)} (found {', '.join(header)})", path=path, line=1)
+        raise KmbError(
+            f"the header lacks the column {' and '.join(missing)} (found {', '.join(header)})", path=path, line=1
+        )
     examples = []
     start = reader.line_num + 1
     for row in reader:
@@ -406,7 +414,9 @@ def _read_delimited(path: Path, text: str, delimiter: str) -> list[ClassifyExamp
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise KmbError(f"expected {len(header)} columns ({', '.join(header)}), found {len(row)}", path=path, line=line)
+            raise KmbError(
+                f"expected {len(header)} columns ({', '.join(header)}), found {len(row)}", path=path, line=line
+            )
         examples.append(_classify_example(dict(zip(header, row)), path, line))
     return examples
 
@@ -449,7 +459,9 @@ def json_list_records(path: Path, text: str) -> Iterator[tuple[int, object]]:
         if mark == "]":
             return
         if mark != ",":
-            raise KmbError("not valid JSON: expected ',' or ']' between records", path=path, line=text.count("\n", 0, position) + 1)
+            raise KmbError(
+                "not valid JSON: expected ',' or ']' between records", path=path, line=text.count("\n", 0, position) + 1
+            )
 
 
 def _read_klue_nli(path: Path, text: str) -> list[ClassifyExample]:

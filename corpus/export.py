@@ -19,8 +19,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kmb.workspace import Workspace
 from kmb.errors import KmbError
+from kmb.workspace import Workspace
 
 FORMATS = ("txt", "jsonl")
 SPLITS = ("train", "valid", "all")
@@ -42,8 +42,9 @@ def export_corpus(workspace: Workspace, output: Path | None, fmt: str = "txt", s
         with open(tmp, "w", encoding="utf-8", newline="\n") as out:
             for part in parts:
                 reader = pq.ParquetFile(part)
-                for batch in reader.iter_batches(batch_size=32_768,
-                                                 columns=["doc_id", "source", "sent_idx", "text", "split"]):
+                for batch in reader.iter_batches(
+                    batch_size=32_768, columns=["doc_id", "source", "sent_idx", "text", "split"]
+                ):
                     if split != "all":
                         batch = batch.filter(pc.equal(batch.column("split"), split))
                     for row in batch.to_pylist():

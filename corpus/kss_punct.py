@@ -45,9 +45,9 @@ import re
 import sys
 import types
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Callable, Iterator
 
 CHECKED_KSS = ("6.0.",)  # kss releases whose private sentence modules this was checked against
 
@@ -131,8 +131,10 @@ def _accelerated_punct() -> SplitFn:
 
     def split(pieces: list[str]) -> list[list[str]]:
         with fewer_collections():
-            return [split_one(piece, backend=backend, strip=True, preprocessor=preprocessor,
-                              postprocessor=postprocessor) for piece in pieces]
+            return [
+                split_one(piece, backend=backend, strip=True, preprocessor=preprocessor, postprocessor=postprocessor)
+                for piece in pieces
+            ]
 
     return split
 
@@ -197,7 +199,7 @@ def _processing_subclasses() -> tuple[type, type]:
             syllables, emoji = self._syllables(input_morphemes)
             return self._append_space_before_emoji(syllables) if emoji else syllables
 
-        @lru_cache(100)  # as kss's
+        @lru_cache(100)  # noqa: B019  (as kss's: one instance per process, never freed anyway)
         def backup(self, inputs: str):
             self._add_url_or_email(inputs)
             inputs = self._replace(inputs, self._normal_backup)
@@ -231,7 +233,7 @@ def _processing_subclasses() -> tuple[type, type]:
             return syllables, emoji
 
     class _Postprocessor(SentencePostprocessor):
-        @lru_cache(100)  # as kss's
+        @lru_cache(100)  # noqa: B019  (as kss's)
         def restore(self, outputs: str, inputs: str):
             if _stand_in_pattern(self._normal_backup).search(outputs) is None:
                 return outputs  # no digit run long enough to be a stand-in: nothing to restore

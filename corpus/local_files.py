@@ -24,17 +24,16 @@ import hashlib
 import json
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
-
-from kmb.crawlers.pdf_text import PdfError, pdf_text
-from kmb.storage import LOCAL_DOCUMENTS, REJECTS, ParquetSink, doc_ids, part_name, write_rows
 from kmb.corpus.text_encoding import UndecodableText, decode_korean_text, guess_language
-from kmb.workspace import Workspace
+from kmb.crawlers.pdf_text import PdfError, pdf_text
 from kmb.errors import KmbError
+from kmb.storage import LOCAL_DOCUMENTS, REJECTS, ParquetSink, doc_ids, part_name, write_rows
+from kmb.workspace import Workspace
 
 SOURCES = ("textbook", "article", "news", "clinical", "other")
 FORMATS = {".txt": "txt", ".text": "txt", ".pdf": "pdf", ".xml": "jats", ".jsonl": "jsonl", ".csv": "csv"}
@@ -83,17 +82,30 @@ class AddSummary:
         if len(self.rejected) == 1:
             file, reason = self.rejected[0]
             raise KmbError(reason, path=file)
-        raise KmbError(f"nothing could be used: all {len(self.rejected)} files were rejected "
-                       f"(reasons above, and in raw/{self.source}/rejects/)")
+        raise KmbError(
+            f"nothing could be used: all {len(self.rejected)} files were rejected "
+            f"(reasons above, and in raw/{self.source}/rejects/)"
+        )
 
     def rows(self) -> dict:
         """The end-of-command summary."""
-        return {"files": self.files, "ignored (other file types)": self.ignored, "added": self.added,
-                "unchanged": self.unchanged, "rejected": len(self.rejected),
-                **{f"  {k}": v for k, v in sorted(self.by_format.items())},
-                **({"identifiers removed": ", ".join(f"{k} {v:,}" for k, v in sorted(self.identifiers.items())) or "none found"}
-                   if self.identifiers is not None else {}),
-                "written": self.part or "(nothing new)"}
+        return {
+            "files": self.files,
+            "ignored (other file types)": self.ignored,
+            "added": self.added,
+            "unchanged": self.unchanged,
+            "rejected": len(self.rejected),
+            **{f"  {k}": v for k, v in sorted(self.by_format.items())},
+            **(
+                {
+                    "identifiers removed": ", ".join(f"{k} {v:,}" for k, v in sorted(self.identifiers.items()))
+                    or "none found"
+                }
+                if self.identifiers is not None
+                else {}
+            ),
+            "written": self.part or "(nothing new)",
+        }
 
 
 def add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> AddSummary:
@@ -113,8 +125,9 @@ def _add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> A
             ignored += 1  # a README or image in a folder is not an error; a named file is
             continue
         files.append(path)
-    summary = AddSummary(source=options.source, files=len(files), ignored=ignored,
-                         identifiers=Counter() if options.deidentify else None)
+    summary = AddSummary(
+        source=options.source, files=len(files), ignored=ignored, identifiers=Counter() if options.deidentify else None
+    )
     known = doc_ids(ws.raw(options.source))
     crawled_at = datetime.now(timezone.utc)
     target = ws.raw(options.source) / part_name("local")
@@ -124,7 +137,9 @@ def _add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> A
             try:
                 fmt = FORMATS.get(path.suffix.lower())
                 if fmt is None:
-                    raise Unusable(f"unsupported file type {path.suffix or '(none)'}; kmb reads {', '.join(sorted(FORMATS))}")
+                    raise Unusable(
+                        f"unsupported file type {path.suffix or '(none)'}; kmb reads {', '.join(sorted(FORMATS))}"
+                    )
                 if fmt in ("jsonl", "csv"):  # validate the whole file first, then stream it
                     for _ in _record_rows(path, options, crawled_at):
                         pass
@@ -160,7 +175,10 @@ def _add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> A
         now = datetime.now(timezone.utc)
         write_rows(
             ws.rejects(options.source) / part_name("local-rejects"),
-            ({"source": options.source, "url": f, "status": None, "reason": r, "seen_at": now} for f, r in summary.rejected),
+            (
+                {"source": options.source, "url": f, "status": None, "reason": r, "seen_at": now}
+                for f, r in summary.rejected
+            ),
             REJECTS,
         )
     ws.refresh_views_after_save()
@@ -206,11 +224,23 @@ def _display_path(path: Path) -> str:
         return str(path.resolve())
 
 
-def _row(path: Path, options: AddOptions, file_sha: str, fmt: str, title: str | None, text: str,
-         encoding: str | None, record: int, crawled_at: datetime, own_id: str | None = None) -> dict:
+def _row(
+    path: Path,
+    options: AddOptions,
+    file_sha: str,
+    fmt: str,
+    title: str | None,
+    text: str,
+    encoding: str | None,
+    record: int,
+    crawled_at: datetime,
+    own_id: str | None = None,
+) -> dict:
     text = unicodedata.normalize("NFC", text)
     return {
-        "doc_id": f"{options.source}:{own_id}" if own_id is not None else _doc_id(options.source, path, file_sha, record),
+        "doc_id": f"{options.source}:{own_id}"
+        if own_id is not None
+        else _doc_id(options.source, path, file_sha, record),
         "source": options.source,
         "url": path.resolve().as_uri(),
         "title": unicodedata.normalize("NFC", title) if title else None,
@@ -329,7 +359,9 @@ def _record_rows(path: Path, options: AddOptions, crawled_at: datetime) -> Itera
                 n += 1
                 own_id = _own_id(record, options.id_column, line, own_ids) if options.id_column else None
                 if options.text_column not in record:
-                    raise Unusable(f"line {line}: no column {options.text_column!r} (has: {', '.join(map(str, record))}); name it with --text-column")
+                    raise Unusable(
+                        f"line {line}: no column {options.text_column!r} (has: {', '.join(map(str, record))}); name it with --text-column"
+                    )
                 text = record[options.text_column] or ""
                 if not isinstance(text, str):
                     raise Unusable(f"line {line}: column {options.text_column!r} is not text")
@@ -337,8 +369,18 @@ def _record_rows(path: Path, options: AddOptions, crawled_at: datetime) -> Itera
                 if not text:
                     continue  # an empty record is not a document; nothing to keep
                 title = record.get(options.title_column)
-                yield _row(path, options, sha, fmt, title if isinstance(title, str) else None, text, encoding, number,
-                           crawled_at, own_id)
+                yield _row(
+                    path,
+                    options,
+                    sha,
+                    fmt,
+                    title if isinstance(title, str) else None,
+                    text,
+                    encoding,
+                    number,
+                    crawled_at,
+                    own_id,
+                )
             if n == 0:
                 raise Unusable("no records in the file")
         except UnicodeDecodeError as exc:

@@ -83,8 +83,13 @@ class SentenceSplitter:
     compares against).
     """
 
-    def __init__(self, backend: str = DEFAULT_BACKEND, fast_path: bool = True,
-                 max_piece_chars: int = DEFAULT_MAX_PIECE_CHARS, accelerate_kss: bool = True):
+    def __init__(
+        self,
+        backend: str = DEFAULT_BACKEND,
+        fast_path: bool = True,
+        max_piece_chars: int = DEFAULT_MAX_PIECE_CHARS,
+        accelerate_kss: bool = True,
+    ):
         self.backend = backend
         self.fast_path = fast_path
         self.max_piece_chars = max_piece_chars
@@ -170,7 +175,7 @@ def cheap_pieces(paragraph: str) -> list[str]:
         return _cut_at_cheap_boundaries(paragraph)
     for match in _CHEAP_BOUNDARY.finditer(paragraph, trouble_end):
         cut = match.start() + len(match.group(0).rstrip())
-        return [paragraph[:cut].strip()] + _cut_at_cheap_boundaries(paragraph[match.end():])
+        return [paragraph[:cut].strip()] + _cut_at_cheap_boundaries(paragraph[match.end() :])
     return [paragraph.strip()] if paragraph.strip() else []
 
 

@@ -35,22 +35,26 @@ def corpus_stats(workspace: Workspace, plots_dir: Path | None = None) -> dict:
         per_source = con.sql(
             """select source, split, count(distinct doc_id) as documents, count(*) as sentences,
                       sum(n_words) as words, sum(n_chars) as characters
-               from read_parquet($sentences) group by all order by source, split""", params=sentences
+               from read_parquet($sentences) group by all order by source, split""",
+            params=sentences,
         ).fetchall()
         documents = con.sql(
             """select coalesce(dropped, 'kept') as status, count(*) from read_parquet($documents)
-               group by all order by 2 desc""", params=documents_glob
+               group by all order by 2 desc""",
+            params=documents_glob,
         ).fetchall()
         histograms = {}
         for name, (expr, width, clip, _) in HISTOGRAMS.items():
             histograms[name] = con.sql(
                 f"""select least({expr}, {clip}) // {width} * {width} as bin, count(*)
-                    from read_parquet($sentences) group by bin order by bin""", params=sentences
+                    from read_parquet($sentences) group by bin order by bin""",
+                params=sentences,
             ).fetchall()
         histograms["document_sentences"] = con.sql(
             """select least(n, 100) // 2 * 2 as bin, count(*) from (
                    select count(*) as n from read_parquet($sentences) group by doc_id)
-               group by bin order by bin""", params=sentences
+               group by bin order by bin""",
+            params=sentences,
         ).fetchall()
     finally:
         con.close()

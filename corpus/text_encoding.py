@@ -58,7 +58,9 @@ def decode_korean_text(data: bytes, complete: bool = True) -> tuple[str, str]:
             try:
                 text = decode(encoding)
             except UnicodeDecodeError as exc:
-                raise UndecodableText(f"starts with a {encoding} byte-order mark but is not valid {encoding} (byte {exc.start})") from None
+                raise UndecodableText(
+                    f"starts with a {encoding} byte-order mark but is not valid {encoding} (byte {exc.start})"
+                ) from None
             text = text.lstrip("\ufeff")
             _reject_binary(text, encoding)
             return text, "utf-8-sig" if encoding == "utf-8-sig" else _bom_name(bom, encoding)
@@ -71,10 +73,14 @@ def decode_korean_text(data: bytes, complete: bool = True) -> tuple[str, str]:
     try:
         text = decode("cp949")
     except UnicodeDecodeError as exc:
-        raise UndecodableText(f"not UTF-8, UTF-16 with BOM or CP949/EUC-KR (invalid byte at offset {exc.start})") from None
+        raise UndecodableText(
+            f"not UTF-8, UTF-16 with BOM or CP949/EUC-KR (invalid byte at offset {exc.start})"
+        ) from None
     _reject_binary(text, "cp949")
     if not looks_like_korean(text):
-        raise UndecodableText("not UTF-8, UTF-16 with BOM or CP949/EUC-KR (decodes as CP949 only into implausible characters)")
+        raise UndecodableText(
+            "not UTF-8, UTF-16 with BOM or CP949/EUC-KR (decodes as CP949 only into implausible characters)"
+        )
     # Pure KS X 1001 content is plain EUC-KR; anything beyond it needs Microsoft's CP949.
     if all(_encodable_euc_kr(c) for c in set(text)):
         return text, "euc-kr"

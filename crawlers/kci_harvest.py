@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-from kmb.errors import KmbError
-from kmb.workspace import Workspace
 from kmb.crawlers.options import HarvestOptions, KciCrawlOptions, checked_kci_options
 from kmb.crawlers.run import run_spider
 from kmb.crawlers.spiders.kci import KciOaiSpider
 from kmb.crawlers.state import kci_resume_point
 from kmb.crawlers.stats import source_stats
+from kmb.errors import KmbError
+from kmb.workspace import Workspace
 
 # kci/ stats that the report shows in its own rows, not among the counts.
 RESULT_STATS = ("stored", "already_stored", "complete", "error", "metadata_prefix", "resumed_from")
@@ -33,9 +33,13 @@ class KciCrawlReport:
 
     def rows(self) -> dict:
         """The end-of-command summary, in the order it is printed."""
-        rows = {"stored": self.stored, "already stored (skipped)": self.duplicates, "format": self.metadata_prefix,
-                "complete": "yes" if self.complete else "no (use --resume to continue)",
-                "resumed": "yes" if self.resumed_from else "no"}
+        rows = {
+            "stored": self.stored,
+            "already stored (skipped)": self.duplicates,
+            "format": self.metadata_prefix,
+            "complete": "yes" if self.complete else "no (use --resume to continue)",
+            "resumed": "yes" if self.resumed_from else "no",
+        }
         rows.update(sorted(self.counts.items()))
         return rows
 
@@ -62,11 +66,16 @@ def harvest(ws: Workspace, options: HarvestOptions) -> KciCrawlReport:
     if stats.get("finish_reason") not in ("finished", None):
         raise KmbError(f"the harvest stopped early: {stats.get('finish_reason')}")
     if not kci.get("pages"):
-        why = {"HTTP error responses": stats.get("httperror/response_ignored_count", 0),
-               "download errors": stats.get("downloader/exception_count", 0),
-               "forbidden by robots.txt": stats.get("robotstxt/forbidden", 0)}
-        raise KmbError(f"{options.endpoint}: no OAI-PMH response could be fetched ("
-                       + ", ".join(f"{k}: {v}" for k, v in why.items()) + ")")
+        why = {
+            "HTTP error responses": stats.get("httperror/response_ignored_count", 0),
+            "download errors": stats.get("downloader/exception_count", 0),
+            "forbidden by robots.txt": stats.get("robotstxt/forbidden", 0),
+        }
+        raise KmbError(
+            f"{options.endpoint}: no OAI-PMH response could be fetched ("
+            + ", ".join(f"{k}: {v}" for k, v in why.items())
+            + ")"
+        )
     return KciCrawlReport(
         endpoint=options.endpoint,
         stored=kci.get("stored", 0),

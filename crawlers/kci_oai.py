@@ -90,7 +90,9 @@ def parse_response(body: bytes) -> OaiPage:
     except etree.XMLSyntaxError as exc:
         raise NotOaiPmh(f"not XML: {exc}") from None
     if root.tag != f"{{{OAI}}}OAI-PMH":
-        raise NotOaiPmh(f"not an OAI-PMH response: the root element is <{etree.QName(root).localname}> in namespace {etree.QName(root).namespace or '(none)'}")
+        raise NotOaiPmh(
+            f"not an OAI-PMH response: the root element is <{etree.QName(root).localname}> in namespace {etree.QName(root).namespace or '(none)'}"
+        )
     page = OaiPage(records=[], response_date=_text(root.find(f"{{{OAI}}}responseDate")))
     for error in root.findall(f"{{{OAI}}}error"):
         page.errors.append(OaiError(error.get("code", ""), _text(error) or ""))
@@ -145,8 +147,12 @@ def _parse_oai_kci(payload: etree._Element, out: OaiRecord) -> None:
         return
     out.article_id = article.get("article-id")
     out.language = _language(_text(article.find(k("language"))))
-    titles = [(el.get("lang") or el.get(XML_LANG), _text(el)) for el in article.iterfind(k("title-group/article-title"))]
-    abstracts = [(el.get("lang") or el.get(XML_LANG), _text(el)) for el in article.iterfind(k("abstract-group/abstract"))]
+    titles = [
+        (el.get("lang") or el.get(XML_LANG), _text(el)) for el in article.iterfind(k("title-group/article-title"))
+    ]
+    abstracts = [
+        (el.get("lang") or el.get(XML_LANG), _text(el)) for el in article.iterfind(k("abstract-group/abstract"))
+    ]
     _choose_languages(out, titles, abstracts)
     out.open_access = _yes_no(_text(article.find(k("orte-open-yn"))))
     out.doi = _text(article.find(k("doi")))
@@ -160,7 +166,9 @@ def _parse_oai_dc(payload: etree._Element, out: OaiRecord) -> None:
     out.metadata_format = "oai_dc"
 
     def values(name: str) -> list[tuple[str | None, str]]:
-        return [(el.get("lang") or el.get(XML_LANG), _text(el)) for el in payload.iterfind(f"{{{DC}}}{name}") if _text(el)]
+        return [
+            (el.get("lang") or el.get(XML_LANG), _text(el)) for el in payload.iterfind(f"{{{DC}}}{name}") if _text(el)
+        ]
 
     languages = [v for _, v in values("language")]
     out.language = _language(languages[0]) if languages else None

@@ -19,9 +19,9 @@ import asyncio
 import inspect
 
 from scrapy import Request
-from scrapy.exceptions import IgnoreRequest
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
@@ -108,6 +108,7 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         waiting, self._parsers[netloc] = self._parsers[netloc], rules
         if isinstance(waiting, Deferred):
             waiting.callback(rules)
+
 
 if not inspect.iscoroutinefunction(RobotsTxtMiddleware.robot_parser):
     # Another Scrapy version with a differently shaped robot_parser: use it unchanged.

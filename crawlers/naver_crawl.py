@@ -13,16 +13,16 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kmb.errors import KmbError
-from kmb.workspace import Workspace
+from kmb.crawlers.middlewares import fetch_robots
 from kmb.crawlers.naver_lists import SOURCE, new_list_url, old_list_url
 from kmb.crawlers.options import NaverCrawlOptions, checked_naver_options, parse_day
-from kmb.crawlers.middlewares import fetch_robots
 from kmb.crawlers.run import run_spider
 from kmb.crawlers.settings import USER_AGENT
 from kmb.crawlers.spiders.naver_health import ROBOTS_CLOSE_REASON, UNREACHABLE_CLOSE_REASON, NaverHealthSpider
 from kmb.crawlers.state import forget_queued_days
 from kmb.crawlers.stats import source_stats
+from kmb.errors import KmbError
+from kmb.workspace import Workspace
 
 LIVE_ROBOTS_HELP = (
     "NAVER's robots.txt says 'User-agent: * / Disallow: /' and its terms forbid automated "
@@ -94,9 +94,14 @@ def check_robots(options: NaverCrawlOptions) -> None:
 
     rules = Protego.parse(robots_txt)
     start = parse_day(options.start)
-    probes = [old_list_url(options.base_url, start, 1, "103", "241"), new_list_url(options.base_url, start, "103", "241")]
+    probes = [
+        old_list_url(options.base_url, start, 1, "103", "241"),
+        new_list_url(options.base_url, start, "103", "241"),
+    ]
     if not any(rules.can_fetch(url, USER_AGENT) for url in probes):
-        raise KmbError(f"robots.txt of {options.base_url} forbids crawling it, so nothing was fetched. {LIVE_ROBOTS_HELP}")
+        raise KmbError(
+            f"robots.txt of {options.base_url} forbids crawling it, so nothing was fetched. {LIVE_ROBOTS_HELP}"
+        )
 
 
 def prepare_jobdir(state: Path, resume: bool) -> Path:
@@ -138,9 +143,12 @@ def naver_report(stats: dict, ws: Workspace) -> NaverCrawlReport:
 def check_outcome(stats: dict, options: NaverCrawlOptions, report: NaverCrawlReport, ws: Workspace) -> None:
     """A crawl that robots.txt stopped, that found the site unreachable, or that parsed nothing new fails."""
     naver = source_stats(stats, SOURCE)
-    if report.finish_reason == ROBOTS_CLOSE_REASON or (report.parsed == 0 and report.robots_blocked
-                                                         and not naver.get("already_stored_skipped")):
-        raise KmbError(f"robots.txt of {options.base_url} forbids crawling it, so nothing was fetched. {LIVE_ROBOTS_HELP}")
+    if report.finish_reason == ROBOTS_CLOSE_REASON or (
+        report.parsed == 0 and report.robots_blocked and not naver.get("already_stored_skipped")
+    ):
+        raise KmbError(
+            f"robots.txt of {options.base_url} forbids crawling it, so nothing was fetched. {LIVE_ROBOTS_HELP}"
+        )
     if report.finish_reason == UNREACHABLE_CLOSE_REASON:
         raise KmbError(
             f"cannot crawl {options.base_url}: the first list pages all failed "

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from lxml import etree, html as lxml_html
+from lxml import etree
+from lxml import html as lxml_html
 
 SOURCE = "naver_health"
 NAVER_NEWS = "https://news.naver.com"
@@ -59,7 +60,9 @@ def canonical_article_url(oid: str, aid: str, sid1: str | None = None) -> str:
 # --- list page URLs --------------------------------------------------------------------------------
 def old_list_url(base: str, day: date, page: int, sid1: str, sid2: str) -> str:
     """Old generation (until ~2024-01): 20 items a page, ``page`` past the end returns the last page."""
-    query = urlencode({"mode": "LS2D", "mid": "shm", "sid1": sid1, "sid2": sid2, "date": day.strftime("%Y%m%d"), "page": page})
+    query = urlencode(
+        {"mode": "LS2D", "mid": "shm", "sid1": sid1, "sid2": sid2, "date": day.strftime("%Y%m%d"), "page": page}
+    )
     return f"{base.rstrip('/')}/main/list.naver?{query}"
 
 
@@ -128,7 +131,9 @@ def parse_new_more(json_text: str) -> ListPage:
         data = json.loads(json_text)
         fragment = data["renderedComponent"]["SECTION_ARTICLE_LIST_FOR_LATEST"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise ArticleParseError(f"list JSON without renderedComponent.SECTION_ARTICLE_LIST_FOR_LATEST ({exc})") from None
+        raise ArticleParseError(
+            f"list JSON without renderedComponent.SECTION_ARTICLE_LIST_FOR_LATEST ({exc})"
+        ) from None
     return parse_new_list(f"<html><body>{fragment}</body></html>")
 
 

@@ -31,6 +31,7 @@ from kmb.crawlers.naver_lists import SOURCE, ArticleParseError, article_id, cano
 PARSER_VERSION = "naver-pages/1"
 KST = timezone(timedelta(hours=9))  # NAVER prints Korea time; we store UTC
 
+
 # --- article pages ---------------------------------------------------------------------------------
 @dataclass
 class Article:
@@ -97,8 +98,15 @@ _META = _X("//meta[@property=$name]/@content")
 # summary boxes, video players and related-article links).
 _DROP_TAGS = {"script", "style", "noscript", "figcaption", "iframe", "button"}
 _DROP_CLASSES = {
-    "img_desc", "end_photo_org", "nbd_im_w", "media_end_summary", "vod_player_wrap", "_VOD_PLAYER_WRAP",
-    "artical-btm", "link_news", "end_photo_sub",
+    "img_desc",
+    "end_photo_org",
+    "nbd_im_w",
+    "media_end_summary",
+    "vod_player_wrap",
+    "_VOD_PLAYER_WRAP",
+    "artical-btm",
+    "link_news",
+    "end_photo_sub",
 }
 _BLOCK_TAGS = {"p", "div", "li", "tr", "h3", "h4", "blockquote", "table", "ul", "section"}
 
@@ -110,7 +118,9 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TRAILING_BYLINE = re.compile(
     r"\s*[/\[(]?\s*(?:[가-힣]{2,4}\s?(?:인턴\s?)?(?:기자|특파원|객원기자|선임기자)(?:\s*=\s*[가-힣]+)?)?\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*[\])]?\s*$"
 )
-_REPORTER_ONLY = re.compile(r"^[/\[(\s]*(?:[가-힣]{2,4}\s?)(?:인턴\s?)?(?:기자|특파원|객원기자|선임기자)[\])\s]*$|^[/\[(\s]*(?:기자|특파원)\s[가-힣]{2,4}[\])\s]*$")
+_REPORTER_ONLY = re.compile(
+    r"^[/\[(\s]*(?:[가-힣]{2,4}\s?)(?:인턴\s?)?(?:기자|특파원|객원기자|선임기자)[\])\s]*$|^[/\[(\s]*(?:기자|특파원)\s[가-힣]{2,4}[\])\s]*$"
+)
 _COPYRIGHT = re.compile(r"무단\s?전재|재배포\s?금지|ⓒ|©|copyright|all rights reserved|저작권자", re.IGNORECASE)
 _PROMO = re.compile(r"^\s*[▶☞■※◆▷]\s*|^\s*\[?(?:관련기사|바로가기|구독하기|네이버에서)")
 
@@ -187,7 +197,9 @@ def parse_article(
         reporter = _reporters(_text(el) for el in _BYLINE_LEGACY(tree))
 
     if title_el is None:
-        raise ArticleParseError("no title (h2#title_area, h2.media_end_head_headline or h3#articleTitle): markup changed?")
+        raise ArticleParseError(
+            "no title (h2#title_area, h2.media_end_head_headline or h3#articleTitle): markup changed?"
+        )
     if body_el is None:
         raise ArticleParseError("no body (#dic_area or div#articleBodyContents): markup changed?")
     title = _squash(_text(title_el))
@@ -317,7 +329,12 @@ def clean_body(body: etree._Element) -> str:
     # From the end: copyright lines, reporter lines, e-mails, promo arrows.
     while lines:
         last = lines[-1]
-        if not last or (_COPYRIGHT.search(last) and len(last) < 120) or _REPORTER_ONLY.match(last) or _PROMO.match(last):
+        if (
+            not last
+            or (_COPYRIGHT.search(last) and len(last) < 120)
+            or _REPORTER_ONLY.match(last)
+            or _PROMO.match(last)
+        ):
             lines.pop()
             continue
         stripped = _TRAILING_BYLINE.sub("", last).strip()
@@ -374,7 +391,9 @@ def _press(og_author: str | None) -> str | None:
     return _nfc(og_author.split("|")[0].strip()) or None
 
 
-_KST_DATE = re.compile(r"(\d{4})[.\-/](\d{1,2})[.\-/](\d{1,2})\.?\s*(오전|오후|AM|PM)?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_KST_DATE = re.compile(
+    r"(\d{4})[.\-/](\d{1,2})[.\-/](\d{1,2})\.?\s*(오전|오후|AM|PM)?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?"
+)
 
 
 def _parse_kst(value: str | None) -> datetime | None:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from pathlib import Path
 
-from kmb.errors import KmbError
 from kmb.crawlers.kci_oai import JournalSelection, read_journal_file
 from kmb.crawlers.naver_lists import NAVER_NEWS
+from kmb.errors import KmbError
 
 KCI_ENDPOINT = "https://open.kci.go.kr/oai/request"
 LIST_PAGES = ("auto", "old", "new")

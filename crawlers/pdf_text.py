@@ -28,8 +28,13 @@ from pathlib import Path
 
 from kmb.errors import KmbError
 
-_PAGE_NUMBER = re.compile(r"^\s*(?:[-–—]\s*)?(?:p\.?\s*|page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*[-–—])?\s*$", re.I)
-_REFERENCES = re.compile(r"^\s*(?:[0-9IVX]+\.?\s*)?(?:참\s*고\s*문\s*헌|인\s*용\s*문\s*헌|references?|bibliography|literature cited)\s*$", re.I)
+_PAGE_NUMBER = re.compile(
+    r"^\s*(?:[-–—]\s*)?(?:p\.?\s*|page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*[-–—])?\s*$", re.I
+)
+_REFERENCES = re.compile(
+    r"^\s*(?:[0-9IVX]+\.?\s*)?(?:참\s*고\s*문\s*헌|인\s*용\s*문\s*헌|references?|bibliography|literature cited)\s*$",
+    re.I,
+)
 _SENTENCE_END = re.compile(r"[.?!。…\"”’)\]]$")
 EDGE_LINES = 2  # lines at the top and at the bottom of a page that may be header/footer
 REPEAT_SHARE = 0.5  # a line on at least this share of pages (and >= 2 pages) repeats

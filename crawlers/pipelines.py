@@ -26,19 +26,34 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from kmb.storage import KCI_DOCUMENTS, NAVER_DOCUMENTS, REJECTS, ParquetSink, doc_ids, part_name, reject_keys, write_rows
-from kmb.workspace import Workspace
 from kmb.crawlers.items import DayListedItem, KciDocumentItem, NaverArticleItem, PageDoneItem, RejectItem
 from kmb.crawlers.naver_lists import SOURCE as NAVER
 from kmb.crawlers.state import OPEN_DAYS_FILE, append_done_day, read_done_days, read_json, write_json, write_kci_state
 from kmb.crawlers.stats import SourceStats
+from kmb.storage import (
+    KCI_DOCUMENTS,
+    NAVER_DOCUMENTS,
+    REJECTS,
+    ParquetSink,
+    doc_ids,
+    part_name,
+    reject_keys,
+    write_rows,
+)
+from kmb.workspace import Workspace
 
 KCI = "kci"
 
 
 def reject_row(source: str, item: RejectItem) -> dict:
     """A REJECTS row for a page that could not be used."""
-    return {"source": source, "url": item.url, "status": item.status, "reason": item.reason, "seen_at": datetime.now(timezone.utc)}
+    return {
+        "source": source,
+        "url": item.url,
+        "status": item.status,
+        "reason": item.reason,
+        "seen_at": datetime.now(timezone.utc),
+    }
 
 
 class RejectLog:
@@ -226,18 +241,25 @@ class KciParquetPipeline:
         if self.pending >= self.flush_rows or last_page:
             self._flush()
         if self.pending == 0:
-            write_kci_state(self.ws, {
-                "endpoint": self.endpoint,
-                "metadata_prefix": item.metadata_prefix,
-                "next_token": item.next_token,
-                "stored_total": len(self.known),
-                "saved_at": datetime.now(timezone.utc).isoformat(),
-            })
+            write_kci_state(
+                self.ws,
+                {
+                    "endpoint": self.endpoint,
+                    "metadata_prefix": item.metadata_prefix,
+                    "next_token": item.next_token,
+                    "stored_total": len(self.known),
+                    "saved_at": datetime.now(timezone.utc).isoformat(),
+                },
+            )
         self.stats.set("complete", last_page)
         self.pages += 1
         if time.monotonic() - self._last_progress >= self.progress_interval:
             self._last_progress = time.monotonic()
-            print(f"kci: {self.pages} pages, {self.stats.get('stored') + self.pending} documents stored", file=sys.stderr, flush=True)
+            print(
+                f"kci: {self.pages} pages, {self.stats.get('stored') + self.pending} documents stored",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _flush(self) -> None:
         if self.sink is not None:

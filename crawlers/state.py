@@ -57,8 +57,10 @@ def read_json(path: Path, default):
 def _warn_damaged(path: Path) -> None:
     import sys
 
-    sys.stderr.write(f"kmb: warning: {path}: crawl state is damaged; going on as if it were missing "
-                     "(documents already stored are skipped, none is stored twice)\n")
+    sys.stderr.write(
+        f"kmb: warning: {path}: crawl state is damaged; going on as if it were missing "
+        "(documents already stored are skipped, none is stored twice)\n"
+    )
 
 
 def write_json(path: Path, value) -> None:
@@ -96,7 +98,9 @@ def kci_resume_point(ws, endpoint: str) -> tuple[str | None, str | None]:
     """(resumption token, metadata prefix) saved by the last harvest of ``endpoint``; (None, None) when none."""
     state = read_kci_state(ws)
     if state.get("endpoint") not in (None, endpoint):
-        raise KmbError(f"--resume: the saved harvest was from {state['endpoint']}, not {endpoint}", path=kci_state_path(ws))
+        raise KmbError(
+            f"--resume: the saved harvest was from {state['endpoint']}, not {endpoint}", path=kci_state_path(ws)
+        )
     if state.get("next_token"):
         return state["next_token"], state.get("metadata_prefix")
     return None, None

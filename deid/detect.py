@@ -19,8 +19,20 @@ from kmb.deid.patterns import shaped_spans
 from kmb.errors import KmbError
 
 # Every type kmb finds, in order of precedence where two spans of equal length overlap.
-TYPES = ("RRN", "PHONE", "EMAIL", "PATIENT_ID", "BIRTH_DATE", "ADDRESS", "NAME", "URL", "IP_ADDRESS", "CARD",
-         "ACCOUNT", "DATE")
+TYPES = (
+    "RRN",
+    "PHONE",
+    "EMAIL",
+    "PATIENT_ID",
+    "BIRTH_DATE",
+    "ADDRESS",
+    "NAME",
+    "URL",
+    "IP_ADDRESS",
+    "CARD",
+    "ACCOUNT",
+    "DATE",
+)
 DEFAULT_TYPES = tuple(t for t in TYPES if t != "DATE")  # dates other than birth dates stay by default
 PLACEHOLDERS = {t: f"[{t}]" for t in TYPES}
 
@@ -36,8 +48,12 @@ class DeidConfig:
         return "DATE" in self.types
 
 
-def make_config(types: tuple[str, ...] | None = None, all_dates: bool = False, surrogates: bool = False,
-                not_names_file: str | Path | None = None) -> DeidConfig:
+def make_config(
+    types: tuple[str, ...] | None = None,
+    all_dates: bool = False,
+    surrogates: bool = False,
+    not_names_file: str | Path | None = None,
+) -> DeidConfig:
     """A checked :class:`DeidConfig` from the command line's values (unknown types are an error)."""
     chosen = tuple(types) if types else DEFAULT_TYPES
     unknown = [t for t in chosen if t not in TYPES]
@@ -99,8 +115,28 @@ def deidentify(text: str, config: DeidConfig = DeidConfig(), document_key: str =
 
 
 _FAKE_SURNAMES = "김이박최정강조윤장임한오서신권황안송"
-_FAKE_GIVEN = ("서준", "하은", "도윤", "지우", "시우", "서연", "민준", "하린", "예준", "수아", "주원", "지아", "은우",
-               "채원", "건우", "윤서", "현우", "다은", "우진", "소율")
+_FAKE_GIVEN = (
+    "서준",
+    "하은",
+    "도윤",
+    "지우",
+    "시우",
+    "서연",
+    "민준",
+    "하린",
+    "예준",
+    "수아",
+    "주원",
+    "지아",
+    "은우",
+    "채원",
+    "건우",
+    "윤서",
+    "현우",
+    "다은",
+    "우진",
+    "소율",
+)
 _FAKE_ROADS = ("가상로", "예시로", "샘플길", "모의대로", "연습로")
 
 

@@ -15,9 +15,9 @@ import json
 import os
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from kmb.deid.detect import DeidConfig, deidentify, make_config
 from kmb.errors import KmbError
@@ -51,9 +51,13 @@ class RunSummary:
 
     def rows_for_display(self) -> dict:
         mb = self.characters / 1e6
-        return {"rows": f"{self.rows:,}", "identifiers": f"{sum(self.identifiers.values()):,}",
-                **{f"  {kind}": f"{n:,}" for kind, n in sorted(self.identifiers.items())},
-                "speed": f"{mb / self.seconds:.2f} M characters/s" if self.seconds else "-", "written": self.out}
+        return {
+            "rows": f"{self.rows:,}",
+            "identifiers": f"{sum(self.identifiers.values()):,}",
+            **{f"  {kind}": f"{n:,}" for kind, n in sorted(self.identifiers.items())},
+            "speed": f"{mb / self.seconds:.2f} M characters/s" if self.seconds else "-",
+            "written": self.out,
+        }
 
 
 def file_format(path: Path) -> str:
@@ -63,13 +67,17 @@ def file_format(path: Path) -> str:
     return kind
 
 
-def deidentify_file(source: str | Path, out: str | Path, options: RunOptions = RunOptions(),
-                    progress: Callable[[str], None] | None = None) -> RunSummary:
+def deidentify_file(
+    source: str | Path,
+    out: str | Path,
+    options: RunOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunSummary:
     """De-identify every row of `source` into `out` (same format as `out`'s suffix says)."""
     from kmb.storage import atomic_path
     from kmb.worker_processes import map_in_order
 
-    source, out = Path(source), Path(out)
+    source, out, options = Path(source), Path(out), options or RunOptions()
     config = options.config()
     in_format, out_format = file_format(source), file_format(out)
     if not source.is_file():
@@ -155,11 +163,15 @@ def _csv_rows(path: Path, text_field: str) -> Iterator[tuple[int, dict]]:
         try:
             fields = reader.fieldnames
             if fields is not None and text_field not in fields:
-                raise KmbError(f"no column {text_field!r} (--text-field); the columns are {', '.join(fields)}", path=path, line=1)
+                raise KmbError(
+                    f"no column {text_field!r} (--text-field); the columns are {', '.join(fields)}", path=path, line=1
+                )
             for row in reader:
                 yield reader.line_num, row
         except UnicodeDecodeError:
-            raise KmbError("not UTF-8 text (convert the file to UTF-8 first)", path=path, line=reader.line_num + 1) from None
+            raise KmbError(
+                "not UTF-8 text (convert the file to UTF-8 first)", path=path, line=reader.line_num + 1
+            ) from None
         except csv.Error as exc:
             raise KmbError(f"broken CSV: {exc}", path=path, line=reader.line_num) from None
 
@@ -191,7 +203,7 @@ class RowWriter:
         self.handle = self.csv = self.parquet = None
         self.buffer: list[dict] = []
 
-    def __enter__(self) -> "RowWriter":
+    def __enter__(self) -> RowWriter:
         if self.kind in ("jsonl", "csv"):
             self.handle = open(self.path, "w", encoding="utf-8", newline="")
         return self

@@ -31,29 +31,149 @@ GIVEN_SYLLABLES = set(
 )
 # Roles written after a name ("김민수님", "박지훈 교수", "최수진 간호사가").
 ROLES_AFTER = (
-    "선생님", "교수님", "간호사님", "원장님", "과장님", "보호자님", "환자분", "환자님", "님", "씨", "환자", "보호자",
-    "교수", "선생", "간호사", "담당의", "주치의", "전공의", "전임의", "레지던트", "인턴", "원장", "과장", "의사",
-    "약사", "여사", "어머니", "아버지", "어머님", "아버님", "할머니", "할아버지", "부인", "남편", "아들", "딸", "학생",
-    "팀장", "실장", "수간호사", "치료사", "기사", "방사선사", "영양사", "사회복지사", "코디네이터", "드림", "올림",
-    "R1", "R2", "R3", "R4", "RN", "PA",
+    "선생님",
+    "교수님",
+    "간호사님",
+    "원장님",
+    "과장님",
+    "보호자님",
+    "환자분",
+    "환자님",
+    "님",
+    "씨",
+    "환자",
+    "보호자",
+    "교수",
+    "선생",
+    "간호사",
+    "담당의",
+    "주치의",
+    "전공의",
+    "전임의",
+    "레지던트",
+    "인턴",
+    "원장",
+    "과장",
+    "의사",
+    "약사",
+    "여사",
+    "어머니",
+    "아버지",
+    "어머님",
+    "아버님",
+    "할머니",
+    "할아버지",
+    "부인",
+    "남편",
+    "아들",
+    "딸",
+    "학생",
+    "팀장",
+    "실장",
+    "수간호사",
+    "치료사",
+    "기사",
+    "방사선사",
+    "영양사",
+    "사회복지사",
+    "코디네이터",
+    "드림",
+    "올림",
+    "R1",
+    "R2",
+    "R3",
+    "R4",
+    "RN",
+    "PA",
 )
 # Labels after which a name follows (with a colon, a table bar or a space).
 LABELS = (
-    "환자성명", "환자명", "환자 이름", "환자 성명", "성명", "이름", "보호자명", "보호자 성명", "담당의사", "담당의", "주치의",
-    "담당간호사", "담당 간호사", "작성자", "기록자", "작성의", "의뢰의사", "의뢰의", "회신의", "판독의", "집도의", "마취의",
-    "제1조수", "제2조수", "조수", "담당교수", "담당 교수", "서명", "수신", "참조", "신청인", "대리인", "대상자", "통역",
-    "사회복지사", "전공의", "전임의", "Name", "NAME", "name", "Patient", "Dr.", "Dr",
+    "환자성명",
+    "환자명",
+    "환자 이름",
+    "환자 성명",
+    "성명",
+    "이름",
+    "보호자명",
+    "보호자 성명",
+    "담당의사",
+    "담당의",
+    "주치의",
+    "담당간호사",
+    "담당 간호사",
+    "작성자",
+    "기록자",
+    "작성의",
+    "의뢰의사",
+    "의뢰의",
+    "회신의",
+    "판독의",
+    "집도의",
+    "마취의",
+    "제1조수",
+    "제2조수",
+    "조수",
+    "담당교수",
+    "담당 교수",
+    "서명",
+    "수신",
+    "참조",
+    "신청인",
+    "대리인",
+    "대상자",
+    "통역",
+    "사회복지사",
+    "전공의",
+    "전임의",
+    "Name",
+    "NAME",
+    "name",
+    "Patient",
+    "Dr.",
+    "Dr",
 )
 # Words that introduce a name only when the name is set off after them ("환자: 김민수", "딸 이영희
 # (010-...)", "환자 김민수(M/45)", but not "환자 진술상", "딸 기준").
-WEAK_LABELS = ("환자", "보호자", "간호사", "교수", "의사", "판독", "대상", "담당", "주 보호자", "손녀", "손자", "딸",
-               "아들", "사위", "며느리", "배우자", "남편", "아내", "부인", "어머니", "아버지", "모친", "부친", "동생",
-               "누나", "언니", "오빠", "조카", "R1", "R2", "R3", "R4")
+WEAK_LABELS = (
+    "환자",
+    "보호자",
+    "간호사",
+    "교수",
+    "의사",
+    "판독",
+    "대상",
+    "담당",
+    "주 보호자",
+    "손녀",
+    "손자",
+    "딸",
+    "아들",
+    "사위",
+    "며느리",
+    "배우자",
+    "남편",
+    "아내",
+    "부인",
+    "어머니",
+    "아버지",
+    "모친",
+    "부친",
+    "동생",
+    "누나",
+    "언니",
+    "오빠",
+    "조카",
+    "R1",
+    "R2",
+    "R3",
+    "R4",
+)
 # Endings that may follow a name directly: particles, so that "김민수는" and "김민수와" end the name.
 _PARTICLES = r"(?:께서|에게|에서|한테|으로|이가|이는|이를|이의|이와|이랑|씨|은|는|이|가|을|를|의|와|과|도|만|로|랑|께)"
 
 # Words a role word often follows or precedes that begin with a surname and are not names.
-NOT_NAMES = frozenset("""
+NOT_NAMES = frozenset(
+    """
 고혈압 고지혈증 고열 고령 고위험 고용량 고관절 고칼륨혈증 고혈당 고도 고정 고통 고름 고막
 신부전 신장 신장암 신경 신경과 신체 신생아 신규 신환 신속 신증후군 신우신염 신장염
 유방암 유방 유방염 유아 유산 유지 유착 유전 유전자 유증상 유의 유병
@@ -101,7 +221,8 @@ NOT_NAMES = frozenset("""
 호전됨 시행 시술 범위 동반 동의 온도 승인 간호 간헐적 간경화 상태 상처 상복부 단계 단백 당뇨 당일
 연락처 연락 주소 전화 전화번호 당겨 당기 동행 동생 우편 서류 성별
 화상 창상 순환 빈혈 빈맥 탁월 석회화 선별 설사 마른 길이 연고 위험 위치 위장 위암 위염 표시
-""".split())
+""".split()
+)
 
 # Compiled once. A candidate is a surname and one or two more syllables; how much else it must
 # satisfy depends on the context that found it (:func:`looks_like_name`).
@@ -126,27 +247,59 @@ def _first_of(words) -> str:
     return "(?=[" + re.escape("".join(sorted({w[0] for w in words}))) + "])"
 
 
-BEFORE_ROLE = re.compile(_FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + r"\s?(" + _ROLE_AFTER + r")(?:(?![가-힣])|(?=" + _PARTICLES + r"))")
-AFTER_LABEL = re.compile(_first_of(LABELS + WEAK_LABELS) + r"(?:(?<![가-힣A-Za-z])" + _LABEL + r"\.?" + _GAP + r"(?:" + _CANDIDATE + _NAME_END + "|" + _LATIN_NAME
-                         + r")|(?<![가-힣])" + _WEAK_LABEL + r"\s*[:：|]\s*" + _CANDIDATE + _NAME_END + ")")
+BEFORE_ROLE = re.compile(
+    _FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + r"\s?(" + _ROLE_AFTER + r")(?:(?![가-힣])|(?=" + _PARTICLES + r"))"
+)
+AFTER_LABEL = re.compile(
+    _first_of(LABELS + WEAK_LABELS)
+    + r"(?:(?<![가-힣A-Za-z])"
+    + _LABEL
+    + r"\.?"
+    + _GAP
+    + r"(?:"
+    + _CANDIDATE
+    + _NAME_END
+    + "|"
+    + _LATIN_NAME
+    + r")|(?<![가-힣])"
+    + _WEAK_LABEL
+    + r"\s*[:：|]\s*"
+    + _CANDIDATE
+    + _NAME_END
+    + ")"
+)
 AGE_SEX = re.compile(_FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + _AGE_SEX)
-DEPARTMENT = re.compile(r"(?<![가-힣])" + _DEPARTMENT + r"\s?/\s?" + _CANDIDATE + _NAME_END + "|"
-                        r"(?<![가-힣])" + _CANDIDATE + r"\s?/\s?" + _DEPARTMENT + "(?![가-힣])")
-AFTER_WEAK_LABEL = re.compile(_first_of(WEAK_LABELS) + r"(?<![가-힣])" + _WEAK_LABEL + r"\s" + _CANDIDATE + _SET_OFF + "|"
-                              r"^[ \t]*" + _WEAK_LABEL + r"[ \t]+" + _CANDIDATE + r"[ \t]*$", re.MULTILINE)  # a header line
+DEPARTMENT = re.compile(
+    r"(?<![가-힣])" + _DEPARTMENT + r"\s?/\s?" + _CANDIDATE + _NAME_END + "|"
+    r"(?<![가-힣])" + _CANDIDATE + r"\s?/\s?" + _DEPARTMENT + "(?![가-힣])"
+)
+AFTER_WEAK_LABEL = re.compile(
+    _first_of(WEAK_LABELS) + r"(?<![가-힣])" + _WEAK_LABEL + r"\s" + _CANDIDATE + _SET_OFF + "|"
+    r"^[ \t]*" + _WEAK_LABEL + r"[ \t]+" + _CANDIDATE + r"[ \t]*$",
+    re.MULTILINE,
+)  # a header line
 _ROLE_ANCHOR = re.compile(_ROLE_AFTER)
 _AGE_SEX_ANCHOR = re.compile(r"[MF남여]\s?/|/\s?[MF남여]|\d세")
 _SLASH_BESIDE_HANGUL = re.compile(r"[가-힣]\s?/\s?[가-힣]")
-SIGNATURE = re.compile(r"(?=[-–/])(?<!\S)[-–/][ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:\(|$))", re.MULTILINE)  # "- 김민수 (CCU)"
+SIGNATURE = re.compile(
+    r"(?=[-–/])(?<!\S)[-–/][ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:\(|$))", re.MULTILINE
+)  # "- 김민수 (CCU)"
 # Roles that also follow diagnoses ("고혈압 환자"): the name must then not be a known word.
 WEAK_ROLES = frozenset({"환자", "환자분", "환자님", "보호자", "보호자님", "학생"})
 
 # Words of the contexts themselves and titles, never names whatever the context ("선생님" is not
 # 선생 + 님, nor "이사님" 이사 + 님).
-ROLE_WORDS = frozenset(ROLES_AFTER) | frozenset(LABELS) | frozenset(WEAK_LABELS) | frozenset("""
+ROLE_WORDS = (
+    frozenset(ROLES_AFTER)
+    | frozenset(LABELS)
+    | frozenset(WEAK_LABELS)
+    | frozenset(
+        """
 선생 교수 간호 보호 담당 주치 원장 과장 환자 의사 전공 인턴 약사 기사 팀장 실장 부장 소장 사장 이사 반장 선배 후배
 고객 주임 대리 차장 계장 간병인 수녀 신부 목사 회장 총장 학장 병원장 상기 여자 남자 본인 해당 당해 모두 각각
-""".split())
+""".split()
+    )
+)
 
 STRONG, ROLE, WEAK = "strong", "role", "weak"  # how much the context says "a person"
 
@@ -193,7 +346,7 @@ def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) ->
         _take(found, match, 1 if match.group(1) else 2, not_names, ROLE)
     for match in AFTER_WEAK_LABEL.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is a role
         group = 1 if match.group(1) else 2
-        bracket = text[match.end(group):match.end(group) + 2].lstrip()[:1] == "("
+        bracket = text[match.end(group) : match.end(group) + 2].lstrip()[:1] == "("
         _take(found, match, group, not_names, ROLE if bracket else WEAK)
     for match in SIGNATURE.finditer(text):
         _take(found, match, 1, not_names, WEAK)

@@ -29,7 +29,8 @@ _NO_DIGIT_AFTER = r"(?![0-9])"
 _SEP = r"[ .\-]?"  # hyphen, dot, one space or nothing
 
 RRN = re.compile(
-    _first(_DIGITS) + _NO_DIGIT_BEFORE
+    _first(_DIGITS)
+    + _NO_DIGIT_BEFORE
     + r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\s?[-–]?\s?[1-8](?:\d{6}|\*{6})"
     + _NO_DIGIT_AFTER
 )
@@ -39,12 +40,26 @@ RRN = re.compile(
 _AREA = r"(?:01[016789]|02|0[3-6][1-5]|070|050\d|080)"
 _AREA_INTL = r"(?:1[016789]|2|[3-6][1-5]|70|50\d|80)"
 PHONE = re.compile(
-    _first(_DIGITS + "+(") + r"(?:"
-    + r"\+82[ \-.]?(?:\(0\))?" + _AREA_INTL
-    + r"|\(" + _AREA + r"\)" + r"|" + _NO_DIGIT_BEFORE + _AREA + r"\)?"
+    _first(_DIGITS + "+(")
+    + r"(?:"
+    + r"\+82[ \-.]?(?:\(0\))?"
+    + _AREA_INTL
+    + r"|\("
+    + _AREA
+    + r"\)"
+    + r"|"
+    + _NO_DIGIT_BEFORE
+    + _AREA
+    + r"\)?"
     + r")"
-    + r"[ \-.]?\d{3,4}" + _SEP + r"\d{4}" + _NO_DIGIT_AFTER
-    + r"|" + _NO_DIGIT_BEFORE + r"1[5-9]\d{2}-\d{4}" + _NO_DIGIT_AFTER  # 1588-xxxx and the like
+    + r"[ \-.]?\d{3,4}"
+    + _SEP
+    + r"\d{4}"
+    + _NO_DIGIT_AFTER
+    + r"|"
+    + _NO_DIGIT_BEFORE
+    + r"1[5-9]\d{2}-\d{4}"
+    + _NO_DIGIT_AFTER  # 1588-xxxx and the like
 )
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
@@ -52,7 +67,9 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-
 URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'*+,;=%]+[A-Za-z0-9/=#]")
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-IP_ADDRESS = re.compile(_first(_DIGITS) + _NO_DIGIT_BEFORE + r"(?<!\.)" + _OCTET + r"(?:\." + _OCTET + r"){3}" + r"(?![0-9.])")
+IP_ADDRESS = re.compile(
+    _first(_DIGITS) + _NO_DIGIT_BEFORE + r"(?<!\.)" + _OCTET + r"(?:\." + _OCTET + r"){3}" + r"(?![0-9.])"
+)
 
 CARD = re.compile(_first(_DIGITS) + _NO_DIGIT_BEFORE + r"\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d{4}" + _NO_DIGIT_AFTER)
 
@@ -61,15 +78,45 @@ ACCOUNT = re.compile(r"(?:계좌번호|계좌|입금\s?계좌)" + _LABEL_GAP + r
 
 # Hospital record numbers follow a label; the value is digits, or letters then digits.
 PATIENT_ID_LABELS = (
-    "병원등록번호", "의무기록번호", "환자등록번호", "등록번호", "환자번호", "차트번호", "병록번호",
-    "진료번호", "수진자번호", "내원번호", "외래번호", "입원번호", "환자 ID", "환자ID", "차트 No",
-    "Chart No", "chart no", "Hosp. No", "Hosp No", "Hospital No", "Pt. No", "Pt No", "병원번호", "MRN", "PT ID",
-    "Pt ID", "pt id", "Patient ID", "patient id", "ID",
+    "병원등록번호",
+    "의무기록번호",
+    "환자등록번호",
+    "등록번호",
+    "환자번호",
+    "차트번호",
+    "병록번호",
+    "진료번호",
+    "수진자번호",
+    "내원번호",
+    "외래번호",
+    "입원번호",
+    "환자 ID",
+    "환자ID",
+    "차트 No",
+    "Chart No",
+    "chart no",
+    "Hosp. No",
+    "Hosp No",
+    "Hospital No",
+    "Pt. No",
+    "Pt No",
+    "병원번호",
+    "MRN",
+    "PT ID",
+    "Pt ID",
+    "pt id",
+    "Patient ID",
+    "patient id",
+    "ID",
 )
 PATIENT_ID = re.compile(
     _first("".join(label[0] for label in PATIENT_ID_LABELS) + "ABCDEFGHIJKLMNOPQRSTUVWXYZ(#")
-    + r"(?:(?<![가-힣A-Za-z])(?:" + "|".join(re.escape(label) for label in PATIENT_ID_LABELS) + r")\.?"
-    + _LABEL_GAP + r"((?:[A-Za-z]{1,3}[\-]?)?\d[\d\-]{3,14}\d)" + _NO_DIGIT_AFTER
+    + r"(?:(?<![가-힣A-Za-z])(?:"
+    + "|".join(re.escape(label) for label in PATIENT_ID_LABELS)
+    + r")\.?"
+    + _LABEL_GAP
+    + r"((?:[A-Za-z]{1,3}[\-]?)?\d[\d\-]{3,14}\d)"
+    + _NO_DIGIT_AFTER
     # Without a label, only shapes nothing else in a note has: capitals then 6-9 digits (HN535115;
     # KCD codes have at most 4 digits), a number of 7-10 digits in brackets or after "#".
     + r"|(?<![A-Za-z0-9])([A-Z]{1,2}\d{6,9})(?![0-9])"
@@ -93,38 +140,127 @@ DATE_FORMS = (
     r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])",
 )
 _DATE = r"(?:" + "|".join(DATE_FORMS) + r")"
-DATE = re.compile(_first(_DIGITS + "JFMASOND") + _NO_DIGIT_BEFORE + r"(?:" + "|".join(DATE_FORMS[:7]) + r")" + _NO_DIGIT_AFTER)
-BIRTH_LABELS = ("생년월일", "출생일", "생일", "D.O.B.", "D.O.B", "DOB", "Date of Birth", "Date of birth", "date of birth", "Birth", "birth")
+DATE = re.compile(
+    _first(_DIGITS + "JFMASOND") + _NO_DIGIT_BEFORE + r"(?:" + "|".join(DATE_FORMS[:7]) + r")" + _NO_DIGIT_AFTER
+)
+BIRTH_LABELS = (
+    "생년월일",
+    "출생일",
+    "생일",
+    "D.O.B.",
+    "D.O.B",
+    "DOB",
+    "Date of Birth",
+    "Date of birth",
+    "date of birth",
+    "Birth",
+    "birth",
+)
 BIRTH_DATE = re.compile(
     # After a label, possibly a few words later: "생년월일 확인함 (1973/10/01)", "| DOB | 1953-09-07 |".
     _first("".join(label[0] for label in BIRTH_LABELS) + _DIGITS + "'JFMASOND")
-    + r"(?:(?:" + "|".join(re.escape(label) for label in BIRTH_LABELS) + r")" + r"[^0-9\n]{0,12}?"
-    + r"(" + _DATE + r")" + _NO_DIGIT_AFTER
-    + r"|" + _first(_DIGITS + "'JFMASOND") + _NO_DIGIT_BEFORE + r"(" + _DATE + r"\s?생|'?(?:19|20)?\d{2}\s?년\s?생)(?![가-힣])"  # 1985년 3월 2일생, '85년생
-    + r"|" + _first(_DIGITS + "JFMASOND") + _NO_DIGIT_BEFORE + r"(" + _DATE + r")(?=,\s?\d{1,3}세))"  # "(78.06.28, 46세)": a date beside the age
+    + r"(?:(?:"
+    + "|".join(re.escape(label) for label in BIRTH_LABELS)
+    + r")"
+    + r"[^0-9\n]{0,12}?"
+    + r"("
+    + _DATE
+    + r")"
+    + _NO_DIGIT_AFTER
+    + r"|"
+    + _first(_DIGITS + "'JFMASOND")
+    + _NO_DIGIT_BEFORE
+    + r"("
+    + _DATE
+    + r"\s?생|'?(?:19|20)?\d{2}\s?년\s?생)(?![가-힣])"  # 1985년 3월 2일생, '85년생
+    + r"|"
+    + _first(_DIGITS + "JFMASOND")
+    + _NO_DIGIT_BEFORE
+    + r"("
+    + _DATE
+    + r")(?=,\s?\d{1,3}세))"  # "(78.06.28, 46세)": a date beside the age
 )
 
 # Addresses: a province or a 시/군/구 unit, then a road-name (…로/길 12) or lot-number (…동 123-4)
 # part, then an optional building part (아파트 101동 1203호) and a parenthesised 동.
-_PROVINCE = (r"(?:서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주|"
-             r"충청북|충청남|전라북|전라남|경상북|경상남)"
-             r"(?:특별시|광역시|특별자치시|특별자치도|도|시)?")
+_PROVINCE = (
+    r"(?:서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주|"
+    r"충청북|충청남|전라북|전라남|경상북|경상남)"
+    r"(?:특별시|광역시|특별자치시|특별자치도|도|시)?"
+)
 # Words ending in 시/군/구 that are not places ("당시 치료로 2주" must not be an address).
-_NOT_UNITS = ("당시", "동시", "즉시", "수시", "항시", "표시", "지시", "제시", "개시", "무시", "감시", "재시",
-              "필요시", "연구", "입구", "출구", "요구", "추구", "도구", "기구", "가구", "전구", "백혈구", "적혈구",
-              "혈구", "림프구", "호중구", "단핵구", "과립구", "복구", "탐구", "장군", "아군", "균군", "대조군",
-              "실험군", "환자군", "치료군", "위약군", "군", "구", "시")
+_NOT_UNITS = (
+    "당시",
+    "동시",
+    "즉시",
+    "수시",
+    "항시",
+    "표시",
+    "지시",
+    "제시",
+    "개시",
+    "무시",
+    "감시",
+    "재시",
+    "필요시",
+    "연구",
+    "입구",
+    "출구",
+    "요구",
+    "추구",
+    "도구",
+    "기구",
+    "가구",
+    "전구",
+    "백혈구",
+    "적혈구",
+    "혈구",
+    "림프구",
+    "호중구",
+    "단핵구",
+    "과립구",
+    "복구",
+    "탐구",
+    "장군",
+    "아군",
+    "균군",
+    "대조군",
+    "실험군",
+    "환자군",
+    "치료군",
+    "위약군",
+    "군",
+    "구",
+    "시",
+)
 _UNIT = r"(?:(?!" + "|".join(w + r"\s" for w in _NOT_UNITS) + r")[가-힣]{1,5}(?:시|군|구)\s?)"
 _ROAD = r"[가-힣A-Za-z0-9]{1,12}(?:대로|로|길)(?:\s?\d{1,4}번?길)?\s?\d{1,4}(?:-\d{1,4})?"
 _LOT = r"[가-힣0-9]{1,8}(?:동|리|가)\d?(?:가)?\s?(?:산\s?)?\d{1,5}(?:-\d{1,5})?(?:번지)?"
 _EUPMYEON = r"(?:[가-힣]{1,5}(?:읍|면)\s?)?"
 _MEASURE_AFTER = r"(?!(?:주|일|회|개월|년|세|시간|분|차|번째|mg|mL|ml|cc|%|kg|cm|mm|단계|기|점|배|정|T|C|정도))"
-_BUILDING = (r"(?:,?\s?[가-힣A-Za-z0-9]{0,15}(?:아파트|빌라|맨션|오피스텔|타워|빌딩|하이츠|APT|apt)?\s?"
-             r"(?:\d{1,4}동\s?)?\d{1,5}호)?")
+_BUILDING = (
+    r"(?:,?\s?[가-힣A-Za-z0-9]{0,15}(?:아파트|빌라|맨션|오피스텔|타워|빌딩|하이츠|APT|apt)?\s?"
+    r"(?:\d{1,4}동\s?)?\d{1,5}호)?"
+)
 _DONG_NOTE = r"(?:\s?\([가-힣0-9]{1,10}(?:동|리|가)?(?:,\s?[가-힣A-Za-z0-9 ]{1,20})?\))?"
 ADDRESS = re.compile(
-    r"(?<![가-힣])(?:" + _PROVINCE + r"\s?" + _UNIT + r"{0,3}|" + _UNIT + r"{1,3})" + _EUPMYEON
-    + r"(?:" + _ROAD + r"|" + _LOT + r")" + _MEASURE_AFTER + _NO_DIGIT_AFTER + _BUILDING + _DONG_NOTE
+    r"(?<![가-힣])(?:"
+    + _PROVINCE
+    + r"\s?"
+    + _UNIT
+    + r"{0,3}|"
+    + _UNIT
+    + r"{1,3})"
+    + _EUPMYEON
+    + r"(?:"
+    + _ROAD
+    + r"|"
+    + _LOT
+    + r")"
+    + _MEASURE_AFTER
+    + _NO_DIGIT_AFTER
+    + _BUILDING
+    + _DONG_NOTE
 )
 
 # Type name -> (pattern, group holding the value: 0 = the whole match, None = the first group that matched).
@@ -153,8 +289,12 @@ _GUARDS = {
 # A number of six digits or more (separators allowed): resident numbers, phones and cards all are,
 # so those three run only around such numbers, found once per text.
 _LONG_NUMBER = (re.compile(r"\d(?:[ \-.)(]{0,3}\d){5,}"), 6, 8)
-_ANCHORS = {"ADDRESS": (re.compile(r"(?:로|길|동|리|가)\s?\d"), 60, 70),
-            "RRN": _LONG_NUMBER, "PHONE": _LONG_NUMBER, "CARD": _LONG_NUMBER}
+_ANCHORS = {
+    "ADDRESS": (re.compile(r"(?:로|길|동|리|가)\s?\d"), 60, 70),
+    "RRN": _LONG_NUMBER,
+    "PHONE": _LONG_NUMBER,
+    "CARD": _LONG_NUMBER,
+}
 
 
 def windows(text: str, anchor: re.Pattern, before: int, after: int) -> list[tuple[int, int]]:

@@ -23,10 +23,12 @@ from kmb.errors import KmbError
 CONTEXT_CHARS = 30
 
 
-def score_file(gold: str | Path, options: RunOptions = RunOptions(), samples: int = 20,
-               out: str | Path | None = None) -> dict:
+def score_file(
+    gold: str | Path, options: RunOptions | None = None, samples: int = 20, out: str | Path | None = None
+) -> dict:
     """The evaluation of `options` on the gold file: per-type and overall figures, samples; also
     written to `out` as JSON when given."""
+    options = options or RunOptions()
     gold, config, text_field = Path(gold), options.config(), options.text_field
     if not gold.is_file():
         raise KmbError("no such file", path=gold)
@@ -52,9 +54,16 @@ def _gold_spans(row: dict, length: int, path: Path, line: int) -> list[tuple[int
         raise KmbError("row has no 'phi' list of {start, end, type} spans", path=path, line=line)
     spans = []
     for span in phi:
-        if not (isinstance(span, dict) and isinstance(span.get("start"), int) and isinstance(span.get("end"), int)
-                and isinstance(span.get("type"), str) and 0 <= span["start"] < span["end"] <= length):
-            raise KmbError("a 'phi' span must be {start, end, type} with 0 <= start < end <= len(text)", path=path, line=line)
+        if not (
+            isinstance(span, dict)
+            and isinstance(span.get("start"), int)
+            and isinstance(span.get("end"), int)
+            and isinstance(span.get("type"), str)
+            and 0 <= span["start"] < span["end"] <= length
+        ):
+            raise KmbError(
+                "a 'phi' span must be {start, end, type} with 0 <= start < end <= len(text)", path=path, line=line
+            )
         spans.append((span["start"], span["end"], span["type"]))
     return spans
 
@@ -102,8 +111,15 @@ class Scorer:
             if _covered(start, end, found):
                 self.found[kind] += 1
             elif len(self.misses) < self.samples:
-                self.misses.append({"row": row, "start": start, "end": end, "type": kind,
-                                    "context": _context(masked, text, start, end, gold)})
+                self.misses.append(
+                    {
+                        "row": row,
+                        "start": start,
+                        "end": end,
+                        "type": kind,
+                        "context": _context(masked, text, start, end, gold),
+                    }
+                )
             if text[start:end] in output:
                 self.leaked[kind] += 1
         for start, end, kind in found:
@@ -111,24 +127,45 @@ class Scorer:
             if _overlaps(start, end, gold):
                 self.true_alarms[kind] += 1
             elif len(self.false_alarms) < self.samples:  # not an identifier, by the gold: safe to show
-                self.false_alarms.append({"row": row, "start": start, "end": end, "type": kind,
-                                          "text": text[start:end], "context": _context(masked, text, start, end, gold)})
+                self.false_alarms.append(
+                    {
+                        "row": row,
+                        "start": start,
+                        "end": end,
+                        "type": kind,
+                        "text": text[start:end],
+                        "context": _context(masked, text, start, end, gold),
+                    }
+                )
         self.keep_total += len(keep)
         self.keep_kept += sum(not _overlaps(s, e, found) for s, e in keep)
 
     def report(self) -> dict:
         kinds = [k for k in TYPES if self.gold[k] or self.detected[k]]
         kinds += sorted(set(self.gold) - set(kinds))
-        per_type = {k: _prf(self.true_alarms[k], self.detected[k], self.found[k], self.gold[k]) | {
-            "gold": self.gold[k], "found": self.found[k], "detected": self.detected[k], "leaked": self.leaked[k]}
-            for k in kinds}
-        overall = _prf(sum(self.true_alarms.values()), sum(self.detected.values()), sum(self.found.values()),
-                       sum(self.gold.values()))
-        return {"rows": self.rows, "overall": overall | {"gold": sum(self.gold.values()), "leaked": sum(self.leaked.values())},
-                "per_type": per_type,
-                "look_alikes": {"total": self.keep_total, "kept": self.keep_kept,
-                                "kept_share": round(self.keep_kept / self.keep_total, 4) if self.keep_total else None},
-                "misses": self.misses, "false_alarms": self.false_alarms}
+        per_type = {
+            k: _prf(self.true_alarms[k], self.detected[k], self.found[k], self.gold[k])
+            | {"gold": self.gold[k], "found": self.found[k], "detected": self.detected[k], "leaked": self.leaked[k]}
+            for k in kinds
+        }
+        overall = _prf(
+            sum(self.true_alarms.values()),
+            sum(self.detected.values()),
+            sum(self.found.values()),
+            sum(self.gold.values()),
+        )
+        return {
+            "rows": self.rows,
+            "overall": overall | {"gold": sum(self.gold.values()), "leaked": sum(self.leaked.values())},
+            "per_type": per_type,
+            "look_alikes": {
+                "total": self.keep_total,
+                "kept": self.keep_kept,
+                "kept_share": round(self.keep_kept / self.keep_total, 4) if self.keep_total else None,
+            },
+            "misses": self.misses,
+            "false_alarms": self.false_alarms,
+        }
 
 
 def _prf(true_alarms: int, detected: int, found: int, gold: int) -> dict:

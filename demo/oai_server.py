@@ -32,9 +32,9 @@ from urllib.parse import parse_qs, urlparse
 
 from lxml import etree
 
-from kmb.errors import KmbError
 from kmb.crawlers.kci_oai import DC, KCI, OAI, OAI_DC
 from kmb.crawlers.options import check_port, whole_number
+from kmb.errors import KmbError
 
 SAMPLE_RECORDS = Path(__file__).resolve().parents[1] / "samples" / "kci" / "records.xml"
 ENDPOINTS = {"/oai": ("oai_kci", "oai_dc"), "/oai-dc-only": ("oai_dc",), "/oai-expiring": ("oai_kci", "oai_dc")}
@@ -65,11 +65,18 @@ class OaiResponder:
 
         for record in self.records:
             article = record.find(f".//{{{KCI}}}articleInfo")
-            if article is None or article.get("article-id") != article_id or article.findtext(f"{{{KCI}}}orte-open-yn") != "Y":
+            if (
+                article is None
+                or article.get("article-id") != article_id
+                or article.findtext(f"{{{KCI}}}orte-open-yn") != "Y"
+            ):
                 continue
             abstract = record.findtext(f".//{{{KCI}}}abstract[@lang='original']") or ""
             sentences = [s if s.endswith(".") else s + "." for s in abstract.split(". ") if s.strip()]
-            pages = [sentences[:2], sentences[2:] + ["본 연구는 단일 기관 자료를 사용하였다.", "참고문헌", "1. 홍길동. 가상 연구. 2015."]]
+            pages = [
+                sentences[:2],
+                sentences[2:] + ["본 연구는 단일 기관 자료를 사용하였다.", "참고문헌", "1. 홍길동. 가상 연구. 2015."],
+            ]
             # matplotlib is not thread-safe, and this server answers requests in threads: two PDFs
             # drawn at once interleave their fonts' glyph maps and the text layer comes out garbled.
             with _PDF_LOCK, tempfile.TemporaryDirectory() as tmp:
@@ -120,9 +127,13 @@ class OaiResponder:
         for record in page:
             body.append(self._in_format(self._local_urls(record, base), state["metadataPrefix"]))
         if offset + self.page_size < len(matching) or offset:
-            token = etree.SubElement(body, f"{{{OAI}}}resumptionToken", completeListSize=str(len(matching)), cursor=str(offset))
+            token = etree.SubElement(
+                body, f"{{{OAI}}}resumptionToken", completeListSize=str(len(matching)), cursor=str(offset)
+            )
             if offset + self.page_size < len(matching):
-                token.text = base64.urlsafe_b64encode(json.dumps({**state, "offset": offset + self.page_size}).encode()).decode()
+                token.text = base64.urlsafe_b64encode(
+                    json.dumps({**state, "offset": offset + self.page_size}).encode()
+                ).decode()
         return self._envelope(params, body)
 
     def _matches(self, record, state) -> bool:
@@ -162,8 +173,18 @@ class OaiResponder:
     # --- envelopes ------------------------------------------------------------------------------
     def _envelope(self, params: dict, body) -> bytes:
         root = etree.Element(f"{{{OAI}}}OAI-PMH", nsmap={None: OAI})
-        etree.SubElement(root, f"{{{OAI}}}responseDate").text = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        request = etree.SubElement(root, f"{{{OAI}}}request", **{k: v for k, v in params.items() if k in ("verb", "metadataPrefix", "set", "from", "until", "resumptionToken")})
+        etree.SubElement(root, f"{{{OAI}}}responseDate").text = datetime.now(timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        request = etree.SubElement(
+            root,
+            f"{{{OAI}}}request",
+            **{
+                k: v
+                for k, v in params.items()
+                if k in ("verb", "metadataPrefix", "set", "from", "until", "resumptionToken")
+            },
+        )
         request.text = "http://127.0.0.1/oai"
         root.append(body)
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
@@ -175,9 +196,15 @@ class OaiResponder:
 
     def _identify(self):
         el = etree.Element(f"{{{OAI}}}Identify")
-        for name, value in [("repositoryName", "kmb test repository"), ("baseURL", "http://127.0.0.1/oai"), ("protocolVersion", "2.0"),
-                            ("adminEmail", "kmb@example.org"), ("earliestDatestamp", "2013-01-01"), ("deletedRecord", "persistent"),
-                            ("granularity", "YYYY-MM-DD")]:
+        for name, value in [
+            ("repositoryName", "kmb test repository"),
+            ("baseURL", "http://127.0.0.1/oai"),
+            ("protocolVersion", "2.0"),
+            ("adminEmail", "kmb@example.org"),
+            ("earliestDatestamp", "2013-01-01"),
+            ("deletedRecord", "persistent"),
+            ("granularity", "YYYY-MM-DD"),
+        ]:
             etree.SubElement(el, f"{{{OAI}}}{name}").text = value
         return el
 
@@ -192,6 +219,7 @@ class OaiResponder:
 
 def _kci_to_dc(kci):
     """The same record in oai_dc, marking languages as KCI does (lang="original"/"english")."""
+
     def k(path):
         return "/".join(f"{{{KCI}}}{p}" for p in path.split("/"))
 
@@ -228,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/rss":
             return self._send(200, "application/xml", RSS)
         if url.path.startswith("/fulltext/") and url.path.endswith(".pdf"):
-            pdf = self.responder.fulltext_pdf(url.path[len("/fulltext/"):-len(".pdf")])
+            pdf = self.responder.fulltext_pdf(url.path[len("/fulltext/") : -len(".pdf")])
             return self._send(200, "application/pdf", pdf) if pdf else self._send(404, "text/plain", b"not found")
         if url.path not in ENDPOINTS:
             return self._send(404, "text/plain", b"not found")

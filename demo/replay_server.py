@@ -28,9 +28,9 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from kmb.errors import KmbError
 from kmb.crawlers.naver_lists import article_id
 from kmb.crawlers.options import check_port, seconds
+from kmb.errors import KmbError
 
 
 def site_root() -> Path:
@@ -43,7 +43,7 @@ _NEW_LIST_PATH = re.compile(r"^/breakingnews/section/(\d+)/(\d+)$")
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -138,8 +138,15 @@ class ReplayServer:
     that need a crawl to still be running when they act.
     """
 
-    def __init__(self, port: int = 0, disallow_all: bool = False, delay: float = 0.0, root: Path | None = None,
-                 robots_status: int = 200, robots_txt: bytes | None = None):
+    def __init__(
+        self,
+        port: int = 0,
+        disallow_all: bool = False,
+        delay: float = 0.0,
+        root: Path | None = None,
+        robots_status: int = 200,
+        robots_txt: bytes | None = None,
+    ):
         self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.root = Path(root) if root else site_root()
         self._httpd.disallow_all = disallow_all
@@ -159,7 +166,7 @@ class ReplayServer:
         """Every path requested so far, in order."""
         return self._httpd.hits
 
-    def start(self) -> "ReplayServer":
+    def start(self) -> ReplayServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="kmb-replay", daemon=True)
         self._thread.start()
         return self
@@ -168,7 +175,7 @@ class ReplayServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "ReplayServer":
+    def __enter__(self) -> ReplayServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

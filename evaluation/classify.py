@@ -52,8 +52,9 @@ from kmb.evaluation.results import (
 )
 
 
-def check_classify_options(data: Path | None, train: Path | None, test: Path | None, fmt: str, folds: int, seeds: int,
-                           config: FinetuneConfig) -> None:
+def check_classify_options(
+    data: Path | None, train: Path | None, test: Path | None, fmt: str, folds: int, seeds: int, config: FinetuneConfig
+) -> None:
     """The data options (``--data``, or ``--train`` with ``--test``) and every number, before anything is read."""
     if data is not None and (train is not None or test is not None):
         raise KmbError("give either --data (k folds, or a folder of fold files) or --train and --test, not both")
@@ -96,23 +97,40 @@ def run_classify(
         if predictions_out is not None:
             write_predictions(per_model_path(predictions_out, model.name, len(models)), predictions, splits.paired)
     result = {
-        "task": "classify", "data": None if data is None else str(data), "train": None if train is None else str(train),
-        "test": None if test is None else str(test), "format": fmt, "mode": splits.mode, "paired": splits.paired,
-        "folds": len(splits.folds), "seeds": seeds, "labels": splits.labels,
+        "task": "classify",
+        "data": None if data is None else str(data),
+        "train": None if train is None else str(train),
+        "test": None if test is None else str(test),
+        "format": fmt,
+        "mode": splits.mode,
+        "paired": splits.paired,
+        "folds": len(splits.folds),
+        "seeds": seeds,
+        "labels": splits.labels,
         "n_examples": sum(len(f.test) for f in splits.folds) if splits.mode == "kfold" else None,
-        "config": asdict(config), "models": summary, "per_run": runs,
+        "config": asdict(config),
+        "models": summary,
+        "per_run": runs,
     }
     write_outputs(out_dir, result)
     return result
 
 
-def evaluate_model(model: ModelRef, tokenizer, splits: ClassifySplits, seeds: int, config: FinetuneConfig,
-                   progress: Callable[[str], None]) -> tuple[list[dict], list[dict]]:
+def evaluate_model(
+    model: ModelRef,
+    tokenizer,
+    splits: ClassifySplits,
+    seeds: int,
+    config: FinetuneConfig,
+    progress: Callable[[str], None],
+) -> tuple[list[dict], list[dict]]:
     """Every fold and seed for one model: the per-run rows and the test predictions of every run."""
     label_ids = {label: i for i, label in enumerate(splits.labels)}
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     unique = list({id(e): e for f in splits.folds for e in f.train + f.test}.values())
-    encoded = dict(zip((id(e) for e in unique), encode(unique, tokenizer, label_ids, config.max_length)))  # once per model
+    encoded = dict(
+        zip((id(e) for e in unique), encode(unique, tokenizer, label_ids, config.max_length))
+    )  # once per model
     per_run, predictions = [], []
     for offset in range(seeds):
         seed = config.seed + offset
@@ -126,13 +144,24 @@ def evaluate_model(model: ModelRef, tokenizer, splits: ClassifySplits, seeds: in
                 f"in {row['seconds']:.1f} s"
             )
             per_run.append(row)
-            predictions += [{"fold": fold.index, "seed": seed, "gold": e.label, "pred": p, "example": e} for e, p in zip(fold.test, predicted)]
+            predictions += [
+                {"fold": fold.index, "seed": seed, "gold": e.label, "pred": p, "example": e}
+                for e, p in zip(fold.test, predicted)
+            ]
         del base
     return per_run, predictions
 
 
-def evaluate_run(name: str, base, fold: ClassifyFold, seed: int, encoded: dict, labels: list[str], config: FinetuneConfig,
-                 pad_id: int) -> tuple[dict, list[str]]:
+def evaluate_run(
+    name: str,
+    base,
+    fold: ClassifyFold,
+    seed: int,
+    encoded: dict,
+    labels: list[str],
+    config: FinetuneConfig,
+    pad_id: int,
+) -> tuple[dict, list[str]]:
     """Grid on train-minus-dev, chosen on dev by macro F1, test predicted with the winner: (row, predicted labels)."""
     started = time.perf_counter()
     fit, dev = cut_dev(fold.train, config.dev_fraction, seed + fold.index, f"training examples in fold {fold.index}")
@@ -143,14 +172,31 @@ def evaluate_run(name: str, base, fold: ClassifyFold, seed: int, encoded: dict, 
     def on_dev(logits) -> float:
         return metrics.classification_scores(dev_gold, to_labels(logits, labels))["macro_f1"]
 
-    best = run_grid(base, examples["train"], examples["dev"], examples["test"], dev_score=on_dev, config=config,
-                    pad_id=pad_id, seed=seed + fold.index)
+    best = run_grid(
+        base,
+        examples["train"],
+        examples["dev"],
+        examples["test"],
+        dev_score=on_dev,
+        config=config,
+        pad_id=pad_id,
+        seed=seed + fold.index,
+    )
     predicted = to_labels(best.test_logits, labels)
     scores = metrics.classification_scores([e.label for e in fold.test], predicted)
     row = {
-        "model": name, "fold": fold.index, "seed": seed, "lr": best.lr, "epochs": best.epochs, "dev_macro_f1": best.dev_score,
-        "accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"],
-        "n_train": len(fit), "n_dev": len(dev), "n_test": len(fold.test), "seconds": round(time.perf_counter() - started, 2),
+        "model": name,
+        "fold": fold.index,
+        "seed": seed,
+        "lr": best.lr,
+        "epochs": best.epochs,
+        "dev_macro_f1": best.dev_score,
+        "accuracy": scores["accuracy"],
+        "macro_f1": scores["macro_f1"],
+        "n_train": len(fit),
+        "n_dev": len(dev),
+        "n_test": len(fold.test),
+        "seconds": round(time.perf_counter() - started, 2),
     }
     return {**row, "per_label": scores["per_label"], "grid": best.dev_scores}, predicted
 

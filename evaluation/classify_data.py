@@ -63,7 +63,9 @@ def stratified_folds(examples: Sequence[ClassifyExample], k: int, seed: int) -> 
     parts: list[list[ClassifyExample]] = [[] for _ in range(k)]
     for rank, index in enumerate(order):
         parts[rank % k].append(examples[index])
-    return [ClassifyFold(i + 1, [e for j, part in enumerate(parts) if j != i for e in part], parts[i]) for i in range(k)]
+    return [
+        ClassifyFold(i + 1, [e for j, part in enumerate(parts) if j != i for e in part], parts[i]) for i in range(k)
+    ]
 
 
 def check_known_labels(test: Sequence[ClassifyExample], known: set[str], path: Path) -> None:
@@ -87,7 +89,9 @@ def _same_shape(parts: Sequence[tuple[Path, list[ClassifyExample]]]) -> bool:
     return next(iter(shapes.values()))
 
 
-def load_splits(data: Path | None, train: Path | None, test: Path | None, fmt: str, folds: int, seed: int) -> ClassifySplits:
+def load_splits(
+    data: Path | None, train: Path | None, test: Path | None, fmt: str, folds: int, seed: int
+) -> ClassifySplits:
     """The folds of ``data`` (a file or a fold directory), or the given ``train``/``test`` split."""
     from kmb.evaluation.ner_data import fold_files
 
@@ -97,7 +101,9 @@ def load_splits(data: Path | None, train: Path | None, test: Path | None, fmt: s
             raise KmbError("classification data not found", path=data)
         if data.is_file():
             examples = read_classify(data, fmt)
-            return ClassifySplits(stratified_folds(examples, folds, seed), label_list(examples), _same_shape([(data, examples)]), "kfold")
+            return ClassifySplits(
+                stratified_folds(examples, folds, seed), label_list(examples), _same_shape([(data, examples)]), "kfold"
+            )
         pairs = fold_files(data)
         mode = "folds"
     else:

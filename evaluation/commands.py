@@ -28,33 +28,61 @@ def open_run(workspace: Path, model_specs: Sequence[str], run: str):
     return ws, models, ws.eval(run)
 
 
-def make_pairs_command(workspace: Path, out: Path | None, split: str, min_chars: int, per_type: int, seed: int) -> Summary:
+def make_pairs_command(
+    workspace: Path, out: Path | None, split: str, min_chars: int, per_type: int, seed: int
+) -> Summary:
     from kmb.evaluation.pairs import make_pairs
     from kmb.workspace import Workspace
 
     check_pairs_options(min_chars, per_type, seed)
     ws = Workspace.open(workspace)
     target = out or ws.root / "eval" / "pairs.tsv"
-    counts = make_pairs(ws.corpus / "sentences", target, split=None if split == "all" else split, min_chars=min_chars, per_type=per_type, seed=seed)
+    counts = make_pairs(
+        ws.corpus / "sentences",
+        target,
+        split=None if split == "all" else split,
+        min_chars=min_chars,
+        per_type=per_type,
+        seed=seed,
+    )
     return Summary(f"pairs written to {target}", {**counts, "total": sum(counts.values())}, {"counts": counts})
 
 
-def mlm_command(workspace: Path, model_specs: Sequence[str], run: str, data: Path, config: IntrinsicConfig, progress: Callable[[str], None]) -> Summary:
+def mlm_command(
+    workspace: Path,
+    model_specs: Sequence[str],
+    run: str,
+    data: Path,
+    config: IntrinsicConfig,
+    progress: Callable[[str], None],
+) -> Summary:
     from kmb.evaluation.intrinsic import run_mlm
 
     config.check()
     _, models, out_dir = open_run(workspace, model_specs, run)
     result = run_mlm(models, data, out_dir, config=config, progress=progress)
-    return Summary(f"mlm results in {out_dir}", {m: mean_pm_std(s["overall"]) for m, s in result["models"].items()}, result)
+    return Summary(
+        f"mlm results in {out_dir}", {m: mean_pm_std(s["overall"]) for m, s in result["models"].items()}, result
+    )
 
 
-def nsp_command(workspace: Path, model_specs: Sequence[str], run: str, data: Path, config: IntrinsicConfig, progress: Callable[[str], None]) -> Summary:
+def nsp_command(
+    workspace: Path,
+    model_specs: Sequence[str],
+    run: str,
+    data: Path,
+    config: IntrinsicConfig,
+    progress: Callable[[str], None],
+) -> Summary:
     from kmb.evaluation.intrinsic import run_nsp
 
     config.check()
     _, models, out_dir = open_run(workspace, model_specs, run)
     result = run_nsp(models, data, out_dir, config=config, progress=progress)
-    rows = {m: "n/a (no NSP head)" if s["accuracy"] is None else f"{s['accuracy']['overall']:.3f}" for m, s in result["models"].items()}
+    rows = {
+        m: "n/a (no NSP head)" if s["accuracy"] is None else f"{s['accuracy']['overall']:.3f}"
+        for m, s in result["models"].items()
+    }
     return Summary(f"nsp results in {out_dir}", rows, result)
 
 
@@ -76,8 +104,18 @@ def ner_command(
 
     check_ner_options(folds, scheme, config)
     _, models, out_dir = open_run(workspace, model_specs, run)
-    result = run_ner(models, data, out_dir, fmt=fmt, folds=folds, scheme=scheme, drop_leaks=drop_leaks, config=config,
-                     predictions_out=predictions_out, progress=progress)
+    result = run_ner(
+        models,
+        data,
+        out_dir,
+        fmt=fmt,
+        folds=folds,
+        scheme=scheme,
+        drop_leaks=drop_leaks,
+        config=config,
+        predictions_out=predictions_out,
+        progress=progress,
+    )
     return Summary(f"ner results in {out_dir}", summary_rows(result), result)
 
 
@@ -101,8 +139,19 @@ def sts_command(
     heads = ("regression", "6class") if six_class else ("regression",)
     check_sts_options(heads, config, max_train, max_test)
     _, models, out_dir = open_run(workspace, model_specs, run)
-    result = run_sts(models, train, test, out_dir, fmt=fmt, heads=heads, config=config, predictions_out=predictions_out,
-                     max_train=max_train, max_test=max_test, progress=progress)
+    result = run_sts(
+        models,
+        train,
+        test,
+        out_dir,
+        fmt=fmt,
+        heads=heads,
+        config=config,
+        predictions_out=predictions_out,
+        max_train=max_train,
+        max_test=max_test,
+        progress=progress,
+    )
     return Summary(f"sts results in {out_dir}", summary_rows(result), result)
 
 
@@ -127,8 +176,20 @@ def classify_command(
     check_classify_options(data, train, test, fmt, folds, seeds, config)
     splits = load_splits(data, train, test, fmt, folds, config.seed)  # bad input stops here: nothing written yet
     _, models, out_dir = open_run(workspace, model_specs, run)
-    result = run_classify(models, out_dir, data=data, train=train, test=test, fmt=fmt, folds=folds, seeds=seeds,
-                          config=config, predictions_out=predictions_out, progress=progress, splits=splits)
+    result = run_classify(
+        models,
+        out_dir,
+        data=data,
+        train=train,
+        test=test,
+        fmt=fmt,
+        folds=folds,
+        seeds=seeds,
+        config=config,
+        predictions_out=predictions_out,
+        progress=progress,
+        splits=splits,
+    )
     return Summary(f"classify results in {out_dir}", summary_rows(result), result)
 
 

@@ -79,7 +79,9 @@ def _autocast(device: torch.device):
     return torch.autocast(device.type, enabled=False)
 
 
-def train(model, examples: Sequence[Example], *, lr: float, epochs: int, config: FinetuneConfig, pad_id: int, seed: int):
+def train(
+    model, examples: Sequence[Example], *, lr: float, epochs: int, config: FinetuneConfig, pad_id: int, seed: int
+):
     """Fine-tune ``model`` in place on ``examples``; returns it (in eval mode)."""
     from transformers import get_linear_schedule_with_warmup
 
@@ -91,7 +93,10 @@ def train(model, examples: Sequence[Example], *, lr: float, epochs: int, config:
     model.to(device).train()
     no_decay = ("bias", "LayerNorm.weight", "layernorm", "layer_norm")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": config.weight_decay},
+        {
+            "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+            "weight_decay": config.weight_decay,
+        },
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=lr)
@@ -102,7 +107,9 @@ def train(model, examples: Sequence[Example], *, lr: float, epochs: int, config:
     for _ in range(epochs):
         shuffler.shuffle(order)
         for start in range(0, len(order), config.batch_size):
-            batch = model_batch(model, collate([examples[i] for i in order[start : start + config.batch_size]], pad_id), device)
+            batch = model_batch(
+                model, collate([examples[i] for i in order[start : start + config.batch_size]], pad_id), device
+            )
             with _autocast(device):
                 loss = model(**batch).loss
             loss.backward()
@@ -115,7 +122,9 @@ def train(model, examples: Sequence[Example], *, lr: float, epochs: int, config:
 
 
 @torch.no_grad()
-def predict(model, examples: Sequence[Example], *, config: FinetuneConfig, pad_id: int, sort_by_length: bool = True) -> list[np.ndarray]:
+def predict(
+    model, examples: Sequence[Example], *, config: FinetuneConfig, pad_id: int, sort_by_length: bool = True
+) -> list[np.ndarray]:
     """Logits per example (token tasks: ``[len, labels]``; sequence tasks: ``[labels]``), in input order.
 
     Examples are batched in order of length so each batch pads little; results are put back in
@@ -123,7 +132,11 @@ def predict(model, examples: Sequence[Example], *, config: FinetuneConfig, pad_i
     """
     device = config.torch_device()
     model.to(device).eval()
-    order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids)) if sort_by_length else list(range(len(examples)))
+    order = (
+        sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids))
+        if sort_by_length
+        else list(range(len(examples)))
+    )
     out: list[np.ndarray | None] = [None] * len(examples)
     for start in range(0, len(order), config.batch_size):
         index = order[start : start + config.batch_size]
@@ -176,7 +189,9 @@ def run_grid(
     return best
 
 
-def cut_dev(items: Sequence, fraction: float, seed: int, what: str = "training examples", path=None) -> tuple[list, list]:
+def cut_dev(
+    items: Sequence, fraction: float, seed: int, what: str = "training examples", path=None
+) -> tuple[list, list]:
     """(train, dev): a seeded shuffle, then ``fraction`` of the items (at least one) cut off as dev.
 
     The dev split rule of STS and classification (NER cuts by document, ``ner_data.split_dev``);

@@ -14,9 +14,8 @@ IsNext when P(IsNext) >= 0.5; accuracy per label and type, and overall.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -26,11 +25,16 @@ from kmb.evaluation import metrics
 from kmb.evaluation.finetune import quiet_from_pretrained, uses_token_types
 from kmb.evaluation.options import IntrinsicConfig
 from kmb.evaluation.pairs import SentencePair, ordered_types, read_pairs
-from kmb.evaluation.results import ModelRef, load_model_tokenizer, table_start, winner, write_csv, write_json, write_markdown
+from kmb.evaluation.results import (
+    ModelRef,
+    load_model_tokenizer,
+    table_start,
+    winner,
+    write_csv,
+    write_json,
+    write_markdown,
+)
 from kmb.training.masking import IGNORE_INDEX
-
-
-
 
 HEAD_NAMES = {"mlm": "masked-LM", "nsp": "next-sentence-prediction"}
 
@@ -55,7 +59,9 @@ def _load_head_model(model: ModelRef, head: str):
     prefix = loaded.base_model_prefix + "."
     missing = [k for k in info.get("missing_keys", []) if not k.startswith(prefix) and "position_ids" not in k]
     if missing:
-        raise KmbError(f"the model has no {what} head ({missing[0]} missing): evaluate a pretraining checkpoint", path=model.path)
+        raise KmbError(
+            f"the model has no {what} head ({missing[0]} missing): evaluate a pretraining checkpoint", path=model.path
+        )
     return loaded.eval()
 
 
@@ -117,7 +123,10 @@ def mlm_accuracy_runs(model, tokenizer, pairs: Sequence[SentencePair], config: I
         total: dict[str, int] = {}
         # One masking draw per repeat over the whole set, from a generator seeded by (seed, repeat).
         masked_all, labels_all = mask_tokens(
-            all_ids, all_special, mask_token_id=tokenizer.mask_token_id, vocab_size=vocab_size,
+            all_ids,
+            all_special,
+            mask_token_id=tokenizer.mask_token_id,
+            vocab_size=vocab_size,
             generator=pair_generator(config.seed, repeat, 0),
         )
         masked = [masked_all[i, : lengths[i]] for i in range(len(pairs))]
@@ -132,13 +141,36 @@ def mlm_accuracy_runs(model, tokenizer, pairs: Sequence[SentencePair], config: I
                 correct[kind] = correct.get(kind, 0) + int(hits[row].sum())
                 total[kind] = total.get(kind, 0) + int((gold[row] != IGNORE_INDEX).sum())
         for kind in ordered_types(total):
-            rows.append({"repeat": repeat, "type": kind, "n_masked": total[kind], "correct": correct[kind], "accuracy": correct[kind] / total[kind]})
+            rows.append(
+                {
+                    "repeat": repeat,
+                    "type": kind,
+                    "n_masked": total[kind],
+                    "correct": correct[kind],
+                    "accuracy": correct[kind] / total[kind],
+                }
+            )
         all_total = sum(total.values())
-        rows.append({"repeat": repeat, "type": "overall", "n_masked": all_total, "correct": sum(correct.values()), "accuracy": sum(correct.values()) / all_total if all_total else 0.0})
+        rows.append(
+            {
+                "repeat": repeat,
+                "type": "overall",
+                "n_masked": all_total,
+                "correct": sum(correct.values()),
+                "accuracy": sum(correct.values()) / all_total if all_total else 0.0,
+            }
+        )
     return rows
 
 
-def run_mlm(models: Sequence[ModelRef], data: str | Path, out_dir: Path, *, config: IntrinsicConfig | None = None, progress: Callable[[str], None] = print) -> dict:
+def run_mlm(
+    models: Sequence[ModelRef],
+    data: str | Path,
+    out_dir: Path,
+    *,
+    config: IntrinsicConfig | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict:
     config = config or IntrinsicConfig()
     config.check()
     pairs = read_pairs(data)
@@ -154,11 +186,21 @@ def run_mlm(models: Sequence[ModelRef], data: str | Path, out_dir: Path, *, conf
             by_type.setdefault(r["type"], []).append(r["accuracy"])
             all_rows.append({"model": model.name, **r})
         summary[model.name] = {
-            kind: dict(zip(("mean", "std"), metrics.mean_std(values)), values=values) for kind, values in by_type.items()
+            kind: dict(zip(("mean", "std"), metrics.mean_std(values)), values=values)
+            for kind, values in by_type.items()
         }
         overall = summary[model.name]["overall"]
-        progress(f"mlm {model.name}: accuracy {overall['mean']:.3f} ± {overall['std']:.3f} over {config.repeats} maskings")
-    result = {"task": "mlm", "data": str(data), "n_pairs": len(pairs), "repeats": config.repeats, "seed": config.seed, "models": summary}
+        progress(
+            f"mlm {model.name}: accuracy {overall['mean']:.3f} ± {overall['std']:.3f} over {config.repeats} maskings"
+        )
+    result = {
+        "task": "mlm",
+        "data": str(data),
+        "n_pairs": len(pairs),
+        "repeats": config.repeats,
+        "seed": config.seed,
+        "models": summary,
+    }
     _write_mlm(out_dir, result, all_rows)
     return result
 
@@ -177,10 +219,17 @@ def _write_mlm(out_dir: Path, result: dict, rows: list[dict]) -> None:
 def mlm_markdown(result: dict) -> str:
     models = result["models"]
     types = list(next(iter(models.values())))
-    lines = table_start(f"MLM ({result['n_pairs']} pairs, {result['repeats']} maskings)", "Masked-token accuracy, mean ± std over maskings (paper Fig. 3).", types)
+    lines = table_start(
+        f"MLM ({result['n_pairs']} pairs, {result['repeats']} maskings)",
+        "Masked-token accuracy, mean ± std over maskings (paper Fig. 3).",
+        types,
+    )
     best = {t: winner({m: s[t]["mean"] for m, s in models.items()}) for t in types}
     for name, s in models.items():
-        cells = [f"{s[t]['mean']:.3f} ± {s[t]['std']:.3f}" + (" **(best)**" if best[t] == name and len(models) > 1 else "") for t in types]
+        cells = [
+            f"{s[t]['mean']:.3f} ± {s[t]['std']:.3f}" + (" **(best)**" if best[t] == name and len(models) > 1 else "")
+            for t in types
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -220,7 +269,14 @@ def is_next_probabilities(model, tokenizer, pairs: Sequence[SentencePair], confi
     return out
 
 
-def run_nsp(models: Sequence[ModelRef], data: str | Path, out_dir: Path, *, config: IntrinsicConfig | None = None, progress: Callable[[str], None] = print) -> dict:
+def run_nsp(
+    models: Sequence[ModelRef],
+    data: str | Path,
+    out_dir: Path,
+    *,
+    config: IntrinsicConfig | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict:
     """NSP accuracy per model; a model without an NSP head is reported n/a (all of them: an error)."""
     config = config or IntrinsicConfig()
     config.check()
@@ -245,13 +301,27 @@ def run_nsp(models: Sequence[ModelRef], data: str | Path, out_dir: Path, *, conf
         del loaded
         summary[model.name] = nsp_scores(probabilities, pairs, gold, types)
         prediction_rows += [
-            {"model": model.name, "type": p.type, "label": g, "p_isnext": round(float(x), 6), "sentence1": p.sentence1, "sentence2": p.sentence2}
+            {
+                "model": model.name,
+                "type": p.type,
+                "label": g,
+                "p_isnext": round(float(x), 6),
+                "sentence1": p.sentence1,
+                "sentence2": p.sentence2,
+            }
             for p, g, x in zip(pairs, gold, probabilities)
         ]
         progress(f"nsp {model.name}: overall accuracy {summary[model.name]['accuracy']['overall']:.3f}")
     if all(s["accuracy"] is None for s in summary.values()):
         raise KmbError("no model has a next-sentence-prediction head: nothing to measure")
-    result = {"task": "nsp", "data": str(data), "n_pairs": len(positives), "types": types, "seed": config.seed, "models": summary}
+    result = {
+        "task": "nsp",
+        "data": str(data),
+        "n_pairs": len(positives),
+        "types": types,
+        "seed": config.seed,
+        "models": summary,
+    }
     _write_nsp(out_dir, result, prediction_rows)
     return result
 
@@ -277,7 +347,9 @@ def _write_nsp(out_dir: Path, result: dict, rows: list[dict]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "nsp_predictions.csv", rows, ["model", "type", "label", "p_isnext", "sentence1", "sentence2"])
     measured = {m: s for m, s in result["models"].items() if s["accuracy"] is not None}
-    plots.nsp_probabilities(out_dir / "nsp.png", {t: {m: s["probabilities"][t] for m, s in measured.items()} for t in result["types"]})
+    plots.nsp_probabilities(
+        out_dir / "nsp.png", {t: {m: s["probabilities"][t] for m, s in measured.items()} for t in result["types"]}
+    )
     write_markdown(out_dir / "nsp.md", nsp_markdown(result))
     write_json(out_dir / "result.json", result)
 

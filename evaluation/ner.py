@@ -25,14 +25,13 @@ fold), ``ner.md`` (the paper's Table 5 layout plus per-type scores), ``ner_f1.pn
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
 from kmb import checks
-from kmb.errors import KmbError
 from kmb.evaluation import metrics
 from kmb.evaluation.finetune import Example, load_for_finetuning, run_grid, seed_everything
 from kmb.evaluation.ner_data import (
@@ -76,7 +75,7 @@ class Labelling:
         return self.scheme == "paper"
 
     @classmethod
-    def of(cls, scheme: str, sentences: Sequence[NerSentence]) -> "Labelling":
+    def of(cls, scheme: str, sentences: Sequence[NerSentence]) -> Labelling:
         if scheme == "bio":
             labels = label_list(sentences)
             return cls(scheme, labels, {tag: i for i, tag in enumerate(labels)})
@@ -85,7 +84,13 @@ class Labelling:
         return cls(scheme, ["O", *types], ids)
 
 
-def decode(sentences: Sequence[NerSentence], windows, logits: Sequence[np.ndarray], labels: list[str], every_subtoken: bool = False) -> list[list[str]]:
+def decode(
+    sentences: Sequence[NerSentence],
+    windows,
+    logits: Sequence[np.ndarray],
+    labels: list[str],
+    every_subtoken: bool = False,
+) -> list[list[str]]:
     """Predicted class per word, windows stitched back: the argmax at the word's first sub-token,
     or with ``every_subtoken`` the argmax of the sum of its sub-tokens' logits."""
     predicted = [["O"] * len(s.words) for s in sentences]
@@ -126,7 +131,9 @@ def prepare_folds(data, fmt: str, folds: int, seed: int, drop: bool, progress) -
             leak["dropped"] = n_dropped
     for leak in leaks:
         what = f"; {leak['dropped']} training copies dropped" if drop else ""
-        progress(f"ner fold {leak['fold']}: {leak['leaked']} of {leak['n_test']} test sentences ({leak['share']:.1%}) also in its training data{what}")
+        progress(
+            f"ner fold {leak['fold']}: {leak['leaked']} of {leak['n_test']} test sentences ({leak['share']:.1%}) also in its training data{what}"
+        )
     return fold_list, leaks
 
 
@@ -159,9 +166,17 @@ def run_ner(
         if predictions_out is not None:
             write_predictions(per_model_path(predictions_out, model.name, len(models)), **pooled)
     result = {
-        "task": "ner", "data": str(data), "format": fmt, "scheme": scheme, "drop_leaks": drop_leaks,
-        "folds": len(fold_list), "labels": labelling.labels, "config": asdict(config),
-        "leaks": leaks, "models": summary, "per_fold": fold_rows,
+        "task": "ner",
+        "data": str(data),
+        "format": fmt,
+        "scheme": scheme,
+        "drop_leaks": drop_leaks,
+        "folds": len(fold_list),
+        "labels": labelling.labels,
+        "config": asdict(config),
+        "leaks": leaks,
+        "models": summary,
+        "per_fold": fold_rows,
     }
     write_outputs(out_dir, result)
     return result
@@ -179,7 +194,9 @@ def sentence_windows(sentences: Sequence[NerSentence], tokenizer, labelling: Lab
     return part_windows
 
 
-def evaluate_model(model: ModelRef, tokenizer, fold_list: list[NerFold], labelling: Labelling, config: FinetuneConfig, progress) -> tuple[list[dict], dict]:
+def evaluate_model(
+    model: ModelRef, tokenizer, fold_list: list[NerFold], labelling: Labelling, config: FinetuneConfig, progress
+) -> tuple[list[dict], dict]:
     """Every fold for one model: the per-fold rows, and the pooled words, gold and predicted tags."""
     seed_everything(config.seed)
     base = load_for_finetuning(model.path, "token", len(labelling.labels), dict(enumerate(labelling.labels)))
@@ -206,7 +223,9 @@ def row_headline(row: dict) -> str:
     return f"{entity}word macro F1 {row['word_macro_f1']:.3f}"
 
 
-def evaluate_fold(name: str, base, fold: NerFold, part_windows: Callable, labelling: Labelling, config: FinetuneConfig, pad_id: int) -> tuple[dict, list]:
+def evaluate_fold(
+    name: str, base, fold: NerFold, part_windows: Callable, labelling: Labelling, config: FinetuneConfig, pad_id: int
+) -> tuple[dict, list]:
     """Grid on train-minus-dev, chosen on dev, test predicted with the winner: (row, test predictions)."""
     started = time.perf_counter()
     train_part, dev_part = split_dev(fold.train, config.dev_fraction, config.seed + fold.index)
@@ -216,20 +235,41 @@ def evaluate_fold(name: str, base, fold: NerFold, part_windows: Callable, labell
     score_dev = dev_score(labelling.scheme)
 
     def on_dev(logits) -> float:
-        return score_dev([s.tags for s in dev_part], decode(dev_part, windows["dev"], logits, labelling.labels, labelling.every_subtoken))
+        return score_dev(
+            [s.tags for s in dev_part],
+            decode(dev_part, windows["dev"], logits, labelling.labels, labelling.every_subtoken),
+        )
 
-    best = run_grid(base, examples["train"], examples["dev"], examples["test"], dev_score=on_dev, config=config, pad_id=pad_id, seed=config.seed + fold.index)
+    best = run_grid(
+        base,
+        examples["train"],
+        examples["dev"],
+        examples["test"],
+        dev_score=on_dev,
+        config=config,
+        pad_id=pad_id,
+        seed=config.seed + fold.index,
+    )
     predicted = decode(fold.test, windows["test"], best.test_logits, labelling.labels, labelling.every_subtoken)
     scores = fold_scores([s.tags for s in fold.test], predicted, labelling.scheme)
     entity, word = scores["entity"], scores["word_level"]
     row = {
-        "model": name, "fold": fold.index, "scheme": labelling.scheme, "lr": best.lr, "epochs": best.epochs, "dev_f1": best.dev_score,
+        "model": name,
+        "fold": fold.index,
+        "scheme": labelling.scheme,
+        "lr": best.lr,
+        "epochs": best.epochs,
+        "dev_f1": best.dev_score,
         "entity_micro_f1": entity and entity["micro"]["f1"],
         "entity_micro_precision": entity and entity["micro"]["precision"],
         "entity_micro_recall": entity and entity["micro"]["recall"],
         "entity_macro_f1": entity and entity["macro"]["f1"],
-        "word_macro_f1": word["macro"]["f1"], "word_micro_f1": word["micro"]["f1"], "word_accuracy": word["accuracy"],
-        "n_train": len(train_part), "n_dev": len(dev_part), "n_test": len(fold.test),
+        "word_macro_f1": word["macro"]["f1"],
+        "word_micro_f1": word["micro"]["f1"],
+        "word_accuracy": word["accuracy"],
+        "n_train": len(train_part),
+        "n_dev": len(dev_part),
+        "n_test": len(fold.test),
         "seconds": round(time.perf_counter() - started, 2),
     }
     return {**row, **scores, "grid": best.dev_scores}, predicted
@@ -312,14 +352,21 @@ def ner_markdown(result: dict) -> str:
         f"Table 5 layout, {SCHEME_CAPTIONS[scheme]}. Word macro F1 = the paper's metric: B-/I- merged, each word scored, "
         "the mean of the per-type F1s; word micro F1 = the same words pooled over types. Mean ± std over folds."
     )
-    lines = table_start(f"NER ({result['format']} data, {result['folds']} folds, scheme {scheme})", caption,
-                        ["F1", "macro F1", "word macro F1 (paper's metric)", "word micro F1"])
+    lines = table_start(
+        f"NER ({result['format']} data, {result['folds']} folds, scheme {scheme})",
+        caption,
+        ["F1", "macro F1", "word macro F1 (paper's metric)", "word micro F1"],
+    )
     for name, s in models.items():
         mark = " **(best)**" if name == best and len(models) > 1 else ""
-        cells = [mean_pm_std(s.get(k)) for k in ("entity_micro_f1", "entity_macro_f1", "word_macro_f1", "word_micro_f1")]
+        cells = [
+            mean_pm_std(s.get(k)) for k in ("entity_micro_f1", "entity_macro_f1", "word_macro_f1", "word_micro_f1")
+        ]
         lines.append(f"| {name}{mark} | " + " | ".join(cells) + " |")
     lines += per_type_table(models, "entity_f1_per_type", "Entity F1 per type (mean ± std over folds):")
-    lines += per_type_table(models, "word_f1_per_type", "Word-level F1 per type (mean ± std over folds; their mean is the paper's metric):")
+    lines += per_type_table(
+        models, "word_f1_per_type", "Word-level F1 per type (mean ± std over folds; their mean is the paper's metric):"
+    )
     return "\n".join(lines + leak_lines(result)) + "\n"
 
 
@@ -329,7 +376,9 @@ def per_type_table(models: dict, key: str, caption: str) -> list[str]:
         return []
     lines = ["", caption, "", "| Model | " + " | ".join(types) + " |", "|---" * (len(types) + 1) + "|"]
     for name, s in models.items():
-        lines.append(f"| {name} | " + " | ".join(mean_pm_std(s[key].get(t, {"mean": 0.0, "std": 0.0})) for t in types) + " |")
+        lines.append(
+            f"| {name} | " + " | ".join(mean_pm_std(s[key].get(t, {"mean": 0.0, "std": 0.0})) for t in types) + " |"
+        )
     return lines
 
 
@@ -346,7 +395,13 @@ def summary_rows(result: dict) -> dict:
     """One line per model for the command's end: every NER number, then the leaks per fold."""
     rows = {}
     for name, s in result["models"].items():
-        entity = "entity F1 n/a (paper scheme)" if s["entity_micro_f1"] is None else f"entity F1 {mean_pm_std(s['entity_micro_f1'])} (seqeval strict)"
-        rows[name] = f"{entity}, word macro F1 {mean_pm_std(s['word_macro_f1'])} (paper's metric), word micro F1 {mean_pm_std(s['word_micro_f1'])}"
+        entity = (
+            "entity F1 n/a (paper scheme)"
+            if s["entity_micro_f1"] is None
+            else f"entity F1 {mean_pm_std(s['entity_micro_f1'])} (seqeval strict)"
+        )
+        rows[name] = (
+            f"{entity}, word macro F1 {mean_pm_std(s['word_macro_f1'])} (paper's metric), word micro F1 {mean_pm_std(s['word_micro_f1'])}"
+        )
     rows["leaks per fold"] = ", ".join(f"{x['leaked']}/{x['n_test']} ({x['share']:.1%})" for x in result["leaks"])
     return rows

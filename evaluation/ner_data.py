@@ -39,6 +39,7 @@ class NerFold:
     train: list[NerSentence] = field(default_factory=list)
     test: list[NerSentence] = field(default_factory=list)
 
+
 def documents(sentences: Sequence[NerSentence]) -> list[list[NerSentence]]:
     """Group sentences by document, keeping file order."""
     grouped: dict[str, list[NerSentence]] = {}
@@ -63,8 +64,7 @@ def folds_by_document(sentences: Sequence[NerSentence], k: int, seed: int) -> li
     for rank, doc_index in enumerate(order):
         parts[rank % k].extend(docs[doc_index])
     return [
-        NerFold(i + 1, [s for j, part in enumerate(parts) if j != i for s in part], list(parts[i]))
-        for i in range(k)
+        NerFold(i + 1, [s for j, part in enumerate(parts) if j != i for s in part], list(parts[i])) for i in range(k)
     ]
 
 
@@ -109,7 +109,9 @@ def fold_files(folder: Path) -> list[tuple[Path, Path]]:
             role = "train" if match.group(1) == "train" else "test"
             found.setdefault(int(match.group(2)), {"train": [], "test": []})[role].append(path)
     if not found:
-        raise KmbError("no fold files (train1/eval1, or train_<name>N with eval_/test_/dev_<name>N) in this directory", path=folder)
+        raise KmbError(
+            "no fold files (train1/eval1, or train_<name>N with eval_/test_/dev_<name>N) in this directory", path=folder
+        )
     pairs = []
     for number in sorted(found):
         files = found[number]
@@ -118,11 +120,15 @@ def fold_files(folder: Path) -> list[tuple[Path, Path]]:
                 other = files["test" if role == "train" else "train"][0].name
                 raise KmbError(f"fold {number}: {other} has no {partner} partner with the number {number}", path=folder)
             if len(files[role]) > 1:
-                raise KmbError(f"fold {number} has several {role} files: {', '.join(p.name for p in files[role])}", path=folder)
+                raise KmbError(
+                    f"fold {number} has several {role} files: {', '.join(p.name for p in files[role])}", path=folder
+                )
         pairs.append((files["train"][0], files["test"][0]))
     if sorted(found) != list(range(1, len(found) + 1)):
         missing = sorted(set(range(1, max(found) + 1)) - set(found))
-        raise KmbError(f"folds must be numbered 1..k without gaps; found {sorted(found)}, missing {missing}", path=folder)
+        raise KmbError(
+            f"folds must be numbered 1..k without gaps; found {sorted(found)}, missing {missing}", path=folder
+        )
     return pairs
 
 
@@ -142,7 +148,12 @@ def leaked_test_sentences(fold: NerFold) -> list[int]:
 def fold_leaks(fold: NerFold) -> dict:
     """How many of a fold's test sentences are also training sentences (count and share)."""
     leaked = len(leaked_test_sentences(fold))
-    return {"fold": fold.index, "leaked": leaked, "n_test": len(fold.test), "share": leaked / len(fold.test) if fold.test else 0.0}
+    return {
+        "fold": fold.index,
+        "leaked": leaked,
+        "n_test": len(fold.test),
+        "share": leaked / len(fold.test) if fold.test else 0.0,
+    }
 
 
 def drop_leaks(fold: NerFold) -> tuple[NerFold, int]:
@@ -150,7 +161,9 @@ def drop_leaks(fold: NerFold) -> tuple[NerFold, int]:
     tested = {tuple(s.words) for s in fold.test}
     kept = [s for s in fold.train if tuple(s.words) not in tested]
     if not kept:
-        raise KmbError(f"fold {fold.index}: every training sentence is also a test sentence; --drop-leaks leaves nothing to train on")
+        raise KmbError(
+            f"fold {fold.index}: every training sentence is also a test sentence; --drop-leaks leaves nothing to train on"
+        )
     return NerFold(fold.index, kept, fold.test), len(fold.train) - len(kept)
 
 

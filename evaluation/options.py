@@ -40,7 +40,9 @@ class FinetuneConfig:
         try:
             settings = [(float(lr), int(epochs)) for lr, epochs in (item.split(":") for item in self.grid.split(","))]
         except ValueError:
-            raise KmbError(f"--grid must be {', '.join(GRIDS)} or LR:EPOCHS[,LR:EPOCHS...], not {self.grid!r}") from None
+            raise KmbError(
+                f"--grid must be {', '.join(GRIDS)} or LR:EPOCHS[,LR:EPOCHS...], not {self.grid!r}"
+            ) from None
         if any(lr <= 0 or epochs < 1 for lr, epochs in settings):
             raise KmbError(f"--grid must have learning rates above 0 and at least 1 epoch, not {self.grid!r}")
         return settings

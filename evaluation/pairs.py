@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kmb.errors import KmbError
-from kmb.workspace import sentence_files
 from kmb.evaluation.options import check_pairs_options
 from kmb.evaluation.results import atomic_text
 from kmb.evaluation.tsv import tsv_rows
+from kmb.workspace import sentence_files
 
 HEADER = ["type", "sentence1", "sentence2"]
 

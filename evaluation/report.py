@@ -54,7 +54,9 @@ def headline(result: dict) -> tuple[str, dict[str, float]]:
     if task == "classify":
         from kmb.evaluation.classify import runs_phrase
 
-        return f"Classification macro F1 (mean over {runs_phrase(result)})", {m: s["macro_f1"]["mean"] for m, s in models.items()}
+        return f"Classification macro F1 (mean over {runs_phrase(result)})", {
+            m: s["macro_f1"]["mean"] for m, s in models.items()
+        }
     from kmb.evaluation.ner import headline_score
 
     key, what = headline_score(result)
@@ -67,7 +69,13 @@ def section(result: dict) -> str:
     from kmb.evaluation.ner import ner_markdown
     from kmb.evaluation.sts import sts_markdown
 
-    sections = {"mlm": mlm_markdown, "nsp": nsp_markdown, "sts": sts_markdown, "ner": ner_markdown, "classify": classify_markdown}
+    sections = {
+        "mlm": mlm_markdown,
+        "nsp": nsp_markdown,
+        "sts": sts_markdown,
+        "ner": ner_markdown,
+        "classify": classify_markdown,
+    }
     return sections[result["task"]](result)
 
 
@@ -89,7 +97,12 @@ def build_report(eval_dir: Path) -> str:
             continue
         lines += ["", f"## {TITLES[task]}"]
         for run, result in task_runs:
-            lines += ["", f"Run `{run}` (data: `{result.get('data') or result.get('test')}`)", "", section(result).rstrip("\n")]
+            lines += [
+                "",
+                f"Run `{run}` (data: `{result.get('data') or result.get('test')}`)",
+                "",
+                section(result).rstrip("\n"),
+            ]
             figure = eval_dir / run / FIGURES[task]
             if figure.is_file():
                 lines += ["", f"![{task} {run}]({run}/{FIGURES[task]})"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from kmb.storage import atomic_text
 from kmb.errors import KmbError
+from kmb.storage import atomic_text
 
 
 def write_json(path: Path, data) -> Path:
@@ -109,7 +109,14 @@ def winner(scores: dict[str, float]) -> str | None:
 
 def table_start(title: str, caption: str, columns: Sequence[str]) -> list[str]:
     """The opening lines of a result table: heading, caption, header row and separator."""
-    return [f"### {title}", "", caption, "", "| Model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    return [
+        f"### {title}",
+        "",
+        caption,
+        "",
+        "| Model | " + " | ".join(columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
 
 
 def mean_pm_std(score: dict | None) -> str:

@@ -67,7 +67,10 @@ def encode_pairs(pairs: Sequence[StsPair], tokenizer, max_length: int, head: str
         return_token_type_ids=True,
     )
     return for_head(
-        [Example(ids, float(p.score), types) for ids, types, p in zip(encoded["input_ids"], encoded["token_type_ids"], pairs)],
+        [
+            Example(ids, float(p.score), types)
+            for ids, types, p in zip(encoded["input_ids"], encoded["token_type_ids"], pairs)
+        ],
         head,
     )
 
@@ -78,7 +81,9 @@ def to_scores(logits: Sequence[np.ndarray], head: str) -> list[float]:
     return [float(row.argmax()) for row in logits]
 
 
-def check_sts_options(heads: Sequence[str], config: FinetuneConfig, max_train: int | None, max_test: int | None) -> None:
+def check_sts_options(
+    heads: Sequence[str], config: FinetuneConfig, max_train: int | None, max_test: int | None
+) -> None:
     check_sizes(max_train, max_test)
     config.check()
     for head in heads:
@@ -86,7 +91,9 @@ def check_sts_options(heads: Sequence[str], config: FinetuneConfig, max_train: i
             raise KmbError(f"unknown STS head {head!r} (choose {', '.join(HEADS)})")
 
 
-def read_splits(train_path, test_path, fmt: str, config: FinetuneConfig, max_train: int | None, max_test: int | None) -> dict[str, list[StsPair]]:
+def read_splits(
+    train_path, test_path, fmt: str, config: FinetuneConfig, max_train: int | None, max_test: int | None
+) -> dict[str, list[StsPair]]:
     """The training pairs cut into fit and dev (seeded), and the test pairs."""
     train_pairs = read_sts(train_path, fmt, "train")[: max_train or None]
     test_pairs = read_sts(test_path, fmt, "test")[: max_test or None]
@@ -128,15 +135,24 @@ def run_sts(
             if predictions_out is not None and head == heads[0]:
                 _write_predictions(per_model_path(predictions_out, model.name, len(models)), splits["test"], predicted)
     result = {
-        "task": "sts", "train": str(train_path), "test": str(test_path), "format": fmt, "heads": list(heads),
-        "n_train": len(splits["train"]), "n_dev": len(splits["dev"]), "n_test": len(splits["test"]),
-        "config": asdict(config), "models": summary,
+        "task": "sts",
+        "train": str(train_path),
+        "test": str(test_path),
+        "format": fmt,
+        "heads": list(heads),
+        "n_train": len(splits["train"]),
+        "n_dev": len(splits["dev"]),
+        "n_test": len(splits["test"]),
+        "config": asdict(config),
+        "models": summary,
     }
     write_outputs(out_dir, result)
     return result
 
 
-def fit_head(model: ModelRef, tokenizer, encoded: dict, splits: dict, head: str, config: FinetuneConfig) -> tuple[dict, list[float]]:
+def fit_head(
+    model: ModelRef, tokenizer, encoded: dict, splits: dict, head: str, config: FinetuneConfig
+) -> tuple[dict, list[float]]:
     """Grid for one head, chosen on dev by Pearson; the test scores and predictions of the winner."""
     started = time.perf_counter()
     seed_everything(config.seed)
@@ -160,7 +176,10 @@ def fit_head(model: ModelRef, tokenizer, encoded: dict, splits: dict, head: str,
 
 
 def summary_rows(result: dict) -> dict:
-    return {m: f"pearson {s['regression']['pearson']:.3f}, spearman {s['regression']['spearman']:.3f}" for m, s in result["models"].items()}
+    return {
+        m: f"pearson {s['regression']['pearson']:.3f}, spearman {s['regression']['spearman']:.3f}"
+        for m, s in result["models"].items()
+    }
 
 
 def _write_predictions(path: Path, pairs: Sequence[StsPair], predicted: Sequence[float]) -> None:
@@ -186,11 +205,23 @@ def write_outputs(out_dir: Path, result: dict) -> None:
 
 def sts_markdown(result: dict) -> str:
     models = result["models"]
-    lines = [f"### STS ({result['format']}: {result['n_train']} train, {result['n_dev']} dev, {result['n_test']} test pairs)", ""]
+    lines = [
+        f"### STS ({result['format']}: {result['n_train']} train, {result['n_dev']} dev, {result['n_test']} test pairs)",
+        "",
+    ]
     for head in result["heads"]:
         best = winner({m: s[head]["pearson"] for m, s in models.items()})
-        what = "regression head (MSE)" if head == "regression" else "6-class head on scores rounded half up (KM-BERT's variant)"
-        lines += [f"Table 3 layout, {what}:", "", "| Model | Pearson correlation | Spearman correlation | lr | epochs |", "|---|---|---|---|---|"]
+        what = (
+            "regression head (MSE)"
+            if head == "regression"
+            else "6-class head on scores rounded half up (KM-BERT's variant)"
+        )
+        lines += [
+            f"Table 3 layout, {what}:",
+            "",
+            "| Model | Pearson correlation | Spearman correlation | lr | epochs |",
+            "|---|---|---|---|---|",
+        ]
         for name, s in models.items():
             mark = " **(best)**" if name == best and len(models) > 1 else ""
             r = s[head]

@@ -91,8 +91,14 @@ class PlainPython:
 
     def _start(self):
         with open(self.log, "a") as err:
-            self.proc = subprocess.Popen([sys.executable, "-c", PLAIN_WORKER], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=err, text=True, cwd="/")
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", PLAIN_WORKER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                cwd="/",
+            )
 
     def __call__(self, script: str, *args, cwd=None, timeout: float = 240) -> subprocess.CompletedProcess:
         command = [sys.executable, "-c", script, *map(str, args)]
@@ -112,7 +118,9 @@ class PlainPython:
         if not line:
             raise RuntimeError("the plain Python ended: " + logged_now[-2000:])
         answer = json.loads(line)
-        return subprocess.CompletedProcess(command, answer["returncode"], answer["stdout"], logged_now + answer["stderr"])
+        return subprocess.CompletedProcess(
+            command, answer["returncode"], answer["stdout"], logged_now + answer["stderr"]
+        )
 
     def close(self):
         if self.proc is not None:

@@ -27,7 +27,10 @@ def quickstart(tmp_path_factory):
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     proc = subprocess.run(
         [sys.executable, "-m", "kmb", "quickstart", "--workspace", str(ws), "--epochs", EPOCHS],
-        capture_output=True, text=True, env=env, timeout=1200,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return ws, proc.stdout
@@ -37,10 +40,22 @@ def quickstart(tmp_path_factory):
 def test_every_stage_wrote_its_output(quickstart):
     ws, out = quickstart
     for path in [
-        "raw/naver_health", "raw/kci", "raw/textbook", "terms/terms.parquet", "terms/term_freq.parquet",
-        "corpus/sentences", "corpus/report.json", "vocab/kmb/vocab.txt", "vocab/kmb/tokenizer.json",
-        "models/base-tiny/config.json", "models/km-tiny/model.safetensors", "models/km-tiny/README.md",
-        "eval/report.md", "eval/ner/result.json", "eval/sts/result.json", "eval/nsp/result.json",
+        "raw/naver_health",
+        "raw/kci",
+        "raw/textbook",
+        "terms/terms.parquet",
+        "terms/term_freq.parquet",
+        "corpus/sentences",
+        "corpus/report.json",
+        "vocab/kmb/vocab.txt",
+        "vocab/kmb/tokenizer.json",
+        "models/base-tiny/config.json",
+        "models/km-tiny/model.safetensors",
+        "models/km-tiny/README.md",
+        "eval/report.md",
+        "eval/ner/result.json",
+        "eval/sts/result.json",
+        "eval/nsp/result.json",
     ]:
         assert (ws / path).exists(), f"quickstart did not write {path}"
     for n in range(1, 17):  # each step announces itself
@@ -93,8 +108,12 @@ def test_quickstart_never_deletes_a_users_workspace(tmp_path):
 @pytest.mark.parametrize("option", [["--epochs", "0"], ["--epochs", "-1"], ["--seed", "-1"]])
 def test_bad_numbers_are_one_line_and_write_nothing(tmp_path, option):
     ws = tmp_path / "ws"
-    proc = subprocess.run([sys.executable, "-m", "kmb", "quickstart", "--workspace", str(ws), *option],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kmb", "quickstart", "--workspace", str(ws), *option],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert option[0] in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

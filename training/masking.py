@@ -35,8 +35,16 @@ import torch
 IGNORE_INDEX = -100
 
 
-def apply_masking_rule(input_ids: np.ndarray, special: np.ndarray, scores: np.ndarray, action: np.ndarray,
-                       random_ids: np.ndarray, *, mask_token_id: int, mlm_probability: float = 0.15):
+def apply_masking_rule(
+    input_ids: np.ndarray,
+    special: np.ndarray,
+    scores: np.ndarray,
+    action: np.ndarray,
+    random_ids: np.ndarray,
+    *,
+    mask_token_id: int,
+    mlm_probability: float = 0.15,
+):
     """-> (masked_input_ids, labels) for a [rows, length] batch given its random draws (uniform
     ``scores`` and ``action`` in [0, 1), ``random_ids`` in the vocabulary); ``special`` is True
     for [CLS]/[SEP]/[PAD], which are never selected."""
@@ -53,9 +61,18 @@ def apply_masking_rule(input_ids: np.ndarray, special: np.ndarray, scores: np.nd
     return _corrupt(input_ids, selected, action, random_ids, mask_token_id)
 
 
-def apply_whole_word_rule(input_ids: np.ndarray, special: np.ndarray, word_starts: np.ndarray, scores: np.ndarray,
-                          action: np.ndarray, random_ids: np.ndarray, boundary: np.ndarray, *, mask_token_id: int,
-                          mlm_probability: float = 0.15):
+def apply_whole_word_rule(
+    input_ids: np.ndarray,
+    special: np.ndarray,
+    word_starts: np.ndarray,
+    scores: np.ndarray,
+    action: np.ndarray,
+    random_ids: np.ndarray,
+    boundary: np.ndarray,
+    *,
+    mask_token_id: int,
+    mlm_probability: float = 0.15,
+):
     """-> (masked_input_ids, labels) choosing whole words of a [rows, length] batch.
 
     ``word_starts`` is True where a token begins a word (a candidate right after a special token
@@ -85,8 +102,9 @@ def apply_whole_word_rule(input_ids: np.ndarray, special: np.ndarray, word_start
     selected[candidates] = chosen[word_of[candidates]]
     word_action = np.ones(rows * length)
     word_action[candidates] = action.ravel()[start_at][word_of[candidates]]
-    return _corrupt(input_ids, selected.reshape(rows, length), word_action.reshape(rows, length), random_ids,
-                    mask_token_id)
+    return _corrupt(
+        input_ids, selected.reshape(rows, length), word_action.reshape(rows, length), random_ids, mask_token_id
+    )
 
 
 def _corrupt(input_ids, selected, action, random_ids, mask_token_id):
@@ -178,8 +196,12 @@ def mask_tokens(
     (special_tokens_mask True for [CLS]/[SEP]/[PAD]); of those 80% [MASK], 10% random, 10% unchanged."""
     if input_ids.dim() == 1:
         masked, labels = mask_tokens(
-            input_ids[None], special_tokens_mask[None], mask_token_id=mask_token_id,
-            vocab_size=vocab_size, generator=generator, mlm_probability=mlm_probability,
+            input_ids[None],
+            special_tokens_mask[None],
+            mask_token_id=mask_token_id,
+            vocab_size=vocab_size,
+            generator=generator,
+            mlm_probability=mlm_probability,
         )
         return masked[0], labels[0]
     shape = input_ids.shape
@@ -188,8 +210,13 @@ def mask_tokens(
     action = torch.rand(shape, generator=generator)
     random_ids = torch.randint(vocab_size, shape, generator=generator, dtype=input_ids.dtype)
     masked, labels = apply_masking_rule(
-        input_ids.numpy(), special_tokens_mask.to(torch.bool).numpy(), scores.numpy(), action.numpy(),
-        random_ids.numpy(), mask_token_id=mask_token_id, mlm_probability=mlm_probability,
+        input_ids.numpy(),
+        special_tokens_mask.to(torch.bool).numpy(),
+        scores.numpy(),
+        action.numpy(),
+        random_ids.numpy(),
+        mask_token_id=mask_token_id,
+        mlm_probability=mlm_probability,
     )
     return torch.from_numpy(masked).to(input_ids.dtype), torch.from_numpy(labels).to(input_ids.dtype)
 
@@ -240,9 +267,16 @@ def _uniforms(keys: np.ndarray, length: int, stream: int) -> np.ndarray:
     return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
-def mask_batch(input_ids: np.ndarray, special: np.ndarray, keys: np.ndarray, *, mask_token_id: int,
-               vocab_size: int, mlm_probability: float = 0.15,
-               word_starts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def mask_batch(
+    input_ids: np.ndarray,
+    special: np.ndarray,
+    keys: np.ndarray,
+    *,
+    mask_token_id: int,
+    vocab_size: int,
+    mlm_probability: float = 0.15,
+    word_starts: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The masking rule over a padded [rows, length] batch, each row's draws from its key
     (:func:`mask_keys`) and positions alone: padding a row longer does not change its masks.
     With ``word_starts`` ([rows, length] bool, e.g. ``word_start_table(tokenizer)[input_ids]``)
@@ -250,8 +284,23 @@ def mask_batch(input_ids: np.ndarray, special: np.ndarray, keys: np.ndarray, *, 
     length = input_ids.shape[1]
     random_ids = np.minimum((_uniforms(keys, length, 2) * vocab_size).astype(np.int64), vocab_size - 1)
     if word_starts is not None:
-        return apply_whole_word_rule(input_ids, special, word_starts, _uniforms(keys, length, 0),
-                                     _uniforms(keys, length, 1), random_ids, _uniforms(keys, length, 3),
-                                     mask_token_id=mask_token_id, mlm_probability=mlm_probability)
-    return apply_masking_rule(input_ids, special, _uniforms(keys, length, 0), _uniforms(keys, length, 1),
-                              random_ids, mask_token_id=mask_token_id, mlm_probability=mlm_probability)
+        return apply_whole_word_rule(
+            input_ids,
+            special,
+            word_starts,
+            _uniforms(keys, length, 0),
+            _uniforms(keys, length, 1),
+            random_ids,
+            _uniforms(keys, length, 3),
+            mask_token_id=mask_token_id,
+            mlm_probability=mlm_probability,
+        )
+    return apply_masking_rule(
+        input_ids,
+        special,
+        _uniforms(keys, length, 0),
+        _uniforms(keys, length, 1),
+        random_ids,
+        mask_token_id=mask_token_id,
+        mlm_probability=mlm_probability,
+    )

@@ -22,8 +22,9 @@ METRIC_KEYS = ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss")
 
 
 @torch.no_grad()
-def validation_metrics(model, dataset, collator, *, batch_size: int, device, rank: int = 0, world_size: int = 1,
-                       reduce=None, autocast=None) -> dict:
+def validation_metrics(
+    model, dataset, collator, *, batch_size: int, device, rank: int = 0, world_size: int = 1, reduce=None, autocast=None
+) -> dict:
     """The validation numbers of ``model`` on ``dataset`` (this process scores indices rank::world):
     MLM and NSP accuracy and loss, or the MLM two when the batches carry no NSP labels."""
     was_training = model.training
@@ -31,20 +32,24 @@ def validation_metrics(model, dataset, collator, *, batch_size: int, device, ran
     sums = torch.zeros(6, dtype=torch.float64, device=device)  # mlm loss, correct, count, nsp loss, correct, count
     indices = list(range(rank, len(dataset), world_size))
     for start in range(0, len(indices), batch_size):
-        batch = collator([dataset[i] for i in indices[start:start + batch_size]])
+        batch = collator([dataset[i] for i in indices[start : start + batch_size]])
         batch = {k: v.to(device) for k, v in batch.items()}
-        with (autocast() if autocast is not None else contextlib.nullcontext()):
+        with autocast() if autocast is not None else contextlib.nullcontext():
             out = model(**batch)
         n_masked = out.mlm_count.to(device)
-        sums[:3] += torch.stack([out.mlm_loss.double() * n_masked, out.mlm_correct.double().to(device),
-                                 n_masked.double()])
+        sums[:3] += torch.stack(
+            [out.mlm_loss.double() * n_masked, out.mlm_correct.double().to(device), n_masked.double()]
+        )
         nsp_labels = batch.get("next_sentence_label")
         if nsp_labels is not None:
             nsp_logits = out.seq_relationship_logits.float()
-            sums[3:] += torch.stack([
-                torch.nn.functional.cross_entropy(nsp_logits, nsp_labels, reduction="sum").double(),
-                (nsp_logits.argmax(-1) == nsp_labels).sum().double(), torch.tensor(len(nsp_labels), device=device).double(),
-            ])
+            sums[3:] += torch.stack(
+                [
+                    torch.nn.functional.cross_entropy(nsp_logits, nsp_labels, reduction="sum").double(),
+                    (nsp_logits.argmax(-1) == nsp_labels).sum().double(),
+                    torch.tensor(len(nsp_labels), device=device).double(),
+                ]
+            )
     if reduce is not None:
         sums = reduce(sums)
     if was_training:
@@ -93,7 +98,12 @@ def plot_metrics(records: list[dict], out_path: Path, title: str = "") -> Path:
     points = [r for r in records if r.get("phase") != "base"]
     keys = [key for key in METRIC_KEYS if any(key in r for r in records)] or list(METRIC_KEYS)
     fig, axes = plt.subplots(2, 2, figsize=(10, 7)) if len(keys) > 2 else plt.subplots(1, 2, figsize=(10, 3.8))
-    labels = {"mlm_accuracy": "MLM accuracy", "nsp_accuracy": "NSP accuracy", "mlm_loss": "MLM loss", "nsp_loss": "NSP loss"}
+    labels = {
+        "mlm_accuracy": "MLM accuracy",
+        "nsp_accuracy": "NSP accuracy",
+        "mlm_loss": "MLM loss",
+        "nsp_loss": "NSP loss",
+    }
     for ax, key in zip(axes.flat, keys):
         ax.plot([r["step"] for r in points], [r[key] for r in points], marker="o", ms=3, label="this run")
         if base is not None:

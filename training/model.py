@@ -39,7 +39,6 @@ from kmb.training.masking import IGNORE_INDEX
 SAVED_ARCHITECTURE = "BertForPreTraining"
 
 
-
 @dataclass
 class PretrainingOutput(ModelOutput):
     loss: torch.Tensor | None = None
@@ -86,8 +85,9 @@ class MaskedOnlyBertForPreTraining(BertForPreTraining):
         encoded = self.bert(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, return_dict=True)
         nsp_logits = self.cls.seq_relationship(encoded.pooler_output)
         if labels is None:
-            return PretrainingOutput(prediction_logits=self.cls.predictions(encoded.last_hidden_state),
-                                     seq_relationship_logits=nsp_logits)
+            return PretrainingOutput(
+                prediction_logits=self.cls.predictions(encoded.last_hidden_state), seq_relationship_logits=nsp_logits
+            )
 
         hidden, targets = gather_targets(encoded.last_hidden_state, labels, masked_positions)
         logits = self.cls.predictions(hidden)  # gather first, then project
@@ -106,10 +106,15 @@ class MaskedOnlyBertForPreTraining(BertForPreTraining):
             loss = loss + nsp_loss
         with torch.no_grad():
             correct = ((logits.argmax(-1) == targets) & is_target).sum()
-        return PretrainingOutput(loss=loss, mlm_loss=mlm_loss.detach(),
-                                 nsp_loss=None if nsp_loss is None else nsp_loss.detach(),
-                                 prediction_logits=logits, seq_relationship_logits=nsp_logits,
-                                 mlm_correct=correct, mlm_count=mlm_count)
+        return PretrainingOutput(
+            loss=loss,
+            mlm_loss=mlm_loss.detach(),
+            nsp_loss=None if nsp_loss is None else nsp_loss.detach(),
+            prediction_logits=logits,
+            seq_relationship_logits=nsp_logits,
+            mlm_correct=correct,
+            mlm_count=mlm_count,
+        )
 
 
 # --- MLM only, any family ----------------------------------------------------------------------
@@ -148,11 +153,21 @@ class MaskedOnlyMLM:
             return modules["decoder"](modules["head"](hidden))
         raise KmbError(f"{type(self).__name__}: no MLM head kmb knows (cls, lm_head, or head + decoder)")
 
-    def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
-                labels: torch.Tensor | None = None, masked_positions: torch.Tensor | None = None,
-                num_items_in_batch=None, **kwargs) -> MaskedLMOutput:
-        if (attention_mask is not None and attention_mask.dim() == 2 and self.config.model_type in BOOLEAN_MASK_FAMILIES
-                and self.config._attn_implementation == "sdpa"):
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        masked_positions: torch.Tensor | None = None,
+        num_items_in_batch=None,
+        **kwargs,
+    ) -> MaskedLMOutput:
+        if (
+            attention_mask is not None
+            and attention_mask.dim() == 2
+            and self.config.model_type in BOOLEAN_MASK_FAMILIES
+            and self.config._attn_implementation == "sdpa"
+        ):
             # As MaskedOnlyBertForPreTraining: no host check of the 2D mask at every forward.
             attention_mask = attention_mask[:, None, None, :].bool()
         encoder = getattr(self, self.base_model_prefix)
@@ -166,13 +181,17 @@ class MaskedOnlyMLM:
         mlm_count = is_target.sum()
         n_masked = mlm_count
         if num_items_in_batch is not None:
-            n_masked = num_items_in_batch[0] if torch.is_tensor(num_items_in_batch) and num_items_in_batch.numel() == 2 \
+            n_masked = (
+                num_items_in_batch[0]
+                if torch.is_tensor(num_items_in_batch) and num_items_in_batch.numel() == 2
                 else num_items_in_batch
+            )
         with torch.no_grad():
             correct = ((logits.argmax(-1) == targets) & is_target).sum()
         loss = mlm_sum / n_masked
-        return MaskedLMOutput(loss=loss, mlm_loss=loss.detach(), logits=logits, mlm_correct=correct,
-                              mlm_count=mlm_count)
+        return MaskedLMOutput(
+            loss=loss, mlm_loss=loss.detach(), logits=logits, mlm_correct=correct, mlm_count=mlm_count
+        )
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Save as the plain class: config.json names it, so plain AutoModelForMaskedLM loads the directory."""
@@ -204,10 +223,15 @@ def masked_only_mlm(source, **kwargs):
 
     config = source if isinstance(source, PretrainedConfig) else AutoConfig.from_pretrained(str(source))
     if type(config) not in MODEL_FOR_MASKED_LM_MAPPING:
-        raise KmbError(f"model type {config.model_type!r} has no AutoModelForMaskedLM class", path=None if
-                       isinstance(source, PretrainedConfig) else Path(source))
+        raise KmbError(
+            f"model type {config.model_type!r} has no AutoModelForMaskedLM class",
+            path=None if isinstance(source, PretrainedConfig) else Path(source),
+        )
     cls = masked_only_class(MODEL_FOR_MASKED_LM_MAPPING[type(config)])
-    model = cls._from_config(config, **kwargs) if isinstance(source, PretrainedConfig) else \
-        cls.from_pretrained(str(source), **kwargs)
+    model = (
+        cls._from_config(config, **kwargs)
+        if isinstance(source, PretrainedConfig)
+        else cls.from_pretrained(str(source), **kwargs)
+    )
     model.mlm_logits(torch.zeros(1, config.hidden_size, dtype=model.dtype))  # fails now, not mid-training
     return model

@@ -9,8 +9,18 @@ from kmb import __version__
 from kmb.storage import write_text_atomic
 
 
-def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, records: list[dict], summary: dict,
-                     model_config, differs_from_paper: dict[str, str], architectures: list[str] | None = None) -> Path:
+def write_model_card(
+    path: Path,
+    *,
+    name: str,
+    config,
+    shard_manifest: dict,
+    records: list[dict],
+    summary: dict,
+    model_config,
+    differs_from_paper: dict[str, str],
+    architectures: list[str] | None = None,
+) -> Path:
     """``architectures``: the classes the saved config.json names (default: ``model_config``'s)."""
     base = next((r for r in records if r.get("phase") == "base"), None)
     final = records[-1] if records else None
@@ -45,8 +55,11 @@ def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, rec
         f"- masking: {summary['masking']}",
         f"- vocab growth: {summary['vocab growth']}",
         f"- pretraining heads: {summary['heads']}"
-        + ("; the start model's MLM/NSP scores below are therefore no baseline"
-           if "freshly initialised" in summary["heads"] else ""),
+        + (
+            "; the start model's MLM/NSP scores below are therefore no baseline"
+            if "freshly initialised" in summary["heads"]
+            else ""
+        ),
         f"- tokenizer: {summary['tokenizer']} ({summary['tokenizer from']}, {shard_manifest['vocab_size']} tokens)",
         f"- architecture: hidden {model_config.hidden_size}, {model_config.num_hidden_layers} layers, "
         f"{model_config.num_attention_heads} heads, vocab {model_config.vocab_size}",
@@ -56,16 +69,39 @@ def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, rec
         "## Hyperparameters",
         "",
         f"Recipe: `{config.recipe}`. Values that differ from the paper's: "
-        + ("; ".join(f"{key} {value}" for key, value in differs_from_paper.items()) or "none") + ".",
+        + ("; ".join(f"{key} {value}" for key, value in differs_from_paper.items()) or "none")
+        + ".",
         "",
         "| option | value |",
         "|---|---|",
     ]
-    for key in ("recipe", "objective", "whole_word_masking", "epochs", "max_steps", "batch_size", "grad_accum", "lr", "warmup", "weight_decay", "max_length",
-                "seed", "static_masking", "mlm_probability", "init", "dropout"):
+    for key in (
+        "recipe",
+        "objective",
+        "whole_word_masking",
+        "epochs",
+        "max_steps",
+        "batch_size",
+        "grad_accum",
+        "lr",
+        "warmup",
+        "weight_decay",
+        "max_length",
+        "seed",
+        "static_masking",
+        "mlm_probability",
+        "init",
+        "dropout",
+    ):
         lines.append(f"| {key} | {getattr(config, key)} |")
-    lines += [f"| precision | {summary['precision']} |", f"| processes | {summary['processes']} |",
-              f"| optimizer steps | {summary['steps']} |", "", "## Validation metrics", ""]
+    lines += [
+        f"| precision | {summary['precision']} |",
+        f"| processes | {summary['processes']} |",
+        f"| optimizer steps | {summary['steps']} |",
+        "",
+        "## Validation metrics",
+        "",
+    ]
     if final is not None:
         lines += ["| metric | start model | final |", "|---|---:|---:|"]
         for key in [k for k in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss") if k in final]:
@@ -79,23 +115,31 @@ def write_model_card(path: Path, *, name: str, config, shard_manifest: dict, rec
 def _data_lines(manifest: dict, config, nsp: bool) -> list[str]:
     """The data section: the pair table and how pairs were made (MLM + NSP), or the segment table."""
     splits = manifest["splits"]
-    masking = (f"MLM: {config.mlm_probability:.0%} of non-special "
-               f"{'tokens, whole eojeol at a time' if config.whole_word_masking else 'tokens'}, 80% [MASK] / "
-               f"10% random / 10% unchanged, "
-               f"{'fixed masks (static)' if config.static_masking else 'drawn afresh every epoch (dynamic)'}.")
+    masking = (
+        f"MLM: {config.mlm_probability:.0%} of non-special "
+        f"{'tokens, whole eojeol at a time' if config.whole_word_masking else 'tokens'}, 80% [MASK] / "
+        f"10% random / 10% unchanged, "
+        f"{'fixed masks (static)' if config.static_masking else 'drawn afresh every epoch (dynamic)'}."
+    )
     if not nsp:
         lines = ["## Data", "", "| split | sentences | segments | tokens |", "|---|---:|---:|---:|"]
-        lines += [f"| {split} | {info['sentences']:,} | {info['segments']:,} | {info['tokens']:,} |"
-                  for split, info in splits.items()]
-        return lines + ["", "Segments: consecutive sentences of one document packed up to "
-                        f"{manifest['max_length']} tokens (RoBERTa's doc-sentences), never across a removed sentence.",
-                        masking]
+        lines += [
+            f"| {split} | {info['sentences']:,} | {info['segments']:,} | {info['tokens']:,} |"
+            for split, info in splits.items()
+        ]
+        return lines + [
+            "",
+            "Segments: consecutive sentences of one document packed up to "
+            f"{manifest['max_length']} tokens (RoBERTa's doc-sentences), never across a removed sentence.",
+            masking,
+        ]
     lines = ["## Data", "", "| split | sentences | pairs | NotNext pairs | tokens |", "|---|---:|---:|---:|---:|"]
-    lines += [f"| {split} | {info['sentences']:,} | {info['pairs']:,} | {info['not_next']:,} | {info['tokens']:,} |"
-              for split, info in splits.items()]
+    lines += [
+        f"| {split} | {info['sentences']:,} | {info['pairs']:,} | {info['not_next']:,} | {info['tokens']:,} |"
+        for split, info in splits.items()
+    ]
     return lines + [
         "",
         "Pairs: consecutive sentences of a document (IsNext) or, for half of them, a random sentence of",
-        "another document (NotNext); `[CLS] A [SEP] B [SEP]`, truncated to "
-        f"{manifest['max_length']} tokens. {masking}",
+        f"another document (NotNext); `[CLS] A [SEP] B [SEP]`, truncated to {manifest['max_length']} tokens. {masking}",
     ]

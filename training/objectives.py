@@ -86,18 +86,24 @@ def choose_objective(requested: str, config, heads: BaseHeads | None, path: Path
     """-> "mlm" or "mlm+nsp" for --objective ``requested``; ``heads`` None means from scratch (a BERT)."""
     nsp_family = config.model_type in NSP_FAMILIES
     if requested == "mlm+nsp" and not nsp_family:
-        raise KmbError(f"--objective mlm+nsp: a {config.model_type!r} model has no NSP head (only BERT's "
-                       "BertForPreTraining has one; this family was pretrained without next sentence prediction): "
-                       "use --objective mlm or auto", path=path)
+        raise KmbError(
+            f"--objective mlm+nsp: a {config.model_type!r} model has no NSP head (only BERT's "
+            "BertForPreTraining has one; this family was pretrained without next sentence prediction): "
+            "use --objective mlm or auto",
+            path=path,
+        )
     if heads is None:
         return "mlm+nsp" if requested == "auto" else requested
     if requested == "auto":
         requested = "mlm+nsp" if nsp_family and (heads.nsp or not heads.mlm) else "mlm"
     if requested == "mlm" and not heads.mlm:
         named = f" ({', '.join(heads.architectures)})" if heads.architectures else ""
-        raise KmbError(f"the base model{named} has no MLM head in its checkpoint, so MLM pretraining would start "
-                       "from a random head and continue nothing the model learnt (an ELECTRA discriminator predicts "
-                       "replaced tokens, not masked ones): start from a masked-LM checkpoint", path=path)
+        raise KmbError(
+            f"the base model{named} has no MLM head in its checkpoint, so MLM pretraining would start "
+            "from a random head and continue nothing the model learnt (an ELECTRA discriminator predicts "
+            "replaced tokens, not masked ones): start from a masked-LM checkpoint",
+            path=path,
+        )
     return requested
 
 

@@ -69,13 +69,17 @@ class StepProfiler(TrainerCallback):
         profiler.__exit__(None, None, None)
         if steps <= 0:
             return
-        self.result = {"profile": str(self.out_dir), "profiled steps": steps,
-                       "profiled step ms": round(seconds / steps * 1000, 1)}
+        self.result = {
+            "profile": str(self.out_dir),
+            "profiled steps": steps,
+            "profiled step ms": round(seconds / steps * 1000, 1),
+        }
         try:
             self._write(profiler, steps, seconds)
         except Exception as exc:  # a diagnostic must never cost the training run its model
-            logger.warning("kmb pretrain: writing the profile failed (%s: %s); training goes on",
-                           type(exc).__name__, exc)
+            logger.warning(
+                "kmb pretrain: writing the profile failed (%s: %s); training goes on", type(exc).__name__, exc
+            )
             self.result["profile"] = f"not written: {type(exc).__name__}: {exc}"
 
     def _write(self, profiler, steps: int, seconds: float) -> None:
@@ -93,7 +97,8 @@ class StepProfiler(TrainerCallback):
 def kernel_seconds(profiler) -> float:
     """Seconds during which at least one GPU kernel ran (overlapping kernels counted once)."""
     spans = sorted(
-        (e.time_range.start, e.time_range.end) for e in profiler.events()
+        (e.time_range.start, e.time_range.end)
+        for e in profiler.events()
         if e.device_type == torch.autograd.DeviceType.CUDA and e.time_range.end > e.time_range.start
     )
     busy, end = 0.0, float("-inf")

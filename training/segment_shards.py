@@ -37,8 +37,14 @@ import torch
 
 from kmb.errors import KmbError
 from kmb.storage import SEGMENT_SHARDS, atomic_dir, write_json_atomic
-from kmb.training.masking import (mask_batch, mask_epoch_and_index, mask_keys, masked_positions, word_marker,
-                                  word_start_table)
+from kmb.training.masking import (
+    mask_batch,
+    mask_epoch_and_index,
+    mask_keys,
+    masked_positions,
+    word_marker,
+    word_start_table,
+)
 from kmb.training.sentence_pairs import OrderedSentences, write_ordered_sentences
 from kmb.training.shards import SPLITS, PairMasking, ShardSet, fingerprint, load_current
 
@@ -71,8 +77,9 @@ class SentenceEncoder:
     def __call__(self, texts: list[str]) -> list[list[int]]:
         if self.prefix:
             texts = [self.prefix + t for t in texts]
-        return self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False,
-                              return_token_type_ids=False)["input_ids"]
+        return self.tokenizer(
+            texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False
+        )["input_ids"]
 
 
 class SegmentPacker:
@@ -103,9 +110,17 @@ class SegmentPacker:
         return segment
 
 
-def build_segment_shards(folder: Path, sentence_files: list[Path], tokenizer, tokenizer_dir: Path, *,
-                         max_length: int = 128, shard_segments: int = 1_000_000, chunk_sentences: int = 8192,
-                         progress=None) -> SegmentSet:
+def build_segment_shards(
+    folder: Path,
+    sentence_files: list[Path],
+    tokenizer,
+    tokenizer_dir: Path,
+    *,
+    max_length: int = 128,
+    shard_segments: int = 1_000_000,
+    chunk_sentences: int = 8192,
+    progress=None,
+) -> SegmentSet:
     """Build (or reuse when current) the train and valid segment shards in ``folder``.
 
     Takes the corpus's sentence files, a transformers tokenizer with cls and sep tokens, and the
@@ -115,8 +130,9 @@ def build_segment_shards(folder: Path, sentence_files: list[Path], tokenizer, to
     if max_length < 3:
         raise KmbError(f"--max-length must be at least 3 ([CLS] a token [SEP]), not {max_length}")
     if tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
-        raise KmbError("the tokenizer has no cls/sep (or <s>/</s>) token to open and close a segment",
-                       path=tokenizer_dir)
+        raise KmbError(
+            "the tokenizer has no cls/sep (or <s>/</s>) token to open and close a segment", path=tokenizer_dir
+        )
     expected = segment_fingerprint(sentence_files, tokenizer_dir, max_length)
     current = load_current(folder, expected)
     if current is not None:
@@ -129,18 +145,37 @@ def build_segment_shards(folder: Path, sentence_files: list[Path], tokenizer, to
         for split in SPLITS:
             ordered_path = tmp / f"{split}-sentences.arrow"
             if write_ordered_sentences(sentence_files, split, ordered_path) == 0:
-                raise KmbError(f"the corpus has no {split!r} sentences: rebuild it with a {split} split",
-                               path=sentence_files[0].parent)
+                raise KmbError(
+                    f"the corpus has no {split!r} sentences: rebuild it with a {split} split",
+                    path=sentence_files[0].parent,
+                )
             sentences = OrderedSentences(ordered_path)
             packer = SegmentPacker(tokenizer.cls_token_id, tokenizer.sep_token_id, max_length)
-            splits[split] = _write_split(tmp, split, sentences, SentenceEncoder(tokenizer), packer, schema,
-                                         shard_segments, chunk_sentences, progress)
+            splits[split] = _write_split(
+                tmp,
+                split,
+                sentences,
+                SentenceEncoder(tokenizer),
+                packer,
+                schema,
+                shard_segments,
+                chunk_sentences,
+                progress,
+            )
             splits[split]["sentences"] = len(sentences)
             sentences.close()
             ordered_path.unlink()
-        manifest = {"fingerprint": expected, "kind": "segments", "format": SEGMENT_FORMAT, "max_length": max_length,
-                    "tokenizer": str(tokenizer_dir), "vocab_size": vocab_size, "id_type": str(id_type),
-                    "sentence_files": [str(p) for p in sentence_files], "splits": splits}
+        manifest = {
+            "fingerprint": expected,
+            "kind": "segments",
+            "format": SEGMENT_FORMAT,
+            "max_length": max_length,
+            "tokenizer": str(tokenizer_dir),
+            "vocab_size": vocab_size,
+            "id_type": str(id_type),
+            "sentence_files": [str(p) for p in sentence_files],
+            "splits": splits,
+        }
         write_json_atomic(tmp / "manifest.json", manifest)
     return SegmentSet(folder, manifest)
 
@@ -158,10 +193,18 @@ def _write_split(tmp, split, sentences, encoder, packer, schema, shard_segments,
             continue
         first_rows = pa.array([seg[1] for seg in done], pa.int64())
         lengths = np.fromiter((len(seg[0]) for seg in done), dtype=np.int16, count=len(done))
-        writer.write(pa.record_batch(
-            [pa.array([seg[0] for seg in done], type=schema.field("input_ids").type), pa.array(lengths),
-             doc_id.take(first_rows).combine_chunks(), sent_idx.take(first_rows).combine_chunks(),
-             pa.array([seg[2] for seg in done], pa.int32())], schema=schema))
+        writer.write(
+            pa.record_batch(
+                [
+                    pa.array([seg[0] for seg in done], type=schema.field("input_ids").type),
+                    pa.array(lengths),
+                    doc_id.take(first_rows).combine_chunks(),
+                    sent_idx.take(first_rows).combine_chunks(),
+                    pa.array([seg[2] for seg in done], pa.int32()),
+                ],
+                schema=schema,
+            )
+        )
         if progress is not None:
             progress(split, len(done))
     return writer.close()
@@ -210,9 +253,20 @@ class SegmentShardDataset(torch.utils.data.Dataset):
     ``lengths`` (tokens per segment) feeds a length-grouped sampler.
     """
 
-    def __init__(self, files: list[Path], *, seed: int, mask_token_id: int, vocab_size: int, special_ids: list[int],
-                 word_starts: np.ndarray | None = None, static_masking: bool = False, fixed_epoch: int | None = None,
-                 mlm_probability: float = 0.15, limit: int | None = None):
+    def __init__(
+        self,
+        files: list[Path],
+        *,
+        seed: int,
+        mask_token_id: int,
+        vocab_size: int,
+        special_ids: list[int],
+        word_starts: np.ndarray | None = None,
+        static_masking: bool = False,
+        fixed_epoch: int | None = None,
+        mlm_probability: float = 0.15,
+        limit: int | None = None,
+    ):
         self.masking = PairMasking(seed, mask_token_id, vocab_size, tuple(sorted(set(special_ids))), mlm_probability)
         self.word_starts = word_starts
         self.static_masking, self.fixed_epoch = static_masking, fixed_epoch
@@ -229,9 +283,15 @@ class SegmentShardDataset(torch.utils.data.Dataset):
     def for_tokenizer(cls, files: list[Path], tokenizer, *, seed: int, whole_word_masking: bool = False, **kwargs):
         """The dataset with the mask id, vocab size and special ids of ``tokenizer`` (and its word
         starts when ``whole_word_masking``); other keywords as for the constructor."""
-        return cls(files, seed=seed, mask_token_id=tokenizer.mask_token_id, vocab_size=len(tokenizer),
-                   special_ids=list(tokenizer.all_special_ids),
-                   word_starts=word_start_table(tokenizer) if whole_word_masking else None, **kwargs)
+        return cls(
+            files,
+            seed=seed,
+            mask_token_id=tokenizer.mask_token_id,
+            vocab_size=len(tokenizer),
+            special_ids=list(tokenizer.all_special_ids),
+            word_starts=word_start_table(tokenizer) if whole_word_masking else None,
+            **kwargs,
+        )
 
     def __len__(self) -> int:
         return self._len
@@ -241,14 +301,15 @@ class SegmentShardDataset(torch.utils.data.Dataset):
         b = int(np.searchsorted(self._starts, index, side="right") - 1)
         offsets, values = self._batches[b]
         row = index - int(self._starts[b])
-        return values[offsets[row]:offsets[row + 1]]
+        return values[offsets[row] : offsets[row + 1]]
 
     def __getitem__(self, key) -> dict:
         epoch, index = mask_epoch_and_index(key, self.fixed_epoch, self.static_masking)
         return {"input_ids": self.segment(index), "mask_epoch": epoch, "mask_index": index}
 
-    def collator(self, pad_token_id: int, pad_to_multiple_of: int | None = None,
-                 pad_to: int | None = None) -> "SegmentCollator":
+    def collator(
+        self, pad_token_id: int, pad_to_multiple_of: int | None = None, pad_to: int | None = None
+    ) -> SegmentCollator:
         return SegmentCollator(pad_token_id, self.masking, self.word_starts, pad_to_multiple_of, pad_to)
 
 
@@ -256,8 +317,14 @@ class SegmentCollator:
     """Pad a list of segments (to the longest, optionally to a multiple of 8 or a fixed length)
     and mask them, a few numpy passes over the whole batch."""
 
-    def __init__(self, pad_token_id: int, masking: PairMasking, word_starts: np.ndarray | None = None,
-                 pad_to_multiple_of: int | None = None, pad_to: int | None = None):
+    def __init__(
+        self,
+        pad_token_id: int,
+        masking: PairMasking,
+        word_starts: np.ndarray | None = None,
+        pad_to_multiple_of: int | None = None,
+        pad_to: int | None = None,
+    ):
         self.pad_token_id, self.masking, self.word_starts = pad_token_id, masking, word_starts
         self.pad_to_multiple_of, self.pad_to = pad_to_multiple_of, pad_to
         self._special = np.array(masking.special_ids, dtype=np.int64)
@@ -271,12 +338,19 @@ class SegmentCollator:
         real = np.arange(length)[None, :] < lengths[:, None]
         ids = np.full((len(features), length), self.pad_token_id, dtype=np.int64)
         ids[real] = np.concatenate([np.asarray(f["input_ids"], dtype=np.int64) for f in features])
-        keys = mask_keys(m.seed, np.array([f["mask_epoch"] for f in features]),
-                         np.array([f["mask_index"] for f in features]))
+        keys = mask_keys(
+            m.seed, np.array([f["mask_epoch"] for f in features]), np.array([f["mask_index"] for f in features])
+        )
         whole_word = self.word_starts is not None
-        masked, labels = mask_batch(ids, ~real | np.isin(ids, self._special), keys, mask_token_id=m.mask_token_id,
-                                    vocab_size=m.vocab_size, mlm_probability=m.mlm_probability,
-                                    word_starts=self.word_starts[ids] if whole_word else None)
+        masked, labels = mask_batch(
+            ids,
+            ~real | np.isin(ids, self._special),
+            keys,
+            mask_token_id=m.mask_token_id,
+            vocab_size=m.vocab_size,
+            mlm_probability=m.mlm_probability,
+            word_starts=self.word_starts[ids] if whole_word else None,
+        )
         return {
             "input_ids": torch.from_numpy(masked),
             "attention_mask": torch.from_numpy(real.astype(np.int64)),

@@ -15,9 +15,9 @@ Only per-sentence numpy arrays (document number, has-next flag: 5 bytes a senten
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -127,12 +127,12 @@ def iter_pair_chunks(sentences: OrderedSentences, seed: int, chunk_pairs: int = 
     table = sentences.table
     text, doc_id, sent_idx = table.column("text"), table.column("doc_id"), table.column("sent_idx")
     for start in range(0, len(a_rows), chunk_pairs):
-        a = pa.array(a_rows[start:start + chunk_pairs])
-        b = pa.array(b_rows[start:start + chunk_pairs])
+        a = pa.array(a_rows[start : start + chunk_pairs])
+        b = pa.array(b_rows[start : start + chunk_pairs])
         yield PairChunk(
             texts_a=text.take(a).to_pylist(),
             texts_b=text.take(b).to_pylist(),
-            labels=labels[start:start + chunk_pairs],
+            labels=labels[start : start + chunk_pairs],
             doc_id_a=doc_id.take(a).combine_chunks(),
             sent_idx_a=sent_idx.take(a).combine_chunks(),
             doc_id_b=doc_id.take(b).combine_chunks(),

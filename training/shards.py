@@ -25,8 +25,8 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from kmb.storage import PAIR_SHARDS, atomic_dir
 from kmb.errors import KmbError
+from kmb.storage import PAIR_SHARDS, atomic_dir
 from kmb.training.masking import mask_batch, mask_keys, masked_positions
 from kmb.training.sentence_pairs import OrderedSentences, iter_pair_chunks, write_ordered_sentences
 
@@ -106,8 +106,14 @@ class PairEncoder:
         if self.backend is not None:
             ids = [e.ids for e in self.backend.encode_batch(list(zip(texts_a, texts_b)))]
         else:
-            ids = self.tokenizer(texts_a, texts_b, truncation=True, max_length=self.max_length,
-                                 return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+            ids = self.tokenizer(
+                texts_a,
+                texts_b,
+                truncation=True,
+                max_length=self.max_length,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )["input_ids"]
         sep = self.sep_id
         n_first = np.fromiter((row.index(sep) + 1 for row in ids), dtype=np.int16, count=len(ids))
         return ids, n_first
@@ -142,23 +148,39 @@ def build_shards(
             ordered_path = tmp / f"{split}-sentences.arrow"
             n_sentences = write_ordered_sentences(sentence_files, split, ordered_path)
             if n_sentences == 0:
-                raise KmbError(f"the corpus has no {split!r} sentences: rebuild it with a {split} split",
-                               path=sentence_files[0].parent)
+                raise KmbError(
+                    f"the corpus has no {split!r} sentences: rebuild it with a {split} split",
+                    path=sentence_files[0].parent,
+                )
             sentences = OrderedSentences(ordered_path)
             # Different splits draw their NotNext partners from independent streams.
             files, pairs, tokens, not_next = _write_split(
-                tmp, split, sentences, encoder, schema, seed + split_no, shard_pairs, chunk_pairs, progress)
+                tmp, split, sentences, encoder, schema, seed + split_no, shard_pairs, chunk_pairs, progress
+            )
             sentences.close()
             ordered_path.unlink()
             if pairs == 0:
-                raise KmbError(f"the {split!r} split has no two consecutive sentences, so no NSP pairs",
-                               path=sentence_files[0].parent)
-            splits[split] = {"files": files, "pairs": pairs, "tokens": tokens, "not_next": not_next,
-                             "sentences": n_sentences}
+                raise KmbError(
+                    f"the {split!r} split has no two consecutive sentences, so no NSP pairs",
+                    path=sentence_files[0].parent,
+                )
+            splits[split] = {
+                "files": files,
+                "pairs": pairs,
+                "tokens": tokens,
+                "not_next": not_next,
+                "sentences": n_sentences,
+            }
         manifest = {
-            "fingerprint": expected, "format": FORMAT_VERSION, "max_length": max_length, "seed": seed,
-            "tokenizer": str(tokenizer_dir), "vocab_size": vocab_size, "id_type": str(id_type),
-            "sentence_files": [str(p) for p in sentence_files], "splits": splits,
+            "fingerprint": expected,
+            "format": FORMAT_VERSION,
+            "max_length": max_length,
+            "seed": seed,
+            "tokenizer": str(tokenizer_dir),
+            "vocab_size": vocab_size,
+            "id_type": str(id_type),
+            "sentence_files": [str(p) for p in sentence_files],
+            "splits": splits,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     return ShardSet(folder, manifest)
@@ -172,8 +194,16 @@ def _write_split(tmp, split, sentences, encoder, schema, seed, shard_pairs, chun
         ids, n_first = encoder(chunk.texts_a, chunk.texts_b)
         lengths = np.fromiter((len(r) for r in ids), dtype=np.int16, count=len(ids))
         batch = pa.record_batch(
-            [pa.array(ids, type=schema.field("input_ids").type), pa.array(n_first), pa.array(lengths),
-             pa.array(chunk.labels), chunk.doc_id_a, chunk.sent_idx_a, chunk.doc_id_b, chunk.sent_idx_b],
+            [
+                pa.array(ids, type=schema.field("input_ids").type),
+                pa.array(n_first),
+                pa.array(lengths),
+                pa.array(chunk.labels),
+                chunk.doc_id_a,
+                chunk.sent_idx_a,
+                chunk.doc_id_b,
+                chunk.sent_idx_b,
+            ],
             schema=schema,
         )
         if writer is None or in_file >= shard_pairs:
@@ -221,9 +251,20 @@ class PairShardDataset(torch.utils.data.Dataset):
     masking.
     """
 
-    def __init__(self, files: list[Path], *, seed: int, mask_token_id: int, vocab_size: int,
-                 special_ids: list[int], static_masking: bool = False, fixed_epoch: int | None = None,
-                 mlm_probability: float = 0.15, limit: int | None = None, word_starts: np.ndarray | None = None):
+    def __init__(
+        self,
+        files: list[Path],
+        *,
+        seed: int,
+        mask_token_id: int,
+        vocab_size: int,
+        special_ids: list[int],
+        static_masking: bool = False,
+        fixed_epoch: int | None = None,
+        mlm_probability: float = 0.15,
+        limit: int | None = None,
+        word_starts: np.ndarray | None = None,
+    ):
         self.masking = PairMasking(seed, mask_token_id, vocab_size, tuple(sorted(set(special_ids))), mlm_probability)
         self.word_starts = word_starts
         self.static_masking = static_masking
@@ -235,10 +276,14 @@ class PairShardDataset(torch.utils.data.Dataset):
             for i in range(reader.num_record_batches):
                 batch = reader.get_batch(i)
                 ids = batch.column("input_ids")
-                self._batches.append((
-                    ids.offsets.to_numpy(), ids.values.to_numpy(),
-                    batch.column("n_first").to_numpy(), batch.column("next_sentence_label").to_numpy(),
-                ))
+                self._batches.append(
+                    (
+                        ids.offsets.to_numpy(),
+                        ids.values.to_numpy(),
+                        batch.column("n_first").to_numpy(),
+                        batch.column("next_sentence_label").to_numpy(),
+                    )
+                )
                 lengths.append(batch.column("length").to_numpy())
                 starts.append(starts[-1] + batch.num_rows)
         self._starts = np.array(starts, dtype=np.int64)
@@ -254,7 +299,7 @@ class PairShardDataset(torch.utils.data.Dataset):
         b = int(np.searchsorted(self._starts, index, side="right") - 1)
         offsets, values, n_first, labels = self._batches[b]
         row = index - int(self._starts[b])
-        return values[offsets[row]:offsets[row + 1]], int(n_first[row]), int(labels[row])
+        return values[offsets[row] : offsets[row + 1]], int(n_first[row]), int(labels[row])
 
     def __getitem__(self, key) -> dict:
         epoch, index = key if isinstance(key, tuple) else (0, key)
@@ -263,20 +308,38 @@ class PairShardDataset(torch.utils.data.Dataset):
         elif self.static_masking:
             epoch = 0
         ids, n_first, nsp_label = self.pair(int(index))
-        return {"input_ids": ids, "n_first": n_first, "next_sentence_label": nsp_label,
-                "mask_epoch": int(epoch), "mask_index": int(index)}
+        return {
+            "input_ids": ids,
+            "n_first": n_first,
+            "next_sentence_label": nsp_label,
+            "mask_epoch": int(epoch),
+            "mask_index": int(index),
+        }
 
-    def collator(self, pad_token_id: int, pad_to_multiple_of: int | None = None, pad_to: int | None = None) -> PairCollator:
-        return PairCollator(pad_token_id, self.masking, pad_to_multiple_of=pad_to_multiple_of, pad_to=pad_to,
-                            word_starts=self.word_starts)
+    def collator(
+        self, pad_token_id: int, pad_to_multiple_of: int | None = None, pad_to: int | None = None
+    ) -> PairCollator:
+        return PairCollator(
+            pad_token_id,
+            self.masking,
+            pad_to_multiple_of=pad_to_multiple_of,
+            pad_to=pad_to,
+            word_starts=self.word_starts,
+        )
 
 
 class PairCollator:
     """Pad a list of pairs (optionally to a multiple of 8 for tensor cores, or to a fixed length)
     and mask them, all in a few numpy passes over the batch (whole words with ``word_starts``)."""
 
-    def __init__(self, pad_token_id: int, masking: PairMasking, pad_to_multiple_of: int | None = None,
-                 pad_to: int | None = None, word_starts: np.ndarray | None = None):
+    def __init__(
+        self,
+        pad_token_id: int,
+        masking: PairMasking,
+        pad_to_multiple_of: int | None = None,
+        pad_to: int | None = None,
+        word_starts: np.ndarray | None = None,
+    ):
         self.word_starts = word_starts
         self.pad_token_id = pad_token_id
         self.masking = masking
@@ -299,11 +362,19 @@ class PairCollator:
         ids[real] = np.concatenate([np.asarray(f["input_ids"], dtype=np.int64) for f in features])
         n_first = np.array([f["n_first"] for f in features], dtype=np.int64)
         special = ~real | np.isin(ids, self._special)
-        keys = mask_keys(m.seed, np.array([f["mask_epoch"] for f in features]), np.array([f["mask_index"] for f in features]))
+        keys = mask_keys(
+            m.seed, np.array([f["mask_epoch"] for f in features]), np.array([f["mask_index"] for f in features])
+        )
         whole_word = self.word_starts is not None
-        masked, labels = mask_batch(ids, special, keys, mask_token_id=m.mask_token_id, vocab_size=m.vocab_size,
-                                    mlm_probability=m.mlm_probability,
-                                    word_starts=self.word_starts[ids] if whole_word else None)
+        masked, labels = mask_batch(
+            ids,
+            special,
+            keys,
+            mask_token_id=m.mask_token_id,
+            vocab_size=m.vocab_size,
+            mlm_probability=m.mlm_probability,
+            word_starts=self.word_starts[ids] if whole_word else None,
+        )
         return {
             "input_ids": torch.from_numpy(masked),
             "token_type_ids": torch.from_numpy(((columns >= n_first[:, None]) & real).astype(np.int64)),

@@ -125,16 +125,22 @@ class ThroughputMeter(TrainerCallback):
             return control
         seconds = self._now() - self.start[0] - self.paused_seconds
         flops, tokens, positions = self._totals()
-        window = torch.tensor([flops - self.start[1], tokens - self.start[2], positions - self.start[3]],
-                              dtype=torch.float64, device=args.device)
+        window = torch.tensor(
+            [flops - self.start[1], tokens - self.start[2], positions - self.start[3]],
+            dtype=torch.float64,
+            device=args.device,
+        )
         if args.world_size > 1:
             window = self.trainer.accelerator.reduce(window, "sum")
         flops, tokens, positions = window.tolist()
         if seconds <= 0 or tokens <= 0:
             return control
         tflops = flops / seconds / args.world_size / 1e12
-        self.result = {"tokens/s": round(tokens / seconds), "padding": round(1 - tokens / positions, 4),
-                       "TFLOP/s per device": float(f"{tflops:.3g}")}
+        self.result = {
+            "tokens/s": round(tokens / seconds),
+            "padding": round(1 - tokens / positions, 4),
+            "TFLOP/s per device": float(f"{tflops:.3g}"),
+        }
         if torch.cuda.is_available():
             name = torch.cuda.get_device_name()
             peak = peak_bf16_tflops(name)

@@ -45,16 +45,16 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
         if self.group:
             mega = self.global_batch * 50
             for start in range(0, len(order), mega):
-                block = order[start:start + mega]
+                block = order[start : start + mega]
                 # stable sort, longest first: the first batch is the largest, so memory fails early
-                order[start:start + mega] = block[np.argsort(-self.lengths[block], kind="stable")]
+                order[start : start + mega] = block[np.argsort(-self.lengths[block], kind="stable")]
             # Shuffle whole global batches so long and short ones alternate over the epoch.
             n_full = len(order) // self.global_batch
             batches = order[: n_full * self.global_batch].reshape(n_full, self.global_batch)
             batches = batches[rng.permutation(n_full)]
-            order = np.concatenate([batches.reshape(-1), order[n_full * self.global_batch:]])
+            order = np.concatenate([batches.reshape(-1), order[n_full * self.global_batch :]])
         for start in range(0, len(order), 65_536):  # no Python list of the whole epoch
-            for index in order[start:start + 65_536].tolist():
+            for index in order[start : start + 65_536].tolist():
                 yield (self.epoch, index)
 
 
@@ -70,8 +70,18 @@ class PretrainingTrainer(Trainer):
     ``seed`` and ``group_by_length`` order the pairs; ``profile_steps`` (profiled, so slower) are
     left out of the throughput measure."""
 
-    def __init__(self, *args, lengths, global_batch, seed: int, group_by_length: bool, profile_steps: int,
-                 metrics_path: Path, eval_collator, **kwargs):
+    def __init__(
+        self,
+        *args,
+        lengths,
+        global_batch,
+        seed: int,
+        group_by_length: bool,
+        profile_steps: int,
+        metrics_path: Path,
+        eval_collator,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.kmb_lengths = lengths
         self.kmb_global_batch = global_batch
@@ -86,8 +96,9 @@ class PretrainingTrainer(Trainer):
         self.add_callback(self.kmb_meter)
 
     def _get_train_sampler(self, train_dataset=None):
-        return LengthGroupedSampler(self.kmb_lengths, self.kmb_global_batch, self.kmb_seed,
-                                    group=self.kmb_group_by_length)
+        return LengthGroupedSampler(
+            self.kmb_lengths, self.kmb_global_batch, self.kmb_seed, group=self.kmb_group_by_length
+        )
 
     def _get_num_items_in_batch(self, batch_samples, device):
         # Global counts of masked tokens and of pairs over all micro-batches and processes:
@@ -114,8 +125,13 @@ class PretrainingTrainer(Trainer):
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
         model = self.accelerator.unwrap_model(self.model)
         metrics = validation_metrics(
-            model, dataset, self.kmb_eval_collator, batch_size=self.args.per_device_eval_batch_size,
-            device=self.args.device, rank=self.args.process_index, world_size=self.args.world_size,
+            model,
+            dataset,
+            self.kmb_eval_collator,
+            batch_size=self.args.per_device_eval_batch_size,
+            device=self.args.device,
+            rank=self.args.process_index,
+            world_size=self.args.world_size,
             reduce=(lambda t: self.accelerator.reduce(t, "sum")) if self.args.world_size > 1 else None,
             autocast=self.accelerator.autocast,
         )

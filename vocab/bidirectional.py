@@ -33,8 +33,8 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-from kmb.storage import write_text_atomic
 from kmb.errors import KmbError
+from kmb.storage import write_text_atomic
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 MAX_WORD_CHARS = 200
@@ -122,7 +122,11 @@ def _patterns() -> tuple[re.Pattern, re.Pattern]:
             space.append(cp)
         elif cp == 0 or cp == 0xFFFD or cat in ("Cc", "Cf"):
             removed.append(cp)
-        elif (33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126) or cat.startswith("P") or _is_cjk(cp):
+        elif (
+            (33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126)
+            or cat.startswith("P")
+            or _is_cjk(cp)
+        ):
             single.append(cp)
     one, gone, blank = _ranges(single), _ranges(removed), _ranges(space)
     words = re.compile(f"[{one}]|[^{one}{blank}]+")

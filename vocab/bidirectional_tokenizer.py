@@ -29,7 +29,15 @@ class BidirectionalBertTokenizer(BertTokenizerLegacy):
 
     def __init__(self, vocab_file, **kwargs):
         # KR-BERT's settings are fixed: a config asking otherwise would silently change the ids.
-        for key in ("do_lower_case", "strip_accents", "tokenize_chinese_chars", "do_basic_tokenize", "tokenizer_class", CONFIG_KEY, "backend"):
+        for key in (
+            "do_lower_case",
+            "strip_accents",
+            "tokenize_chinese_chars",
+            "do_basic_tokenize",
+            "tokenizer_class",
+            CONFIG_KEY,
+            "backend",
+        ):
             kwargs.pop(key, None)
         kwargs.setdefault("model_max_length", 512)
         read_vocab_file(vocab_file)  # one clear error for duplicates / missing specials
@@ -86,6 +94,7 @@ class BidirectionalBertTokenizer(BertTokenizerLegacy):
         mark_bidirectional(Path(save_directory), tokens)
         return files
 
+
 def mark_bidirectional(directory: Path, tokens: list[str]) -> None:
     """Record the choice in tokenizer_config.json and write a forward tokenizer.json beside it."""
     from kmb.vocab.tokenizers import forward_tokenizer_from_tokens
@@ -93,7 +102,13 @@ def mark_bidirectional(directory: Path, tokens: list[str]) -> None:
     config_path = directory / "tokenizer_config.json"
     config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
     config.update(
-        {"tokenizer_class": "BertTokenizer", "backend": "tokenizers", "do_lower_case": False, "strip_accents": False, CONFIG_KEY: "bidirectional"}
+        {
+            "tokenizer_class": "BertTokenizer",
+            "backend": "tokenizers",
+            "do_lower_case": False,
+            "strip_accents": False,
+            CONFIG_KEY: "bidirectional",
+        }
     )
     config.pop("auto_map", None)
     forward_tokenizer_from_tokens(tokens).backend_tokenizer.save(str(directory / "tokenizer.json"))

@@ -53,8 +53,12 @@ class BuildConfig:
 
     def __post_init__(self):
         # The numeric options, checked on construction: before anything reads or writes the workspace.
-        for option, value in (("--min-count", self.min_count), ("--top", self.top),
-                              ("--pad-to-multiple", self.pad_to_multiple), ("--coverage-sentences", self.coverage_sentences)):
+        for option, value in (
+            ("--min-count", self.min_count),
+            ("--top", self.top),
+            ("--pad-to-multiple", self.pad_to_multiple),
+            ("--coverage-sentences", self.coverage_sentences),
+        ):
             if value < 0:
                 raise KmbError(f"{option} must be 0 or more, not {value}")
 
@@ -162,8 +166,15 @@ def rejection_reason(term: str) -> str | None:
     return "split by BERT's basic tokenizer"
 
 
-def select_terms(n_term_rows: int, terms: list[str], counts: dict[str, int], extra_terms: list[str],
-                 config: BuildConfig, in_base, reason) -> tuple[list[str], list[dict], dict[str, int]]:
+def select_terms(
+    n_term_rows: int,
+    terms: list[str],
+    counts: dict[str, int],
+    extra_terms: list[str],
+    config: BuildConfig,
+    in_base,
+    reason,
+) -> tuple[list[str], list[dict], dict[str, int]]:
     """The paper's selection, every step counted: (accepted terms in order, rejected, report).
 
     ``in_base(term)`` says whether the base vocab already has the term; ``reason(term)`` why it
@@ -212,8 +223,9 @@ def plan_vocab(
     de-identification placeholders the corpus holds (``placeholders``) are appended after the
     terms, so that each stays one token."""
     base = set(base_tokens)
-    accepted, rejected, report = select_terms(n_term_rows, terms, counts, extra_terms, config,
-                                              base.__contains__, rejection_reason)
+    accepted, rejected, report = select_terms(
+        n_term_rows, terms, counts, extra_terms, config, base.__contains__, rejection_reason
+    )
     new_placeholders = [p for p in placeholders if p not in base and p not in accepted]
     report["placeholders"] = len(new_placeholders)
     terms_added, accepted = accepted, accepted + new_placeholders
@@ -250,8 +262,10 @@ def placeholders_in_corpus(sentences_dir: Path) -> list[str]:
     if not sentences_dir.is_dir() or next(sentences_dir.glob("*.parquet"), None) is None:
         return []
     pattern = r"\[(?:" + "|".join(PLACEHOLDERS) + r")\]"
-    rows = duckdb.sql("select distinct unnest(regexp_extract_all(text, $pattern)) from read_parquet($files)",
-                      params={"pattern": pattern, "files": str(sentences_dir / "*.parquet")}).fetchall()
+    rows = duckdb.sql(
+        "select distinct unnest(regexp_extract_all(text, $pattern)) from read_parquet($files)",
+        params={"pattern": pattern, "files": str(sentences_dir / "*.parquet")},
+    ).fetchall()
     found = {row[0] for row in rows}
     return [p for p in PLACEHOLDERS.values() if p in found]
 
@@ -312,8 +326,9 @@ def coverage_report(encoders: dict, counts: dict[str, int], sentences_dir: Path 
 
 
 # --- the command -----------------------------------------------------------------------------------------
-def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path | None, config: BuildConfig = BuildConfig(),
-                force: bool = False) -> dict:
+def build_vocab(
+    ws, base_vocab: str | Path, out_dir: str | Path | None, config: BuildConfig | None = None, force: bool = False
+) -> dict:
     """`kmb vocab build`: write the extended tokenizer directory (None: vocab/medical); returns the
     full report dict.
 
@@ -323,6 +338,7 @@ def build_vocab(ws, base_vocab: str | Path, out_dir: str | Path | None, config: 
     another kind of kmb output)."""
     from kmb.storage import check_output_dir
 
+    config = config or BuildConfig()
     out_dir = Path(out_dir) if out_dir is not None else ws.vocab("medical")
     check_output_dir(out_dir, TOKENIZER_OUTPUT, force)
     with ws.lock(f"vocab/{out_dir.name}"):
@@ -335,8 +351,11 @@ TOKENIZER_OUTPUT = "tokenizer"
 def _build_vocab(ws, base_vocab, out_dir: Path, config: BuildConfig, force: bool) -> dict:
     base_kind = base_tokenizer_kind(base_vocab)
     if base_kind != WORDPIECE and (config.continuation or config.bidirectional or config.pad_to_multiple):
-        raise KmbError(f"--continuation, --bidirectional and --pad-to-multiple need a WordPiece vocab.txt; "
-                       f"this base is a {base_kind} tokenizer", path=base_vocab)
+        raise KmbError(
+            f"--continuation, --bidirectional and --pad-to-multiple need a WordPiece vocab.txt; "
+            f"this base is a {base_kind} tokenizer",
+            path=base_vocab,
+        )
     base_path = resolve_base_vocab(base_vocab) if base_kind == WORDPIECE else Path(base_vocab)
     n_rows, terms = read_term_table(ws.terms / "terms.parquet")
     counts, mode = read_term_counts(ws.terms / "term_freq.parquet")
@@ -347,8 +366,16 @@ def _build_vocab(ws, base_vocab, out_dir: Path, config: BuildConfig, force: bool
     return _build_added_tokens(ws, base_path, base_kind, out_dir, config, inputs, mode, force)
 
 
-def _report(base: Path, mode: str, tokenizer: str, config: BuildConfig, steps: dict, rejected: list, coverage: dict,
-            added: list[str]) -> dict:
+def _report(
+    base: Path,
+    mode: str,
+    tokenizer: str,
+    config: BuildConfig,
+    steps: dict,
+    rejected: list,
+    coverage: dict,
+    added: list[str],
+) -> dict:
     return {
         "base vocab": str(base),
         "count mode": mode,
@@ -361,18 +388,22 @@ def _report(base: Path, mode: str, tokenizer: str, config: BuildConfig, steps: d
     }
 
 
-def _build_wordpiece(ws, base_path: Path, out_dir: Path, config: BuildConfig, inputs: tuple, mode: str,
-                     force: bool) -> dict:
+def _build_wordpiece(
+    ws, base_path: Path, out_dir: Path, config: BuildConfig, inputs: tuple, mode: str, force: bool
+) -> dict:
     from kmb.storage import atomic_dir
     from kmb.vocab.tokenizers import save_tokenizer_dir
 
     n_rows, terms, counts, extra_terms, placeholders = inputs
     base_tokens = read_vocab_file(base_path)
     plan = plan_vocab(base_tokens, n_rows, terms, counts, extra_terms, config, placeholders)
-    encoders = {"before": wordpiece_encoder(base_tokens, config.bidirectional),
-                "after": wordpiece_encoder(plan.tokens, config.bidirectional)}
-    coverage = coverage_report(encoders, {t: counts.get(t, 0) for t in terms}, ws.corpus / "sentences",
-                               config.coverage_sentences)
+    encoders = {
+        "before": wordpiece_encoder(base_tokens, config.bidirectional),
+        "after": wordpiece_encoder(plan.tokens, config.bidirectional),
+    }
+    coverage = coverage_report(
+        encoders, {t: counts.get(t, 0) for t in terms}, ws.corpus / "sentences", config.coverage_sentences
+    )
     wordpiece = BIDIRECTIONAL_WP if config.bidirectional else FORWARD_WP
     full_report = _report(base_path, mode, wordpiece, config, plan.report, plan.rejected, coverage, plan.added_terms)
     with atomic_dir(out_dir, kind=TOKENIZER_OUTPUT, force=force) as tmp:
@@ -382,8 +413,9 @@ def _build_wordpiece(ws, base_path: Path, out_dir: Path, config: BuildConfig, in
     return full_report
 
 
-def _build_added_tokens(ws, base_dir: Path, kind: str, out_dir: Path, config: BuildConfig, inputs: tuple,
-                        mode: str, force: bool) -> dict:
+def _build_added_tokens(
+    ws, base_dir: Path, kind: str, out_dir: Path, config: BuildConfig, inputs: tuple, mode: str, force: bool
+) -> dict:
     from tokenizers import AddedToken
     from transformers import AutoTokenizer
 
@@ -405,21 +437,27 @@ def _build_added_tokens(ws, base_dir: Path, kind: str, out_dir: Path, config: Bu
     accepted, rejected, steps = select_terms(n_rows, terms, counts, extra_terms, config, in_base, reason)
     new_placeholders = [p for p in placeholders if p not in base.get_vocab() and p not in accepted]
     steps["placeholders"] = len(new_placeholders)
-    added = extended.add_tokens([AddedToken(t, single_word=False, lstrip=True, rstrip=False, normalized=True)
-                                 for t in accepted]
-                                + [AddedToken(p, normalized=False) for p in new_placeholders])
+    added = extended.add_tokens(
+        [AddedToken(t, single_word=False, lstrip=True, rstrip=False, normalized=True) for t in accepted]
+        + [AddedToken(p, normalized=False) for p in new_placeholders]
+    )
     accepted = accepted + new_placeholders
     if added != len(accepted) or len(extended) != len(base) + len(accepted):
         raise KmbError(f"the tokenizers library added {added} of {len(accepted)} terms", path=base_dir)
     steps.update({"added tokens": added, "base tokens": len(base), "vocab size": len(extended)})
-    coverage = coverage_report({"before": encode, "after": tokenizer_encoder(extended)},
-                               {t: counts.get(t, 0) for t in terms}, ws.corpus / "sentences", config.coverage_sentences)
+    coverage = coverage_report(
+        {"before": encode, "after": tokenizer_encoder(extended)},
+        {t: counts.get(t, 0) for t in terms},
+        ws.corpus / "sentences",
+        config.coverage_sentences,
+    )
     full_report = _report(base_dir, mode, f"{kind} + added tokens", config, steps, rejected, coverage, accepted)
     with atomic_dir(out_dir, kind=TOKENIZER_OUTPUT, force=force) as tmp:
         extended.save_pretrained(str(tmp))
         config_path = tmp / "tokenizer_config.json"
-        write_json_atomic(config_path, {**json.loads(config_path.read_text(encoding="utf-8")),
-                                        "kmb_base_vocab_size": len(base)})
+        write_json_atomic(
+            config_path, {**json.loads(config_path.read_text(encoding="utf-8")), "kmb_base_vocab_size": len(base)}
+        )
         write_json_atomic(tmp / REPORT_FILE, full_report)
     full_report["out"] = str(out_dir)
     return full_report

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kmb.storage import MODEL_OUTPUT, atomic_dir, check_output_dir
 from kmb.errors import KmbError
+from kmb.storage import MODEL_OUTPUT, atomic_dir, check_output_dir
 
 INITS = ("normal", "subword-mean")  # the paper's first; the default
 
@@ -145,8 +145,14 @@ def _model_class(config):
     return transformers.MODEL_FOR_MASKED_LM_MAPPING[type(config)]
 
 
-def extend_model(model_dir: str | Path, vocab_dir: str | Path, out_dir: str | Path, init: str = "normal", seed: int = 0,
-                 force: bool = False) -> dict:
+def extend_model(
+    model_dir: str | Path,
+    vocab_dir: str | Path,
+    out_dir: str | Path,
+    init: str = "normal",
+    seed: int = 0,
+    force: bool = False,
+) -> dict:
     """Load the model in `model_dir` (and its tokenizer), extend it to the tokenizer in `vocab_dir`,
     and save model (safetensors) + new tokenizer to `out_dir` atomically. Returns a summary dict.
     An existing `out_dir` that kmb did not write as a model is refused (`force`: replace another

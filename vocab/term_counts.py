@@ -151,7 +151,9 @@ def count_batch(batch: pa.RecordBatch) -> pa.Table:
     row_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))  # +1: the newline after each text
     hits = list(_AUTOMATON.iter("\n".join(texts.to_pylist())))
     if not hits:
-        return pa.table({"term_id": pa.array([], pa.int32()), "doc_id": pa.array([], pa.string()), "n": pa.array([], pa.int64())})
+        return pa.table(
+            {"term_id": pa.array([], pa.int32()), "doc_id": pa.array([], pa.string()), "n": pa.array([], pa.int64())}
+        )
     # columns: end offset, term id (fromiter over the flattened pairs is much faster than np.array)
     found = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=2 * len(hits)).reshape(-1, 2)
     rows = np.searchsorted(row_starts, found[:, 0], side="right") - 1
@@ -171,13 +173,16 @@ def count_batch(batch: pa.RecordBatch) -> pa.Table:
 PAIRS = pa.schema([pa.field("term_id", pa.int32()), pa.field("doc_id", pa.string()), pa.field("n", pa.int64())])
 
 
-def count_terms(terms: list[str], sentences_dir: Path, out_path: Path, config: CountConfig = CountConfig(), progress=None) -> dict:
+def count_terms(
+    terms: list[str], sentences_dir: Path, out_path: Path, config: CountConfig | None = None, progress=None
+) -> dict:
     """Count `terms` in one split of the sentences under `sentences_dir`; write TERM_FREQ to `out_path`.
 
     Returns a summary dict. `progress(sentences_done)` is called after each batch when given.
     """
     from kmb.storage import TERM_FREQ, write_table
 
+    config = config or CountConfig()
     if not terms:
         raise KmbError("the term table is empty: nothing to count")
     mode = ANYWHERE if config.anywhere else WORD_START
@@ -217,7 +222,9 @@ def _worker_count(config: CountConfig, n_rows: int) -> int:
     return max(1, min(workers, n_batches))
 
 
-def _write_match_pairs(terms, sentences_dir: Path, pairs_path: Path, config: CountConfig, workers: int, progress) -> int:
+def _write_match_pairs(
+    terms, sentences_dir: Path, pairs_path: Path, config: CountConfig, workers: int, progress
+) -> int:
     """Scan the split's sentences, writing (term_id, doc_id, n) rows to `pairs_path`; returns the
     number of sentences read."""
     from kmb.storage import ParquetSink
@@ -242,7 +249,9 @@ def _write_match_pairs(terms, sentences_dir: Path, pairs_path: Path, config: Cou
             # (DuckDB is opened only afterwards; Arrow re-creates its thread pools in a child).
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            pool = context.Pool(workers, initializer=start_worker, initargs=(os.getpid(), init_worker, terms, config.anywhere))
+            pool = context.Pool(
+                workers, initializer=start_worker, initargs=(os.getpid(), init_worker, terms, config.anywhere)
+            )
             tables = _bounded_map(pool, count_batch, batches(), in_flight=2 * workers)
         try:
             for table in tables:
@@ -297,7 +306,7 @@ def _bounded_map(pool, func, items, in_flight: int):
         yield pending.popleft().get()
 
 
-def count_workspace_terms(ws, config: CountConfig = CountConfig(), progress=None) -> dict:
+def count_workspace_terms(ws, config: CountConfig | None = None, progress=None) -> dict:
     """`kmb terms count`: terms/terms.parquet x corpus/sentences (train) -> terms/term_freq.parquet."""
     with ws.lock("terms"):
         terms = read_terms(ws.terms / "terms.parquet")

@@ -25,16 +25,16 @@ import io
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow.parquet as pq
 
-from kmb.storage import TERMS, write_rows
 from kmb.corpus.text_encoding import UndecodableText, decode_korean_text
-from kmb.workspace import Workspace
 from kmb.errors import KmbError
+from kmb.storage import TERMS, write_rows
+from kmb.workspace import Workspace
 
 SOURCES = ("kamje", "mfds", "kcd", "custom")
 TERMS_FILE = "terms.parquet"
@@ -52,11 +52,21 @@ class SourceDefaults:
 
 SOURCE_DEFAULTS = {
     # KCD (Statistics Korea): header `kcd ko en`; names are full phrases with commas inside.
-    "kcd": SourceDefaults(term=("ko", "한글명", "한글"), english=("en", "영문명"), category=("kcd", "코드"), separators=""),
+    "kcd": SourceDefaults(
+        term=("ko", "한글명", "한글"), english=("en", "영문명"), category=("kcd", "코드"), separators=""
+    ),
     # KAMJE medical terminology exports.
-    "kamje": SourceDefaults(term=("term", "용어", "한글", "한글용어", "ko"), english=("english", "영문", "영어", "en"), category=("category", "분류", "분야")),
+    "kamje": SourceDefaults(
+        term=("term", "용어", "한글", "한글용어", "ko"),
+        english=("english", "영문", "영어", "en"),
+        category=("category", "분류", "분야"),
+    ),
     # MFDS drug/ingredient lists.
-    "mfds": SourceDefaults(term=("성분명", "한글성분명", "주성분명", "ingredient", "term", "ko"), english=("영문성분명", "english", "en"), category=("분류", "category")),
+    "mfds": SourceDefaults(
+        term=("성분명", "한글성분명", "주성분명", "ingredient", "term", "ko"),
+        english=("영문성분명", "english", "en"),
+        category=("분류", "category"),
+    ),
     "custom": SourceDefaults(term=("term", "용어", "ko"), english=("english", "en"), category=("category",)),
 }
 
@@ -181,7 +191,9 @@ def _read_xlsx(path: Path):
     return header, cells()
 
 
-def _pick_column(header: list[str], wanted: str | None, candidates: tuple[str, ...], path: Path, what: str, required: bool) -> int | None:
+def _pick_column(
+    header: list[str], wanted: str | None, candidates: tuple[str, ...], path: Path, what: str, required: bool
+) -> int | None:
     lowered = [h.lower() for h in header]
     if wanted:
         if wanted.lower() in lowered:
@@ -233,8 +245,12 @@ def import_terms(
         term_idx, en_idx, cat_idx, column_name = 0, None, None, "(one term per line)"
     else:
         term_idx = _pick_column(header, column, defaults.term, path, "term", required=True)
-        en_idx = _pick_column(header, english_column, defaults.english, path, "English", required=english_column is not None)
-        cat_idx = _pick_column(header, category_column, defaults.category, path, "category", required=category_column is not None)
+        en_idx = _pick_column(
+            header, english_column, defaults.english, path, "English", required=english_column is not None
+        )
+        cat_idx = _pick_column(
+            header, category_column, defaults.category, path, "category", required=category_column is not None
+        )
         column_name = header[term_idx]
 
     summary = TermImportSummary(file=str(path), source=source, column=column_name)
@@ -294,7 +310,9 @@ def _cell(row: list[str], idx: int | None) -> str | None:
 
 
 # --- listing ---------------------------------------------------------------------------------------
-def list_terms(ws: Workspace, source: str | None = None, contains: str | None = None, limit: int = 20) -> tuple[list[dict], dict]:
+def list_terms(
+    ws: Workspace, source: str | None = None, contains: str | None = None, limit: int = 20
+) -> tuple[list[dict], dict]:
     """Some terms (filtered) and the per-source counts, read with DuckDB from the table file."""
     import duckdb
 
@@ -314,13 +332,20 @@ def list_terms(ws: Workspace, source: str | None = None, contains: str | None = 
             where.append("contains(term, ?)")
             params.append(unicodedata.normalize("NFC", contains))
         clause = ("where " + " and ".join(where)) if where else ""
-        cur = con.execute(f"select term, sources, english, gloss, category, first_file from {src} {clause} order by term limit {int(limit)}", params)
+        cur = con.execute(
+            f"select term, sources, english, gloss, category, first_file from {src} {clause} order by term limit {int(limit)}",
+            params,
+        )
         names = [d[0] for d in cur.description]
         rows = [dict(zip(names, r)) for r in cur.fetchall()]
-        counts = dict(con.execute(f"select s, count(*) from (select unnest(sources) as s from {src}) group by s order by s",
-                                  params[:1]).fetchall())
-        total, overlap = con.execute(f"select count(*), count(*) filter (where len(sources) > 1) from {src}",
-                                     params[:1]).fetchone()
+        counts = dict(
+            con.execute(
+                f"select s, count(*) from (select unnest(sources) as s from {src}) group by s order by s", params[:1]
+            ).fetchall()
+        )
+        total, overlap = con.execute(
+            f"select count(*), count(*) filter (where len(sources) > 1) from {src}", params[:1]
+        ).fetchone()
     finally:
         con.close()
     return rows, {"terms": total, **{f"from {k}": v for k, v in counts.items()}, "in several sources": overlap}

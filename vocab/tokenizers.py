@@ -63,7 +63,9 @@ def bidirectional_tokenizer(vocab_file: str | Path, **kwargs):
     return BidirectionalBertTokenizer(str(vocab_file), **kwargs)
 
 
-def save_tokenizer_dir(tokens: list[str], out_dir: str | Path, wordpiece: str = FORWARD, extra_config: dict | None = None) -> Path:
+def save_tokenizer_dir(
+    tokens: list[str], out_dir: str | Path, wordpiece: str = FORWARD, extra_config: dict | None = None
+) -> Path:
     """Write vocab.txt, tokenizer.json and tokenizer_config.json for `tokens` into `out_dir`
     (which must exist and is expected to be a fresh temporary directory; callers rename it)."""
     from kmb.vocab.bidirectional import CONFIG_KEY, write_vocab_file
@@ -89,7 +91,9 @@ def wordpiece_of(path: str | Path) -> str:
         try:
             config = json.loads(config_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise KmbError(f"tokenizer_config.json is not valid JSON: {exc.msg}", path=config_path, line=exc.lineno) from exc
+            raise KmbError(
+                f"tokenizer_config.json is not valid JSON: {exc.msg}", path=config_path, line=exc.lineno
+            ) from exc
         if config.get(CONFIG_KEY) == BIDIRECTIONAL:
             return BIDIRECTIONAL
     return FORWARD

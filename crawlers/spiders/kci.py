@@ -114,11 +114,15 @@ class KciOaiSpider(scrapy.Spider):
             params["from"] = self.options.from_date
         if self.options.until:
             params["until"] = self.options.until
-        return scrapy.Request(f"{self.options.endpoint}?{urlencode(params)}", callback=self.parse_page, dont_filter=True)
+        return scrapy.Request(
+            f"{self.options.endpoint}?{urlencode(params)}", callback=self.parse_page, dont_filter=True
+        )
 
     def _token_request(self, token: str) -> scrapy.Request:
         params = {"verb": "ListRecords", "resumptionToken": token}
-        return scrapy.Request(f"{self.options.endpoint}?{urlencode(params)}", callback=self.parse_page, dont_filter=True)
+        return scrapy.Request(
+            f"{self.options.endpoint}?{urlencode(params)}", callback=self.parse_page, dont_filter=True
+        )
 
     def parse_page(self, response):
         stats = self.stats
@@ -135,7 +139,9 @@ class KciOaiSpider(scrapy.Spider):
                 yield PageDoneItem(None, self.metadata_prefix, 0)
                 return
             if error.code == CANNOT_DISSEMINATE_FORMAT and self.metadata_prefix != "oai_dc":
-                self.logger.warning("%s cannot give %s; harvesting oai_dc instead", self.options.endpoint, self.metadata_prefix)
+                self.logger.warning(
+                    "%s cannot give %s; harvesting oai_dc instead", self.options.endpoint, self.metadata_prefix
+                )
                 self.metadata_prefix = "oai_dc"
                 stats.set("fell_back_to", "oai_dc")
                 stats.set("metadata_prefix", "oai_dc")
@@ -164,11 +170,18 @@ class KciOaiSpider(scrapy.Spider):
         done = self.options.max_records is not None and self.kept >= self.options.max_records
         page_state = _PageState(next_token=None if done else page.resumption_token, records=len(page.records))
         fulltext_rows = [r for r in kept_rows if self.options.fulltext and r["open_access"] and r["url"]]
-        for row in [r for r in fulltext_rows if not fulltext_url_allowed(r["url"], self.options.endpoint,
-                                                                         self.options.fulltext_hosts)]:
+        for row in [
+            r
+            for r in fulltext_rows
+            if not fulltext_url_allowed(r["url"], self.options.endpoint, self.options.fulltext_hosts)
+        ]:
             stats.inc("fulltext/refused url")  # not http(s) on the endpoint's domain or a --fulltext-host
-            yield RejectItem(row["url"], None, f"full text of {row['doc_id']}: URL refused (only http(s) on "
-                                               f"the endpoint's domain or a --fulltext-host)")
+            yield RejectItem(
+                row["url"],
+                None,
+                f"full text of {row['doc_id']}: URL refused (only http(s) on "
+                f"the endpoint's domain or a --fulltext-host)",
+            )
             fulltext_rows.remove(row)
         for row in kept_rows:
             if row not in fulltext_rows:
@@ -179,15 +192,20 @@ class KciOaiSpider(scrapy.Spider):
         # The page counts as done (resume point, next page) only once its full texts are in.
         page_state.waiting = len(fulltext_rows)
         for row in fulltext_rows:
-            yield scrapy.Request(row["url"], callback=self.parse_fulltext, errback=self.fulltext_failed,
-                                 cb_kwargs={"row": row, "page_state": page_state}, dont_filter=True)
+            yield scrapy.Request(
+                row["url"],
+                callback=self.parse_fulltext,
+                errback=self.fulltext_failed,
+                cb_kwargs={"row": row, "page_state": page_state},
+                dont_filter=True,
+            )
 
-    def _page_done(self, page_state: "_PageState"):
+    def _page_done(self, page_state: _PageState):
         yield PageDoneItem(page_state.next_token, self.metadata_prefix, page_state.records)
         if page_state.next_token:
             yield self._token_request(page_state.next_token)
 
-    def parse_fulltext(self, response, row: dict, page_state: "_PageState"):
+    def parse_fulltext(self, response, row: dict, page_state: _PageState):
         stats = self.stats
         if response.body[:5] == b"%PDF-" or b"pdf" in (response.headers.get("Content-Type") or b"").lower():
             try:
@@ -205,11 +223,14 @@ class KciOaiSpider(scrapy.Spider):
     def fulltext_failed(self, failure):
         request = failure.request
         self.stats.inc("fulltext/download failed")
-        yield RejectItem(request.url, getattr(getattr(failure.value, "response", None), "status", None),
-                         f"full text of {request.cb_kwargs['row']['doc_id']}: {failure.getErrorMessage()}")
+        yield RejectItem(
+            request.url,
+            getattr(getattr(failure.value, "response", None), "status", None),
+            f"full text of {request.cb_kwargs['row']['doc_id']}: {failure.getErrorMessage()}",
+        )
         yield from self._fulltext_finished(request.cb_kwargs["row"], request.cb_kwargs["page_state"])
 
-    def _fulltext_finished(self, row: dict, page_state: "_PageState"):
+    def _fulltext_finished(self, row: dict, page_state: _PageState):
         yield KciDocumentItem(row)  # with the abstract alone when no full text could be had
         page_state.waiting -= 1
         if page_state.waiting == 0:

@@ -186,7 +186,9 @@ class NaverHealthSpider(scrapy.Spider):
                 yield self._list_request(day, "old", page + 1, fallback=False)
                 return
         else:
-            more = listing.has_next and listing.cursor and listing.cursor != cursor and bool(new_ids) and not limit_reached
+            more = (
+                listing.has_next and listing.cursor and listing.cursor != cursor and bool(new_ids) and not limit_reached
+            )
             if more:
                 yield self._list_request(day, "new", page + 1, fallback=False, cursor=listing.cursor)
                 return

@@ -27,8 +27,18 @@ from topics import DEPARTMENTS, DOCTORS, GENERIC, HOSPITALS, TOPICS  # noqa: E40
 
 SID1, SID2 = "103", "241"
 REPORTERS = ["한지민", "오세훈", "배수진", "문태호", "서가은", "노현우", "신유나", "권도현"]
-PRESS = {"901": ("케이엠비뉴스", "kmbnews"), "902": ("한빛건강신문", "hanbithealth"), "903": ("누리메디뉴스", "nurimedi"), "904": ("바른의학일보", "bareunmed")}
-CAPTIONS = ["기사와 관련 없는 자료사진", "진료실에서 상담하는 모습(사진=게티이미지뱅크)", "건강검진을 받는 시민들", "연구 결과를 설명하는 그래픽"]
+PRESS = {
+    "901": ("케이엠비뉴스", "kmbnews"),
+    "902": ("한빛건강신문", "hanbithealth"),
+    "903": ("누리메디뉴스", "nurimedi"),
+    "904": ("바른의학일보", "bareunmed"),
+}
+CAPTIONS = [
+    "기사와 관련 없는 자료사진",
+    "진료실에서 상담하는 모습(사진=게티이미지뱅크)",
+    "건강검진을 받는 시민들",
+    "연구 결과를 설명하는 그래픽",
+]
 rng = random.Random(20201228)
 
 
@@ -57,10 +67,10 @@ def legacy_article(a) -> str:
 <html lang="ko">
 <head>
 <meta charset="euc-kr">
-<title>{html.escape(a['title'])} : 네이버 뉴스</title>
-<meta property="og:title" content="{html.escape(a['title'])}"/>
+<title>{html.escape(a["title"])} : 네이버 뉴스</title>
+<meta property="og:title" content="{html.escape(a["title"])}"/>
 <meta property="og:type" content="article"/>
-<meta property="og:url" content="https://news.naver.com/main/read.nhn?mode=LSD&amp;mid=sec&amp;sid1={SID1}&amp;oid={a['oid']}&amp;aid={a['aid']}"/>
+<meta property="og:url" content="https://news.naver.com/main/read.nhn?mode=LSD&amp;mid=sec&amp;sid1={SID1}&amp;oid={a["oid"]}&amp;aid={a["aid"]}"/>
 <meta property="og:article:author" content="{press} | 네이버"/>
 <script type="text/javascript">var nsc = "news.section";</script>
 </head>
@@ -69,7 +79,7 @@ def legacy_article(a) -> str:
 <div class="lnb"><a href="/main/main.nhn?mode=LSD&amp;mid=shm&amp;sid1=103">생활/문화</a> <a href="#">건강정보</a></div>
 <div class="article_header">
 	<div class="article_info">
-		<h3 id="articleTitle">{html.escape(a['title'])}</h3>
+		<h3 id="articleTitle">{html.escape(a["title"])}</h3>
 		<div class="sponsor">
 기사입력 <span class="t11">{stamp}</span>
 최종수정 <span class="t11">{t:%Y.%m.%d}. 오후 6:{t.minute:02d}</span>
@@ -83,16 +93,16 @@ def legacy_article(a) -> str:
 <script type="text/javascript">
 function _flash_removeCallback() {{}}
 </script>
-	<span class="end_photo_org"><img src="/img/{a['aid']}_001.jpg" alt="" /><em class="img_desc">{rng.choice(CAPTIONS)}</em></span><br><br>(서울=케이엠비뉴스) {paras} {a['reporter']}기자 {a['reporter_mail']}<br><br><a href="https://media.naver.com/channel/promotion.nhn?oid={a['oid']}" target="_blank">{press} 채널 구독</a> / <a href="https://newsstand.naver.com/{a['oid']}" target="_blank">뉴스스탠드 구독</a><br>&lt;저작권자(c) {press}, 무단전재 및 재배포 금지&gt;
+	<span class="end_photo_org"><img src="/img/{a["aid"]}_001.jpg" alt="" /><em class="img_desc">{rng.choice(CAPTIONS)}</em></span><br><br>(서울=케이엠비뉴스) {paras} {a["reporter"]}기자 {a["reporter_mail"]}<br><br><a href="https://media.naver.com/channel/promotion.nhn?oid={a["oid"]}" target="_blank">{press} 채널 구독</a> / <a href="https://newsstand.naver.com/{a["oid"]}" target="_blank">뉴스스탠드 구독</a><br>&lt;저작권자(c) {press}, 무단전재 및 재배포 금지&gt;
 	<!-- // 본문 내용 -->
 	</div>
 </div>
 <div class="byline">
     <p class="b_text">
-        {a['reporter']} 기자
+        {a["reporter"]} 기자
     </p>
 </div>
-<div class="article_journalist"><a href="#">{a['reporter']} 기자의 다른 기사</a></div>
+<div class="article_journalist"><a href="#">{a["reporter"]} 기자의 다른 기사</a></div>
 <div class="footer"><p class="copyright">본 콘텐츠의 저작권은 제공처에 있습니다.</p></div>
 </div>
 </body>
@@ -109,9 +119,9 @@ def current_article(a, body_tag: str) -> str:
 <html lang="ko">
 <head>
 <meta charset="utf-8">
-<title>{html.escape(a['title'])}</title>
-<meta property="og:title" content="{html.escape(a['title'])}">
-<meta property="og:url" content="https://n.news.naver.com/mnews/article/{a['oid']}/{a['aid']}?sid={SID1}">
+<title>{html.escape(a["title"])}</title>
+<meta property="og:title" content="{html.escape(a["title"])}">
+<meta property="og:url" content="https://n.news.naver.com/mnews/article/{a["oid"]}/{a["aid"]}?sid={SID1}">
 <meta property="og:article:author" content="{press} | 네이버">
 <script>window.__kmb_replay = true;</script>
 <style>.media_end_head {{ margin: 0 }}</style>
@@ -120,10 +130,10 @@ def current_article(a, body_tag: str) -> str:
 <div class="u_skip"><a href="#ct">본문 바로가기</a></div>
 <div id="ct" class="newsct">
 <div class="media_end_head go_trans">
-	<div class="media_end_head_top"><a href="#" class="media_end_head_top_logo"><img src="/logo/{a['oid']}.png" class="media_end_head_top_logo_img light_type" alt="{press}"></a></div>
-	<div class="media_end_head_title"><h2 id="title_area" class="media_end_head_headline"><span>{html.escape(a['title'])}</span></h2></div>
+	<div class="media_end_head_top"><a href="#" class="media_end_head_top_logo"><img src="/logo/{a["oid"]}.png" class="media_end_head_top_logo_img light_type" alt="{press}"></a></div>
+	<div class="media_end_head_title"><h2 id="title_area" class="media_end_head_headline"><span>{html.escape(a["title"])}</span></h2></div>
 	<div class="media_end_head_info nv_notrans">
-		<div class="media_end_head_journalist"><a href="#" class="media_end_head_journalist_box"><em class="media_end_head_journalist_name">{a['reporter']} 기자</em></a></div>
+		<div class="media_end_head_journalist"><a href="#" class="media_end_head_journalist_box"><em class="media_end_head_journalist_name">{a["reporter"]} 기자</em></a></div>
 		<div class="media_end_head_info_datestamp">
 			<div class="media_end_head_info_datestamp_bunch"><span class="media_end_head_info_datestamp_term">입력</span><span class="media_end_head_info_datestamp_time _ARTICLE_DATE_TIME" data-date-time="{t:%Y-%m-%d %H:%M:%S}">{t:%Y.%m.%d. %H:%M}</span></div>
 			<div class="media_end_head_info_datestamp_bunch"><span class="media_end_head_info_datestamp_term">수정</span><span class="media_end_head_info_datestamp_time _ARTICLE_MODIFY_DATE_TIME" data-modify-date-time="{t:%Y-%m-%d} 18:{t.minute:02d}:30">{t:%Y.%m.%d}. 18:{t.minute:02d}</span></div>
@@ -134,11 +144,11 @@ def current_article(a, body_tag: str) -> str:
 	<div id="newsct_article" class="newsct_article _article_body">
 		<{body_tag} id="dic_area" class="go_trans _article_content">
 <strong class="media_end_summary">{summary}</strong><br><br>
-<span class="end_photo_org"><div class="nbd_im_w"><img src="/img/{a['aid']}_001.jpg" alt=""></div><em class="img_desc">{rng.choice(CAPTIONS)}</em></span><br><br>
-[{press} {a['reporter']} 기자] {paras}<br><br>{a['reporter']} 기자 {a['reporter_mail']}<br><br>▶ <a href="https://media.naver.com/press/{a['oid']}">{press} 구독하기</a><br>Copyright ⓒ {press}. 무단 전재 및 재배포 금지.
+<span class="end_photo_org"><div class="nbd_im_w"><img src="/img/{a["aid"]}_001.jpg" alt=""></div><em class="img_desc">{rng.choice(CAPTIONS)}</em></span><br><br>
+[{press} {a["reporter"]} 기자] {paras}<br><br>{a["reporter"]} 기자 {a["reporter_mail"]}<br><br>▶ <a href="https://media.naver.com/press/{a["oid"]}">{press} 구독하기</a><br>Copyright ⓒ {press}. 무단 전재 및 재배포 금지.
 		</{body_tag}>
 	</div>
-	<div class="byline"><p class="byline_p"><span class="byline_s">{a['reporter']} 기자 ({a['reporter_mail']})</span></p></div>
+	<div class="byline"><p class="byline_p"><span class="byline_s">{a["reporter"]} 기자 ({a["reporter_mail"]})</span></p></div>
 	<div class="copyright"><div class="c_text">Copyright ⓒ {press}. All rights reserved. 무단 전재 및 재배포 금지.</div></div>
 	<div class="media_end_linked"><a href="#">{press} 주요뉴스</a></div>
 </div>
@@ -160,7 +170,11 @@ def old_list_page(day, items, page, last_page, euc_kr: bool) -> str:
     lis = []
     for a in items:
         link = a["list_link"]
-        photo = f'<dt class="photo"><a href="{link}"><img src="/thumb/{a["aid"]}.jpg" width="106" height="72" alt="{html.escape(a["title"])}"></a></dt>' if a["has_photo"] else ""
+        photo = (
+            f'<dt class="photo"><a href="{link}"><img src="/thumb/{a["aid"]}.jpg" width="106" height="72" alt="{html.escape(a["title"])}"></a></dt>'
+            if a["has_photo"]
+            else ""
+        )
         lede = html.escape(" ".join(a["paragraphs"][0])[:60], quote=False)
         lis.append(
             f"""<li>
@@ -168,17 +182,21 @@ def old_list_page(day, items, page, last_page, euc_kr: bool) -> str:
 {photo}
 <dt>
 <a href="{link}">
- {html.escape(a['title'], quote=False)}
+ {html.escape(a["title"], quote=False)}
 </a>
 </dt>
-<dd><span class="lede">{lede} …</span><span class="writing">{PRESS[a['oid']][0]}</span><span class="date">{a['time']:%Y.%m.%d.}</span></dd>
+<dd><span class="lede">{lede} …</span><span class="writing">{PRESS[a["oid"]][0]}</span><span class="date">{a["time"]:%Y.%m.%d.}</span></dd>
 </dl>
 </li>"""
         )
     head, rest = lis[:10], lis[10:]
-    ul = f'<ul class="type06_headline">\n{"".join(head)}\n</ul>\n' + (f'<ul class="type06">\n{"".join(rest)}\n</ul>\n' if rest else "")
+    ul = f'<ul class="type06_headline">\n{"".join(head)}\n</ul>\n' + (
+        f'<ul class="type06">\n{"".join(rest)}\n</ul>\n' if rest else ""
+    )
     pages = "".join(
-        f"<strong>{n}</strong>\n" if n == page else f'<a href="?mode=LS2D&amp;mid=shm&amp;sid1={SID1}&amp;sid2={SID2}&amp;date={day}&amp;page={n}" class="nclicks(fls.page)">{n}</a>\n'
+        f"<strong>{n}</strong>\n"
+        if n == page
+        else f'<a href="?mode=LS2D&amp;mid=shm&amp;sid1={SID1}&amp;sid2={SID2}&amp;date={day}&amp;page={n}" class="nclicks(fls.page)">{n}</a>\n'
         for n in range(1, last_page + 1)
     )
     charset = "euc-kr" if euc_kr else "utf-8"
@@ -221,9 +239,9 @@ def new_items(items) -> str:
     for a in items:
         out.append(
             f"""<li class="sa_item _SECTION_HEADLINE"><div class="sa_item_inner"><div class="sa_item_flex">
-<div class="sa_text"><a href="{a['list_link']}" class="sa_text_title _NLOG_IMPRESSION"><strong class="sa_text_strong">{html.escape(a['title'], quote=False)}</strong></a>
-<div class="sa_text_lede">{html.escape(" ".join(a['paragraphs'][0])[:60], quote=False)}</div>
-<div class="sa_text_info"><div class="sa_text_info_left"><div class="sa_text_press">{PRESS[a['oid']][0]}</div></div></div></div>
+<div class="sa_text"><a href="{a["list_link"]}" class="sa_text_title _NLOG_IMPRESSION"><strong class="sa_text_strong">{html.escape(a["title"], quote=False)}</strong></a>
+<div class="sa_text_lede">{html.escape(" ".join(a["paragraphs"][0])[:60], quote=False)}</div>
+<div class="sa_text_info"><div class="sa_text_info_left"><div class="sa_text_press">{PRESS[a["oid"]][0]}</div></div></div></div>
 </div></div></li>
 """
         )
@@ -271,15 +289,24 @@ def main() -> None:
             the_oid = oid if day != "20201229" else ("902" if i % 2 == 0 else "903")
             aid = f"{serial:010d}"
             a = dict(
-                oid=the_oid, aid=aid, title=title, paragraphs=sentences_for((title, kw, specific)),
+                oid=the_oid,
+                aid=aid,
+                title=title,
+                paragraphs=sentences_for((title, kw, specific)),
                 time=datetime.strptime(day, "%Y%m%d").replace(hour=7 + (i * 37 % 12), minute=(i * 13) % 60),
-                reporter=reporter, reporter_mail=f"reporter{serial}@{PRESS[the_oid][1]}.example", has_photo=i % 3 == 0,
+                reporter=reporter,
+                reporter_mail=f"reporter{serial}@{PRESS[the_oid][1]}.example",
+                has_photo=i % 3 == 0,
             )
             if day == "20201228":
-                a["list_link"] = f"https://news.naver.com/main/read.nhn?mode=LS2D&amp;mid=shm&amp;sid1={SID1}&amp;sid2={SID2}&amp;oid={the_oid}&amp;aid={aid}"
+                a["list_link"] = (
+                    f"https://news.naver.com/main/read.nhn?mode=LS2D&amp;mid=shm&amp;sid1={SID1}&amp;sid2={SID2}&amp;oid={the_oid}&amp;aid={aid}"
+                )
                 page, encoding = legacy_article(a), "cp949"
             elif day == "20201229":
-                a["list_link"] = f"https://news.naver.com/main/read.naver?mode=LS2D&amp;mid=shm&amp;sid1={SID1}&amp;sid2={SID2}&amp;oid={the_oid}&amp;aid={aid}"
+                a["list_link"] = (
+                    f"https://news.naver.com/main/read.naver?mode=LS2D&amp;mid=shm&amp;sid1={SID1}&amp;sid2={SID2}&amp;oid={the_oid}&amp;aid={aid}"
+                )
                 page, encoding = current_article(a, "div"), "utf-8"
             else:
                 a["list_link"] = f"https://n.news.naver.com/mnews/article/{the_oid}/{aid}?sid={SID1}"
@@ -298,19 +325,46 @@ def main() -> None:
     # 2020-12-29: two pages; page 2 repeats one link of page 1 and one of the day before
     d = articles["20201229"]
     write(out / "old/20201229/page1.html", old_list_page("20201229", d[:20], 1, 2, False))
-    write(out / "old/20201229/page2.html", old_list_page("20201229", d[20:] + [d[3], articles["20201228"][0]], 2, 2, False))
+    write(
+        out / "old/20201229/page2.html",
+        old_list_page("20201229", d[20:] + [d[3], articles["20201228"][0]], 2, 2, False),
+    )
     # 2020-12-30: empty day
     write(out / "old/20201230/page1.html", EMPTY_OLD)
     write(out / "old/empty.html", EMPTY_OLD)
     # 2020-12-31: new generation, cursor paging over JSON fragments
     d = articles["20201231"]
     write(out / "new/20201231/list.html", new_list_page(d[:4], True, "20201231180000"))
-    write(out / "new/20201231/more-20201231180000.json", json.dumps({"renderedComponent": {"SECTION_ARTICLE_LIST_FOR_LATEST": new_container(d[4:8], True, "20201231120000")}}, ensure_ascii=False))
-    write(out / "new/20201231/more-20201231120000.json", json.dumps({"renderedComponent": {"SECTION_ARTICLE_LIST_FOR_LATEST": new_container(d[8:], False, "20201231120000")}}, ensure_ascii=False))
+    write(
+        out / "new/20201231/more-20201231180000.json",
+        json.dumps(
+            {"renderedComponent": {"SECTION_ARTICLE_LIST_FOR_LATEST": new_container(d[4:8], True, "20201231120000")}},
+            ensure_ascii=False,
+        ),
+    )
+    write(
+        out / "new/20201231/more-20201231120000.json",
+        json.dumps(
+            {"renderedComponent": {"SECTION_ARTICLE_LIST_FOR_LATEST": new_container(d[8:], False, "20201231120000")}},
+            ensure_ascii=False,
+        ),
+    )
     # 2021-01-01: one page; a broken article and a missing one (404)
     d = articles["20210101"]
-    broken = dict(d[0], aid="0000000399", oid="904", title="레이아웃이 바뀐 기사", list_link=f"https://n.news.naver.com/mnews/article/904/0000000399?sid={SID1}")
-    missing = dict(d[0], aid="0000000404", oid="904", title="삭제된 기사", list_link=f"https://n.news.naver.com/mnews/article/904/0000000404?sid={SID1}")
+    broken = dict(
+        d[0],
+        aid="0000000399",
+        oid="904",
+        title="레이아웃이 바뀐 기사",
+        list_link=f"https://n.news.naver.com/mnews/article/904/0000000399?sid={SID1}",
+    )
+    missing = dict(
+        d[0],
+        aid="0000000404",
+        oid="904",
+        title="삭제된 기사",
+        list_link=f"https://n.news.naver.com/mnews/article/904/0000000404?sid={SID1}",
+    )
     write(out / "articles/904_0000000399.html", BROKEN)
     write(out / "new/20210101/list.html", new_list_page(d[:2] + [broken] + d[2:] + [missing], False, "20210101000000"))
     write(out / "new/empty.html", new_list_page([], False, ""))

@@ -13,8 +13,8 @@ import pytest
 
 from kmb.corpus.build import BuildConfig, assign_split, build_corpus, process_documents
 from kmb.corpus.sample_news import generate
-from kmb.storage import CORPUS_DOCUMENTS, DOCUMENTS, SENTENCES, write_rows
 from kmb.errors import KmbError
+from kmb.storage import CORPUS_DOCUMENTS, DOCUMENTS, SENTENCES, write_rows
 
 ONE_CORE = BuildConfig(workers=1)
 
@@ -73,7 +73,7 @@ def test_build_from_generated_news(workspace, sample_docs):
     assert len(texts) == len(set(texts)) == rep["sentences"]["kept"] == rep["totals"]["sentences"]
     assert rep["sentence_dedup"]["duplicates_dropped"] > 0
     by_doc = {}
-    for doc_id, source, sent_idx, text, n_chars, n_words, split in rows:
+    for doc_id, _source, sent_idx, text, n_chars, n_words, split in rows:
         assert n_chars == len(text) and n_words == len(text.split())
         assert split == docs[doc_id]["split"]
         by_doc.setdefault(doc_id, []).append(sent_idx)
@@ -86,13 +86,18 @@ def test_build_from_generated_news(workspace, sample_docs):
 
 
 def test_removed_sentences_leave_gaps_in_sent_idx(workspace):
-    add_raw(workspace, "news", "part-1", [
-        ("a", "첫 문장은 충분히 길다. 짧다. 셋째 문장도 충분히 길다. 넷째 문장도 역시 길다."),
-        ("b", "다른 기사의 첫 문장이다. 셋째 문장도 충분히 길다. 다른 기사의 마지막 문장이다."),
-    ])
+    add_raw(
+        workspace,
+        "news",
+        "part-1",
+        [
+            ("a", "첫 문장은 충분히 길다. 짧다. 셋째 문장도 충분히 길다. 넷째 문장도 역시 길다."),
+            ("b", "다른 기사의 첫 문장이다. 셋째 문장도 충분히 길다. 다른 기사의 마지막 문장이다."),
+        ],
+    )
     build_corpus(workspace, ONE_CORE)
     idx = {}
-    for doc_id, _, sent_idx, text, *_ in sentences(workspace):
+    for doc_id, _, sent_idx, _text, *_ in sentences(workspace):
         idx.setdefault(doc_id, []).append(sent_idx)
     assert sorted(idx["a"]) == [0, 2, 3]  # "짧다." was filtered: no pair may span 0 -> 2
     assert sorted(idx["b"]) == [0, 2]  # the sentence already in "a" was dropped as a duplicate
@@ -126,8 +131,12 @@ def test_incremental_build_processes_only_new_documents(workspace, sample_docs):
     old_parts = set((workspace.corpus / "sentences").glob("*.parquet"))
 
     copy_of_old = originals[3]
-    add_raw(workspace, "naver_health", "part-2",
-            [(d.doc_id, d.text) for d in originals[30:40]] + [("copy:1", copy_of_old.text)])
+    add_raw(
+        workspace,
+        "naver_health",
+        "part-2",
+        [(d.doc_id, d.text) for d in originals[30:40]] + [("copy:1", copy_of_old.text)],
+    )
     build_corpus(workspace, ONE_CORE)
     second = report(workspace)
     assert second["mode"] == "incremental"
@@ -170,8 +179,10 @@ def test_incremental_build_keeps_the_corpus_minhash_scheme(workspace, sample_doc
     build_corpus(workspace, ONE_CORE)
     assert report(workspace)["settings"]["shingle_hash"] == "sha1"
     assert documents(workspace)["copy:near"]["duplicate_of"] == originals[2].doc_id
-    for change, message in (({"shingle_hash": "fmix64"}, "--shingle-hash fmix64 differs"),
-                            ({"num_perm": 64}, "--num-perm 64 differs")):
+    for change, message in (
+        ({"shingle_hash": "fmix64"}, "--shingle-hash fmix64 differs"),
+        ({"num_perm": 64}, "--num-perm 64 differs"),
+    ):
         with pytest.raises(KmbError, match=message):
             build_corpus(workspace, BuildConfig(workers=1, **change))
     build_corpus(workspace, BuildConfig(workers=1, rebuild=True))  # a rebuild takes the default
@@ -185,9 +196,17 @@ def test_worker_processes_give_the_same_corpus(workspace):
     from kmb.corpus.sample_news import ADVICE, HOSPITALS, TOPICS
 
     rng = random.Random(0)
-    docs = [(f"p:{i}", " ".join(f"{rng.choice(HOSPITALS)}의 {rng.choice(TOPICS)} 환자 {rng.randint(1, 10**6)}명은 "
-                                f"{rng.choice(ADVICE)}에 {rng.randint(1, 999)}번 참여했다." for j in range(8)))
-            for i in range(120)]
+    docs = [
+        (
+            f"p:{i}",
+            " ".join(
+                f"{rng.choice(HOSPITALS)}의 {rng.choice(TOPICS)} 환자 {rng.randint(1, 10**6)}명은 "
+                f"{rng.choice(ADVICE)}에 {rng.randint(1, 999)}번 참여했다."
+                for j in range(8)
+            ),
+        )
+        for i in range(120)
+    ]
     add_raw(workspace, "news", "part-1", docs)
     build_corpus(workspace, BuildConfig(workers=2, batch_docs=8))
     parallel = sentences(workspace)
@@ -245,12 +264,20 @@ def test_an_empty_table_alone_is_an_error_and_beside_others_is_fine(workspace):
 
 def test_null_empty_and_enormous_texts_are_counted_not_fatal(workspace):
     enormous = " ".join(f"환자 {i}번은 무사히 회복했다." for i in range(30_000))  # one line, ~500k chars
-    add_raw(workspace, "news", "part-1", [
-        ("null", None), ("empty", ""), ("blank", " \n\u200b\n "),
-        ("boilerplate", "ⓒ 헬스조선, 무단전재 및 재배포 금지"),
-        ("huge", enormous), ("garbage", "가나다라마바사 " * 1_000),
-        ("ok", "독감 예방접종은 매년 맞아야 한다."),
-    ])
+    add_raw(
+        workspace,
+        "news",
+        "part-1",
+        [
+            ("null", None),
+            ("empty", ""),
+            ("blank", " \n\u200b\n "),
+            ("boilerplate", "ⓒ 헬스조선, 무단전재 및 재배포 금지"),
+            ("huge", enormous),
+            ("garbage", "가나다라마바사 " * 1_000),
+            ("ok", "독감 예방접종은 매년 맞아야 한다."),
+        ],
+    )
     build_corpus(workspace, ONE_CORE)
     rep, docs = report(workspace), documents(workspace)
     assert rep["documents"]["dropped"]["empty_text"] == 4
@@ -291,13 +318,18 @@ def test_raw_documents_are_read_in_order_first_doc_id_wins(workspace):
     loose = pa.schema([f.with_nullable(True) for f in DOCUMENTS])  # tables not written by kmb may hold nulls
 
     def write(name, doc_ids, sources, texts, **options):
-        table = pa.Table.from_pylist([{"doc_id": d, "source": s, "text": t} for d, s, t in zip(doc_ids, sources, texts)],
-                                     schema=loose)
+        table = pa.Table.from_pylist(
+            [{"doc_id": d, "source": s, "text": t} for d, s, t in zip(doc_ids, sources, texts)], schema=loose
+        )
         pq.write_table(table, folder / name, **options)
 
-    write("part-1.parquet", ["a", "a", None, "b"], ["naver_health", "naver_health", "news", None],
-          ["첫 판의 문장이다. 둘째 문장이다.", "나중 판의 문장이다.", "아이디가 없는 문장이다.", "출처가 없는 문장이다."],
-          row_group_size=1)  # one row per Parquet row group: the stream crosses them
+    write(
+        "part-1.parquet",
+        ["a", "a", None, "b"],
+        ["naver_health", "naver_health", "news", None],
+        ["첫 판의 문장이다. 둘째 문장이다.", "나중 판의 문장이다.", "아이디가 없는 문장이다.", "출처가 없는 문장이다."],
+        row_group_size=1,
+    )  # one row per Parquet row group: the stream crosses them
     write("part-2.parquet", ["a", "c"], ["news", "news"], ["셋째 판의 문장이다.", "새 문서의 문장이다."])
     build_corpus(workspace, ONE_CORE)
     docs = documents(workspace)
@@ -321,8 +353,9 @@ def test_raw_column_of_the_wrong_type_is_one_error(workspace):
 
 
 def test_cli_error_is_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "kmb.cli", "corpus", "build", "-w", str(tmp_path / "ws")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kmb.cli", "corpus", "build", "-w", str(tmp_path / "ws")], capture_output=True, text=True
+    )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("kmb: error: ") and "no raw document tables" in lines[0]

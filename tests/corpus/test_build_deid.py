@@ -14,24 +14,32 @@ NOTES = list(make_notes(40, seed=21))
 
 def write_notes(tmp_path, notes=NOTES):
     path = tmp_path / "notes.jsonl"
-    path.write_text("".join(json.dumps({"note_id": f"N{i:03d}", "text": n["text"]}, ensure_ascii=False) + "\n"
-                            for i, n in enumerate(notes)), encoding="utf-8")
+    path.write_text(
+        "".join(
+            json.dumps({"note_id": f"N{i:03d}", "text": n["text"]}, ensure_ascii=False) + "\n"
+            for i, n in enumerate(notes)
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
 def identifier_values(notes=NOTES) -> set[str]:
-    return {n["text"][s["start"]:s["end"]] for n in notes for s in n["phi"] if s["end"] - s["start"] >= 3}
+    return {n["text"][s["start"] : s["end"]] for n in notes for s in n["phi"] if s["end"] - s["start"] >= 3}
 
 
 def all_text(folder) -> str:
-    return "\n".join(json.dumps(pq.read_table(p).to_pylist(), ensure_ascii=False, default=str)
-                     for p in sorted(folder.rglob("*.parquet")))
+    return "\n".join(
+        json.dumps(pq.read_table(p).to_pylist(), ensure_ascii=False, default=str)
+        for p in sorted(folder.rglob("*.parquet"))
+    )
 
 
 def test_clinical_notes_are_deidentified_by_every_build(tmp_path, run_kmb):
     ws = tmp_path / "ws"
-    code, _, stderr = run_kmb("corpus", "add", write_notes(tmp_path), "--source", "clinical", "--id-column", "note_id",
-                              "--workspace", ws)
+    code, _, stderr = run_kmb(
+        "corpus", "add", write_notes(tmp_path), "--source", "clinical", "--id-column", "note_id", "--workspace", ws
+    )
     assert code == 0, stderr
     ids = duckdb.sql(f"select doc_id from read_parquet('{ws}/raw/clinical/*.parquet') order by doc_id").fetchall()
     assert ids[0] == ("clinical:N000",) and len(ids) == len(NOTES)
@@ -54,8 +62,9 @@ def test_clinical_notes_are_deidentified_by_every_build(tmp_path, run_kmb):
 def test_turning_it_off_for_clinical_notes_needs_an_option_and_warns(tmp_path, run_kmb):
     ws = tmp_path / "ws"
     run_kmb("corpus", "add", write_notes(tmp_path), "--source", "clinical", "--workspace", ws)
-    code, _, stderr = run_kmb("corpus", "build", "--workspace", ws, "--workers", "1", "--min-hangul", "0.2",
-                              "--keep-clinical-identifiers")
+    code, _, stderr = run_kmb(
+        "corpus", "build", "--workspace", ws, "--workers", "1", "--min-hangul", "0.2", "--keep-clinical-identifiers"
+    )
     assert code == 0 and "warning: clinical notes are NOT de-identified" in stderr
     assert any(v in all_text(ws / "corpus") for v in identifier_values())
 
@@ -65,16 +74,18 @@ def test_other_sources_only_with_deidentify(tmp_path, run_kmb):
     run_kmb("corpus", "add", write_notes(tmp_path), "--source", "other", "--workspace", ws)
     code, _, stderr = run_kmb("corpus", "build", "--workspace", ws, "--workers", "1", "--min-hangul", "0.2")
     assert code == 0 and any(v in all_text(ws / "corpus") for v in identifier_values())
-    code, _, stderr = run_kmb("corpus", "build", "--workspace", ws, "--workers", "1", "--min-hangul", "0.2",
-                              "--rebuild", "--deidentify")
+    code, _, stderr = run_kmb(
+        "corpus", "build", "--workspace", ws, "--workers", "1", "--min-hangul", "0.2", "--rebuild", "--deidentify"
+    )
     assert code == 0, stderr
     assert not any(v in all_text(ws / "corpus") for v in identifier_values())
 
 
 def test_deidentify_at_import_keeps_identifiers_out_of_raw(tmp_path, run_kmb):
     ws = tmp_path / "ws"
-    code, stdout, stderr = run_kmb("corpus", "add", write_notes(tmp_path), "--source", "clinical", "--deidentify",
-                                   "--workspace", ws)
+    code, stdout, stderr = run_kmb(
+        "corpus", "add", write_notes(tmp_path), "--source", "clinical", "--deidentify", "--workspace", ws
+    )
     assert code == 0, stderr
     assert not any(v in all_text(ws / "raw") for v in identifier_values())
     assert "identifiers removed" in stdout and "NAME" in stdout
@@ -83,10 +94,12 @@ def test_deidentify_at_import_keeps_identifiers_out_of_raw(tmp_path, run_kmb):
 def test_an_id_column_missing_or_repeated_rejects_the_file(tmp_path, run_kmb):
     path = tmp_path / "notes.jsonl"
     path.write_text('{"note_id": "A", "text": "가나다"}\n{"note_id": "A", "text": "라마바"}\n', encoding="utf-8")
-    code, _, stderr = run_kmb("corpus", "add", path, "--source", "clinical", "--id-column", "note_id",
-                              "--workspace", tmp_path / "ws")
+    code, _, stderr = run_kmb(
+        "corpus", "add", path, "--source", "clinical", "--id-column", "note_id", "--workspace", tmp_path / "ws"
+    )
     assert code == 1 and "repeats an earlier record" in stderr and len(stderr.strip().splitlines()) == 1
     path.write_text('{"text": "가나다"}\n', encoding="utf-8")
-    code, _, stderr = run_kmb("corpus", "add", path, "--source", "clinical", "--id-column", "note_id",
-                              "--workspace", tmp_path / "ws")
+    code, _, stderr = run_kmb(
+        "corpus", "add", path, "--source", "clinical", "--id-column", "note_id", "--workspace", tmp_path / "ws"
+    )
     assert code == 1 and "no id in column 'note_id'" in stderr

@@ -18,9 +18,15 @@ def _snapshot(folder):
 
 def _damage(path, how: str) -> None:
     data = path.read_bytes()
-    path.write_bytes({"truncated": data[: len(data) // 2], "footer-cut": data[:-20], "empty": b"",
-                      "not-parquet": "고혈압 환자\n".encode() * 20,
-                      "garbled-footer": data[:-12] + b"\x00" * 8 + data[-4:]}[how])
+    path.write_bytes(
+        {
+            "truncated": data[: len(data) // 2],
+            "footer-cut": data[:-20],
+            "empty": b"",
+            "not-parquet": "고혈압 환자\n".encode() * 20,
+            "garbled-footer": data[:-12] + b"\x00" * 8 + data[-4:],
+        }[how]
+    )
 
 
 @pytest.mark.parametrize("how", ["truncated", "footer-cut", "empty", "not-parquet", "garbled-footer"])

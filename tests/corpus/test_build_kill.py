@@ -15,16 +15,25 @@ from kmb.corpus.build import BuildConfig, build_corpus
 from kmb.corpus.sample_news import ADVICE, HOSPITALS, TOPICS
 from kmb.storage import DOCUMENTS, write_rows
 
-BUILD = "import sys; from kmb.corpus.build import build_corpus, BuildConfig; " \
-        "from kmb.workspace import Workspace; build_corpus(Workspace.open(sys.argv[1]), BuildConfig(workers=1))"
+BUILD = (
+    "import sys; from kmb.corpus.build import build_corpus, BuildConfig; "
+    "from kmb.workspace import Workspace; build_corpus(Workspace.open(sys.argv[1]), BuildConfig(workers=1))"
+)
 
 
 def plain_docs(prefix: str, n: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     return [
-        {"doc_id": f"{prefix}:{i}", "source": "news", "language": "ko",
-         "text": " ".join(f"{rng.choice(HOSPITALS)}의 {rng.choice(TOPICS)} 환자 {rng.randint(1, 10**6)}명은 "
-                          f"{rng.choice(ADVICE)}에 {rng.randint(1, 999)}번 참여했다." for _ in range(6))}
+        {
+            "doc_id": f"{prefix}:{i}",
+            "source": "news",
+            "language": "ko",
+            "text": " ".join(
+                f"{rng.choice(HOSPITALS)}의 {rng.choice(TOPICS)} 환자 {rng.randint(1, 10**6)}명은 "
+                f"{rng.choice(ADVICE)}에 {rng.randint(1, 999)}번 참여했다."
+                for _ in range(6)
+            ),
+        }
         for i in range(n)
     ]
 
@@ -41,8 +50,9 @@ def test_sigkill_mid_build_keeps_the_previous_corpus(workspace):
     rows_before = duckdb.sql(f"select count(*) from read_parquet('{workspace.corpus}/sentences/*.parquet')").fetchall()
 
     write_rows(workspace.raw("news") / "part-2.parquet", plain_docs("new", 3000, 2), DOCUMENTS)
-    proc = subprocess.Popen([sys.executable, "-c", BUILD, str(workspace.root)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BUILD, str(workspace.root)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         # Wait until the build is writing its staged sentences, then kill it without warning.
@@ -61,7 +71,10 @@ def test_sigkill_mid_build_keeps_the_previous_corpus(workspace):
 
     # The previous corpus is exactly as it was and readable.
     assert snapshot(workspace.corpus) == before
-    assert duckdb.sql(f"select count(*) from read_parquet('{workspace.corpus}/sentences/*.parquet')").fetchall() == rows_before
+    assert (
+        duckdb.sql(f"select count(*) from read_parquet('{workspace.corpus}/sentences/*.parquet')").fetchall()
+        == rows_before
+    )
 
     # The next build cleans up and finishes the job.
     build_corpus(workspace, BuildConfig(workers=1))

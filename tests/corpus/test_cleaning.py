@@ -6,7 +6,6 @@ import pytest
 
 from kmb.corpus.cleaning import ALL_RULE_NAMES, clean, source_kind
 
-
 # --- cleaning --------------------------------------------------------------------------------------
 NEWS = """[헬스조선 김민준 기자] 겨울철 독감 환자가 크게 늘었다. 질병관리청은 예방접종을 당부했다.
 ▲ 독감 예방접종을 받는 어린이 (사진=게티이미지뱅크)
@@ -46,7 +45,9 @@ def test_news_line_rules(line, rule):
 
 
 def test_inline_credit_and_email_keep_the_rest_of_the_line():
-    text, hits = clean("연구팀은 걷기가 도움이 된다고 밝혔다(사진=OO병원). 문의는 help@clinic.example 로 하면 된다.", "news")
+    text, hits = clean(
+        "연구팀은 걷기가 도움이 된다고 밝혔다(사진=OO병원). 문의는 help@clinic.example 로 하면 된다.", "news"
+    )
     assert text == "연구팀은 걷기가 도움이 된다고 밝혔다 . 문의는 로 하면 된다."
     assert hits == {"photo_credit": 1, "email": 1}
 
@@ -63,7 +64,10 @@ Table 2. Baseline characteristics of participants
 
 def test_paper_rules_drop_captions_and_everything_from_the_references():
     text, hits = clean(PAPER, "kci")
-    assert text.split("\n") == ["본 연구는 제2형 당뇨병 환자의 운동 효과를 분석하였다.", "운동군의 당화혈색소가 유의하게 감소하였다."]
+    assert text.split("\n") == [
+        "본 연구는 제2형 당뇨병 환자의 운동 효과를 분석하였다.",
+        "운동군의 당화혈색소가 유의하게 감소하였다.",
+    ]
     assert hits == {"caption": 3, "references": 1}
 
 

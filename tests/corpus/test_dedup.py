@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pytest
 import pyarrow.parquet as pq
+import pytest
 
 from kmb.corpus.cleaning import clean
 from kmb.corpus.dedup import (
@@ -52,7 +52,6 @@ def test_near_duplicate_index_finds_planted_copies_and_no_originals(shingle_hash
     assert len(exact) > 10 and len(near) > 10
     assert not any(d.doc_id in found for d in originals)  # no false positives
     assert all(found.get(d.doc_id) == d.copy_of for d in exact)
-
 
     def jaccard(a, b):
         return len(shingles[a] & shingles[b]) / len(shingles[a] | shingles[b])
@@ -110,17 +109,20 @@ def test_near_duplicate_threshold_is_respected():
 
 
 def test_sentence_dedup_keeps_first_occurrence_and_respects_existing(tmp_path):
-    stage = pa.table({
-        "row_id": [1, 2, 3, 4, 5],
-        "text": ["첫 문장이다.", "둘째 문장이다.", "첫 문장이다.", "이미 있는 문장이다.", "둘째 문장이다."],
-    })
+    stage = pa.table(
+        {
+            "row_id": [1, 2, 3, 4, 5],
+            "text": ["첫 문장이다.", "둘째 문장이다.", "첫 문장이다.", "이미 있는 문장이다.", "둘째 문장이다."],
+        }
+    )
     pq.write_table(stage, tmp_path / "stage.parquet")
     pq.write_table(pa.table({"text": ["이미 있는 문장이다."]}), tmp_path / "existing.parquet")
     con = duckdb.connect()
     query, params = dedup_sentences_sql((tmp_path / "stage.parquet").as_posix(), None)
     assert [r[0] for r in con.sql(query, params=params).fetchall()] == [1, 2, 4]
-    query, params = dedup_sentences_sql((tmp_path / "stage.parquet").as_posix(),
-                                        (tmp_path / "existing.parquet").as_posix())
+    query, params = dedup_sentences_sql(
+        (tmp_path / "stage.parquet").as_posix(), (tmp_path / "existing.parquet").as_posix()
+    )
     assert [r[0] for r in con.sql(query, params=params).fetchall()] == [1, 2]
     assert "stage.parquet" not in query  # paths are bound parameters, never SQL text
 

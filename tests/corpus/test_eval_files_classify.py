@@ -29,7 +29,10 @@ def test_bundled_samples():
 
 def test_tsv_columns_by_name_in_any_order(tmp_path):
     path = _write(tmp_path / "d.tsv", 'label\tid\ttext\nDS\t1\t"당뇨병" 환자\n\nST\t2\t두통이 심하다.\n')
-    assert read_classify(path) == [ClassifyExample('"당뇨병" 환자', "DS", None, 2), ClassifyExample("두통이 심하다.", "ST", None, 4)]
+    assert read_classify(path) == [
+        ClassifyExample('"당뇨병" 환자', "DS", None, 2),
+        ClassifyExample("두통이 심하다.", "ST", None, 4),
+    ]
 
 
 def test_csv_quoting_and_the_line_a_row_starts_on(tmp_path):
@@ -40,22 +43,41 @@ def test_csv_quoting_and_the_line_a_row_starts_on(tmp_path):
 
 
 def test_json_lines_with_text_pairs_and_numeric_labels(tmp_path):
-    rows = [{"text": "두통", "text_pair": "머리가 아프다", "label": 1}, {"text": "기침", "text_pair": "열", "label": 0, "extra": True}]
+    rows = [
+        {"text": "두통", "text_pair": "머리가 아프다", "label": 1},
+        {"text": "기침", "text_pair": "열", "label": 0, "extra": True},
+    ]
     path = _write(tmp_path / "d.jsonl", "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
-    assert read_classify(path) == [ClassifyExample("두통", "1", "머리가 아프다", 1), ClassifyExample("기침", "0", "열", 2)]
+    assert read_classify(path) == [
+        ClassifyExample("두통", "1", "머리가 아프다", 1),
+        ClassifyExample("기침", "0", "열", 2),
+    ]
 
 
 def test_klue_nli_json(tmp_path):
     records = [
-        {"guid": "klue-nli-v1_train_00000", "source": "NSMC", "premise": "당뇨병 환자는 매일 발 상태를 확인해야 한다.",
-         "hypothesis": "당뇨가 있는 사람은 날마다 발을 살펴보는 것이 좋다.", "gold_label": "entailment",
-         "author": "entailment", "label2": "entailment"},
-        {"guid": "klue-nli-v1_train_00001", "source": "NSMC", "premise": "두통이 심하다.", "hypothesis": "머리가 전혀 아프지 않다.",
-         "gold_label": "contradiction"},
+        {
+            "guid": "klue-nli-v1_train_00000",
+            "source": "NSMC",
+            "premise": "당뇨병 환자는 매일 발 상태를 확인해야 한다.",
+            "hypothesis": "당뇨가 있는 사람은 날마다 발을 살펴보는 것이 좋다.",
+            "gold_label": "entailment",
+            "author": "entailment",
+            "label2": "entailment",
+        },
+        {
+            "guid": "klue-nli-v1_train_00001",
+            "source": "NSMC",
+            "premise": "두통이 심하다.",
+            "hypothesis": "머리가 전혀 아프지 않다.",
+            "gold_label": "contradiction",
+        },
     ]
     path = _write(tmp_path / "klue-nli-v1.1_train.json", json.dumps(records, ensure_ascii=False, indent=4))
     examples = read_classify(path)  # .json -> klue-nli
-    assert [(e.text, e.text_pair, e.label) for e in examples] == [(r["premise"], r["hypothesis"], r["gold_label"]) for r in records]
+    assert [(e.text, e.text_pair, e.label) for e in examples] == [
+        (r["premise"], r["hypothesis"], r["gold_label"]) for r in records
+    ]
     assert [e.line for e in examples] == [2, 11]  # where each record opens
     assert read_classify(path, "klue-nli") == examples
 
@@ -66,11 +88,18 @@ BAD = [
     ("header-only.tsv", "text\tlabel\n", "d.tsv:1: no examples found"),
     ("blank-label.tsv", "text\tlabel\n두통\tST\n기침\t \n", "d.tsv:3: empty 'label'"),
     ("columns.tsv", "text\tlabel\n두통\tST\t더\n", "d.tsv:2: expected 2 columns"),
-    ("pair-gap.jsonl", '{"text": "a", "text_pair": "b", "label": "x"}\n{"text": "c", "label": "y"}\n', "d.jsonl:2: missing 'text_pair'"),
+    (
+        "pair-gap.jsonl",
+        '{"text": "a", "text_pair": "b", "label": "x"}\n{"text": "c", "label": "y"}\n',
+        "d.jsonl:2: missing 'text_pair'",
+    ),
     ("bad.jsonl", '{"text": "a", "label": "x"}\n{"text": \n', "d.jsonl:2: not valid JSON"),
     ("no-label.jsonl", '{"text": "a"}\n', "d.jsonl:1: missing 'label'"),
-    ("nli.json", '[\n  {"premise": "a", "hypothesis": "b", "gold_label": "neutral"},\n  {"premise": "a", "hypothesis": "b"}\n]',
-     "d.json:3: missing 'gold_label'"),
+    (
+        "nli.json",
+        '[\n  {"premise": "a", "hypothesis": "b", "gold_label": "neutral"},\n  {"premise": "a", "hypothesis": "b"}\n]',
+        "d.json:3: missing 'gold_label'",
+    ),
     ("nli-object.json", '{"premise": "a"}', "d.json:1: expected a JSON list"),
 ]
 

@@ -8,9 +8,9 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from kmb.errors import KmbError
 from kmb.corpus.local_files import AddOptions, add_paths
 from kmb.crawlers.pdf_text import write_text_pdf
+from kmb.errors import KmbError
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "textbooks"
@@ -94,9 +94,18 @@ def test_jats_keeps_korean_parts(workspace, tmp_path):
 
 def test_jsonl_and_csv_records_with_named_column(workspace, tmp_path):
     jsonl = tmp_path / "news.jsonl"
-    jsonl.write_text("\n".join(json.dumps({"제목": f"기사 {i}", "본문": f"독감 예방접종 {i}번째 기사이다."}, ensure_ascii=False) for i in range(3)) + "\n", encoding="utf-8")
+    jsonl.write_text(
+        "\n".join(
+            json.dumps({"제목": f"기사 {i}", "본문": f"독감 예방접종 {i}번째 기사이다."}, ensure_ascii=False)
+            for i in range(3)
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     csv_path = tmp_path / "news.csv"
-    csv_path.write_bytes('본문,제목\n"여러 줄의\n기사 본문이다.",첫 기사\n,빈 기사\n두 번째 기사이다.,둘째\n'.encode("cp949"))
+    csv_path.write_bytes(
+        '본문,제목\n"여러 줄의\n기사 본문이다.",첫 기사\n,빈 기사\n두 번째 기사이다.,둘째\n'.encode("cp949")
+    )
     options = AddOptions(source="news", text_column="본문", title_column="제목")
     summary = add_paths(workspace, [jsonl, csv_path], options)
     assert summary.added == 5 and summary.rejected == []  # the empty CSV record is not a document
@@ -108,7 +117,10 @@ def test_jsonl_and_csv_records_with_named_column(workspace, tmp_path):
 
 
 def test_pdf_is_added_without_header_footer_and_references(workspace, tmp_path):
-    pages = [["빈혈은 혈색소가 낮은 상태이다.", "철결핍빈혈은 가장 흔한 빈혈이며"], ["철분제로 치료한다.", "참고문헌", "1. 김. 빈혈 연구. 2019."]]
+    pages = [
+        ["빈혈은 혈색소가 낮은 상태이다.", "철결핍빈혈은 가장 흔한 빈혈이며"],
+        ["철분제로 치료한다.", "참고문헌", "1. 김. 빈혈 연구. 2019."],
+    ]
     write_text_pdf(tmp_path / "anemia.pdf", pages, header="대한혈액학 교과서")
     add_paths(workspace, [tmp_path / "anemia.pdf"], AddOptions(source="textbook"))
     [row] = rows(workspace, "textbook")
@@ -151,7 +163,9 @@ def test_cli_one_clear_line_and_exit_1_when_nothing_usable(tmp_path, run_kmb):
     corrupt = tmp_path / "corrupt.pdf"
     corrupt.write_bytes(b"%PDF-1.4 truncated")
     code, _, err = run("corpus", "add", corrupt, bad, "--workspace", ws)
-    assert code == 1 and err.strip().splitlines()[-1].startswith("kmb: error: nothing could be used: all 2 files were rejected")
+    assert code == 1 and err.strip().splitlines()[-1].startswith(
+        "kmb: error: nothing could be used: all 2 files were rejected"
+    )
     code, out, _ = run("corpus", "add", SAMPLES, "--source", "textbook", "--workspace", ws)
     assert code == 0 and "added" in out
 

@@ -30,7 +30,12 @@ def splitters():
 # --- the fast path, no kss ---------------------------------------------------------------------
 def test_cheap_pieces_cut_only_at_unambiguous_boundaries():
     paragraph = "고혈압은 흔하다. 증상이 없을까? 정기 검진이 중요합니다. 약은 3.5mg을 먹는다."
-    assert cheap_pieces(paragraph) == ["고혈압은 흔하다.", "증상이 없을까?", "정기 검진이 중요합니다.", "약은 3.5mg을 먹는다."]
+    assert cheap_pieces(paragraph) == [
+        "고혈압은 흔하다.",
+        "증상이 없을까?",
+        "정기 검진이 중요합니다.",
+        "약은 3.5mg을 먹는다.",
+    ]
     # "다." then a character that is itself followed by "." (a numbered list) is not cheap: kss
     # does not split there (its exception 7).
     assert cheap_pieces("결과가 나왔다. 2. 다음 단계다.") == ["결과가 나왔다. 2. 다음 단계다."]
@@ -65,10 +70,21 @@ def test_cheap_pieces_never_cut_inside_quotes_or_brackets():
 def test_an_unmatched_quote_or_closer_leaves_the_sentences_before_it_to_kss(splitters):
     # kss regroups the sentences before a quote it cannot match: a cheap cut there would differ.
     stray_quote = '그는 치안 우려를 표했다. "하루에 수감 상태였기에 참석하지 못하였다. 다음 날 돌아왔다.'
-    assert cheap_pieces(stray_quote) == ['그는 치안 우려를 표했다. "하루에 수감 상태였기에 참석하지 못하였다.', "다음 날 돌아왔다."]
+    assert cheap_pieces(stray_quote) == [
+        '그는 치안 우려를 표했다. "하루에 수감 상태였기에 참석하지 못하였다.',
+        "다음 날 돌아왔다.",
+    ]
     stray_closer = "연구팀은 결과를 발표했다. 환자 수는 늘었다. 조사 범위’에서도 확인됐다. 이어 설명했다. 끝났다."
-    assert cheap_pieces(stray_closer) == ["연구팀은 결과를 발표했다. 환자 수는 늘었다. 조사 범위’에서도 확인됐다.", "이어 설명했다.", "끝났다."]
-    assert cheap_pieces("정상적인 문단이다. (괄호) 안도 있다. 끝났다.") == ["정상적인 문단이다.", "(괄호) 안도 있다.", "끝났다."]
+    assert cheap_pieces(stray_closer) == [
+        "연구팀은 결과를 발표했다. 환자 수는 늘었다. 조사 범위’에서도 확인됐다.",
+        "이어 설명했다.",
+        "끝났다.",
+    ]
+    assert cheap_pieces("정상적인 문단이다. (괄호) 안도 있다. 끝났다.") == [
+        "정상적인 문단이다.",
+        "(괄호) 안도 있다.",
+        "끝났다.",
+    ]
     fast, plain = splitters
     for text in (stray_quote, stray_closer):
         assert fast.split(text).sentences == plain.split(text).sentences
@@ -117,7 +133,7 @@ def test_boundary_agreement_counts_shared_sentence_ends():
 # --- kss -----------------------------------------------------------------------------------------
 def test_tricky_cases_fast_path_equals_plain_kss(splitters):
     fast, plain = splitters
-    for text, right in TRICKY:
+    for text, _right in TRICKY:
         assert fast.split(text).sentences == plain.split(text).sentences, text
 
 

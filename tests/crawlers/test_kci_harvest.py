@@ -2,8 +2,8 @@
 Scrapy's reactor runs once per process)."""
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,7 +27,20 @@ def oai():
 
 
 def crawl(ws, endpoint, *args):
-    cmd = [sys.executable, "-m", "kmb", "crawl", "kci", "--endpoint", endpoint, "--delay", "0", "--workspace", str(ws), *map(str, args)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "kmb",
+        "crawl",
+        "kci",
+        "--endpoint",
+        endpoint,
+        "--delay",
+        "0",
+        "--workspace",
+        str(ws),
+        *map(str, args),
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
@@ -46,7 +59,9 @@ except KmbError as exc:
 
 def harvest_directly(ws, endpoint, from_date):
     """kci_harvest.harvest() with options the CLI would refuse, in a subprocess (Scrapy's reactor)."""
-    return subprocess.run([sys.executable, "-c", HARVEST, str(ws), endpoint, from_date], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", HARVEST, str(ws), endpoint, from_date], capture_output=True, text=True, timeout=120
+    )
 
 
 def summary(stdout: str) -> dict:
@@ -66,7 +81,13 @@ def test_harvest_pages_filters_and_idempotent_rerun(tmp_path, oai):
     docs = stored(ws)
     assert len(docs) == KOREAN_MEDICAL == len({d["doc_id"] for d in docs})
     got = summary(result.stdout)
-    for key in ("skipped/deleted", "skipped/not Korean", "skipped/no Korean abstract", "skipped/journal not selected", "skipped/outside years"):
+    for key in (
+        "skipped/deleted",
+        "skipped/not Korean",
+        "skipped/no Korean abstract",
+        "skipped/journal not selected",
+        "skipped/outside years",
+    ):
         assert got[key] == "1"
     assert got["pages"] == "4" and got["stored"] == "22" and got["complete"] == "yes"
     tokens = [p for _, p in responder.requests if "resumptionToken" in p]
@@ -83,8 +104,8 @@ def test_harvest_pages_filters_and_idempotent_rerun(tmp_path, oai):
 
     # The demo: our textbook samples and term list join the harvest in the same DuckDB views.
     from kmb.corpus.local_files import AddOptions, add_paths
-    from kmb.workspace import Workspace
     from kmb.vocab.term_lists import import_terms
+    from kmb.workspace import Workspace
 
     workspace = Workspace.open(ws)
     add_paths(workspace, [REPO / "samples" / "textbooks"], AddOptions(source="textbook"))
@@ -92,8 +113,10 @@ def test_harvest_pages_filters_and_idempotent_rerun(tmp_path, oai):
     con = duckdb.connect(str(ws / "kmb.duckdb"), read_only=True)
     by_source = dict(con.execute("select source, count(*) from documents group by source").fetchall())
     assert by_source == {"kci": KOREAN_MEDICAL, "textbook": 6}
-    in_both = con.execute("select count(distinct term) from terms, documents where documents.text like '%' || terms.term || '%' "
-                          "and documents.source = 'kci'").fetchone()[0]
+    in_both = con.execute(
+        "select count(distinct term) from terms, documents where documents.text like '%' || terms.term || '%' "
+        "and documents.source = 'kci'"
+    ).fetchone()[0]
     assert in_both > 30  # the sample terms occur in the sample abstracts
 
 
@@ -128,13 +151,19 @@ def test_not_oai_and_protocol_errors_exit_1_with_one_line(tmp_path, oai):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(f"kmb: error: {url}/rss?verb=ListRecords")
     assert "not an OAI-PMH response: the root element is <rss>" in result.stderr
-    [reject] = [r for p in (tmp_path / "ws" / "raw" / "kci" / "rejects").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
+    [reject] = [
+        r for p in (tmp_path / "ws" / "raw" / "kci" / "rejects").glob("*.parquet") for r in pq.read_table(p).to_pylist()
+    ]
     assert reject["url"].startswith(f"{url}/rss?") and reject["status"] == 200 and "<rss>" in reject["reason"]
     # The server's badArgument, reached through the library: `kmb crawl kci --from last-week` is now
     # refused before any request (test_options.py), so the protocol error is asked for directly.
     result = harvest_directly(tmp_path / "ws", f"{url}/oai", from_date="last-week")
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].endswith("OAI-PMH error badArgument: from='last-week' is not a UTCdatetime (0 documents stored before it)")
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .endswith("OAI-PMH error badArgument: from='last-week' is not a UTCdatetime (0 documents stored before it)")
+    )
     assert not stored(tmp_path / "ws")
     result = crawl(tmp_path / "ws", f"{url}/no-such-endpoint")
     assert result.returncode == 1
@@ -147,8 +176,21 @@ def test_not_oai_and_protocol_errors_exit_1_with_one_line(tmp_path, oai):
 def test_resume_after_sigkill(tmp_path):
     with serve_oai(page_size=2) as (url, responder):
         ws = tmp_path / "ws"
-        cmd = [sys.executable, "-m", "kmb", "crawl", "kci", "--endpoint", f"{url}/oai", "--delay", "0.4",
-               "--checkpoint-every", "1", "--workspace", str(ws)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "kmb",
+            "crawl",
+            "kci",
+            "--endpoint",
+            f"{url}/oai",
+            "--delay",
+            "0.4",
+            "--checkpoint-every",
+            "1",
+            "--workspace",
+            str(ws),
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         state = ws / "crawl" / "kci" / "state.json"
         deadline = time.time() + 60

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from kmb.crawlers.kci_oai import JournalSelection, NotOaiPmh, parse_response, read_journal_selection, record_document, skip_reason
+from kmb.crawlers.kci_oai import (
+    JournalSelection,
+    NotOaiPmh,
+    parse_response,
+    read_journal_selection,
+    record_document,
+    skip_reason,
+)
 from kmb.demo.oai_server import OaiResponder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +53,13 @@ def test_oai_kci_record_with_any_prefixes():
     assert page.resumption_token == "tok-2" and page.complete_list_size == 250 and not page.errors
     record, deleted = page.records
     assert deleted.deleted and deleted.identifier == "oai:kci.go.kr:ARTI/43"
-    assert (record.metadata_format, record.article_id, record.journal, record.issn, record.year) == ("oai_kci", "ART001234567", "가상의학회지", "1234-5678", 2015)
+    assert (record.metadata_format, record.article_id, record.journal, record.issn, record.year) == (
+        "oai_kci",
+        "ART001234567",
+        "가상의학회지",
+        "1234-5678",
+        2015,
+    )
     assert (record.title, record.title_en) == ("폐렴의 치료", "Treating pneumonia")
     assert record.abstract_ko == "폐렴은 흔하다. 항생제로 치료한다." and record.abstract_en == "English first."
     assert record.language == "ko" and record.open_access is True and record.doi == "10.1/abc"
@@ -63,13 +76,21 @@ def test_oai_dc_with_xml_lang_and_empty_final_token():
     [record] = page.records
     assert record.metadata_format == "oai_dc"
     assert (record.title, record.title_en, record.journal, record.issn, record.year, record.doi) == (
-        "수면과 비만", "Sleep and obesity", "가상보건학회지", "2345-6789", 2019, "10.5555/xyz")
+        "수면과 비만",
+        "Sleep and obesity",
+        "가상보건학회지",
+        "2345-6789",
+        2019,
+        "10.5555/xyz",
+    )
     assert record.abstract_ko.startswith("수면이 짧으면") and record.language == "ko"  # from the text: no dc:language
     assert record_document(record)["doc_id"] == "kci:99"
 
 
 def test_errors_and_not_oai():
-    page = parse_response(b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><error code="badResumptionToken">expired</error></OAI-PMH>')
+    page = parse_response(
+        b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><error code="badResumptionToken">expired</error></OAI-PMH>'
+    )
     assert [(e.code, e.message) for e in page.errors] == [("badResumptionToken", "expired")]
     with pytest.raises(NotOaiPmh, match="<rss>"):
         parse_response(b"<rss><channel/></rss>")
@@ -90,15 +111,28 @@ def test_journal_selection_by_file_and_by_subject():
 
 def test_sample_records_cover_the_protocol_cases():
     responder = OaiResponder(page_size=10)
-    first = parse_response(responder.respond("/oai", {"verb": "ListRecords", "metadataPrefix": "oai_kci", "set": "ARTI"}))
+    first = parse_response(
+        responder.respond("/oai", {"verb": "ListRecords", "metadataPrefix": "oai_kci", "set": "ARTI"})
+    )
     assert len(first.records) == 10 and first.resumption_token and first.complete_list_size == 27
     korean = [r for r in first.records if r.abstract_ko]
     assert all(3 <= r.abstract_ko.count(".") <= 6 for r in korean)
     dc = parse_response(responder.respond("/oai", {"verb": "ListRecords", "metadataPrefix": "oai_dc"}))
     assert [r.abstract_ko for r in dc.records] == [r.abstract_ko for r in first.records]
-    assert [record_document(r)["doc_id"] for r in dc.records if r.abstract_ko] == [record_document(r)["doc_id"] for r in korean]
-    codes = lambda body: [e.code for e in parse_response(body).errors]
-    assert codes(responder.respond("/oai-dc-only", {"verb": "ListRecords", "metadataPrefix": "oai_kci"})) == ["cannotDisseminateFormat"]
+    assert [record_document(r)["doc_id"] for r in dc.records if r.abstract_ko] == [
+        record_document(r)["doc_id"] for r in korean
+    ]
+
+    def codes(body):
+        return [e.code for e in parse_response(body).errors]
+
+    assert codes(responder.respond("/oai-dc-only", {"verb": "ListRecords", "metadataPrefix": "oai_kci"})) == [
+        "cannotDisseminateFormat"
+    ]
     assert codes(responder.respond("/oai", {"verb": "ListRecords"})) == ["badArgument"]
-    assert codes(responder.respond("/oai", {"verb": "ListRecords", "metadataPrefix": "oai_kci", "from": "2031-01-01"})) == ["noRecordsMatch"]
-    assert codes(responder.respond("/oai", {"verb": "ListRecords", "resumptionToken": "bogus!"})) == ["badResumptionToken"]
+    assert codes(
+        responder.respond("/oai", {"verb": "ListRecords", "metadataPrefix": "oai_kci", "from": "2031-01-01"})
+    ) == ["noRecordsMatch"]
+    assert codes(responder.respond("/oai", {"verb": "ListRecords", "resumptionToken": "bogus!"})) == [
+        "badResumptionToken"
+    ]

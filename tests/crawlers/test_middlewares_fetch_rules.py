@@ -13,9 +13,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from kmb.crawlers.middlewares import DISALLOW_ALL, robots_rules
-from kmb.demo.oai_server import serve_oai
 from kmb.crawlers.options import fulltext_url_allowed
 from kmb.crawlers.pdf_text import write_text_pdf
+from kmb.demo.oai_server import serve_oai
 from kmb.demo.replay_server import ReplayServer, site_root
 
 MANIFEST = json.loads((site_root() / "manifest.json").read_text(encoding="utf-8"))
@@ -23,8 +23,9 @@ OPEN_RECORD = "ART002100107"  # open access in samples/kci/records.xml
 
 
 def _kmb(*args, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kmb", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "kmb", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _summary(stdout: str) -> dict:
@@ -59,8 +60,22 @@ def test_a_record_naming_a_local_file_is_refused_counted_and_not_recorded_twice(
     ws = tmp_path / "ws"
     with serve_oai(page_size=8) as (url, responder):
         responder.fulltext_urls[OPEN_RECORD] = secret.as_uri()
-        runs = [_kmb("crawl", "kci", "--endpoint", f"{url}/oai", "--delay", "0", "--fulltext", "--max-records", "3",
-                     "--workspace", ws) for _ in range(2)]  # the second a plain re-run, no --resume
+        runs = [
+            _kmb(
+                "crawl",
+                "kci",
+                "--endpoint",
+                f"{url}/oai",
+                "--delay",
+                "0",
+                "--fulltext",
+                "--max-records",
+                "3",
+                "--workspace",
+                ws,
+            )
+            for _ in range(2)
+        ]  # the second a plain re-run, no --resume
     for result in runs:
         assert result.returncode == 0, result.stderr
     assert _summary(runs[0].stdout)["fulltext/refused url"] == "1"
@@ -84,8 +99,20 @@ def test_kci_robots_server_error_means_disallow_all(tmp_path):
 
 def test_naver_robots_server_error_stops_before_any_page(tmp_path):
     with ReplayServer(robots_status=503) as server:
-        result = _kmb("crawl", "naver-health", "--start", MANIFEST["start"], "--end", MANIFEST["start"],
-                      "--base-url", server.url, "--delay", "0", "--workspace", tmp_path / "ws")
+        result = _kmb(
+            "crawl",
+            "naver-health",
+            "--start",
+            MANIFEST["start"],
+            "--end",
+            MANIFEST["start"],
+            "--base-url",
+            server.url,
+            "--delay",
+            "0",
+            "--workspace",
+            tmp_path / "ws",
+        )
         hits = list(server.hits)
     assert result.returncode == 1 and "robots.txt" in result.stderr
     assert hits == ["/robots.txt"]
@@ -97,8 +124,20 @@ def test_a_disallowed_article_is_skipped_and_counted_not_fatal(tmp_path):
     robots = f"User-agent: *\nDisallow: /*aid={aid}\nDisallow: /*/{oid}/{aid}\n".encode()  # old and new link forms
     ws = tmp_path / "ws"
     with ReplayServer(robots_txt=robots) as server:
-        result = _kmb("crawl", "naver-health", "--start", MANIFEST["start"], "--end", MANIFEST["end"],
-                      "--base-url", server.url, "--delay", "0", "--workspace", ws)
+        result = _kmb(
+            "crawl",
+            "naver-health",
+            "--start",
+            MANIFEST["start"],
+            "--end",
+            MANIFEST["end"],
+            "--base-url",
+            server.url,
+            "--delay",
+            "0",
+            "--workspace",
+            ws,
+        )
     assert result.returncode == 0, result.stderr
     stored = {r["doc_id"] for r in _rows(ws / "raw" / "naver_health")}
     assert blocked not in stored and stored == set(MANIFEST["articles"]) - {blocked}

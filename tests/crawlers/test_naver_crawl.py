@@ -30,7 +30,9 @@ def _command(server_url: str, workspace: Path, *extra: str, start=MANIFEST["star
 
 def _crawl(server_url: str, workspace: Path, *extra: str, **days) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    return subprocess.run(_command(server_url, workspace, *extra, **days), capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        _command(server_url, workspace, *extra, **days), capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def _stored(workspace: Path) -> list[str]:
@@ -74,7 +76,11 @@ def test_crawl_replay_site_end_to_end(tmp_path):
     assert str(table.schema.field("published_at").type) == "timestamp[us, tz=UTC]"
     assert all(r["html"] is None and len(r["html_sha256"]) == 64 and r["parser_version"] for r in rows.values())
 
-    rejects = [r for part in (ws / "raw" / "naver_health" / "rejects").glob("*.parquet") for r in pq.read_table(part).to_pylist()]
+    rejects = [
+        r
+        for part in (ws / "raw" / "naver_health" / "rejects").glob("*.parquet")
+        for r in pq.read_table(part).to_pylist()
+    ]
     reasons = {r["url"].rsplit("/", 1)[-1].split("?")[0]: (r["status"], r["reason"]) for r in rejects}
     assert reasons["0000000404"][0] == 404
     assert reasons["0000000399"][0] == 200 and "no title" in reasons["0000000399"][1]
@@ -120,7 +126,16 @@ def test_robots_disallow_stops_with_one_clear_message(tmp_path):
 def test_ignore_robots_warns_and_keeps_html(tmp_path):
     ws = tmp_path / "ws"
     with ReplayServer(disallow_all=True) as server:
-        result = _crawl(server.url, ws, "--ignore-robots", "--keep-html", "--max-articles", "3", start="2020-12-29", end="2020-12-29")
+        result = _crawl(
+            server.url,
+            ws,
+            "--ignore-robots",
+            "--keep-html",
+            "--max-articles",
+            "3",
+            start="2020-12-29",
+            end="2020-12-29",
+        )
     assert result.returncode == 0, result.stderr
     assert "kmb: warning: --ignore-robots" in result.stderr
     rows = _table(ws).to_pylist()
@@ -160,7 +175,9 @@ def test_sigkill_then_resume_stores_every_article_exactly_once(tmp_path):
 
 
 def test_bad_dates_are_one_line_errors(tmp_path):
-    result = _crawl("http://127.0.0.1:9", tmp_path / "ws", start="2020-13-01", end="2020-12-31")  # dates are checked first
+    result = _crawl(
+        "http://127.0.0.1:9", tmp_path / "ws", start="2020-13-01", end="2020-12-31"
+    )  # dates are checked first
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("kmb: error: not a date")
 
@@ -183,9 +200,14 @@ def test_cli_parse_naver_prints_one_json_per_page(layout):
 def test_cli_parse_naver_rejects_a_page_that_is_not_an_article(tmp_path):
     bad = tmp_path / "bad.html"
     bad.write_text("<html><body>없음</body></html>", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "kmb", "crawl", "parse", "naver", str(bad)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kmb", "crawl", "parse", "naver", str(bad)], capture_output=True, text=True
+    )
     assert result.returncode == 1
-    assert result.stderr.strip() == f"kmb: error: {bad}: not a NAVER article page: no article id (oid, aid) in the URL or og:url"
+    assert (
+        result.stderr.strip()
+        == f"kmb: error: {bad}: not a NAVER article page: no article id (oid, aid) in the URL or og:url"
+    )
 
 
 def test_graceful_stop_then_resume_uses_the_jobdir_queue(tmp_path):
@@ -222,6 +244,8 @@ def test_unreachable_site_stops_early_with_one_line(tmp_path):
     with socket.socket() as sock:  # a port nobody listens on: bind, note it, close
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = _crawl(f"http://127.0.0.1:{port}", tmp_path / "ws", "--ignore-robots", start="2020-01-01", end="2020-12-31")
+    result = _crawl(
+        f"http://127.0.0.1:{port}", tmp_path / "ws", "--ignore-robots", start="2020-01-01", end="2020-12-31"
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(f"kmb: error: cannot reach http://127.0.0.1:{port}")

@@ -67,7 +67,7 @@ def test_real_legacy_article_2020_euc_kr_era(shared_data):
     assert "이재명 경기도지사. <연합뉴스>" not in article.text  # photo caption dropped
     assert "@" not in article.text and "the13ook" not in article.text  # trailing e-mail dropped
     assert "채널 구독" not in article.text and "바로가기" not in article.text
-    assert article.text.endswith("청산해야 할 적폐일 뿐\"이라고 주장했다.")
+    assert article.text.endswith('청산해야 할 적폐일 뿐"이라고 주장했다.')
     assert len(article.text.split("\n")) == 6
 
 

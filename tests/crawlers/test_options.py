@@ -7,8 +7,6 @@ import sys
 
 import pytest
 
-from kmb.errors import KmbError
-from kmb.demo.oai_server import serve_oai
 from kmb.crawlers.options import (
     KciCrawlOptions,
     NaverCrawlOptions,
@@ -19,7 +17,9 @@ from kmb.crawlers.options import (
     naver_options_from_args,
     parse_years,
 )
+from kmb.demo.oai_server import serve_oai
 from kmb.demo.replay_server import ReplayServer
+from kmb.errors import KmbError
 
 
 def run_kmb(monkeypatch, capsys, *args: str) -> tuple[int, str]:
@@ -48,7 +48,9 @@ NAVER_BAD = [
 def test_naver_health_options_are_checked_before_any_request(tmp_path, monkeypatch, capsys, args, message):
     ws = tmp_path / "ws"
     with ReplayServer() as server:
-        code, err = run_kmb(monkeypatch, capsys, "crawl", "naver-health", "--base-url", server.url, "--workspace", str(ws), *args)
+        code, err = run_kmb(
+            monkeypatch, capsys, "crawl", "naver-health", "--base-url", server.url, "--workspace", str(ws), *args
+        )
         hits = list(server.hits)
     assert code == 1
     assert err == f"kmb: error: {message}\n"
@@ -73,7 +75,9 @@ KCI_BAD = [
 def test_kci_options_are_checked_before_any_request(tmp_path, monkeypatch, capsys, args, message):
     ws = tmp_path / "ws"
     with serve_oai() as (url, responder):
-        code, err = run_kmb(monkeypatch, capsys, "crawl", "kci", "--endpoint", f"{url}/oai", "--workspace", str(ws), *args)
+        code, err = run_kmb(
+            monkeypatch, capsys, "crawl", "kci", "--endpoint", f"{url}/oai", "--workspace", str(ws), *args
+        )
     assert code == 1
     assert err == f"kmb: error: {message}\n"
     assert responder.requests == [] and not ws.exists()
@@ -90,7 +94,9 @@ def test_kci_journals_file_is_checked_before_any_request(tmp_path, monkeypatch, 
     assert responder.requests == [] and not (tmp_path / "ws").exists()
 
 
-@pytest.mark.parametrize("port, message", [("70000", "--port must be at most 65535, not 70000"), ("-1", "--port must be at least 0, not -1")])
+@pytest.mark.parametrize(
+    "port, message", [("70000", "--port must be at most 65535, not 70000"), ("-1", "--port must be at least 0, not -1")]
+)
 def test_replay_server_port_is_checked(monkeypatch, capsys, port, message):
     code, err = run_kmb(monkeypatch, capsys, "crawl", "replay-server", "--port", port)
     assert code == 1 and err == f"kmb: error: {message}\n"
@@ -115,21 +121,51 @@ def test_check_port():
 def test_spider_arguments_use_the_kmb_defaults_and_names():
     naver = naver_options_from_args({})
     assert naver == checked_naver_options(NaverCrawlOptions())  # the kmb command's defaults
-    assert (naver.start, naver.end, naver.delay, naver.max_articles, naver.flush_every) == ("2010-01-01", "2020-12-31", 1.0, 0, 100)
-    typed = naver_options_from_args({"start": "20201228", "max_articles": "5", "keep_html": "true", "resume": "0", "delay": "0"})
-    assert (typed.start, typed.max_articles, typed.keep_html, typed.resume, typed.delay) == ("2020-12-28", 5, True, False, 0.0)
+    assert (naver.start, naver.end, naver.delay, naver.max_articles, naver.flush_every) == (
+        "2010-01-01",
+        "2020-12-31",
+        1.0,
+        0,
+        100,
+    )
+    typed = naver_options_from_args(
+        {"start": "20201228", "max_articles": "5", "keep_html": "true", "resume": "0", "delay": "0"}
+    )
+    assert (typed.start, typed.max_articles, typed.keep_html, typed.resume, typed.delay) == (
+        "2020-12-28",
+        5,
+        True,
+        False,
+        0.0,
+    )
 
     kci = kci_options_from_args({})
     assert kci == checked_kci_options(KciCrawlOptions())
-    assert (kci.years, kci.metadata_prefix, kci.set_spec, kci.flush_rows, kci.max_records) == ((2010, 2020), "oai_kci", "ARTI", 500, None)
-    named = kci_options_from_args({"from": "2020-01-01", "format": "oai_dc", "set": "", "max_records": "7", "fulltext": "yes"})
-    assert (named.from_date, named.metadata_prefix, named.set_spec, named.max_records, named.fulltext) == ("2020-01-01", "oai_dc", None, 7, True)
+    assert (kci.years, kci.metadata_prefix, kci.set_spec, kci.flush_rows, kci.max_records) == (
+        (2010, 2020),
+        "oai_kci",
+        "ARTI",
+        500,
+        None,
+    )
+    named = kci_options_from_args(
+        {"from": "2020-01-01", "format": "oai_dc", "set": "", "max_records": "7", "fulltext": "yes"}
+    )
+    assert (named.from_date, named.metadata_prefix, named.set_spec, named.max_records, named.fulltext) == (
+        "2020-01-01",
+        "oai_dc",
+        None,
+        7,
+        True,
+    )
 
 
 def test_unknown_or_malformed_spider_arguments_are_one_line_errors():
     with pytest.raises(KmbError, match="unknown spider argument 'stat'"):
         naver_options_from_args({"stat": "2020-01-01"})
-    with pytest.raises(KmbError, match="unknown spider argument 'from_year'; known: checkpoint_every, delay, endpoint, format, from, "):
+    with pytest.raises(
+        KmbError, match="unknown spider argument 'from_year'; known: checkpoint_every, delay, endpoint, format, from, "
+    ):
         kci_options_from_args({"from_year": "2020"})
     with pytest.raises(KmbError, match="--resume must be true or false, not 'maybe'"):
         kci_options_from_args({"resume": "maybe"})

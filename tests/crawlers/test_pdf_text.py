@@ -2,7 +2,14 @@
 
 import pytest
 
-from kmb.crawlers.pdf_text import PdfError, clean_pages, extract_pages, extract_pages_pdfplumber, pdf_text, write_text_pdf
+from kmb.crawlers.pdf_text import (
+    PdfError,
+    clean_pages,
+    extract_pages,
+    extract_pages_pdfplumber,
+    pdf_text,
+    write_text_pdf,
+)
 
 PAGES = [
     ["급성 심근경색은 관상동맥이 막혀 생긴다.", "흉통이 20분 이상 지속되면"],
@@ -33,7 +40,11 @@ def test_header_footer_page_numbers_references_removed(made_pdf):
 
 
 def test_clean_pages_rules_without_a_pdf():
-    pages = ["학회지 12(3)\n본문 첫 줄이다.\n3", "학회지 12(4)\n둘째 쪽 본문이다.\n- 4 -", "학회지 12(5)\n마지막 쪽이다.\n5 / 9"]
+    pages = [
+        "학회지 12(3)\n본문 첫 줄이다.\n3",
+        "학회지 12(4)\n둘째 쪽 본문이다.\n- 4 -",
+        "학회지 12(5)\n마지막 쪽이다.\n5 / 9",
+    ]
     assert clean_pages(pages) == "본문 첫 줄이다.\n둘째 쪽 본문이다.\n마지막 쪽이다."
     assert clean_pages(["서론이다.\n참 고 문 헌\n김철수 2019."]) == "서론이다."
 

@@ -31,32 +31,50 @@ def naver_pipeline(ws, flush_every=2, resume=False):
 
 
 def stored_ids(folder) -> list[str]:
-    return sorted(i for p in folder.glob("*.parquet") for i in pq.read_table(p, columns=["doc_id"]).column(0).to_pylist())
+    return sorted(
+        i for p in folder.glob("*.parquet") for i in pq.read_table(p, columns=["doc_id"]).column(0).to_pylist()
+    )
 
 
 def test_naver_pipeline_stores_once_and_closes_a_day_only_when_written(tmp_path):
     ws = tmp_path / "ws"
     pipeline, stats = naver_pipeline(ws, flush_every=2)
-    pipeline.process_item(DayListedItem("20201228", ["naver:901:0000000001", "naver:901:0000000002", "naver:901:0000000003"]))
+    pipeline.process_item(
+        DayListedItem("20201228", ["naver:901:0000000001", "naver:901:0000000002", "naver:901:0000000003"])
+    )
     pipeline.process_item(NaverArticleItem(naver_row("0000000001")))
     pipeline.process_item(NaverArticleItem(naver_row("0000000001")))  # a duplicate link
     assert read_done_days(ws / "crawl" / "naver_health") == set()
     pipeline.process_item(NaverArticleItem(naver_row("0000000002")))  # the buffer is full: a part is written
     assert stored_ids(ws / "raw" / "naver_health") == ["naver:901:0000000001", "naver:901:0000000002"]
     assert read_done_days(ws / "crawl" / "naver_health") == set()  # 0000000003 is still outstanding
-    pipeline.process_item(RejectItem("http://x/0000000003", 404, "article page failed: HTTP 404", "naver:901:0000000003"))
+    pipeline.process_item(
+        RejectItem("http://x/0000000003", 404, "article page failed: HTTP 404", "naver:901:0000000003")
+    )
     pipeline.close_spider()
     assert read_done_days(ws / "crawl" / "naver_health") == {"20201228"}  # every listed article written or rejected
     values = stats.get_stats()
-    assert (values["naver_health/parsed"], values["naver_health/duplicates_skipped"], values["naver_health/rejected"]) == (2, 1, 1)
-    [reject] = [r for p in (ws / "raw" / "naver_health" / "rejects").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
-    assert (reject["source"], reject["status"], reject["reason"]) == ("naver_health", 404, "article page failed: HTTP 404")
+    assert (
+        values["naver_health/parsed"],
+        values["naver_health/duplicates_skipped"],
+        values["naver_health/rejected"],
+    ) == (2, 1, 1)
+    [reject] = [
+        r for p in (ws / "raw" / "naver_health" / "rejects").glob("*.parquet") for r in pq.read_table(p).to_pylist()
+    ]
+    assert (reject["source"], reject["status"], reject["reason"]) == (
+        "naver_health",
+        404,
+        "article page failed: HTTP 404",
+    )
 
     again, stats = naver_pipeline(ws)  # a later run: what is stored is never written again
     again.process_item(NaverArticleItem(naver_row("0000000002")))
     again.close_spider()
     assert stored_ids(ws / "raw" / "naver_health") == ["naver:901:0000000001", "naver:901:0000000002"]
-    assert stats.get_value("naver_health/duplicates_skipped") == 1 and stats.get_value("naver_health/already_stored") == 2
+    assert (
+        stats.get_value("naver_health/duplicates_skipped") == 1 and stats.get_value("naver_health/already_stored") == 2
+    )
 
 
 def kci_row(n: int) -> dict:
@@ -68,7 +86,9 @@ def kci_row(n: int) -> dict:
 
 def test_kci_pipeline_saves_the_resume_point_only_after_its_documents(tmp_path):
     ws = tmp_path / "ws"
-    crawler = get_crawler(KciOaiSpider, {"KMB_WORKSPACE": str(ws), "KMB_KCI_ENDPOINT": "http://oai.example/oai", "KMB_FLUSH_ROWS": 3})
+    crawler = get_crawler(
+        KciOaiSpider, {"KMB_WORKSPACE": str(ws), "KMB_KCI_ENDPOINT": "http://oai.example/oai", "KMB_FLUSH_ROWS": 3}
+    )
     pipeline = KciParquetPipeline.from_crawler(crawler)
     pipeline.open_spider()
     state = ws / "crawl" / "kci" / "state.json"

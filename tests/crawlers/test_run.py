@@ -37,4 +37,7 @@ def test_spider_options_decide_delay_robots_and_workspace(tmp_path):
     assert not crawler.settings.getbool("ROBOTSTXT_OBEY") and crawler.settings.get("KMB_WORKSPACE") == str(tmp_path)
     polite = Crawler(KciOaiSpider, project_settings())
     KciOaiSpider.from_crawler(polite, delay="2.5")
-    assert polite.settings.getfloat("DOWNLOAD_DELAY") == 2.5 and polite.settings.getfloat("AUTOTHROTTLE_START_DELAY") == 2.5
+    assert (
+        polite.settings.getfloat("DOWNLOAD_DELAY") == 2.5
+        and polite.settings.getfloat("AUTOTHROTTLE_START_DELAY") == 2.5
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from kmb.errors import KmbError
 from kmb.crawlers.state import (
     DAYS_STARTED_FILE,
     DONE_DAYS_FILE,
@@ -15,6 +14,7 @@ from kmb.crawlers.state import (
     read_done_days,
     write_kci_state,
 )
+from kmb.errors import KmbError
 
 
 def test_done_days_count_only_complete_lines(tmp_path):

@@ -7,16 +7,24 @@ import pytest
 from kmb.deid.detect import PLACEHOLDERS, TYPES, DeidConfig, deidentify, find_identifiers, make_config
 from kmb.errors import KmbError
 
-NOTE = ("환자명: 김민수 (M/45)\n주민등록번호 900101-1234567, 연락처 010-1234-5678로 연락.\n"
-        "고혈압 환자로 BP 150/95. 김민수님은 2023-05-01 외래 내원.")
+NOTE = (
+    "환자명: 김민수 (M/45)\n주민등록번호 900101-1234567, 연락처 010-1234-5678로 연락.\n"
+    "고혈압 환자로 BP 150/95. 김민수님은 2023-05-01 외래 내원."
+)
 
 
 def test_placeholders_replace_each_identifier_and_offsets_point_into_the_original():
     result = deidentify(NOTE)
     assert [(NOTE[s:e], k) for s, e, k in result.spans] == [
-        ("김민수", "NAME"), ("900101-1234567", "RRN"), ("010-1234-5678", "PHONE"), ("김민수", "NAME")]
-    assert result.text == ("환자명: [NAME] (M/45)\n주민등록번호 [RRN], 연락처 [PHONE]로 연락.\n"
-                           "고혈압 환자로 BP 150/95. [NAME]님은 2023-05-01 외래 내원.")
+        ("김민수", "NAME"),
+        ("900101-1234567", "RRN"),
+        ("010-1234-5678", "PHONE"),
+        ("김민수", "NAME"),
+    ]
+    assert result.text == (
+        "환자명: [NAME] (M/45)\n주민등록번호 [RRN], 연락처 [PHONE]로 연락.\n"
+        "고혈압 환자로 BP 150/95. [NAME]님은 2023-05-01 외래 내원."
+    )
 
 
 def test_overlapping_spans_keep_the_longer_one():

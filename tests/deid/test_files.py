@@ -61,9 +61,16 @@ def test_rows_keep_their_fields_and_order_in_every_format(tmp_path, run_kmb, suf
     assert rows[0]["text"] == "환자명: [NAME]\n연락처 [PHONE]로 연락. 고혈압 환자."
     assert rows[2]["text"] == ROWS[2]["text"] and rows[2]["phi"] == []
     original = ROWS[1]["text"]
-    assert [(original[p["start"]:p["end"]], p["type"]) for p in rows[1]["phi"]] == [
-        ("이영희", "NAME"), ("02-123-4567", "PHONE"), ("900101-1234567", "RRN")]
-    assert_no_values(out.read_text(encoding="utf-8", errors="replace") if suffix != ".parquet" else json.dumps(rows, ensure_ascii=False))
+    assert [(original[p["start"] : p["end"]], p["type"]) for p in rows[1]["phi"]] == [
+        ("이영희", "NAME"),
+        ("02-123-4567", "PHONE"),
+        ("900101-1234567", "RRN"),
+    ]
+    assert_no_values(
+        out.read_text(encoding="utf-8", errors="replace")
+        if suffix != ".parquet"
+        else json.dumps(rows, ensure_ascii=False)
+    )
 
 
 def test_many_rows_through_worker_processes_stay_in_order(tmp_path, run_kmb):
@@ -76,16 +83,19 @@ def test_many_rows_through_worker_processes_stay_in_order(tmp_path, run_kmb):
     assert [r["id"] for r in rows] == [n["id"] for n in notes]
     for note, row in zip(notes, rows):
         for span in note["phi"]:
-            assert note["text"][span["start"]:span["end"]] not in row["text"] or span["type"] == "NAME"
+            assert note["text"][span["start"] : span["end"]] not in row["text"] or span["type"] == "NAME"
 
 
-@pytest.mark.parametrize("content,message", [
-    (b'{"id": 1, "text": "ok"}\n{"id": 2, "body": "x"}\n', "2: row has no text field 'text'"),
-    ('{"text": "김민수님"}\n'.encode("cp949"), "1: not UTF-8 text"),
-    (b"", "no rows: the file is empty"),
-    (b'{"text": "ok"}\n{"text": \n', "2: not a JSON object"),
-    (b'{"text": 3}\n', "1: row has a int in the text field"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b'{"id": 1, "text": "ok"}\n{"id": 2, "body": "x"}\n', "2: row has no text field 'text'"),
+        ('{"text": "김민수님"}\n'.encode("cp949"), "1: not UTF-8 text"),
+        (b"", "no rows: the file is empty"),
+        (b'{"text": "ok"}\n{"text": \n', "2: not a JSON object"),
+        (b'{"text": 3}\n', "1: row has a int in the text field"),
+    ],
+)
 def test_bad_input_is_one_line_exit_1_and_nothing_written(tmp_path, run_kmb, content, message):
     source = tmp_path / "notes.jsonl"
     source.write_bytes(content)
@@ -115,8 +125,11 @@ def test_a_killed_run_leaves_the_previous_output_untouched(tmp_path):
     source = write_jsonl(tmp_path / "notes.jsonl", list(make_notes(30000, seed=1)))
     out = tmp_path / "clean.jsonl"
     out.write_text("previous\n", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "kmb", "deid", "run", str(source), "--out", str(out), "--workers", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmb", "deid", "run", str(source), "--out", str(out), "--workers", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(p.name.startswith(".clean.jsonl") for p in tmp_path.iterdir()):
         time.sleep(0.05)

@@ -24,12 +24,27 @@ def span(text, value, kind):
 
 
 def test_recall_precision_leaks_and_look_alikes(tmp_path):
-    gold = [{"text": TEXT, "phi": [span(TEXT, "김민수", "NAME"), span(TEXT, "010-1234-5678", "PHONE"),
-                                   span(TEXT, "AB12", "PATIENT_ID")],
-             "keep": [{"start": TEXT.index("정상"), "end": TEXT.index("정상") + 2}]}]
+    gold = [
+        {
+            "text": TEXT,
+            "phi": [
+                span(TEXT, "김민수", "NAME"),
+                span(TEXT, "010-1234-5678", "PHONE"),
+                span(TEXT, "AB12", "PATIENT_ID"),
+            ],
+            "keep": [{"start": TEXT.index("정상"), "end": TEXT.index("정상") + 2}],
+        }
+    ]
     report = score_file(gold_file(tmp_path, gold), RunOptions(), samples=5)
-    assert report["per_type"]["NAME"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "gold": 1, "found": 1,
-                                              "detected": 1, "leaked": 0}
+    assert report["per_type"]["NAME"] == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "f1": 1.0,
+        "gold": 1,
+        "found": 1,
+        "detected": 1,
+        "leaked": 0,
+    }
     assert report["per_type"]["PATIENT_ID"]["recall"] == 0.0 and report["per_type"]["PATIENT_ID"]["leaked"] == 1
     assert report["overall"]["recall"] == round(2 / 3, 4) and report["overall"]["precision"] == 1.0
     assert report["look_alikes"] == {"total": 1, "kept": 1, "kept_share": 1.0}
@@ -42,7 +57,9 @@ def test_a_gold_span_counts_as_found_when_detected_spans_cover_it(tmp_path):
     text = "연락처 010-1234-5678"
     wide = {"start": 0, "end": len(text), "type": "PHONE"}  # the label too: not covered
     exact = span(text, "010-1234-5678", "CONTACT")  # another type name: covered
-    report = score_file(gold_file(tmp_path, [{"text": text, "phi": [exact]}, {"text": text, "phi": [wide]}]), RunOptions())
+    report = score_file(
+        gold_file(tmp_path, [{"text": text, "phi": [exact]}, {"text": text, "phi": [wide]}]), RunOptions()
+    )
     assert report["per_type"]["CONTACT"]["recall"] == 1.0 and report["per_type"]["PHONE"]["recall"] == 0.0
 
 
@@ -61,11 +78,14 @@ def test_report_is_written_and_the_cli_prints_figures(tmp_path, run_kmb):
     assert written["per_type"]["NAME"]["recall"] == 1.0 and "NAME" in stdout and "김민수" not in stdout + stderr
 
 
-@pytest.mark.parametrize("row,message", [
-    ({"text": "abc"}, "no 'phi' list"),
-    ({"text": "abc", "phi": [{"start": 2, "end": 9, "type": "NAME"}]}, "0 <= start < end <= len(text)"),
-    ({"text": "abc", "phi": [], "keep": [{"start": "x"}]}, "'keep' span"),
-])
+@pytest.mark.parametrize(
+    "row,message",
+    [
+        ({"text": "abc"}, "no 'phi' list"),
+        ({"text": "abc", "phi": [{"start": 2, "end": 9, "type": "NAME"}]}, "0 <= start < end <= len(text)"),
+        ({"text": "abc", "phi": [], "keep": [{"start": "x"}]}, "'keep' span"),
+    ],
+)
 def test_malformed_gold_is_one_line(tmp_path, run_kmb, row, message):
     code, _, stderr = run_kmb("deid", "eval", gold_file(tmp_path, [row]))
     assert code == 1 and message in stderr and len(stderr.strip().splitlines()) == 1

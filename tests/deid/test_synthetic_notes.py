@@ -17,7 +17,7 @@ def test_notes_are_the_same_for_the_same_seed_and_their_spans_fit():
     for note in first:
         for span in note["phi"] + note["keep"]:
             assert 0 <= span["start"] < span["end"] <= len(note["text"])
-        assert note["text"][note["phi"][0]["start"]:note["phi"][0]["end"]].strip()
+        assert note["text"][note["phi"][0]["start"] : note["phi"][0]["end"]].strip()
 
 
 def test_goal_on_a_thousand_notes(tmp_path):
@@ -32,6 +32,9 @@ def test_goal_on_a_thousand_notes(tmp_path):
     assert report["overall"]["precision"] >= 0.98
     assert report["look_alikes"]["kept_share"] >= 0.99
     assert report["overall"]["leaked"] <= report["overall"]["gold"] * 0.005
-    names = {json.loads(line)["text"][s["start"]:s["end"]] for line in gold.open(encoding="utf-8")
-             for s in json.loads(line)["phi"]}
+    names = {
+        json.loads(line)["text"][s["start"] : s["end"]]
+        for line in gold.open(encoding="utf-8")
+        for s in json.loads(line)["phi"]
+    }
     assert not any(name in json.dumps(report, ensure_ascii=False) for name in names if len(name) > 2)

@@ -19,8 +19,17 @@ SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def _texts() -> str:
-    parts = [p.read_text(encoding="utf-8") for sub in ("ner", "sts", "pairs") for p in (SAMPLES / sub).rglob("*") if p.is_file()]
-    for path, n_lines in ((SHARED / "klue-ner" / "klue-ner-v1.1_dev.first1000.tsv", 6000), (SHARED / "korsts" / "sts-train.tsv", 400), (SHARED / "korsts" / "sts-dev.tsv", 200)):
+    parts = [
+        p.read_text(encoding="utf-8")
+        for sub in ("ner", "sts", "pairs")
+        for p in (SAMPLES / sub).rglob("*")
+        if p.is_file()
+    ]
+    for path, n_lines in (
+        (SHARED / "klue-ner" / "klue-ner-v1.1_dev.first1000.tsv", 6000),
+        (SHARED / "korsts" / "sts-train.tsv", 400),
+        (SHARED / "korsts" / "sts-dev.tsv", 200),
+    ):
         if path.is_file():
             with open(path, encoding="utf-8") as handle:
                 parts.append("".join(itertools.islice(handle, n_lines)))
@@ -41,7 +50,9 @@ def _write_vocab(directory: Path) -> Path:
 def _save_tokenizer(vocab_file: Path, directory: Path) -> None:
     from transformers import BertTokenizerFast
 
-    BertTokenizerFast(vocab=str(vocab_file), do_lower_case=False, strip_accents=False, tokenize_chinese_chars=True).save_pretrained(directory)
+    BertTokenizerFast(
+        vocab=str(vocab_file), do_lower_case=False, strip_accents=False, tokenize_chinese_chars=True
+    ).save_pretrained(directory)
 
 
 def build_tiny_model(directory: Path, seed: int, with_tokenizer: bool = True) -> Path:
@@ -51,7 +62,9 @@ def build_tiny_model(directory: Path, seed: int, with_tokenizer: bool = True) ->
     vocab_file = _write_vocab(directory)
     vocab_size = len(vocab_file.read_text(encoding="utf-8").splitlines())
     torch.manual_seed(seed)
-    BertForPreTraining(BertConfig(vocab_size=vocab_size, max_position_embeddings=128, **TINY)).save_pretrained(directory)
+    BertForPreTraining(BertConfig(vocab_size=vocab_size, max_position_embeddings=128, **TINY)).save_pretrained(
+        directory
+    )
     if with_tokenizer:
         _save_tokenizer(vocab_file, directory)
     else:
@@ -70,10 +83,20 @@ def build_tiny_family(directory: Path, family: str, seed: int) -> Path:
     torch.manual_seed(seed)
     if family == "roberta":
         # RoBERTa counts positions from pad_token_id + 1: two more than the longest input.
-        model = RobertaForMaskedLM(RobertaConfig(vocab_size=vocab_size, max_position_embeddings=130, type_vocab_size=1, **ids, **TINY))
+        model = RobertaForMaskedLM(
+            RobertaConfig(vocab_size=vocab_size, max_position_embeddings=130, type_vocab_size=1, **ids, **TINY)
+        )
     else:
-        model = ModernBertForMaskedLM(ModernBertConfig(vocab_size=vocab_size, max_position_embeddings=128, global_attn_every_n_layers=2,
-                                                       local_attention=16, **ids, **TINY))
+        model = ModernBertForMaskedLM(
+            ModernBertConfig(
+                vocab_size=vocab_size,
+                max_position_embeddings=128,
+                global_attn_every_n_layers=2,
+                local_attention=16,
+                **ids,
+                **TINY,
+            )
+        )
     model.save_pretrained(directory)
     _save_tokenizer(vocab_file, directory)
     return directory

@@ -32,8 +32,16 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 def test_reported_numbers_equal_a_recomputation_from_the_predictions(tiny_models, tmp_path):
     models = resolve_models([f"A={tiny_models[0]}", f"B={tiny_models[1]}"])
     preds = tmp_path / "preds.tsv"
-    result = run_classify(models, tmp_path / "out", data=SAMPLES / "medical_sentences.tsv", folds=2, seeds=2,
-                          config=FinetuneConfig(**QUICK), predictions_out=preds, progress=lambda _: None)
+    result = run_classify(
+        models,
+        tmp_path / "out",
+        data=SAMPLES / "medical_sentences.tsv",
+        folds=2,
+        seeds=2,
+        config=FinetuneConfig(**QUICK),
+        predictions_out=preds,
+        progress=lambda _: None,
+    )
     assert result["labels"] == ["BD", "DS", "ST", "none"] and result["folds"] == 2 and result["seeds"] == 2
     for name in ("A", "B"):
         rows = _read_predictions(tmp_path / f"preds.{name}.tsv")
@@ -62,16 +70,25 @@ def test_reported_numbers_equal_a_recomputation_from_the_predictions(tiny_models
         assert (out / name).stat().st_size > 0
     table = (out / "classify.md").read_text(encoding="utf-8")
     a = result["models"]["A"]
-    assert f"| {a['accuracy']['mean']:.3f} ± {a['accuracy']['std']:.3f} | {a['macro_f1']['mean']:.3f} ± {a['macro_f1']['std']:.3f} | 4 |" in table
+    assert (
+        f"| {a['accuracy']['mean']:.3f} ± {a['accuracy']['std']:.3f} | {a['macro_f1']['mean']:.3f} ± {a['macro_f1']['std']:.3f} | 4 |"
+        in table
+    )
     assert json.loads((out / "result.json").read_text(encoding="utf-8"))["task"] == "classify"
 
 
 def test_text_pairs_on_a_given_split(tiny_models, tmp_path):
     models = resolve_models([str(tiny_models[0])])
     preds = tmp_path / "pairs.tsv"
-    result = run_classify(models, tmp_path / "out", train=SAMPLES / "medical_paraphrase_train.tsv",
-                          test=SAMPLES / "medical_paraphrase_test.tsv", config=FinetuneConfig(**QUICK),
-                          predictions_out=preds, progress=lambda _: None)
+    result = run_classify(
+        models,
+        tmp_path / "out",
+        train=SAMPLES / "medical_paraphrase_train.tsv",
+        test=SAMPLES / "medical_paraphrase_test.tsv",
+        config=FinetuneConfig(**QUICK),
+        predictions_out=preds,
+        progress=lambda _: None,
+    )
     assert result["mode"] == "given" and result["paired"] and result["labels"] == ["different", "similar"]
     [run] = result["per_run"]
     assert (run["n_train"] + run["n_dev"], run["n_test"]) == (120, 30)
@@ -84,7 +101,10 @@ def test_text_pairs_on_a_given_split(tiny_models, tmp_path):
 
 
 def _klue_nli(path: Path, pairs) -> Path:
-    records = [{"guid": f"klue-nli-v1_x_{i:05d}", "premise": p, "hypothesis": h, "gold_label": g} for i, (p, h, g) in enumerate(pairs)]
+    records = [
+        {"guid": f"klue-nli-v1_x_{i:05d}", "premise": p, "hypothesis": h, "gold_label": g}
+        for i, (p, h, g) in enumerate(pairs)
+    ]
     path.write_text(json.dumps(records, ensure_ascii=False, indent=4), encoding="utf-8")
     return path
 
@@ -95,15 +115,23 @@ def _nli_pairs(rows: int, offset: int = 0):
 
     examples = read_classify(SAMPLES / "medical_paraphrase_train.tsv")[offset : offset + rows]
     names = ["neutral", "contradiction"]
-    return [(e.text, e.text_pair, "entailment" if e.label == "similar" else names[i % 2]) for i, e in enumerate(examples)]
+    return [
+        (e.text, e.text_pair, "entailment" if e.label == "similar" else names[i % 2]) for i, e in enumerate(examples)
+    ]
 
 
 def test_klue_nli_json_runs_as_text_pairs(tiny_roberta, tmp_path):
     # a RoBERTa (one segment type) reads the pairs without token type ids
     train = _klue_nli(tmp_path / "klue-nli-v1.1_train.json", _nli_pairs(36))
     test = _klue_nli(tmp_path / "klue-nli-v1.1_dev.json", _nli_pairs(12, 60))
-    result = run_classify(resolve_models([f"roberta={tiny_roberta}"]), tmp_path / "out", train=train, test=test,
-                          config=FinetuneConfig(**QUICK), progress=lambda _: None)
+    result = run_classify(
+        resolve_models([f"roberta={tiny_roberta}"]),
+        tmp_path / "out",
+        train=train,
+        test=test,
+        config=FinetuneConfig(**QUICK),
+        progress=lambda _: None,
+    )
     assert result["paired"] and result["labels"] == ["contradiction", "entailment", "neutral"]
     assert 0.0 <= result["models"]["roberta"]["accuracy"]["mean"] <= 1.0
 
@@ -130,10 +158,27 @@ def test_cli_classify_end_to_end(tiny_models, tmp_path):
 
     ws = tmp_path / "ws"
     preds = tmp_path / "preds.tsv"
-    result = CliRunner().invoke(app, [
-        "evaluate", "classify", "--model", f"tiny={tiny_models[0]}", "--data", str(SAMPLES / "medical_sentences.tsv"),
-        "--folds", "2", "--grid", "quick", "--batch-size", "16", "--predictions-out", str(preds), "--workspace", str(ws),
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "classify",
+            "--model",
+            f"tiny={tiny_models[0]}",
+            "--data",
+            str(SAMPLES / "medical_sentences.tsv"),
+            "--folds",
+            "2",
+            "--grid",
+            "quick",
+            "--batch-size",
+            "16",
+            "--predictions-out",
+            str(preds),
+            "--workspace",
+            str(ws),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "classify tiny fold 1/2 seed 42" in result.output and "classify results in" in result.output
     assert "accuracy" in result.output and "macro F1" in result.output

@@ -34,7 +34,9 @@ def test_one_file_gives_k_folds_and_sorted_labels():
 
 
 def test_given_split_of_text_pairs():
-    splits = load_splits(None, SAMPLES / "medical_paraphrase_train.tsv", SAMPLES / "medical_paraphrase_test.tsv", "tsv", 5, 42)
+    splits = load_splits(
+        None, SAMPLES / "medical_paraphrase_train.tsv", SAMPLES / "medical_paraphrase_test.tsv", "tsv", 5, 42
+    )
     assert splits.mode == "given" and splits.paired and splits.labels == ["different", "similar"]
     assert [len(splits.folds[0].train), len(splits.folds[0].test)] == [120, 30]
 

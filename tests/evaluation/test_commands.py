@@ -14,7 +14,12 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 PAIRS = str(SAMPLES / "pairs" / "medical_pairs.tsv")
 NER = str(SAMPLES / "ner" / "medical_ner_sample.txt")
 CLASSIFY = ["--data", str(SAMPLES / "classify" / "medical_sentences.tsv")]
-STS = ["--train", str(SAMPLES / "sts" / "medical_sts_train.tsv"), "--test", str(SAMPLES / "sts" / "medical_sts_test.tsv")]
+STS = [
+    "--train",
+    str(SAMPLES / "sts" / "medical_sts_train.tsv"),
+    "--test",
+    str(SAMPLES / "sts" / "medical_sts_test.tsv"),
+]
 
 BAD_NUMBERS = [
     (["make-pairs", "--per-type", "0"], "--per-type must be at least 1"),
@@ -63,9 +68,27 @@ def test_bad_numbers_stop_before_anything_is_written(tiny_models, tmp_path, args
 
 def test_bad_number_is_one_line_and_exit_1(tiny_models, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "kmb", "evaluate", "ner", "--model", str(tiny_models[0]), "--data", NER, "--folds", "0", "--workspace", str(tmp_path / "ws")],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "kmb",
+            "evaluate",
+            "ner",
+            "--model",
+            str(tiny_models[0]),
+            "--data",
+            NER,
+            "--folds",
+            "0",
+            "--workspace",
+            str(tmp_path / "ws"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines() == ["kmb: error: --folds must be at least 2 (cross validation needs at least 2 folds), not 0"]
+    assert proc.stderr.strip().splitlines() == [
+        "kmb: error: --folds must be at least 2 (cross validation needs at least 2 folds), not 0"
+    ]
     assert not (tmp_path / "ws").exists()

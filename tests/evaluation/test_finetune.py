@@ -5,21 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 import pytest
+import torch
 
 from kmb.errors import KmbError
 from kmb.evaluation import metrics
 from kmb.evaluation.finetune import Example, collate, load_for_finetuning, predict, train
-from kmb.evaluation.options import GRIDS, FinetuneConfig
 from kmb.evaluation.ner import decode
 from kmb.evaluation.ner_data import label_list, read_ner, tokenize_windows
+from kmb.evaluation.options import GRIDS, FinetuneConfig
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "ner" / "medical_ner_sample.txt"
 
 
 def test_collate_pads_to_the_batch_longest():
-    batch = collate([Example([2, 7, 3], [-100, 1, -100]), Example([2, 8, 9, 10, 3], [-100, 0, 2, -100, -100])], pad_id=0)
+    batch = collate(
+        [Example([2, 7, 3], [-100, 1, -100]), Example([2, 8, 9, 10, 3], [-100, 0, 2, -100, -100])], pad_id=0
+    )
     assert batch["input_ids"].shape == (2, 5)  # not 128
     assert batch["attention_mask"].tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
     assert batch["labels"][0].tolist() == [-100, 1, -100, -100, -100]
@@ -59,7 +61,9 @@ def test_training_loop_learns(tiny_models):
     gold = [s.tags for s in sentences]
 
     def f1() -> float:
-        return metrics.entity_scores(gold, decode(sentences, windows, predict(model, examples, config=config, pad_id=0), labels))["micro"]["f1"]
+        return metrics.entity_scores(
+            gold, decode(sentences, windows, predict(model, examples, config=config, pad_id=0), labels)
+        )["micro"]["f1"]
 
     before = f1()
     train(model, examples, lr=5e-3, epochs=20, config=config, pad_id=0, seed=0)

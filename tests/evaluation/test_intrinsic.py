@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kmb.errors import KmbError
-from kmb.evaluation.options import IntrinsicConfig
 from kmb.evaluation.intrinsic import not_next_pairs, run_mlm, run_nsp
+from kmb.evaluation.options import IntrinsicConfig
 from kmb.evaluation.pairs import read_pairs
 from kmb.evaluation.results import resolve_models
 
@@ -32,7 +32,9 @@ def test_mlm_and_nsp_are_seeded_and_per_type(tiny_models, tmp_path):
 
     nsp = run_nsp(models, data, tmp_path / "nsp", config=config, progress=lambda _: None)
     acc = nsp["models"]["A"]["accuracy"]
-    assert set(acc) == {f"{t}/{l}" for t in ("textbook", "news", "article") for l in ("IsNext", "NotNext")} | {"overall"}
+    assert set(acc) == {f"{t}/{label}" for t in ("textbook", "news", "article") for label in ("IsNext", "NotNext")} | {
+        "overall"
+    }
     # with equal IsNext and NotNext counts, overall is the mean of the two label accuracies per type
     assert acc["overall"] == pytest.approx(sum(v for k, v in acc.items() if k != "overall") / 6)
     assert (tmp_path / "nsp" / "nsp.png").stat().st_size > 0
@@ -51,8 +53,22 @@ def test_not_next_pairs_stay_within_type_and_are_seeded():
 def test_model_without_tokenizer_is_one_clear_line(model_without_tokenizer, tmp_path):
     pairs = SAMPLES / "pairs" / "medical_pairs.tsv"
     proc = subprocess.run(
-        [sys.executable, "-m", "kmb", "evaluate", "nsp", "--model", str(model_without_tokenizer), "--data", str(pairs), "--workspace", str(tmp_path / "ws")],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "kmb",
+            "evaluate",
+            "nsp",
+            "--model",
+            str(model_without_tokenizer),
+            "--data",
+            str(pairs),
+            "--workspace",
+            str(tmp_path / "ws"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
@@ -67,12 +83,23 @@ def test_model_without_nsp_head_is_an_error(tiny_models, tmp_path):
     AutoModelForTokenClassification.from_pretrained(str(tiny_models[0]), num_labels=3).save_pretrained(bare)
     AutoTokenizer.from_pretrained(str(tiny_models[0])).save_pretrained(bare)
     with pytest.raises(KmbError, match="no next-sentence-prediction head"):
-        run_nsp(resolve_models([str(bare)]), SAMPLES / "pairs" / "medical_pairs.tsv", tmp_path / "out", progress=lambda _: None)
+        run_nsp(
+            resolve_models([str(bare)]),
+            SAMPLES / "pairs" / "medical_pairs.tsv",
+            tmp_path / "out",
+            progress=lambda _: None,
+        )
 
 
 def test_mlm_on_tiny_roberta_and_modernbert(tiny_roberta, tiny_modernbert, tmp_path):
     models = resolve_models([f"roberta={tiny_roberta}", f"modernbert={tiny_modernbert}"])
-    result = run_mlm(models, SAMPLES / "pairs" / "medical_pairs.tsv", tmp_path / "mlm", config=IntrinsicConfig(repeats=2, seed=1), progress=lambda _: None)
+    result = run_mlm(
+        models,
+        SAMPLES / "pairs" / "medical_pairs.tsv",
+        tmp_path / "mlm",
+        config=IntrinsicConfig(repeats=2, seed=1),
+        progress=lambda _: None,
+    )
     for name in ("roberta", "modernbert"):
         overall = result["models"][name]["overall"]
         assert len(overall["values"]) == 2 and 0.0 <= overall["mean"] <= 1.0
@@ -83,7 +110,13 @@ def test_mlm_on_tiny_roberta_and_modernbert(tiny_roberta, tiny_modernbert, tmp_p
 def test_nsp_marks_a_model_without_nsp_head_na(tiny_models, tiny_roberta, tmp_path):
     models = resolve_models([f"bert={tiny_models[0]}", f"roberta={tiny_roberta}"])
     lines: list[str] = []
-    result = run_nsp(models, SAMPLES / "pairs" / "medical_pairs.tsv", tmp_path / "nsp", config=IntrinsicConfig(seed=1), progress=lines.append)
+    result = run_nsp(
+        models,
+        SAMPLES / "pairs" / "medical_pairs.tsv",
+        tmp_path / "nsp",
+        config=IntrinsicConfig(seed=1),
+        progress=lines.append,
+    )
     assert result["models"]["roberta"]["accuracy"] is None
     assert 0.0 <= result["models"]["bert"]["accuracy"]["overall"] <= 1.0
     said = [line for line in lines if line.startswith("nsp roberta")]
@@ -95,9 +128,22 @@ def test_nsp_marks_a_model_without_nsp_head_na(tiny_models, tiny_roberta, tmp_pa
 
 def test_cli_nsp_on_roberta_alone_says_so_in_one_line(tiny_roberta, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "kmb", "evaluate", "nsp", "--model", str(tiny_roberta), "--data", str(SAMPLES / "pairs" / "medical_pairs.tsv"),
-         "--workspace", str(tmp_path / "ws")],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "kmb",
+            "evaluate",
+            "nsp",
+            "--model",
+            str(tiny_roberta),
+            "--data",
+            str(SAMPLES / "pairs" / "medical_pairs.tsv"),
+            "--workspace",
+            str(tmp_path / "ws"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()

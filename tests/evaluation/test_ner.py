@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from kmb.evaluation import metrics
-from kmb.evaluation.options import FinetuneConfig
 from kmb.evaluation.ner import run_ner
 from kmb.evaluation.ner_data import read_ner
+from kmb.evaluation.options import FinetuneConfig
 from kmb.evaluation.results import resolve_models
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,8 +34,16 @@ def _read_predictions(path: Path):
 def test_ner_kmbert_sample_two_models(tiny_models, workspace, tmp_path):
     models = resolve_models([f"A={tiny_models[0]}", f"B={tiny_models[1]}"])
     preds = tmp_path / "preds.tsv"
-    result = run_ner(models, SAMPLES / "ner" / "medical_ner_sample.txt", workspace.eval("ner"), fmt="kmbert", folds=2,
-                     config=FinetuneConfig(**QUICK), predictions_out=preds, progress=lambda _: None)
+    result = run_ner(
+        models,
+        SAMPLES / "ner" / "medical_ner_sample.txt",
+        workspace.eval("ner"),
+        fmt="kmbert",
+        folds=2,
+        config=FinetuneConfig(**QUICK),
+        predictions_out=preds,
+        progress=lambda _: None,
+    )
     assert set(result["models"]) == {"A", "B"}
     assert len(result["per_fold"]) == 4 and all(r["seconds"] > 0 for r in result["per_fold"])
     for name in ("A", "B"):
@@ -48,7 +56,9 @@ def test_ner_kmbert_sample_two_models(tiny_models, workspace, tmp_path):
         rows = [r for r in result["per_fold"] if r["model"] == name]
         start = 0
         for row in rows:
-            fold_scores = metrics.word_level_scores(gold[start : start + row["n_test"]], pred[start : start + row["n_test"]])
+            fold_scores = metrics.word_level_scores(
+                gold[start : start + row["n_test"]], pred[start : start + row["n_test"]]
+            )
             assert row["word_macro_f1"] == pytest.approx(fold_scores["macro"]["f1"])
             assert row["word_micro_f1"] == pytest.approx(fold_scores["micro"]["f1"])
             start += row["n_test"]
@@ -63,7 +73,9 @@ def test_ner_klue_real_data(tiny_models, tmp_path, shared_data):
     lines = source.read_text(encoding="utf-8").split("\n\n")[:36]
     subset.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
     models = resolve_models([str(tiny_models[0])])
-    result = run_ner(models, subset, tmp_path / "out", fmt="klue", folds=2, config=FinetuneConfig(**QUICK), progress=lambda _: None)
+    result = run_ner(
+        models, subset, tmp_path / "out", fmt="klue", folds=2, config=FinetuneConfig(**QUICK), progress=lambda _: None
+    )
     assert result["labels"][0] == "O" and "B-PS" in result["labels"]
     assert sum(r["n_test"] for r in result["per_fold"]) == 36
 
@@ -77,10 +89,25 @@ def test_cli_ner_quick(tiny_models, tmp_path):
     text = (SAMPLES / "ner" / "medical_ner_sample.txt").read_text(encoding="utf-8")
     subset = tmp_path / "six_docs.txt"
     subset.write_text("-DOCSTART-".join(text.split("-DOCSTART-")[:7]), encoding="utf-8")
-    result = CliRunner().invoke(app, [
-        "evaluate", "ner", "--model", f"tiny={tiny_models[0]}", "--data", str(subset),
-        "--folds", "2", "--grid", "quick", "--batch-size", "16", "--workspace", str(tmp_path / "ws"),
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "ner",
+            "--model",
+            f"tiny={tiny_models[0]}",
+            "--data",
+            str(subset),
+            "--folds",
+            "2",
+            "--grid",
+            "quick",
+            "--batch-size",
+            "16",
+            "--workspace",
+            str(tmp_path / "ws"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "fold 1/2" in result.output and "ner results in" in result.output
     saved = json.loads((tmp_path / "ws" / "eval" / "ner" / "result.json").read_text(encoding="utf-8"))
@@ -101,7 +128,10 @@ def _leaky_folds(folder: Path) -> Path:
     docs = documents(read_ner(SAMPLES / "ner" / "medical_ner_sample.txt", "kmbert"))[:8]
 
     def write(path: Path, sentences) -> None:
-        path.write_text("".join("".join(f"{w} {'X' * len(w)} {t}\n" for w, t in zip(s.words, s.tags)) + "\n" for s in sentences), encoding="utf-8")
+        path.write_text(
+            "".join("".join(f"{w} {'X' * len(w)} {t}\n" for w, t in zip(s.words, s.tags)) + "\n" for s in sentences),
+            encoding="utf-8",
+        )
 
     folder.mkdir()
     first, second = [s for d in docs[:4] for s in d], [s for d in docs[4:] for s in d]
@@ -139,16 +169,30 @@ def test_paper_labelling_merges_b_and_i():
 def test_ner_leaks_per_fold_and_paper_metric_in_every_output(tiny_models, tmp_path):
     folder = _leaky_folds(tmp_path / "folds")
     lines: list[str] = []
-    result = run_ner(resolve_models([f"A={tiny_models[0]}"]), folder, tmp_path / "out", config=FinetuneConfig(**QUICK), progress=lines.append)
-    assert [(x["leaked"], x["n_test"]) for x in result["leaks"]] == [(2, result["per_fold"][0]["n_test"]), (0, result["per_fold"][1]["n_test"])]
-    assert result["per_fold"][0]["leaks"] == 2 and result["per_fold"][0]["leak_share"] == pytest.approx(2 / result["per_fold"][0]["n_test"])
+    result = run_ner(
+        resolve_models([f"A={tiny_models[0]}"]),
+        folder,
+        tmp_path / "out",
+        config=FinetuneConfig(**QUICK),
+        progress=lines.append,
+    )
+    assert [(x["leaked"], x["n_test"]) for x in result["leaks"]] == [
+        (2, result["per_fold"][0]["n_test"]),
+        (0, result["per_fold"][1]["n_test"]),
+    ]
+    assert result["per_fold"][0]["leaks"] == 2 and result["per_fold"][0]["leak_share"] == pytest.approx(
+        2 / result["per_fold"][0]["n_test"]
+    )
     assert any(line.startswith("ner fold 1: 2 of") for line in lines)
     summary = result["models"]["A"]
     assert summary["word_macro_f1"]["mean"] == pytest.approx(np.mean([r["word_macro_f1"] for r in result["per_fold"]]))
     table = (tmp_path / "out" / "ner.md").read_text(encoding="utf-8")
     assert "word macro F1 (paper's metric) | word micro F1 |" in table and "fold 1 2/" in table
     row = next(r for r in table.splitlines() if r.startswith("| A |"))
-    assert f"{summary['word_macro_f1']['mean']:.3f} ± {summary['word_macro_f1']['std']:.3f} | {summary['word_micro_f1']['mean']:.3f}" in row
+    assert (
+        f"{summary['word_macro_f1']['mean']:.3f} ± {summary['word_macro_f1']['std']:.3f} | {summary['word_micro_f1']['mean']:.3f}"
+        in row
+    )
     saved = json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
     assert saved["leaks"][0]["leaked"] == 2 and saved["scheme"] == "bio" and "word_macro_f1" in saved["models"]["A"]
 
@@ -159,15 +203,37 @@ def test_cli_ner_paper_scheme_and_drop_leaks(tiny_models, tmp_path):
     from kmb.cli import app
 
     folder = _leaky_folds(tmp_path / "folds")
-    result = CliRunner().invoke(app, [
-        "evaluate", "ner", "--model", f"tiny={tiny_models[0]}", "--data", str(folder), "--scheme", "paper", "--drop-leaks",
-        "--grid", "quick", "--batch-size", "16", "--workspace", str(tmp_path / "ws"),
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "ner",
+            "--model",
+            f"tiny={tiny_models[0]}",
+            "--data",
+            str(folder),
+            "--scheme",
+            "paper",
+            "--drop-leaks",
+            "--grid",
+            "quick",
+            "--batch-size",
+            "16",
+            "--workspace",
+            str(tmp_path / "ws"),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    assert "entity F1 n/a (paper scheme)" in result.output and "word macro F1" in result.output and "(paper's metric)" in result.output
+    assert (
+        "entity F1 n/a (paper scheme)" in result.output
+        and "word macro F1" in result.output
+        and "(paper's metric)" in result.output
+    )
     assert "leaks per fold" in result.output and "2 training copies dropped" in result.output
     saved = json.loads((tmp_path / "ws" / "eval" / "ner" / "result.json").read_text(encoding="utf-8"))
-    assert saved["scheme"] == "paper" and saved["labels"] == ["O", "BD", "DS", "ST"] and saved["leaks"][0]["dropped"] == 2
+    assert (
+        saved["scheme"] == "paper" and saved["labels"] == ["O", "BD", "DS", "ST"] and saved["leaks"][0]["dropped"] == 2
+    )
     fold1 = saved["per_fold"][0]
     assert fold1["entity_micro_f1"] is None and 0.0 <= fold1["word_macro_f1"] <= 1.0
     assert saved["models"]["tiny"]["pooled_entity"] is None
@@ -176,6 +242,8 @@ def test_cli_ner_paper_scheme_and_drop_leaks(tiny_models, tmp_path):
 
 def test_ner_on_a_tiny_roberta(tiny_roberta, tmp_path):
     models = resolve_models([f"roberta={tiny_roberta}"])
-    result = run_ner(models, _six_docs(tmp_path), tmp_path / "out", folds=2, config=FinetuneConfig(**QUICK), progress=lambda _: None)
+    result = run_ner(
+        models, _six_docs(tmp_path), tmp_path / "out", folds=2, config=FinetuneConfig(**QUICK), progress=lambda _: None
+    )
     assert 0.0 <= result["models"]["roberta"]["entity_micro_f1"]["mean"] <= 1.0
     assert sum(r["n_test"] for r in result["per_fold"]) == len(read_ner(_six_docs(tmp_path), "kmbert"))

@@ -14,8 +14,8 @@ from kmb.evaluation.ner_data import (
     fold_files,
     fold_leaks,
     folds_by_document,
-    leaked_test_sentences,
     label_list,
+    leaked_test_sentences,
     load_folds,
     read_ner,
     split_dev,
@@ -43,7 +43,11 @@ def test_kmbert_multiword_entity_and_docstart(tmp_path):
         encoding="utf-8",
     )
     sentences = read_ner(path, "kmbert")
-    assert [s.words for s in sentences] == [["급성", "충수염으로", "입원했다."], ["두통이", "심하다."], ["배가", "아프다."]]
+    assert [s.words for s in sentences] == [
+        ["급성", "충수염으로", "입원했다."],
+        ["두통이", "심하다."],
+        ["배가", "아프다."],
+    ]
     assert sentences[0].doc == sentences[1].doc != sentences[2].doc
 
 
@@ -67,7 +71,10 @@ def test_klue_format_real_data(shared_data):
 
 def test_klue_format_own_fixture(tmp_path):
     path = tmp_path / "klue.tsv"
-    path.write_text("## 주석\n## s1\t<김:PS>씨\n김\tB-PS\n씨\tO\n \tO\n왔\tO\n\n## s2\t<서울 역:LC>\n서\tB-LC\n울\tI-LC\n \tI-LC\n역\tI-LC\n", encoding="utf-8")
+    path.write_text(
+        "## 주석\n## s1\t<김:PS>씨\n김\tB-PS\n씨\tO\n \tO\n왔\tO\n\n## s2\t<서울 역:LC>\n서\tB-LC\n울\tI-LC\n \tI-LC\n역\tI-LC\n",
+        encoding="utf-8",
+    )
     sentences = read_ner(path, "klue")
     assert [s.words for s in sentences] == [["김", "씨", "왔"], ["서", "울", "역"]]
     assert sentences[1].tags == ["B-LC", "I-LC", "I-LC"]
@@ -161,12 +168,14 @@ def test_long_sentences_become_windows_not_cut(tiny_models):
         for w in mine:
             assert len(w.input_ids) <= 12
             assert w.input_ids[0] == tokenizer.cls_token_id and w.input_ids[-1] == tokenizer.sep_token_id
-            labelled = [l for l in w.labels if l != -100]
+            labelled = [label for label in w.labels if label != -100]
             assert labelled == [label_ids[t] for t in sent.tags[w.first_word : w.first_word + w.n_words]]
     # the label sits on the first sub-token of each word; the rest are ignored
     one = tokenize_windows([sentences[0]], tokenizer, label_ids, max_length=128)[0]
     first_word_pieces = len(tokenizer(sentences[0].words[0], add_special_tokens=False)["input_ids"])
-    assert one.labels[1] == label_ids["B-DS"] and one.labels[2 : 1 + first_word_pieces] == [-100] * (first_word_pieces - 1)
+    assert one.labels[1] == label_ids["B-DS"] and one.labels[2 : 1 + first_word_pieces] == [-100] * (
+        first_word_pieces - 1
+    )
 
 
 def _fold_dir(folder: Path, names: list[str]) -> Path:
@@ -177,9 +186,23 @@ def _fold_dir(folder: Path, names: list[str]) -> Path:
 
 
 def test_fold_files_by_their_common_names(tmp_path):
-    folder = _fold_dir(tmp_path / "a", ["train_NER1.txt", "eval_NER1.txt", "train_NER2.txt", "test_NER2.txt", "train_NER3.txt", "dev_NER3.txt", "README.md"])
+    folder = _fold_dir(
+        tmp_path / "a",
+        [
+            "train_NER1.txt",
+            "eval_NER1.txt",
+            "train_NER2.txt",
+            "test_NER2.txt",
+            "train_NER3.txt",
+            "dev_NER3.txt",
+            "README.md",
+        ],
+    )
     assert [(t.name, e.name) for t, e in fold_files(folder)] == [
-        ("train_NER1.txt", "eval_NER1.txt"), ("train_NER2.txt", "test_NER2.txt"), ("train_NER3.txt", "dev_NER3.txt")]
+        ("train_NER1.txt", "eval_NER1.txt"),
+        ("train_NER2.txt", "test_NER2.txt"),
+        ("train_NER3.txt", "dev_NER3.txt"),
+    ]
     assert [f.index for f in load_folds(folder, "kmbert", 5, seed=1)] == [1, 2, 3]
     two_digits = _fold_dir(tmp_path / "b", [f"{kind}_set{i}.txt" for i in range(1, 11) for kind in ("train", "eval")])
     assert [t.name for t, _ in fold_files(two_digits)][-1] == "train_set10.txt"
@@ -209,8 +232,18 @@ def _sentence(words: str, doc: str):
 
 
 def test_leaks_counted_and_dropped():
-    train = [_sentence("두통이 심하다", "a"), _sentence("열이 난다", "b"), _sentence("배가 아프다", "c"), _sentence("열이 난다", "d")]
-    test = [_sentence("열이 난다", "x"), _sentence("기침을 한다", "y"), _sentence("두통이 심하다", "z"), _sentence("두통이", "w")]
+    train = [
+        _sentence("두통이 심하다", "a"),
+        _sentence("열이 난다", "b"),
+        _sentence("배가 아프다", "c"),
+        _sentence("열이 난다", "d"),
+    ]
+    test = [
+        _sentence("열이 난다", "x"),
+        _sentence("기침을 한다", "y"),
+        _sentence("두통이 심하다", "z"),
+        _sentence("두통이", "w"),
+    ]
     fold = NerFold(1, train, test)
     assert leaked_test_sentences(fold) == [0, 2]  # same word sequence; a shorter sentence is not a leak
     assert fold_leaks(fold) == {"fold": 1, "leaked": 2, "n_test": 4, "share": 0.5}
@@ -227,7 +260,9 @@ def test_windows_with_the_label_on_every_subtoken(tiny_models):
     tokenizer = load_tokenizer(tiny_models[0])
     sentence = read_ner(SAMPLE, "kmbert")[0]
     label_ids = {"O": 0, "B-BD": 1, "I-BD": 1, "B-DS": 2, "I-DS": 2, "B-ST": 3, "I-ST": 3}
-    first, every = (tokenize_windows([sentence], tokenizer, label_ids, 128, every_subtoken=flag)[0] for flag in (False, True))
+    first, every = (
+        tokenize_windows([sentence], tokenizer, label_ids, 128, every_subtoken=flag)[0] for flag in (False, True)
+    )
     assert first.input_ids == every.input_ids and first.spans == every.spans
     assert len(every.spans) == len(sentence.words) and every.spans[0][0] == 1
     for (start, end), tag in zip(every.spans, sentence.tags):

@@ -22,7 +22,10 @@ def test_the_shared_settings_pass_at_their_bounds():
         (lambda: check_pairs_options(0, 0, 0), "--per-type must be at least 1 (at least one pair per type), not 0"),
         (lambda: check_folds(1), "--folds must be at least 2 (cross validation needs at least 2 folds), not 1"),
         (lambda: IntrinsicConfig(seed=2**32).check(), "--seed must be between 0 and 4294967295, not 4294967296"),
-        (lambda: check_sizes(1, None), "--max-train must be at least 2 (a dev split is cut from the training pairs), not 1"),
+        (
+            lambda: check_sizes(1, None),
+            "--max-train must be at least 2 (a dev split is cut from the training pairs), not 1",
+        ),
     ],
 )
 def test_a_bad_number_names_the_option_and_the_bound(check, message):

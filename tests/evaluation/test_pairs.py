@@ -30,7 +30,15 @@ def _write_corpus(workspace):
     from kmb.storage import SENTENCES, write_rows
 
     def row(doc, source, idx, text, split="valid"):
-        return {"doc_id": doc, "source": source, "sent_idx": idx, "text": text, "n_chars": len(text), "n_words": len(text.split()), "split": split}
+        return {
+            "doc_id": doc,
+            "source": source,
+            "sent_idx": idx,
+            "text": text,
+            "n_chars": len(text),
+            "n_words": len(text.split()),
+            "split": split,
+        }
 
     rows = [
         row("n1", "naver_health", 0, "겨울철에는 독감 환자가 크게 늘어난다고 한다."),
@@ -69,7 +77,9 @@ def test_cli_make_pairs_default_path(workspace):
     from kmb.cli import app
 
     _write_corpus(workspace)
-    result = CliRunner().invoke(app, ["evaluate", "make-pairs", "--workspace", str(workspace.root), "--min-chars", "10"])
+    result = CliRunner().invoke(
+        app, ["evaluate", "make-pairs", "--workspace", str(workspace.root), "--min-chars", "10"]
+    )
     assert result.exit_code == 0, result.output
     assert "total" in result.output
     assert len(read_pairs(workspace.root / "eval" / "pairs.tsv")) == 2

@@ -37,7 +37,12 @@ def test_korsts_quotes_are_not_csv_quoting(tmp_path):
 
 @pytest.mark.parametrize(
     "row, message",
-    [("g\tf\ty\t1\t5.5\t가\t나\n", "outside 0-5"), ("g\tf\ty\t1\t-0.1\t가\t나\n", "outside 0-5"), ("g\tf\ty\t1\tabc\t가\t나\n", "not a number"), ("g\tf\t1\t3\t가\t나\n", "7 tab-separated")],
+    [
+        ("g\tf\ty\t1\t5.5\t가\t나\n", "outside 0-5"),
+        ("g\tf\ty\t1\t-0.1\t가\t나\n", "outside 0-5"),
+        ("g\tf\ty\t1\tabc\t가\t나\n", "not a number"),
+        ("g\tf\t1\t3\t가\t나\n", "7 tab-separated"),
+    ],
 )
 def test_korsts_bad_rows(tmp_path, row, message):
     path = tmp_path / "sts.tsv"
@@ -64,7 +69,12 @@ def test_medsts_cp949_csv_splits(tmp_path):
 def test_klue_sts_json(tmp_path):
     path = tmp_path / "klue-sts.json"
     records = [
-        {"guid": "a", "sentence1": "숙소가 깨끗했다.", "sentence2": "방이 청결했다.", "labels": {"label": 3.7, "real-label": 3.714, "binary-label": 1}},
+        {
+            "guid": "a",
+            "sentence1": "숙소가 깨끗했다.",
+            "sentence2": "방이 청결했다.",
+            "labels": {"label": 3.7, "real-label": 3.714, "binary-label": 1},
+        },
         {"guid": "b", "sentence1": "가", "sentence2": "나", "labels": {"label": 0.0}},
     ]
     path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")

@@ -22,7 +22,9 @@ MAX_FUNCTION_LINES = 80
 def _modules():
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE)
-        if SKIPPED.intersection(rel.parts) or any(part.startswith(".") or part.endswith(".egg-info") for part in rel.parts):
+        if SKIPPED.intersection(rel.parts) or any(
+            part.startswith(".") or part.endswith(".egg-info") for part in rel.parts
+        ):
             continue
         yield rel, ast.parse(path.read_text(encoding="utf-8"))
 
@@ -103,9 +105,17 @@ def test_each_cli_command_makes_one_library_call():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         stage_names = _stage_names(tree)
         for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
-            if not any(isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr == "command"
-                       for d in fn.decorator_list):
+            if not any(
+                isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr == "command"
+                for d in fn.decorator_list
+            ):
                 continue
-            calls = [n.func.id for n in ast.walk(fn) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-                     and n.func.id in stage_names and not n.func.id[0].isupper()]
+            calls = [
+                n.func.id
+                for n in ast.walk(fn)
+                if isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Name)
+                and n.func.id in stage_names
+                and not n.func.id[0].isupper()
+            ]
             assert len(calls) == 1, f"{path.name}:{fn.name} calls {calls or 'no library function'}"

@@ -36,8 +36,11 @@ SKIP = {".locks", ".corpus-build.lock", "kmb.duckdb"}  # lock files and the view
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not (set(p.relative_to(root).parts) & SKIP)}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not (set(p.relative_to(root).parts) & SKIP)
+    }
 
 
 def _digest(files: dict[str, bytes]) -> dict[str, str]:
@@ -97,7 +100,8 @@ def _run(main, workspace_args, args) -> int:
 @pytest.mark.parametrize("fault", [errno.ENOSPC, errno.EROFS])
 @pytest.mark.parametrize("index", range(len(COMMANDS)), ids=[name for name, _ in COMMANDS])
 def test_a_failing_disk_gives_one_line_keeps_earlier_outputs_and_a_rerun_equals_a_clean_run(
-        prepared, tmp_path, monkeypatch, capsys, index, fault):
+    prepared, tmp_path, monkeypatch, capsys, index, fault
+):
     from kmb.cli import main
 
     name, args = COMMANDS[index]
@@ -140,8 +144,10 @@ def test_a_truncated_parquet_file_is_named_as_damaged(tmp_path):
     path = tmp_path / "part-1.parquet"
     pq.write_table(pa.table({"text": ["가나다"] * 100}), path)
     path.write_bytes(path.read_bytes()[:-20])
-    for read in (lambda: pq.read_table(path),
-                 lambda: duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()):
+    for read in (
+        lambda: pq.read_table(path),
+        lambda: duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall(),
+    ):
         with pytest.raises(Exception) as caught:
             read()
         error = as_kmb_error(caught.value)
@@ -156,8 +162,8 @@ def test_damaged_json_and_weights_and_wrong_encodings_are_lines(tmp_path):
         "환자".encode("cp949").decode("utf-8")
     line = str(as_kmb_error(caught.value))
     assert "not UTF-8" in line and "0x" not in line
-    from safetensors.torch import load_file, save_file
     import torch
+    from safetensors.torch import load_file, save_file
 
     weights = tmp_path / "model.safetensors"
     save_file({"w": torch.zeros(64)}, str(weights))

@@ -56,7 +56,7 @@ def test_killed_writer_leaves_no_parquet_file(tmp_path):
     script = f"""
 import os, signal
 from kmb import storage
-sink = storage.ParquetSink({str(tmp_path / 'x.parquet')!r}, storage.TERM_FREQ, row_group_rows=100)
+sink = storage.ParquetSink({str(tmp_path / "x.parquet")!r}, storage.TERM_FREQ, row_group_rows=100)
 sink.write_rows({{"term": "고혈압", "count": i, "doc_freq": 1, "mode": "word-start"}} for i in range(1000))
 os.kill(os.getpid(), signal.SIGKILL)
 """
@@ -67,7 +67,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_schema_mismatch_is_an_error(tmp_path):
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  (pyarrow raises ArrowInvalid or TypeError by version)
         storage.write_rows(tmp_path / "bad.parquet", [{"doc_id": None, "source": "x"}], storage.DOCUMENTS)
     assert not (tmp_path / "bad.parquet").exists()
 

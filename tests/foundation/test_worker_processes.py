@@ -47,8 +47,9 @@ def _alive(pid: int) -> bool:
 def test_workers_end_when_the_parent_is_killed(tmp_path, method):
     script = tmp_path / "parent.py"
     script.write_text(PARENT, encoding="utf-8")
-    parent = subprocess.Popen([sys.executable, str(script), method], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+    parent = subprocess.Popen(
+        [sys.executable, str(script), method], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     workers = [int(p) for p in parent.stdout.readline().split()]
     assert len(workers) == 2 and all(_alive(p) for p in workers)
     parent.send_signal(signal.SIGKILL)

@@ -13,7 +13,6 @@ from kmb.errors import KmbError
 from kmb.workspace import STAGE_FOLDERS, Workspace, check_run_name, sentence_files
 
 
-
 def _doc(i: int) -> dict:
     return {"doc_id": f"test:{i}", "source": "test", "text": "고혈압은 흔한 질환이다."}
 

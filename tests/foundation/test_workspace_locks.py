@@ -29,6 +29,7 @@ def test_a_second_writer_is_refused_at_once(workspace, run_kmb, area, args):
 def test_the_lock_is_free_again_after_the_holder_ends(workspace, run_kmb):
     with workspace.lock("terms"):
         pass
-    code, _out, err = run_kmb("terms", "import", SAMPLES / "terms" / "medical_terms.tsv", "--source", "custom",
-                              "-w", workspace.root)
+    code, _out, err = run_kmb(
+        "terms", "import", SAMPLES / "terms" / "medical_terms.tsv", "--source", "custom", "-w", workspace.root
+    )
     assert code == 0, err

@@ -45,8 +45,17 @@ def make_sentence_rows(n_docs: int, seed: int = 0, gap_every: int = 4, split_val
             if gap_every and doc % gap_every == 1 and i == 2:
                 continue  # the corpus build removed this sentence: sent_idx has a gap here
             text = rng.choice(TEMPLATES).format(d=d, s=s, m=m, c=c)
-            rows.append({"doc_id": f"doc{doc:04d}", "source": "test", "sent_idx": i, "text": text,
-                         "n_chars": len(text), "n_words": len(text.split()), "split": split})
+            rows.append(
+                {
+                    "doc_id": f"doc{doc:04d}",
+                    "source": "test",
+                    "sent_idx": i,
+                    "text": text,
+                    "n_chars": len(text),
+                    "n_words": len(text.split()),
+                    "split": split,
+                }
+            )
     return rows
 
 
@@ -69,7 +78,9 @@ def vocab_tokens() -> list[str]:
     for w in list(words):
         syllables.update(w)
     pieces = sorted(words) + sorted(syllables) + [f"##{ch}" for ch in sorted(syllables)]
-    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ","] + [p for p in dict.fromkeys(pieces) if p not in (".", ",")]
+    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ","] + [
+        p for p in dict.fromkeys(pieces) if p not in (".", ",")
+    ]
 
 
 def save_tokenizer(folder: Path, tokens: list[str]) -> Path:
@@ -83,8 +94,9 @@ def save_tokenizer(folder: Path, tokens: list[str]) -> Path:
     return folder
 
 
-TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-            max_position_embeddings=128)
+TINY = dict(
+    hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=128
+)
 
 
 def save_tiny_bert(folder: Path, vocab_size: int, seed: int = 0, dropout: float = 0.0) -> Path:
@@ -92,7 +104,9 @@ def save_tiny_bert(folder: Path, vocab_size: int, seed: int = 0, dropout: float 
     from transformers import BertConfig, BertForPreTraining
 
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=vocab_size, hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout, **TINY)
+    config = BertConfig(
+        vocab_size=vocab_size, hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout, **TINY
+    )
     BertForPreTraining(config).save_pretrained(str(folder))
     return folder
 
@@ -100,8 +114,9 @@ def save_tiny_bert(folder: Path, vocab_size: int, seed: int = 0, dropout: float 
 BPE_TOKENIZER = Path(__file__).resolve().parents[1] / "fixtures" / "tokenizers" / "bpe"  # RoBERTa-style, 400 tokens
 
 
-def save_tiny_encoder(folder: Path, family: str, tokenizer_dir: Path = BPE_TOKENIZER, vocab_size: int | None = None,
-                      dropout: float = 0.0) -> Path:
+def save_tiny_encoder(
+    folder: Path, family: str, tokenizer_dir: Path = BPE_TOKENIZER, vocab_size: int | None = None, dropout: float = 0.0
+) -> Path:
     """A tiny RoBERTa, XLM-R or ModernBERT masked LM (hidden 32, 2 layers) with the tokenizer of
     ``tokenizer_dir`` copied in, like a hub model directory."""
     import shutil
@@ -113,17 +128,35 @@ def save_tiny_encoder(folder: Path, family: str, tokenizer_dir: Path = BPE_TOKEN
 
     tok = load_tokenizer(tokenizer_dir)
     ids = dict(pad_token_id=tok.pad_token_id, bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id)
-    size = dict(vocab_size=vocab_size or len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                intermediate_size=64)
+    size = dict(
+        vocab_size=vocab_size or len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
     if family == "modernbert":
-        config = ModernBertConfig(max_position_embeddings=128, cls_token_id=tok.cls_token_id,
-                                  sep_token_id=tok.sep_token_id, global_attn_every_n_layers=2, local_attention=16,
-                                  embedding_dropout=dropout, attention_dropout=dropout, mlp_dropout=dropout,
-                                  **ids, **size)
+        config = ModernBertConfig(
+            max_position_embeddings=128,
+            cls_token_id=tok.cls_token_id,
+            sep_token_id=tok.sep_token_id,
+            global_attn_every_n_layers=2,
+            local_attention=16,
+            embedding_dropout=dropout,
+            attention_dropout=dropout,
+            mlp_dropout=dropout,
+            **ids,
+            **size,
+        )
     else:  # RoBERTa's positions start after the padding id
         config = (XLMRobertaConfig if family == "xlm-roberta" else RobertaConfig)(
-            max_position_embeddings=128 + tok.pad_token_id + 1, type_vocab_size=1, hidden_dropout_prob=dropout,
-            attention_probs_dropout_prob=dropout, **ids, **size)
+            max_position_embeddings=128 + tok.pad_token_id + 1,
+            type_vocab_size=1,
+            hidden_dropout_prob=dropout,
+            attention_probs_dropout_prob=dropout,
+            **ids,
+            **size,
+        )
     torch.manual_seed(0)
     AutoModelForMaskedLM.from_config(config).save_pretrained(str(folder))
     for path in Path(tokenizer_dir).iterdir():
@@ -173,8 +206,19 @@ def pretrain_config(ws, base, output, **kw):
     """A short, exact run: fp32, no progress bar, a loss logged every step, dynamic masking."""
     from kmb.training.config import PretrainConfig
 
-    values = dict(workspace=ws.root, base_model=str(base), output=output, batch_size=8, lr=5e-3, precision="fp32",
-                  logging_steps=1, save_steps=1000, progress=False, seed=7, static_masking=False)
+    values = dict(
+        workspace=ws.root,
+        base_model=str(base),
+        output=output,
+        batch_size=8,
+        lr=5e-3,
+        precision="fp32",
+        logging_steps=1,
+        save_steps=1000,
+        progress=False,
+        seed=7,
+        static_masking=False,
+    )
     values.update(kw)
     return PretrainConfig(**values)
 
@@ -183,8 +227,17 @@ def short_config(ws, base, **kw):
     """Two steps into models/bad/ unless told otherwise: for the runs that should be refused."""
     from kmb.training.config import PretrainConfig
 
-    values = dict(workspace=ws.root, base_model=str(base), output="bad", batch_size=8, lr=5e-3, precision="fp32",
-                  max_steps=2, logging_steps=1, progress=False)
+    values = dict(
+        workspace=ws.root,
+        base_model=str(base),
+        output="bad",
+        batch_size=8,
+        lr=5e-3,
+        precision="fp32",
+        max_steps=2,
+        logging_steps=1,
+        progress=False,
+    )
     values.update(kw)
     return PretrainConfig(**values)
 
@@ -210,11 +263,20 @@ def helpers():
     """The helper functions above, for tests (pytest's importlib mode cannot import conftest)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(make_sentence_rows=make_sentence_rows, write_sentences=write_sentences,
-                           vocab_tokens=vocab_tokens, save_tokenizer=save_tokenizer, save_tiny_bert=save_tiny_bert,
-                           save_tiny_encoder=save_tiny_encoder, bpe_tokenizer=BPE_TOKENIZER, LogCapture=LogCapture,
-                           config=pretrain_config, short_config=short_config, nothing_written=nothing_written,
-                           family_base=family_base)
+    return SimpleNamespace(
+        make_sentence_rows=make_sentence_rows,
+        write_sentences=write_sentences,
+        vocab_tokens=vocab_tokens,
+        save_tokenizer=save_tokenizer,
+        save_tiny_bert=save_tiny_bert,
+        save_tiny_encoder=save_tiny_encoder,
+        bpe_tokenizer=BPE_TOKENIZER,
+        LogCapture=LogCapture,
+        config=pretrain_config,
+        short_config=short_config,
+        nothing_written=nothing_written,
+        family_base=family_base,
+    )
 
 
 @pytest.fixture(autouse=True)

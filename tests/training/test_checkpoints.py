@@ -56,8 +56,16 @@ def test_a_sound_checkpoint_has_no_problem(tmp_path):
         (lambda f: truncate(f / "rng_state.pth"), "rng_state.pth is missing or truncated"),
         (lambda f: truncate(f / "scaler.pt"), "scaler.pt is missing or truncated"),
     ],
-    ids=["truncated-weights", "no-weights", "cut-state", "no-state", "cut-optimizer", "no-scheduler", "cut-rng",
-         "cut-scaler"],
+    ids=[
+        "truncated-weights",
+        "no-weights",
+        "cut-state",
+        "no-state",
+        "cut-optimizer",
+        "no-scheduler",
+        "cut-rng",
+        "cut-scaler",
+    ],
 )
 def test_each_damaged_part_is_named(tmp_path, damage, problem):
     folder = make_checkpoint(tmp_path, 2)
@@ -84,7 +92,9 @@ def test_no_readable_checkpoint_is_one_error_naming_each(tmp_path):
         resume_checkpoint(tmp_path / "absent")
     make_checkpoint(tmp_path, 2)
     (tmp_path / "checkpoint-2" / "optimizer.pt").unlink()
-    with pytest.raises(KmbError, match=r"no readable checkpoint \(checkpoint-2: optimizer.pt is missing or truncated\)"):
+    with pytest.raises(
+        KmbError, match=r"no readable checkpoint \(checkpoint-2: optimizer.pt is missing or truncated\)"
+    ):
         resume_checkpoint(tmp_path)
 
 
@@ -102,7 +112,9 @@ def test_resume_falls_back_past_a_truncated_checkpoint(corpus_workspace, tiny_ba
     summary = run_pretraining(helpers.config(corpus_workspace, tiny_base_dir, "run", resume=True, **kw), [again])
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("kmb: warning")]
     problem = "truncated or unreadable" if part == "model.safetensors" else "missing or truncated"
-    assert warnings == [f"kmb: warning: --resume: skipped checkpoint-4: {part} is {problem}; resuming from checkpoint-2"]
+    assert warnings == [
+        f"kmb: warning: --resume: skipped checkpoint-4: {part} is {problem}; resuming from checkpoint-2"
+    ]
     # steps 3 and 4 are trained again, exactly as the first time
     assert summary["steps"] == 4 and sorted(again.losses) == [3, 4]
     for step in (3, 4):

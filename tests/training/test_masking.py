@@ -28,8 +28,9 @@ def _batch(rows: int = 4000, length: int = 64, seed: int = 0):
 
 def _mask(source: str, ids, special, seed: int):
     if source == "generator":
-        return mask_tokens(ids, special, mask_token_id=MASK_ID, vocab_size=VOCAB,
-                           generator=torch.Generator().manual_seed(seed))
+        return mask_tokens(
+            ids, special, mask_token_id=MASK_ID, vocab_size=VOCAB, generator=torch.Generator().manual_seed(seed)
+        )
     keys = mask_keys(seed, np.zeros(len(ids), dtype=np.int64), np.arange(len(ids)))
     masked, labels = mask_batch(ids.numpy(), special.numpy(), keys, mask_token_id=MASK_ID, vocab_size=VOCAB)
     return torch.from_numpy(masked), torch.from_numpy(labels)
@@ -75,8 +76,9 @@ def test_same_generator_state_gives_same_masks_and_one_dim_input_works():
     c = mask_tokens(ids, special, mask_token_id=MASK_ID, vocab_size=VOCAB, generator=pair_generator(7, 1, 3))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     assert not torch.equal(a[1], c[1])
-    one_masked, one_labels = mask_tokens(ids[0], special[0], mask_token_id=MASK_ID, vocab_size=VOCAB,
-                                         generator=torch.Generator().manual_seed(0))
+    one_masked, one_labels = mask_tokens(
+        ids[0], special[0], mask_token_id=MASK_ID, vocab_size=VOCAB, generator=torch.Generator().manual_seed(0)
+    )
     assert one_masked.shape == ids[0].shape and (one_labels != IGNORE_INDEX).sum() >= 1
 
 
@@ -157,11 +159,14 @@ def test_whole_word_masking_statistics():
 def test_whole_word_masks_depend_only_on_the_row_key():
     ids, special, starts = _words_batch(rows=64, length=40)
     keys = mask_keys(5, np.full(64, 3), np.arange(64))
-    masked, labels = mask_batch(ids.numpy(), special.numpy(), keys, mask_token_id=MASK_ID, vocab_size=VOCAB,
-                                word_starts=starts)
+    masked, labels = mask_batch(
+        ids.numpy(), special.numpy(), keys, mask_token_id=MASK_ID, vocab_size=VOCAB, word_starts=starts
+    )
     order = np.random.default_rng(0).permutation(64)[:20]
-    wider = [np.pad(a[order], ((0, 0), (0, 24)), constant_values=c)
-             for a, c in ((ids.numpy(), 0), (special.numpy(), True), (starts, False))]
+    wider = [
+        np.pad(a[order], ((0, 0), (0, 24)), constant_values=c)
+        for a, c in ((ids.numpy(), 0), (special.numpy(), True), (starts, False))
+    ]
     m2, l2 = mask_batch(*wider[:2], keys[order], mask_token_id=MASK_ID, vocab_size=VOCAB, word_starts=wider[2])
     assert np.array_equal(m2[:, :40], masked[order]) and np.array_equal(l2[:, :40], labels[order])
 
@@ -169,8 +174,9 @@ def test_whole_word_masks_depend_only_on_the_row_key():
 def test_whole_word_index_list_has_room_for_every_target():
     ids, special, starts = _words_batch(rows=3, length=12)
     keys = mask_keys(0, np.zeros(3, dtype=np.int64), np.arange(3))
-    _, labels = mask_batch(ids.numpy(), special.numpy(), keys, mask_token_id=MASK_ID, vocab_size=VOCAB,
-                           word_starts=np.zeros_like(starts))  # each row one word: every candidate a target
+    _, labels = mask_batch(
+        ids.numpy(), special.numpy(), keys, mask_token_id=MASK_ID, vocab_size=VOCAB, word_starts=np.zeros_like(starts)
+    )  # each row one word: every candidate a target
     positions = masked_positions(labels, whole_word=True)
     assert np.array_equal(np.sort(positions[positions > 0]), np.flatnonzero(labels.ravel() != IGNORE_INDEX))
     with pytest.raises(ValueError, match="exceed the bound"):

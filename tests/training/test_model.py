@@ -10,8 +10,16 @@ from transformers import BertConfig, BertForPreTraining
 from kmb.training.masking import mask_tokens, masked_positions, max_selected
 from kmb.training.model import MaskedOnlyBertForPreTraining
 
-CONFIG = dict(vocab_size=300, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-              max_position_embeddings=128, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+CONFIG = dict(
+    vocab_size=300,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=64,
+    max_position_embeddings=128,
+    hidden_dropout_prob=0.0,
+    attention_probs_dropout_prob=0.0,
+)
 
 
 def _batch():
@@ -29,8 +37,9 @@ def _batch():
     token_type = torch.zeros_like(ids)
     token_type[:, 21:] = 1
     nsp = torch.tensor([0, 1, 0, 1, 1, 0])
-    return dict(input_ids=masked, attention_mask=attention, token_type_ids=token_type, labels=labels,
-                next_sentence_label=nsp)
+    return dict(
+        input_ids=masked, attention_mask=attention, token_type_ids=token_type, labels=labels, next_sentence_label=nsp
+    )
 
 
 def test_masked_only_head_equals_full_head_loss_and_gradients():
@@ -105,8 +114,9 @@ def test_model_sizes_build_bert_configs_whose_heads_divide_the_hidden_size():
     from kmb.training.model import MODEL_CONFIGS
 
     assert set(MODEL_CONFIGS) == {"tiny", "small", "base"}
-    assert MODEL_CONFIGS["base"] == dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                                         intermediate_size=3072)  # BERT-base
+    assert MODEL_CONFIGS["base"] == dict(
+        hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072
+    )  # BERT-base
     for size, values in MODEL_CONFIGS.items():
         config = BertConfig(vocab_size=300, **values)
         assert config.hidden_size % config.num_attention_heads == 0, size

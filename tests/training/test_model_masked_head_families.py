@@ -19,14 +19,36 @@ SIZE = dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention
 
 def tiny_config(family: str):
     if family == "bert":
-        return BertConfig(max_position_embeddings=128, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                          pad_token_id=PAD, **SIZE)
+        return BertConfig(
+            max_position_embeddings=128,
+            hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0,
+            pad_token_id=PAD,
+            **SIZE,
+        )
     if family in ("roberta", "xlm-roberta"):  # positions start after the padding id, as in RoBERTa
         config_class = XLMRobertaConfig if family == "xlm-roberta" else RobertaConfig
-        return config_class(max_position_embeddings=130, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                             pad_token_id=PAD, bos_token_id=CLS, eos_token_id=SEP, type_vocab_size=1, **SIZE)
-    return ModernBertConfig(max_position_embeddings=128, pad_token_id=PAD, bos_token_id=CLS, eos_token_id=SEP,
-                            cls_token_id=CLS, sep_token_id=SEP, global_attn_every_n_layers=2, local_attention=16, **SIZE)
+        return config_class(
+            max_position_embeddings=130,
+            hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0,
+            pad_token_id=PAD,
+            bos_token_id=CLS,
+            eos_token_id=SEP,
+            type_vocab_size=1,
+            **SIZE,
+        )
+    return ModernBertConfig(
+        max_position_embeddings=128,
+        pad_token_id=PAD,
+        bos_token_id=CLS,
+        eos_token_id=SEP,
+        cls_token_id=CLS,
+        sep_token_id=SEP,
+        global_attn_every_n_layers=2,
+        local_attention=16,
+        **SIZE,
+    )
 
 
 def make_batch():
@@ -101,8 +123,10 @@ def test_saved_directory_loads_with_plain_automodel_without_kmb(family, tmp_path
     batch = make_batch()
     with torch.no_grad():
         expected = plain(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-    torch.save({"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"], "logits": expected},
-               tmp_path / "reference.pt")
+    torch.save(
+        {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"], "logits": expected},
+        tmp_path / "reference.pt",
+    )
     script = f"""
 import sys, torch
 from transformers import AutoModelForMaskedLM

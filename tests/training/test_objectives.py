@@ -57,8 +57,16 @@ def test_other_families_train_mlm_alone_and_an_electra_discriminator_is_refused(
     (heads, chosen) = heads_and_objectives(saved(tmp_path, RobertaForMaskedLM(roberta), "roberta"), roberta)
     assert heads == (True, False) and chosen["auto"] == chosen["mlm"] == "mlm"
     assert chosen["mlm+nsp"].startswith("--objective mlm+nsp: a 'roberta' model")
-    modern = ModernBertConfig(global_attn_every_n_layers=1, local_attention=16, pad_token_id=0, bos_token_id=1,
-                              eos_token_id=2, cls_token_id=1, sep_token_id=2, **SIZE)
+    modern = ModernBertConfig(
+        global_attn_every_n_layers=1,
+        local_attention=16,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        cls_token_id=1,
+        sep_token_id=2,
+        **SIZE,
+    )
     (heads, chosen) = heads_and_objectives(saved(tmp_path, ModernBertForMaskedLM(modern), "modern"), modern)
     assert heads == (True, False) and chosen["auto"] == "mlm"
     electra = ElectraConfig(embedding_size=32, **SIZE)

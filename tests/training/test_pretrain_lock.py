@@ -28,8 +28,21 @@ def test_a_second_pretrain_of_the_same_name_is_refused_while_the_first_holds_the
     corpus_workspace, tiny_base_dir, helpers, run_kmb
 ):
     with corpus_workspace.lock("pretrain/bad"):  # the first `kmb pretrain --output bad`, still running
-        code, out, err = run_kmb("pretrain", "--workspace", corpus_workspace.root, "--base-model", tiny_base_dir,
-                                 "--output", "bad", "--max-steps", "2", "--batch-size", "8", "--precision", "fp32")
+        code, out, err = run_kmb(
+            "pretrain",
+            "--workspace",
+            corpus_workspace.root,
+            "--base-model",
+            tiny_base_dir,
+            "--output",
+            "bad",
+            "--max-steps",
+            "2",
+            "--batch-size",
+            "8",
+            "--precision",
+            "fp32",
+        )
         assert code == 1 and out == ""
         assert err.splitlines() == [
             f"kmb: error: {corpus_workspace.root / '.locks' / 'pretrain~bad.lock'}: another kmb command is writing "
@@ -39,11 +52,13 @@ def test_a_second_pretrain_of_the_same_name_is_refused_while_the_first_holds_the
         helpers.nothing_written(corpus_workspace)
         # another name is another lock, held while that run trains
         probe = LockProbe(corpus_workspace, "pretrain/other")
-        assert run_pretraining(helpers.short_config(corpus_workspace, tiny_base_dir, output="other"), [probe])["steps"] == 2
+        assert (
+            run_pretraining(helpers.short_config(corpus_workspace, tiny_base_dir, output="other"), [probe])["steps"]
+            == 2
+        )
         assert probe.refused == [1, 2]
     # released at the end of each run: the same name runs once the first is done
     assert run_pretraining(helpers.short_config(corpus_workspace, tiny_base_dir))["steps"] == 2
-
 
 
 @pytest.mark.parametrize("option", [dict(batch_size=0), dict(init="mean"), dict(output="../x")])
@@ -53,5 +68,7 @@ def test_a_bad_option_is_refused_before_the_lock_is_taken(tmp_path, tiny_base_di
 
     root = tmp_path / "no-ws"
     with pytest.raises(KmbError):
-        run_pretraining(PretrainConfig(**{"workspace": root, "base_model": str(tiny_base_dir), "output": "bad", **option}))
+        run_pretraining(
+            PretrainConfig(**{"workspace": root, "base_model": str(tiny_base_dir), "output": "bad", **option})
+        )
     assert not root.exists()

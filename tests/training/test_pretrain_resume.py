@@ -38,16 +38,22 @@ def test_resume_at_max_steps_trains_nothing_and_leaves_the_output(corpus_workspa
     }
     # a larger --max-steps trains on from there
     capture = helpers.LogCapture()
-    summary = run_pretraining(helpers.config(corpus_workspace, tiny_base_dir, "done", save_steps=2, max_steps=3,
-                                             resume=True), [capture])
+    summary = run_pretraining(
+        helpers.config(corpus_workspace, tiny_base_dir, "done", save_steps=2, max_steps=3, resume=True), [capture]
+    )
     assert summary["steps"] == 3 and sorted(capture.losses) == [3]
 
 
 @pytest.mark.parametrize("epochs, last", [(0.2, 5), (1, 25)], ids=["part-epoch", "whole-epoch"])
-def test_resume_after_the_last_step_of_the_epochs_trains_nothing(corpus_workspace, tiny_base_dir, helpers, epochs, last):
+def test_resume_after_the_last_step_of_the_epochs_trains_nothing(
+    corpus_workspace, tiny_base_dir, helpers, epochs, last
+):
     # 194 train pairs in batches of 8: 25 steps an epoch; 0.2 epochs is 5 steps (rounded up)
     summary = resume_after_the_last_step(corpus_workspace, tiny_base_dir, helpers, "epochs", last, epochs=epochs)
-    assert summary["trained"] == f"nothing: checkpoint-{last} is already at the last step (--epochs {epochs}: {last} steps)"
+    assert (
+        summary["trained"]
+        == f"nothing: checkpoint-{last} is already at the last step (--epochs {epochs}: {last} steps)"
+    )
     assert summary["steps"] == last
 
 

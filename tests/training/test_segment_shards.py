@@ -28,13 +28,15 @@ def read_rows(files) -> list[dict]:
 def build(workspace, tok_dir, max_length=48, **kwargs):
     tokenizer = load_tokenizer(tok_dir)
     files = workspace.sentence_files()
-    return build_segment_shards(workspace.pretrain("m") / "segments", files, tokenizer, tok_dir,
-                                max_length=max_length, **kwargs), tokenizer
+    return build_segment_shards(
+        workspace.pretrain("m") / "segments", files, tokenizer, tok_dir, max_length=max_length, **kwargs
+    ), tokenizer
 
 
 @pytest.mark.parametrize("max_length", [24, 48, 128])
-def test_segments_fill_up_within_a_document_and_never_cross_a_gap(corpus_workspace, tiny_tokenizer_dir, helpers,
-                                                                  max_length):
+def test_segments_fill_up_within_a_document_and_never_cross_a_gap(
+    corpus_workspace, tiny_tokenizer_dir, helpers, max_length
+):
     segments, tokenizer = build(corpus_workspace, tiny_tokenizer_dir, max_length, chunk_sentences=7)
     sentences = {(r["doc_id"], r["sent_idx"]): r for r in helpers.make_sentence_rows(60)}
     encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
@@ -113,8 +115,9 @@ def test_bpe_segments_start_each_sentence_at_a_word_and_mask_whole_words(corpus_
     dataset = SegmentShardDataset.for_tokenizer(segments.files("train"), tokenizer, seed=0, whole_word_masking=True)
     batch = dataset.collator(tokenizer.pad_token_id)([dataset[i] for i in range(len(dataset))])
     targets = (batch["labels"] != IGNORE_INDEX).numpy()
-    ids = np.array([np.pad(dataset.segment(i), (0, targets.shape[1] - len(dataset.segment(i))))
-                    for i in range(len(dataset))])
+    ids = np.array(
+        [np.pad(dataset.segment(i), (0, targets.shape[1] - len(dataset.segment(i)))) for i in range(len(dataset))]
+    )
     # a target that continues a word always has its word's previous piece targeted too
     continues = ~table[ids] & targets
     continues[:, 0] = False
@@ -130,13 +133,35 @@ def test_the_trainer_trains_a_masked_only_roberta_on_segments(corpus_workspace, 
     segments, tokenizer = build(corpus_workspace, BPE_DIR, max_length=64)
     dataset = SegmentShardDataset.for_tokenizer(segments.files("train"), tokenizer, seed=0, whole_word_masking=True)
     torch.manual_seed(0)
-    model = masked_only_mlm(RobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                                          num_attention_heads=2, intermediate_size=64, max_position_embeddings=80,
-                                          pad_token_id=tokenizer.pad_token_id, type_vocab_size=1))
-    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=3, per_device_train_batch_size=4,
-                             learning_rate=1e-3, report_to=[], use_cpu=True, logging_steps=1, save_strategy="no",
-                             dataloader_num_workers=0, remove_unused_columns=False)
-    trainer = Trainer(model=model, args=args, train_dataset=dataset,
-                      data_collator=dataset.collator(tokenizer.pad_token_id, pad_to_multiple_of=8))
+    model = masked_only_mlm(
+        RobertaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=80,
+            pad_token_id=tokenizer.pad_token_id,
+            type_vocab_size=1,
+        )
+    )
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        max_steps=3,
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        report_to=[],
+        use_cpu=True,
+        logging_steps=1,
+        save_strategy="no",
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=dataset.collator(tokenizer.pad_token_id, pad_to_multiple_of=8),
+    )
     result = trainer.train()
     assert result.global_step == 3 and np.isfinite(result.training_loss) and result.training_loss > 0

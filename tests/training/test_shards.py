@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 import pyarrow as pa
 import pytest
+import torch
 
 from kmb.errors import KmbError
 from kmb.training.masking import max_selected
@@ -20,8 +20,15 @@ def _build(ws, tok_dir, seed=42, max_length=128):
     from kmb.vocab.tokenizers import load_tokenizer
 
     files = sorted((ws.corpus / "sentences").glob("*.parquet"))
-    return build_shards(ws.pretrain("t") / "shards", files, load_tokenizer(tok_dir), tok_dir, max_length=max_length,
-                        seed=seed, chunk_pairs=37)
+    return build_shards(
+        ws.pretrain("t") / "shards",
+        files,
+        load_tokenizer(tok_dir),
+        tok_dir,
+        max_length=max_length,
+        seed=seed,
+        chunk_pairs=37,
+    )
 
 
 def test_shards_hold_adjacent_pairs_never_across_gaps(workspace, tiny_tokenizer_dir, helpers):
@@ -83,8 +90,9 @@ def test_dataset_masks_dynamically_or_statically(workspace, tiny_tokenizer_dir, 
 def test_collator_pads_types_and_masks_a_batch(workspace, tiny_tokenizer_dir, helpers):
     helpers.write_sentences(workspace, helpers.make_sentence_rows(30))
     shard_set = _build(workspace, tiny_tokenizer_dir)
-    dataset = PairShardDataset(shard_set.files("train"), seed=1, mask_token_id=4,
-                               vocab_size=len(helpers.vocab_tokens()), special_ids=[0, 2, 3])
+    dataset = PairShardDataset(
+        shard_set.files("train"), seed=1, mask_token_id=4, vocab_size=len(helpers.vocab_tokens()), special_ids=[0, 2, 3]
+    )
     features = [dataset[(0, i)] for i in range(8)]
     batch = dataset.collator(pad_token_id=0, pad_to_multiple_of=8)(features)
     assert batch["input_ids"].shape[1] % 8 == 0
@@ -92,7 +100,7 @@ def test_collator_pads_types_and_masks_a_batch(workspace, tiny_tokenizer_dir, he
         n = len(f["input_ids"])
         assert batch["attention_mask"][row].sum() == n and bool((batch["input_ids"][row, n:] == 0).all())
         types = batch["token_type_ids"][row]
-        assert types[: f["n_first"]].sum() == 0 and bool((types[f["n_first"]:n] == 1).all()) and types[n:].sum() == 0
+        assert types[: f["n_first"]].sum() == 0 and bool((types[f["n_first"] : n] == 1).all()) and types[n:].sum() == 0
         labels = batch["labels"][row]
         targets = labels != -100
         assert targets.sum() >= 1 and not bool(targets[n:].any())
@@ -123,8 +131,14 @@ def test_collator_masks_whole_words_of_pairs(workspace, tmp_path, helpers):
     helpers.write_sentences(workspace, helpers.make_sentence_rows(30))
     shard_set = _build(workspace, tok_dir)
     table = word_start_table(load_tokenizer(tok_dir))
-    dataset = PairShardDataset(shard_set.files("train"), seed=1, mask_token_id=4, word_starts=table,
-                               vocab_size=len(tokens), special_ids=[0, 2, 3])
+    dataset = PairShardDataset(
+        shard_set.files("train"),
+        seed=1,
+        mask_token_id=4,
+        word_starts=table,
+        vocab_size=len(tokens),
+        special_ids=[0, 2, 3],
+    )
     features = [dataset[(0, i)] for i in range(len(dataset))]
     batch = dataset.collator(pad_token_id=0)(features)
     ids = np.zeros(batch["labels"].shape, dtype=np.int64)
@@ -137,7 +151,9 @@ def test_collator_masks_whole_words_of_pairs(workspace, tmp_path, helpers):
     starts_next = table[ids[:, 1:]] | np.isin(ids[:, 1:], [0, 2, 3])  # the piece after a target word ends it
     whole = targets[:, :-1] & ~targets[:, 1:] & ~starts_next
     assert not whole.any()
-    assert batch["token_type_ids"].shape == batch["input_ids"].shape and len(batch["next_sentence_label"]) == len(features)
+    assert batch["token_type_ids"].shape == batch["input_ids"].shape and len(batch["next_sentence_label"]) == len(
+        features
+    )
     flat = batch["labels"].reshape(-1)
     n_targets = int((flat != -100).sum())
     assert torch.equal(batch["masked_positions"][:n_targets], torch.nonzero(flat != -100).view(-1))

@@ -80,7 +80,18 @@ def test_words_over_200_characters_are_unk():
 
 def test_tokenize_splits_words_like_bert_and_caches():
     wp = wordpiece("연", "##세", "연세대", "##출", "##대출", "##은", ".", "(", ")", "高")
-    assert wp.tokenize("연세대출은 (연세대출).") == ["연", "##세", "##대출", "##은", "(", "연", "##세", "##대출", ")", "."]
+    assert wp.tokenize("연세대출은 (연세대출).") == [
+        "연",
+        "##세",
+        "##대출",
+        "##은",
+        "(",
+        "연",
+        "##세",
+        "##대출",
+        ")",
+        ".",
+    ]
     assert wp.encode("연세대출") == [5, 6, 9]
     assert "연세대출" in wp._cache
 
@@ -96,7 +107,23 @@ def test_basic_words_match_transformers_basic_tokenizer():
 def test_forward_direction_equals_rust_wordpiece():
     from kmb.vocab.tokenizers import forward_tokenizer_from_tokens
 
-    pieces = ["고", "##혈", "##압", "고혈압", "##은", "##을", "연", "##세", "##대", "##출", "연세대", "당뇨", "##병", "위", "##험"]
+    pieces = [
+        "고",
+        "##혈",
+        "##압",
+        "고혈압",
+        "##은",
+        "##을",
+        "연",
+        "##세",
+        "##대",
+        "##출",
+        "연세대",
+        "당뇨",
+        "##병",
+        "위",
+        "##험",
+    ]
     tokens = SPECIALS + pieces
     wp = BidirectionalWordPiece({t: i for i, t in enumerate(tokens)})
     rust = forward_tokenizer_from_tokens(tokens)

@@ -28,7 +28,18 @@ def test_bidirectional_tokenizer_api_and_round_trip(tok_dir, tmp_path):
     assert bi.convert_tokens_to_ids(["연", "[MASK]"]) == [13, 4]
     assert bi.tokenize("연세대출[MASK] 고혈압") == ["연", "##세", "##대출", "[MASK]", "고혈압"]  # specials kept whole
     batch = bi(["연세대출은", "고혈압"], ["북한이므로", "당뇨병"], truncation=True, max_length=128)
-    assert bi.convert_ids_to_tokens(batch["input_ids"][0]) == ["[CLS]", "연", "##세", "##대출", "##은", "[SEP]", "북한이", "##므", "##로", "[SEP]"]
+    assert bi.convert_ids_to_tokens(batch["input_ids"][0]) == [
+        "[CLS]",
+        "연",
+        "##세",
+        "##대출",
+        "##은",
+        "[SEP]",
+        "북한이",
+        "##므",
+        "##로",
+        "[SEP]",
+    ]
     assert batch["token_type_ids"][0] == [0] * 6 + [1] * 4
     short = bi("연세대출은", "북한이므로", truncation=True, max_length=6)
     assert len(short["input_ids"]) == 6

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from transformers import AutoTokenizer
 
-from kmb.storage import SENTENCES, TERM_FREQ, TERMS, ParquetSink, write_rows
 from kmb.errors import KmbError
+from kmb.storage import SENTENCES, TERM_FREQ, TERMS, ParquetSink, write_rows
 from kmb.vocab.build import BuildConfig, build_vocab, plan_vocab
 from kmb.vocab.term_counts import CountConfig, count_workspace_terms
 
@@ -23,7 +23,18 @@ BASE = SPECIALS + [".", ",", "(", ")", "##은", "##을", "##이", "##는", "##�
 
 
 def test_plan_counts_every_step():
-    counts = {"고혈압": 9, "당뇨병": 7, "위염": 5, "천식": 4, "비만": 3, "두통": 2, "콜레라": 0, "당뇨": 8, "심근 경색": 6, "A.형": 3}
+    counts = {
+        "고혈압": 9,
+        "당뇨병": 7,
+        "위염": 5,
+        "천식": 4,
+        "비만": 3,
+        "두통": 2,
+        "콜레라": 0,
+        "당뇨": 8,
+        "심근 경색": 6,
+        "A.형": 3,
+    }
     terms = list(counts)  # 10 distinct terms out of 12 table rows (2 duplicates merged upstream)
     plan = plan_vocab(BASE, 12, terms, counts, ["아세트아미노펜", "위염", "高血壓"], BuildConfig(min_count=3, top=6))
     assert plan.report == {
@@ -39,13 +50,16 @@ def test_plan_counts_every_step():
     }  # fmt: skip
     assert plan.added_terms == ["고혈압", "당뇨병", "위염", "천식", "아세트아미노펜"]
     assert plan.tokens[: len(BASE)] == BASE
-    assert [(r["term"], r["reason"]) for r in plan.rejected] == [("심근 경색", "whitespace"), ("高血壓", "CJK ideograph")]
+    assert [(r["term"], r["reason"]) for r in plan.rejected] == [
+        ("심근 경색", "whitespace"),
+        ("高血壓", "CJK ideograph"),
+    ]
 
 
 def test_plan_continuation_and_padding():
     counts = {"고혈압": 5, "위염": 4}
     plan = plan_vocab(BASE, 2, list(counts), counts, [], BuildConfig(continuation=True, pad_to_multiple=16))
-    added = plan.tokens[len(BASE):]
+    added = plan.tokens[len(BASE) :]
     assert added[:4] == ["고혈압", "위염", "##고혈압", "##위염"]
     assert len(plan.tokens) % 16 == 0 and added[4] == "[unused0]"
     assert plan.report["continuation forms"] == 2 and plan.report["padding"] == len(added) - 4
@@ -60,8 +74,22 @@ SENTS_VALID = ["고혈압과 당뇨병 환자.", "위염은 두통을 부른다.
 
 
 def make_workspace(ws, terms):
-    rows = [dict(doc_id=f"t{i // 3}", source="test", sent_idx=i, text=t, n_chars=len(t), n_words=len(t.split()), split="train") for i, t in enumerate(SENTS_TRAIN)]
-    rows += [dict(doc_id=f"v{i}", source="test", sent_idx=0, text=t, n_chars=len(t), n_words=len(t.split()), split="valid") for i, t in enumerate(SENTS_VALID)]
+    rows = [
+        dict(
+            doc_id=f"t{i // 3}",
+            source="test",
+            sent_idx=i,
+            text=t,
+            n_chars=len(t),
+            n_words=len(t.split()),
+            split="train",
+        )
+        for i, t in enumerate(SENTS_TRAIN)
+    ]
+    rows += [
+        dict(doc_id=f"v{i}", source="test", sent_idx=0, text=t, n_chars=len(t), n_words=len(t.split()), split="valid")
+        for i, t in enumerate(SENTS_VALID)
+    ]
     write_rows(ws.corpus / "sentences" / "part-0.parquet", rows, SENTENCES)
     write_rows(ws.terms / "terms.parquet", [dict(term=t, sources=["test"]) for t in terms], TERMS)
 
@@ -80,16 +108,25 @@ def test_build_writes_a_plain_autotokenizer_directory(workspace, base_vocab):
     report = build_vocab(workspace, base_vocab, out, BuildConfig(min_count=3))
     # word-start counts: 고혈압 4, 당뇨병 3, 당뇨 3 (starts 당뇨병; already in base), 위염 3, 천식 3, 두통 1, 콜레라 0
     assert report["steps"]["new terms"] == 4
-    assert {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "build_report.json"} <= {p.name for p in out.iterdir()}
+    assert {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "build_report.json"} <= {
+        p.name for p in out.iterdir()
+    }
     tok = AutoTokenizer.from_pretrained(str(out))  # plain transformers
     assert type(tok).__name__ == "BertTokenizer" and len(tok) == len(BASE) + 4
     assert tok.tokenize("고혈압은 천식") == ["고혈압", "##은", "천식"]  # an added term is one token
     assert tok.convert_tokens_to_ids(BASE) == list(range(len(BASE)))  # base ids unchanged
     assert tok.backend_tokenizer.normalizer.normalize_str("고혈압") == "고혈압"
-    assert (out / "vocab.txt").read_text(encoding="utf-8").splitlines()[len(BASE):] == ["고혈압", "당뇨병", "위염", "천식"]
+    assert (out / "vocab.txt").read_text(encoding="utf-8").splitlines()[len(BASE) :] == [
+        "고혈압",
+        "당뇨병",
+        "위염",
+        "천식",
+    ]
     coverage = report["coverage"]
     assert coverage["before"]["single-token share of term occurrences"] == pytest.approx(3 / 17, abs=1e-4)  # 당뇨 only
-    assert coverage["after"]["single-token share of term occurrences"] == pytest.approx(16 / 17, abs=1e-4)  # 두통 stays split
+    assert coverage["after"]["single-token share of term occurrences"] == pytest.approx(
+        16 / 17, abs=1e-4
+    )  # 두통 stays split
     assert coverage["after"]["tokens per sentence"] < coverage["before"]["tokens per sentence"]
     assert coverage["sentences measured"] == 2 and coverage["sentences split"] == "valid"
     saved = json.loads((out / "build_report.json").read_text(encoding="utf-8"))
@@ -115,7 +152,21 @@ def test_cli_build_prints_the_report(workspace, base_vocab):
 
     make_workspace(workspace, ["고혈압", "위염", "심근 경색"])
     count_workspace_terms(workspace, CountConfig(workers=1))
-    result = CliRunner().invoke(app, ["vocab", "build", "-w", str(workspace.root), "--base-vocab", str(base_vocab), "--min-count", "0", "--pad-to-multiple", "8"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "vocab",
+            "build",
+            "-w",
+            str(workspace.root),
+            "--base-vocab",
+            str(base_vocab),
+            "--min-count",
+            "0",
+            "--pad-to-multiple",
+            "8",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "new terms" in result.output and "심근 경색 (whitespace)" in result.output
     assert len((workspace.vocab("medical") / "vocab.txt").read_text().splitlines()) % 8 == 0
@@ -123,7 +174,10 @@ def test_cli_build_prints_the_report(workspace, base_vocab):
 
 @pytest.mark.parametrize(
     "vocab_lines, message",
-    [(BASE + ["위"], "duplicate token '위'"), ([t for t in BASE if t != "[CLS]"], r"lacks the special token\(s\) \[CLS\]")],
+    [
+        (BASE + ["위"], "duplicate token '위'"),
+        ([t for t in BASE if t != "[CLS]"], r"lacks the special token\(s\) \[CLS\]"),
+    ],
 )
 def test_bad_base_vocab_writes_nothing(workspace, tmp_path, vocab_lines, message):
     make_workspace(workspace, ["고혈압"])
@@ -160,13 +214,34 @@ def test_kcd_terms_give_the_documented_counts(workspace, shared_data, base_vocab
         pytest.skip(f"{tsv} is absent")
     with open(tsv, encoding="utf-8", newline="") as fh, ParquetSink(workspace.terms / "terms.parquet", TERMS) as sink:
         for row in csv.DictReader(fh, delimiter="\t"):
-            sink.write_row({"term": row["ko"], "sources": ["kcd"], "english": row["en"], "category": "disease", "first_file": tsv.name})
-    rows = [dict(doc_id=f"k{i // 4}", source="test", sent_idx=i, text=t, n_chars=len(t), n_words=len(t.split()), split="train") for i, t in enumerate(KCD_SENTENCES)]
+            sink.write_row(
+                {
+                    "term": row["ko"],
+                    "sources": ["kcd"],
+                    "english": row["en"],
+                    "category": "disease",
+                    "first_file": tsv.name,
+                }
+            )
+    rows = [
+        dict(
+            doc_id=f"k{i // 4}",
+            source="test",
+            sent_idx=i,
+            text=t,
+            n_chars=len(t),
+            n_words=len(t.split()),
+            split="train",
+        )
+        for i, t in enumerate(KCD_SENTENCES)
+    ]
     write_rows(workspace.corpus / "sentences" / "part-0.parquet", rows, SENTENCES)
     count_workspace_terms(workspace, CountConfig(workers=1))
     extra = tmp_path / "extra.txt"
     extra.write_text("# extra list\n아세트아미노펜\n콜레라\n", encoding="utf-8")
-    report = build_vocab(workspace, base_vocab, workspace.vocab("kcd"), BuildConfig(min_count=3, top=10_000, extra=extra))
+    report = build_vocab(
+        workspace, base_vocab, workspace.vocab("kcd"), BuildConfig(min_count=3, top=10_000, extra=extra)
+    )
     # The numbers documented in docs/vocab.md ("A worked example on real data").
     assert report["steps"] == {
         "terms in": 22551, "after merge": 22028, "below min count": 22022, "top-N cut": 0, "kept top-N": 6,
@@ -254,8 +329,21 @@ assert len(tok) == {len(base) + len(added)} and not any(m.startswith("kmb") for 
 
     from kmb.cli import app
 
-    result = CliRunner().invoke(app, ["vocab", "build", "-w", str(workspace.root), "--base-vocab", str(base_dir),
-                                      "--min-count", "0", "--out", str(workspace.vocab("cli"))])
+    result = CliRunner().invoke(
+        app,
+        [
+            "vocab",
+            "build",
+            "-w",
+            str(workspace.root),
+            "--base-vocab",
+            str(base_dir),
+            "--min-count",
+            "0",
+            "--out",
+            str(workspace.vocab("cli")),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"vocab build ({kind} + added tokens) -> " in result.output
     assert re.search(rf"\n  added tokens +{len(added)}\n", result.output), result.output
@@ -271,35 +359,50 @@ def test_wordpiece_only_options_on_a_bpe_base_are_one_error(workspace):
 
 
 # --- numeric options: checked before anything runs (one line, exit 1, nothing written) -----------
-@pytest.mark.parametrize("args, message", [
-    (["vocab", "build", "--min-count", "-1"], "--min-count must be 0 or more, not -1"),
-    (["vocab", "build", "--top", "-5"], "--top must be 0 or more, not -5"),
-    (["vocab", "build", "--pad-to-multiple", "-8"], "--pad-to-multiple must be 0 or more, not -8"),
-    (["vocab", "build", "--coverage-sentences", "-1"], "--coverage-sentences must be 0 or more, not -1"),
-    (["vocab", "extend-model", "--seed", "-1"], "--seed must be 0 or more, not -1"),
-    (["vocab", "extend-model", "--init", "zeros"], "unknown --init 'zeros'"),
-    (["terms", "count", "--workers", "-2"], "--workers must be 0 (one per CPU core) or more, not -2"),
-    (["terms", "count", "--batch-rows", "0"], "--batch-rows must be at least 1, not 0"),
-    (["terms", "list", "--limit", "-1"], "--limit must be 0 or more, not -1"),
-])
-def test_numeric_options_are_checked_before_anything_runs(workspace, base_vocab, tmp_path, monkeypatch, capsys,
-                                                          args, message):
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["vocab", "build", "--min-count", "-1"], "--min-count must be 0 or more, not -1"),
+        (["vocab", "build", "--top", "-5"], "--top must be 0 or more, not -5"),
+        (["vocab", "build", "--pad-to-multiple", "-8"], "--pad-to-multiple must be 0 or more, not -8"),
+        (["vocab", "build", "--coverage-sentences", "-1"], "--coverage-sentences must be 0 or more, not -1"),
+        (["vocab", "extend-model", "--seed", "-1"], "--seed must be 0 or more, not -1"),
+        (["vocab", "extend-model", "--init", "zeros"], "unknown --init 'zeros'"),
+        (["terms", "count", "--workers", "-2"], "--workers must be 0 (one per CPU core) or more, not -2"),
+        (["terms", "count", "--batch-rows", "0"], "--batch-rows must be at least 1, not 0"),
+        (["terms", "list", "--limit", "-1"], "--limit must be 0 or more, not -1"),
+    ],
+)
+def test_numeric_options_are_checked_before_anything_runs(
+    workspace, base_vocab, tmp_path, monkeypatch, capsys, args, message
+):
     from kmb import cli
 
     make_workspace(workspace, ["고혈압"])
     count_workspace_terms(workspace, CountConfig(workers=1))
     before = sorted(p.relative_to(workspace.root) for p in workspace.root.rglob("*"))
     stamps = {p: p.stat().st_mtime_ns for p in workspace.root.rglob("*") if p.is_file()}
-    extra = {"build": ["--base-vocab", str(base_vocab)],
-             "extend-model": ["--model", str(tmp_path / "model"), "--vocab", str(tmp_path / "new"), "--out",
-                              str(tmp_path / "out")]}.get(args[1], [])
-    monkeypatch.setattr("sys.argv", ["kmb", *args, *extra, "-w", str(workspace.root)] if args[1] != "extend-model"
-                        else ["kmb", *args, *extra])
+    extra = {
+        "build": ["--base-vocab", str(base_vocab)],
+        "extend-model": [
+            "--model",
+            str(tmp_path / "model"),
+            "--vocab",
+            str(tmp_path / "new"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    }.get(args[1], [])
+    monkeypatch.setattr(
+        "sys.argv",
+        ["kmb", *args, *extra, "-w", str(workspace.root)] if args[1] != "extend-model" else ["kmb", *args, *extra],
+    )
     with pytest.raises(SystemExit) as exit_info:
         cli.main()
     assert exit_info.value.code == 1
-    assert capsys.readouterr().err.strip().splitlines() == [f"kmb: error: {message}" + (
-        ": choose one of normal, subword-mean" if "--init" in args else "")]
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"kmb: error: {message}" + (": choose one of normal, subword-mean" if "--init" in args else "")
+    ]
     assert sorted(p.relative_to(workspace.root) for p in workspace.root.rglob("*")) == before
     assert {p: p.stat().st_mtime_ns for p in workspace.root.rglob("*") if p.is_file()} == stamps
     assert not (tmp_path / "out").exists()

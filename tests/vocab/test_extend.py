@@ -19,7 +19,14 @@ NEW = BASE + ["고혈압", "##혈압", "당뇨", "[unused0]", "鬱"]  # 鬱 cann
 
 def tiny_model(vocab_size: int, seed: int = 0) -> BertForPreTraining:
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     model = BertForPreTraining(config)
     with torch.no_grad():
         model.cls.predictions.bias.normal_()  # a trained model's bias is not zero
@@ -65,8 +72,8 @@ def test_normal_init_is_seeded_and_keeps_base_rows(dirs):
     extend_embeddings(b, load_tokenizer(base_dir), load_tokenizer(new_dir), init="normal", seed=3)
     ea, eb = a.get_input_embeddings().weight.detach(), b.get_input_embeddings().weight.detach()
     assert torch.equal(ea[: len(BASE)], before) and torch.equal(ea, eb)
-    assert 0.001 < ea[len(BASE):].std().item() < 0.1  # N(0, 0.02)
-    assert torch.all(a.cls.predictions.bias[len(BASE):] == 0)
+    assert 0.001 < ea[len(BASE) :].std().item() < 0.1  # N(0, 0.02)
+    assert torch.all(a.cls.predictions.bias[len(BASE) :] == 0)
 
 
 def test_extend_model_writes_a_loadable_directory(dirs, tmp_path):
@@ -115,7 +122,21 @@ def test_cli_extend_model(dirs, tmp_path):
     model_dir, out = tmp_path / "model", tmp_path / "extended"
     tiny_model(len(BASE)).save_pretrained(str(model_dir))
     load_tokenizer(base_dir).save_pretrained(str(model_dir))
-    result = CliRunner().invoke(app, ["vocab", "extend-model", "--model", str(model_dir), "--vocab", str(new_dir), "--out", str(out), "--init", "normal"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "vocab",
+            "extend-model",
+            "--model",
+            str(model_dir),
+            "--vocab",
+            str(new_dir),
+            "--out",
+            str(out),
+            "--init",
+            "normal",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((out / "config.json").read_text())["vocab_size"] == len(NEW)
 
@@ -140,11 +161,28 @@ def bpe_extended(tmp_path) -> Path:
 def save_masked_lm(family: str, folder: Path, vocab_size: int) -> Path:
     from transformers import AutoModelForMaskedLM, ModernBertConfig, RobertaConfig
 
-    size = dict(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                pad_token_id=1, bos_token_id=0, eos_token_id=2)
-    config = RobertaConfig(max_position_embeddings=80, type_vocab_size=1, **size) if family == "roberta" else \
-        ModernBertConfig(max_position_embeddings=64, global_attn_every_n_layers=2, local_attention=16, cls_token_id=0,
-                         sep_token_id=2, **size)
+    size = dict(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+    config = (
+        RobertaConfig(max_position_embeddings=80, type_vocab_size=1, **size)
+        if family == "roberta"
+        else ModernBertConfig(
+            max_position_embeddings=64,
+            global_attn_every_n_layers=2,
+            local_attention=16,
+            cls_token_id=0,
+            sep_token_id=2,
+            **size,
+        )
+    )
     torch.manual_seed(0)
     model = AutoModelForMaskedLM.from_config(config)
     with torch.no_grad():

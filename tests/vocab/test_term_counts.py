@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from kmb.storage import SENTENCES, TERMS, write_rows
 from kmb.errors import KmbError
+from kmb.storage import SENTENCES, TERMS, write_rows
 from kmb.vocab.term_counts import CountConfig, count_workspace_terms
 
 # Our own sentences: short terms hide inside longer words (위 in 위험, 위암), punctuation and
@@ -42,7 +42,9 @@ def counted_workspace(workspace):
         dict(doc_id=d, source="test", sent_idx=i, text=t, n_chars=len(t), n_words=len(t.split()), split="train")
         for i, (d, t) in enumerate(SENTENCES_TRAIN)
     ]
-    rows.append(dict(doc_id="v1", source="test", sent_idx=0, text="고혈압 고혈압 위", n_chars=9, n_words=3, split="valid"))
+    rows.append(
+        dict(doc_id="v1", source="test", sent_idx=0, text="고혈압 고혈압 위", n_chars=9, n_words=3, split="valid")
+    )
     write_rows(workspace.corpus / "sentences" / "part-a.parquet", rows[:3], SENTENCES)
     write_rows(workspace.corpus / "sentences" / "part-b.parquet", rows[3:], SENTENCES)
     write_rows(workspace.terms / "terms.parquet", [dict(term=t, sources=["test"]) for t in TERMS_LIST], TERMS)
@@ -61,7 +63,9 @@ def test_counts_equal_brute_force_in_process(counted_workspace, anywhere):
 
 def test_word_start_does_not_overcount_short_terms(counted_workspace):
     count_workspace_terms(counted_workspace, CountConfig(workers=1))
-    word_start = {r["term"]: r["count"] for r in pq.read_table(counted_workspace.terms / "term_freq.parquet").to_pylist()}
+    word_start = {
+        r["term"]: r["count"] for r in pq.read_table(counted_workspace.terms / "term_freq.parquet").to_pylist()
+    }
     count_workspace_terms(counted_workspace, CountConfig(workers=1, anywhere=True))
     anywhere = {r["term"]: r["count"] for r in pq.read_table(counted_workspace.terms / "term_freq.parquet").to_pylist()}
     # 범위 and 단위 hold 위 inside a word: counted anywhere, not at word starts.
@@ -107,9 +111,15 @@ def test_cli_terms_count(counted_workspace):
     assert "word-start" in result.output and (counted_workspace.terms / "term_freq.parquet").is_file()
 
 
-@pytest.mark.parametrize("args", [["terms", "count", "--workers", "-1"], ["terms", "count", "--batch-rows", "0"],
-                                  ["vocab", "build", "--base-vocab", "x", "--min-count", "-1"],
-                                  ["vocab", "build", "--base-vocab", "x", "--top", "-1"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["terms", "count", "--workers", "-1"],
+        ["terms", "count", "--batch-rows", "0"],
+        ["vocab", "build", "--base-vocab", "x", "--min-count", "-1"],
+        ["vocab", "build", "--base-vocab", "x", "--top", "-1"],
+    ],
+)
 def test_bad_numbers_create_no_workspace(tmp_path, args):
     import subprocess
     import sys

@@ -16,8 +16,10 @@ REPO = Path(__file__).resolve().parents[2]
 def test_terms_commands_in_a_workspace_path_with_a_quote_and_a_space(tmp_path, run_kmb):
     ws = Workspace.open(tmp_path / "o'brien ws")
     texts = ["고혈압은 흔한 질환이다.", "천식 환자는 고혈압도 살핀다."]
-    rows = [dict(doc_id=f"d{i}", source="test", sent_idx=0, text=t, n_chars=len(t), n_words=len(t.split()),
-                 split="train") for i, t in enumerate(texts)]
+    rows = [
+        dict(doc_id=f"d{i}", source="test", sent_idx=0, text=t, n_chars=len(t), n_words=len(t.split()), split="train")
+        for i, t in enumerate(texts)
+    ]
     write_rows(ws.corpus / "sentences" / "part-a.parquet", rows, SENTENCES)
     sample = REPO / "samples" / "terms" / "medical_terms.tsv"
     code, out, err = run_kmb("terms", "import", sample, "--source", "custom", "--workspace", ws.root)

@@ -21,9 +21,13 @@ def test_normalise_entry_rules():
     entries, _ = normalise_entry("치아의 박리(완전탈구)", "")  # a Korean parenthesis is part of the name
     assert entries[0].term == "치아의 박리(완전탈구)" and entries[0].gloss is None
     entries, dropped = normalise_entry(" 심근경색 ;  심근경색증 ; ; MRI ; 아세트아미노펜 (acetaminophen)", ";")
-    assert [(e.term, e.gloss) for e in entries] == [("심근경색", None), ("심근경색증", None), ("아세트아미노펜", "acetaminophen")]
+    assert [(e.term, e.gloss) for e in entries] == [
+        ("심근경색", None),
+        ("심근경색증", None),
+        ("아세트아미노펜", "acetaminophen"),
+    ]
     assert dropped == {"empty": 1, "no Korean": 1}
-    decomposed = "고혈압".encode("utf-8").decode("utf-8")
+    decomposed = "고혈압".encode().decode("utf-8")
     import unicodedata
 
     entries, _ = normalise_entry(unicodedata.normalize("NFD", decomposed), "")
@@ -32,7 +36,7 @@ def test_normalise_entry_rules():
 
 def test_each_format_and_merge_with_overlap(workspace, tmp_path):
     csv_path = tmp_path / "kamje.csv"
-    csv_path.write_bytes("용어,영문,분류\n고혈압,hypertension,순환기\n\"당뇨병, 당뇨\",diabetes,내분비\n".encode("cp949"))
+    csv_path.write_bytes('용어,영문,분류\n고혈압,hypertension,순환기\n"당뇨병, 당뇨",diabetes,내분비\n'.encode("cp949"))
     tsv_path = tmp_path / "mfds.tsv"
     tsv_path.write_text("성분명\t영문성분명\n아세트아미노펜\tacetaminophen\n인슐린\tinsulin\n", encoding="utf-8-sig")
     txt_path = tmp_path / "mine.txt"
@@ -91,7 +95,10 @@ def test_real_kcd_list(workspace, shared_data):
     assert s.rows == 22551 and s.column == "ko"
     assert 20000 < s.kept <= 22551
     t = table(workspace)
-    assert t["풍열범폐증"]["gloss"] == "風熱犯肺證" and t["풍열범폐증"]["english"] == "Pattern of wind-heat invading the lung"
+    assert (
+        t["풍열범폐증"]["gloss"] == "風熱犯肺證"
+        and t["풍열범폐증"]["english"] == "Pattern of wind-heat invading the lung"
+    )
     assert t["콜레라"]["category"] == "A00"
     # KCD names keep their commas: no synonym splitting for this source.
     assert "세균학적 및 조직학적으로 확인된 후두, 기관 및 기관지의 결핵" in t
@@ -109,4 +116,6 @@ def test_cli_import_list_and_error_line(tmp_path, run_kmb):
     assert code == 0 and out.startswith("기저 인슐린\tcustom\tbasal insulin")
     code, _, err = run_kmb("terms", "import", sample, "--column", "한글", *ws)
     assert code == 1
-    assert err.strip().splitlines() == [f"kmb: error: {sample}:1: no term column named '한글'; the header has: term, english, category"]
+    assert err.strip().splitlines() == [
+        f"kmb: error: {sample}:1: no term column named '한글'; the header has: term, english, category"
+    ]

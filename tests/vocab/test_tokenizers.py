@@ -96,7 +96,9 @@ def test_cli_tokenize_prints_one_line_per_text(tok_dir):
     from kmb.cli import app
 
     runner = CliRunner()
-    result = runner.invoke(app, ["vocab", "tokenize", "--vocab", str(tok_dir), "--bidirectional", "연세대출은", "북한이므로 고혈압"])
+    result = runner.invoke(
+        app, ["vocab", "tokenize", "--vocab", str(tok_dir), "--bidirectional", "연세대출은", "북한이므로 고혈압"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["연 ##세 ##대출 ##은", "북한이 ##므 ##로 고혈압"]
     forward = runner.invoke(app, ["vocab", "tokenize", "--vocab", str(tok_dir), "연세대출"])

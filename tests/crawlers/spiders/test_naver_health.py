@@ -14,7 +14,9 @@ MANIFEST = json.loads((site_root() / "manifest.json").read_text(encoding="utf-8"
 def test_scrapy_crawl_naver_health_stores_the_days_articles(tmp_path, scrapy_crawl, raw_rows):
     ws = tmp_path / "ws"
     with ReplayServer() as server:
-        result = scrapy_crawl("naver_health", f"base_url={server.url}", "start=2020-12-31", "end=2020-12-31", "delay=0", f"workspace={ws}")
+        result = scrapy_crawl(
+            "naver_health", f"base_url={server.url}", "start=2020-12-31", "end=2020-12-31", "delay=0", f"workspace={ws}"
+        )
         hits = list(server.hits)
     assert result.returncode == 0, result.stderr
     stored = raw_rows(ws, "naver_health")
