@@ -100,12 +100,21 @@ def evaluate(
     samples: Annotated[
         int, typer.Option(help="Misses and false alarms to list (offsets, types and masked context only).")
     ] = 20,
+    show_false_alarm_text: Annotated[
+        bool,
+        typer.Option(
+            "--show-false-alarm-text",
+            help="Also show what each false alarm flagged (off by default: it may be an identifier the annotator missed).",
+        ),
+    ] = False,
 ) -> None:
     """Precision, recall and F1 per type, leaked identifiers and kept look-alikes on annotated notes."""
     from kmb.deid.scoring import score_file
 
     options = RunOptions(text_field=text_field, types=_types(types), all_dates=all_dates, not_names=not_names)
-    report = score_file(gold, options, samples, out or gold.with_name(gold.stem + ".deid-eval.json"))
+    report = score_file(
+        gold, options, samples, out or gold.with_name(gold.stem + ".deid-eval.json"), show_false_alarm_text
+    )
     rows = {
         kind: f"P {_pct(v['precision'])}  R {_pct(v['recall'])}  F1 {_pct(v['f1'])}  "
         f"gold {v['gold']:,}  leaked {v['leaked']:,}"
@@ -120,7 +129,8 @@ def evaluate(
     for miss in report["misses"]:
         echo_error_line(f"  miss  row {miss['row']}: {miss['type']}: {miss['context']}")
     for alarm in report["false_alarms"]:
-        echo_error_line(f"  false alarm  row {alarm['row']}: {alarm['type']} {alarm['text']!r}: {alarm['context']}")
+        shown = f" {alarm['text']!r}" if "text" in alarm else ""
+        echo_error_line(f"  false alarm  row {alarm['row']}: {alarm['type']}{shown}: {alarm['context']}")
     rows["report"] = report["out"]
     echo_summary(f"deid eval ({report['rows']:,} rows)", rows)
 

@@ -8,7 +8,9 @@ Also counted: gold identifiers whose exact string is still in the output (*leake
 rows carry a ``keep`` list (look-alikes such as "고혈압 환자" that must survive), how many stayed.
 
 The samples of misses and false alarms never show an identifier: each gives the row, offsets,
-type and a context window taken from the text with every gold identifier replaced by its type.
+type and a context window taken from the text with every gold identifier (and the false alarm
+itself) replaced by its type. A false alarm's own text, which may be an identifier the annotator
+missed, is shown only with ``show_false_alarm_text``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ CONTEXT_CHARS = 30
 
 
 def score_file(
-    gold: str | Path, options: RunOptions | None = None, samples: int = 20, out: str | Path | None = None
+    gold: str | Path,
+    options: RunOptions | None = None,
+    samples: int = 20,
+    out: str | Path | None = None,
+    show_false_alarm_text: bool = False,
 ) -> dict:
     """The evaluation of `options` on the gold file: per-type and overall figures, samples; also
     written to `out` as JSON when given."""
@@ -32,7 +38,7 @@ def score_file(
     gold, config, text_field = Path(gold), options.config(), options.text_field
     if not gold.is_file():
         raise KmbError("no such file", path=gold)
-    tally = Scorer(samples)
+    tally = Scorer(samples, show_false_alarm_text)
     for number, row in enumerate(read_rows(gold, "jsonl", text_field), 1):
         text = row[text_field]
         spans = _gold_spans(row, len(text), gold, number)
@@ -94,7 +100,8 @@ class Scorer:
     """Counts over rows of (text, gold spans, found spans, output text): :meth:`report` gives the
     figures. Public so that a benchmark can score another tool's spans exactly the same way."""
 
-    def __init__(self, samples: int = 20):
+    def __init__(self, samples: int = 20, show_false_alarm_text: bool = False):
+        self.show_false_alarm_text = show_false_alarm_text
         self.samples = samples
         self.rows = 0
         self.gold, self.found, self.leaked = Counter(), Counter(), Counter()
@@ -126,17 +133,19 @@ class Scorer:
             self.detected[kind] += 1
             if _overlaps(start, end, gold):
                 self.true_alarms[kind] += 1
-            elif len(self.false_alarms) < self.samples:  # not an identifier, by the gold: safe to show
-                self.false_alarms.append(
-                    {
-                        "row": row,
-                        "start": start,
-                        "end": end,
-                        "type": kind,
-                        "text": text[start:end],
-                        "context": _context(masked, text, start, end, gold),
-                    }
-                )
+            elif len(self.false_alarms) < self.samples:
+                # Not an identifier by the gold, but the gold may have missed one: the flagged
+                # text is shown only when asked for (show_false_alarm_text).
+                alarm = {
+                    "row": row,
+                    "start": start,
+                    "end": end,
+                    "type": kind,
+                    "context": _context(sorted(gold + [(start, end, kind)]), text, start, end, gold),
+                }
+                if self.show_false_alarm_text:
+                    alarm["text"] = text[start:end]
+                self.false_alarms.append(alarm)
         self.keep_total += len(keep)
         self.keep_kept += sum(not _overlaps(s, e, found) for s, e in keep)
 
