@@ -8,6 +8,12 @@ from pathlib import Path
 from kmb import __version__
 from kmb.storage import write_text_atomic
 
+# The options the card's hyperparameter table lists, in order.
+CARD_OPTIONS = (
+    "recipe objective whole_word_masking epochs max_steps batch_size grad_accum lr warmup weight_decay max_length "
+    "seed static_masking mlm_probability init dropout"
+).split()
+
 
 def write_model_card(
     path: Path,
@@ -75,24 +81,7 @@ def write_model_card(
         "| option | value |",
         "|---|---|",
     ]
-    for key in (
-        "recipe",
-        "objective",
-        "whole_word_masking",
-        "epochs",
-        "max_steps",
-        "batch_size",
-        "grad_accum",
-        "lr",
-        "warmup",
-        "weight_decay",
-        "max_length",
-        "seed",
-        "static_masking",
-        "mlm_probability",
-        "init",
-        "dropout",
-    ):
+    for key in CARD_OPTIONS:
         lines.append(f"| {key} | {getattr(config, key)} |")
     lines += [
         f"| precision | {summary['precision']} |",
