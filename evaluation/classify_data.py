@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kmb.corpus.eval_files import (  # noqa: F401 (re-exported)
+from kmb.corpus.classify_files import (  # noqa: F401 (re-exported)
     CLASSIFY_FORMATS,
     ClassifyExample,
     read_classify,

@@ -111,7 +111,7 @@ def _klue_nli(path: Path, pairs) -> Path:
 
 def _nli_pairs(rows: int, offset: int = 0):
     """NLI-shaped records from the bundled paraphrase sample (similar -> entailment, else neutral/contradiction)."""
-    from kmb.corpus.eval_files import read_classify
+    from kmb.corpus.classify_files import read_classify
 
     examples = read_classify(SAMPLES / "medical_paraphrase_train.tsv")[offset : offset + rows]
     names = ["neutral", "contradiction"]

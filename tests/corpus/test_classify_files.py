@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kmb.corpus.eval_files import ClassifyExample, read_classify
+from kmb.corpus.classify_files import ClassifyExample, read_classify
 from kmb.errors import KmbError
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "classify"
