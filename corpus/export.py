@@ -12,14 +12,13 @@ written to a temporary name and renamed into place when complete.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kmb.errors import KmbError
+from kmb.storage import atomic_text
 from kmb.workspace import Workspace
 
 FORMATS = ("txt", "jsonl")
@@ -35,33 +34,25 @@ def export_corpus(workspace: Workspace, output: Path | None, fmt: str = "txt", s
     parts = workspace.sentence_files()
     output = Path(output) if output is not None else workspace.corpus / "export" / f"{split}.{fmt}"
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.tmp")
     documents = sentences = 0
     previous_doc = None
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
-            for part in parts:
-                reader = pq.ParquetFile(part)
-                for batch in reader.iter_batches(
-                    batch_size=32_768, columns=["doc_id", "source", "sent_idx", "text", "split"]
-                ):
-                    if split != "all":
-                        batch = batch.filter(pc.equal(batch.column("split"), split))
-                    for row in batch.to_pylist():
-                        if row["doc_id"] != previous_doc:
-                            if previous_doc is not None and fmt == "txt":
-                                out.write("\n")
-                            previous_doc = row["doc_id"]
-                            documents += 1
-                        if fmt == "txt":
-                            out.write(row["text"].replace("\n", " ") + "\n")
-                        else:
-                            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                        sentences += 1
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_text(output) as out:  # a temporary file beside it, renamed only when complete
+        for part in parts:
+            reader = pq.ParquetFile(part)
+            for batch in reader.iter_batches(
+                batch_size=32_768, columns=["doc_id", "source", "sent_idx", "text", "split"]
+            ):
+                if split != "all":
+                    batch = batch.filter(pc.equal(batch.column("split"), split))
+                for row in batch.to_pylist():
+                    if row["doc_id"] != previous_doc:
+                        if previous_doc is not None and fmt == "txt":
+                            out.write("\n")
+                        previous_doc = row["doc_id"]
+                        documents += 1
+                    if fmt == "txt":
+                        out.write(row["text"].replace("\n", " ") + "\n")
+                    else:
+                        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    sentences += 1
     return {"output": str(output), "format": fmt, "split": split, "documents": documents, "sentences": sentences}
