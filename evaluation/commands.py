@@ -8,6 +8,7 @@ then resolves the models, runs the task into ``<workspace>/eval/<run>/`` and ret
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,17 @@ def open_run(workspace: Path, model_specs: Sequence[str], run: str):
     ws = Workspace.open(workspace)
     models: list[ModelRef] = resolve_models(model_specs, ws.root / "models")
     return ws, models, ws.eval(run)
+
+
+@contextmanager
+def run_folder(ws, run: str):
+    """A temporary folder for the run's files that replaces ``eval/<run>/`` only when the run has
+    finished: a kill leaves the previous run's files, never a mix of two runs. One run of a name
+    at a time (the ``eval/<run>`` lock)."""
+    from kmb.storage import atomic_dir
+
+    with ws.lock(f"eval/{run}"), atomic_dir(ws.eval(run)) as tmp:
+        yield tmp
 
 
 def make_pairs_command(
@@ -59,8 +71,9 @@ def mlm_command(
     from kmb.evaluation.intrinsic import run_mlm
 
     config.check()
-    _, models, out_dir = open_run(workspace, model_specs, run)
-    result = run_mlm(models, data, out_dir, config=config, progress=progress)
+    ws, models, out_dir = open_run(workspace, model_specs, run)
+    with run_folder(ws, run) as tmp:
+        result = run_mlm(models, data, tmp, config=config, progress=progress)
     return Summary(
         f"mlm results in {out_dir}", {m: mean_pm_std(s["overall"]) for m, s in result["models"].items()}, result
     )
@@ -77,8 +90,9 @@ def nsp_command(
     from kmb.evaluation.intrinsic import run_nsp
 
     config.check()
-    _, models, out_dir = open_run(workspace, model_specs, run)
-    result = run_nsp(models, data, out_dir, config=config, progress=progress)
+    ws, models, out_dir = open_run(workspace, model_specs, run)
+    with run_folder(ws, run) as tmp:
+        result = run_nsp(models, data, tmp, config=config, progress=progress)
     rows = {
         m: "n/a (no NSP head)" if s["accuracy"] is None else f"{s['accuracy']['overall']:.3f}"
         for m, s in result["models"].items()
@@ -103,19 +117,20 @@ def ner_command(
     from kmb.evaluation.ner import check_ner_options, run_ner, summary_rows
 
     check_ner_options(folds, scheme, config)
-    _, models, out_dir = open_run(workspace, model_specs, run)
-    result = run_ner(
-        models,
-        data,
-        out_dir,
-        fmt=fmt,
-        folds=folds,
-        scheme=scheme,
-        drop_leaks=drop_leaks,
-        config=config,
-        predictions_out=predictions_out,
-        progress=progress,
-    )
+    ws, models, out_dir = open_run(workspace, model_specs, run)
+    with run_folder(ws, run) as tmp:
+        result = run_ner(
+            models,
+            data,
+            tmp,
+            fmt=fmt,
+            folds=folds,
+            scheme=scheme,
+            drop_leaks=drop_leaks,
+            config=config,
+            predictions_out=predictions_out,
+            progress=progress,
+        )
     return Summary(f"ner results in {out_dir}", summary_rows(result), result)
 
 
@@ -138,20 +153,21 @@ def sts_command(
 
     heads = ("regression", "6class") if six_class else ("regression",)
     check_sts_options(heads, config, max_train, max_test)
-    _, models, out_dir = open_run(workspace, model_specs, run)
-    result = run_sts(
-        models,
-        train,
-        test,
-        out_dir,
-        fmt=fmt,
-        heads=heads,
-        config=config,
-        predictions_out=predictions_out,
-        max_train=max_train,
-        max_test=max_test,
-        progress=progress,
-    )
+    ws, models, out_dir = open_run(workspace, model_specs, run)
+    with run_folder(ws, run) as tmp:
+        result = run_sts(
+            models,
+            train,
+            test,
+            tmp,
+            fmt=fmt,
+            heads=heads,
+            config=config,
+            predictions_out=predictions_out,
+            max_train=max_train,
+            max_test=max_test,
+            progress=progress,
+        )
     return Summary(f"sts results in {out_dir}", summary_rows(result), result)
 
 
@@ -175,21 +191,22 @@ def classify_command(
 
     check_classify_options(data, train, test, fmt, folds, seeds, config)
     splits = load_splits(data, train, test, fmt, folds, config.seed)  # bad input stops here: nothing written yet
-    _, models, out_dir = open_run(workspace, model_specs, run)
-    result = run_classify(
-        models,
-        out_dir,
-        data=data,
-        train=train,
-        test=test,
-        fmt=fmt,
-        folds=folds,
-        seeds=seeds,
-        config=config,
-        predictions_out=predictions_out,
-        progress=progress,
-        splits=splits,
-    )
+    ws, models, out_dir = open_run(workspace, model_specs, run)
+    with run_folder(ws, run) as tmp:
+        result = run_classify(
+            models,
+            tmp,
+            data=data,
+            train=train,
+            test=test,
+            fmt=fmt,
+            folds=folds,
+            seeds=seeds,
+            config=config,
+            predictions_out=predictions_out,
+            progress=progress,
+            splits=splits,
+        )
     return Summary(f"classify results in {out_dir}", summary_rows(result), result)
 
 

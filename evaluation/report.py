@@ -29,6 +29,8 @@ def load_results(eval_dir: Path) -> list[tuple[str, dict]]:
     """(run name, result) for every ``eval/<run>/result.json``, in the paper's task order."""
     runs = []
     for path in sorted(Path(eval_dir).glob("*/result.json")):
+        if path.parent.name.startswith("."):
+            continue  # a run still being written (or killed): not a result
         try:
             result = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
