@@ -87,6 +87,19 @@ def pretrain(
             help="Linear warmup: steps, or a fraction of all steps when < 1 (default from --recipe: paper 0, modern 0.06).",
         ),
     ] = PRETRAIN.warmup,
+    lr_schedule: Annotated[
+        str,
+        typer.Option(
+            "--lr-schedule",
+            help="After the warmup: linear (the paper's), cosine, or warmup_stable_decay (the peak rate, then a 1-sqrt decay over the last --decay of the steps; docs/pretrain.md).",
+        ),
+    ] = PRETRAIN.lr_schedule,
+    decay: Annotated[
+        float,
+        typer.Option(
+            "--decay", help="With --lr-schedule warmup_stable_decay: the share of all steps in the final decay."
+        ),
+    ] = PRETRAIN.decay,
     max_length: Annotated[
         int, typer.Option("--max-length", help="Tokens per pair, [CLS] A [SEP] B [SEP] (the paper: 128).")
     ] = PRETRAIN.max_length,
@@ -175,6 +188,8 @@ def pretrain(
         grad_accum=grad_accum,
         lr=lr,
         warmup=warmup,
+        lr_schedule=lr_schedule,
+        decay=decay,
         max_length=max_length,
         seed=seed,
         resume=resume,

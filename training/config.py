@@ -41,6 +41,11 @@ PAPER_VALUES = {
     "mlm_probability": 0.15,
     "whole_word_masking": False,
 }
+# Learning-rate schedules after the warmup: the paper's linear decay; cosine; warmup-stable-decay
+# (Hu et al. 2024, MiniCPM), a constant rate then a short decay, here with the 1-sqrt shape of
+# Hägele et al. 2024, as BioClinical ModernBERT's second phase used it.
+LR_SCHEDULES = ("linear", "cosine", "warmup_stable_decay")
+
 # The options a recipe fills when they are not given (None); an option given explicitly wins.
 RECIPES: dict[str, dict] = {
     "paper": {"lr": 1e-6, "warmup": 0.0, "static_masking": True, "init": "normal"},
@@ -68,6 +73,8 @@ class PretrainConfig:
     grad_accum: int = 1
     lr: float | None = None  # paper 1e-6, modern 2e-5
     warmup: float | None = None  # steps, or a fraction of all steps when < 1; paper 0, modern 0.06
+    lr_schedule: str = "linear"  # linear (the paper's) | cosine | warmup_stable_decay (1-sqrt decay)
+    decay: float = 0.1  # warmup_stable_decay: the share of all steps in the final decay
     weight_decay: float = 0.01
     max_length: int = 128
     seed: int = 42
@@ -134,6 +141,7 @@ def number_rules(cfg: PretrainConfig) -> list[tuple[str, object, Rule]]:
         ("--save-steps", cfg.save_steps, at_least(1)),
         ("--logging-steps", cfg.logging_steps, at_least(1)),
         ("mlm_probability", cfg.mlm_probability, FRACTION),
+        ("--decay", cfg.decay, between(0, 1, low_open=True)),
         ("--dropout", cfg.dropout, between(0, 1, high_open=True)),
         ("--max-eval-pairs", cfg.max_eval_pairs, at_least(1)),
         ("shard_pairs", cfg.shard_pairs, at_least(1)),
@@ -155,6 +163,7 @@ def check_options(cfg: PretrainConfig, world: int = 1) -> None:
             f"--batch-size {cfg.batch_size} is not divisible by processes ({world}) x --grad-accum ({cfg.grad_accum})"
         )
     choice("--precision", cfg.precision, PRECISIONS)
+    choice("--lr-schedule", cfg.lr_schedule, LR_SCHEDULES)
     choice("--init", cfg.init, INITS)
     choice("--compile-mode", cfg.compile_mode, COMPILE_MODES)
     choice("--objective", cfg.objective, OBJECTIVES)

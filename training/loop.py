@@ -47,6 +47,7 @@ def training_arguments(cfg: PretrainConfig, inputs: RunInputs):
         learning_rate=cfg.lr,
         weight_decay=cfg.weight_decay,
         warmup_steps=cfg.warmup,
+        lr_scheduler_type=cfg.lr_schedule,
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
         logging_steps=cfg.logging_steps,
@@ -135,6 +136,7 @@ def train(cfg: PretrainConfig, inputs: RunInputs, args, data: TrainingData, mode
         group_by_length=cfg.group_by_length,
         profile_steps=cfg.profile_steps,
         metrics_path=inputs.metrics_path,
+        decay_fraction=cfg.decay,
         eval_collator=data.collator,
     )
     last = args.max_steps if inputs.resume_step is None else last_step(trainer, args)

@@ -10,7 +10,8 @@ from kmb.storage import write_text_atomic
 
 # The options the card's hyperparameter table lists, in order.
 CARD_OPTIONS = (
-    "recipe objective whole_word_masking epochs max_steps batch_size grad_accum lr warmup weight_decay max_length "
+    "recipe objective whole_word_masking epochs max_steps batch_size grad_accum lr warmup lr_schedule decay "
+    "weight_decay max_length "
     "seed static_masking mlm_probability init dropout"
 ).split()
 

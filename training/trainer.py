@@ -64,6 +64,12 @@ class EvaluateAtEpochEnd(TrainerCallback):
         return control
 
 
+def wsd_kwargs(num_training_steps: int, decay_fraction: float) -> dict:
+    """The warmup-stable-decay schedule's arguments: the last ``decay_fraction`` of the steps decay
+    with the 1-sqrt shape (Hägele et al. 2024); the steps between warmup and decay keep the peak rate."""
+    return {"num_decay_steps": max(1, round(decay_fraction * num_training_steps)), "decay_type": "1-sqrt"}
+
+
 class PretrainingTrainer(Trainer):
     """The HF Trainer with a length-grouped sampler, global loss normalisation and our evaluation.
 
@@ -80,9 +86,11 @@ class PretrainingTrainer(Trainer):
         profile_steps: int,
         metrics_path: Path,
         eval_collator,
+        decay_fraction: float = 0.1,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.kmb_decay_fraction = decay_fraction
         self.kmb_lengths = lengths
         self.kmb_global_batch = global_batch
         self.kmb_seed = seed
@@ -94,6 +102,12 @@ class PretrainingTrainer(Trainer):
         # Throughput is measured after any profiled steps (profiling slows them down).
         self.kmb_meter = ThroughputMeter(self, warmup_steps=ThroughputMeter.WARMUP_STEPS + profile_steps)
         self.add_callback(self.kmb_meter)
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        # Warmup-stable-decay needs its decay length in steps, known only here (with --epochs too).
+        if self.lr_scheduler is None and self.args.lr_scheduler_type == "warmup_stable_decay":
+            self.args.lr_scheduler_kwargs = wsd_kwargs(num_training_steps, self.kmb_decay_fraction)
+        return super().create_scheduler(num_training_steps, optimizer)
 
     def _get_train_sampler(self, train_dataset=None):
         return LengthGroupedSampler(
