@@ -141,17 +141,36 @@ class MaskedOnlyMLM:
     over accumulation steps and processes instead."""
 
     plain_class: type = None  # the AutoModelForMaskedLM class this one extends
+    kmb_known_head = True  # False: a family whose head kmb does not know (see mlm_logits)
 
-    def mlm_logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        """The model's own MLM head: BERT ``cls``, RoBERTa/XLM-R ``lm_head``, ModernBERT ``head`` + ``decoder``."""
-        modules = self._modules
-        if "cls" in modules:
-            return modules["cls"](hidden)
-        if "lm_head" in modules:
-            return modules["lm_head"](hidden)
-        if "head" in modules and "decoder" in modules:
-            return modules["decoder"](modules["head"](hidden))
-        raise KmbError(f"{type(self).__name__}: no MLM head kmb knows (cls, lm_head, or head + decoder)")
+    def mlm_logits(self, hidden: torch.Tensor) -> torch.Tensor | None:
+        """The model's own MLM head applied to ``hidden`` (any leading shape): BERT and legacy
+        DeBERTa-v2 ``cls``, RoBERTa/XLM-R ``lm_head``, ModernBERT ``head`` + ``decoder``, ALBERT
+        ``predictions``, the ELECTRA generator's ``generator_predictions`` + ``generator_lm_head``,
+        DistilBERT's ``vocab_transform`` ... ``vocab_projector``, DeBERTa-v2's ``lm_predictions``.
+        None for a family whose head kmb does not know: :meth:`forward` then runs the family's own
+        forward (every position) and picks the targets' logits from it."""
+        m = self._modules
+        if "cls" in m:
+            return m["cls"](hidden)
+        if "lm_head" in m:
+            return m["lm_head"](hidden)
+        if "head" in m and "decoder" in m:
+            return m["decoder"](m["head"](hidden))
+        if "predictions" in m:
+            return m["predictions"](hidden)
+        if "generator_predictions" in m and "generator_lm_head" in m:
+            return m["generator_lm_head"](m["generator_predictions"](hidden))
+        if "vocab_projector" in m:
+            return m["vocab_projector"](m["vocab_layer_norm"](m["activation"](m["vocab_transform"](hidden))))
+        if "lm_predictions" in m:
+            return m["lm_predictions"](hidden, self.get_input_embeddings())
+        return None
+
+    def _all_position_logits(self, input_ids, attention_mask, labels, masked_positions, **kwargs):
+        """The general path: the family's own forward at every position, then the targets' logits."""
+        logits = self.plain_class.forward(self, input_ids=input_ids, attention_mask=attention_mask, **kwargs).logits
+        return gather_targets(logits, labels, masked_positions)
 
     def forward(
         self,
@@ -170,12 +189,21 @@ class MaskedOnlyMLM:
         ):
             # As MaskedOnlyBertForPreTraining: no host check of the 2D mask at every forward.
             attention_mask = attention_mask[:, None, None, :].bool()
-        encoder = getattr(self, self.base_model_prefix)
-        hidden = encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs)[0]
-        if labels is None:
-            return MaskedLMOutput(logits=self.mlm_logits(hidden))
-        hidden, targets = gather_targets(hidden, labels, masked_positions)
-        logits = self.mlm_logits(hidden)  # gather first, then project
+        if not self.kmb_known_head:
+            if labels is None:
+                return MaskedLMOutput(
+                    logits=self.plain_class.forward(
+                        self, input_ids=input_ids, attention_mask=attention_mask, **kwargs
+                    ).logits
+                )
+            logits, targets = self._all_position_logits(input_ids, attention_mask, labels, masked_positions, **kwargs)
+        else:
+            encoder = getattr(self, self.base_model_prefix)
+            hidden = encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs)[0]
+            if labels is None:
+                return MaskedLMOutput(logits=self.mlm_logits(hidden))
+            hidden, targets = gather_targets(hidden, labels, masked_positions)
+            logits = self.mlm_logits(hidden)  # gather first, then project
         mlm_sum = F.cross_entropy(logits.float(), targets, ignore_index=IGNORE_INDEX, reduction="sum")
         is_target = targets != IGNORE_INDEX
         mlm_count = is_target.sum()
@@ -228,10 +256,13 @@ def masked_only_mlm(source, **kwargs):
             path=None if isinstance(source, PretrainedConfig) else Path(source),
         )
     cls = masked_only_class(MODEL_FOR_MASKED_LM_MAPPING[type(config)])
+    if kwargs.get("attn_implementation") == "sdpa" and not cls._supports_sdpa:
+        kwargs["attn_implementation"] = "eager"  # DeBERTa-v2, say: the family's own attention
     model = (
         cls._from_config(config, **kwargs)
         if isinstance(source, PretrainedConfig)
         else cls.from_pretrained(str(source), **kwargs)
     )
-    model.mlm_logits(torch.zeros(1, config.hidden_size, dtype=model.dtype))  # fails now, not mid-training
+    # Known head: the masked-only path; its first call fails now, not mid-training.
+    model.kmb_known_head = model.mlm_logits(torch.zeros(1, config.hidden_size, dtype=model.dtype)) is not None
     return model

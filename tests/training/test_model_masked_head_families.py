@@ -1,5 +1,7 @@
-"""The masked-only MLM head of every family (BERT, RoBERTa, ModernBERT) equals the full head: the
-same loss and gradients as plain AutoModelForMaskedLM, and its saved directory is a plain one."""
+"""The masked-only MLM head of every family (BERT, RoBERTa, XLM-R, ModernBERT, DistilBERT, ALBERT,
+the ELECTRA generator, DeBERTa-v2) equals the full head: the same loss and gradients as plain
+AutoModelForMaskedLM, and its saved directory is a plain one. A family whose head kmb does not know
+takes the general path (the family's own forward) with the same result."""
 
 from __future__ import annotations
 
@@ -7,7 +9,17 @@ import json
 
 import pytest
 import torch
-from transformers import AutoModelForMaskedLM, BertConfig, ModernBertConfig, RobertaConfig, XLMRobertaConfig
+from transformers import (
+    AlbertConfig,
+    AutoModelForMaskedLM,
+    BertConfig,
+    DebertaV2Config,
+    DistilBertConfig,
+    ElectraConfig,
+    ModernBertConfig,
+    RobertaConfig,
+    XLMRobertaConfig,
+)
 
 from kmb.errors import KmbError
 from kmb.training.masking import mask_tokens, masked_positions
@@ -18,6 +30,17 @@ SIZE = dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention
 
 
 def tiny_config(family: str):
+    small = dict(max_position_embeddings=128, pad_token_id=PAD)
+    if family == "distilbert":
+        return DistilBertConfig(vocab_size=VOCAB, dim=32, n_layers=2, n_heads=2, hidden_dim=64, dropout=0.0,
+                                attention_dropout=0.0, **small)  # fmt: skip
+    if family in ("albert", "electra"):  # ALBERT; the ELECTRA generator (its masked-LM half)
+        config_class = AlbertConfig if family == "albert" else ElectraConfig
+        return config_class(
+            embedding_size=16, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, **SIZE, **small
+        )
+    if family == "deberta-v2":
+        return DebertaV2Config(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, **SIZE, **small)
     if family == "bert":
         return BertConfig(
             max_position_embeddings=128,
@@ -67,13 +90,13 @@ def make_batch():
 def pair(family: str):
     torch.manual_seed(0)
     config = tiny_config(family)
-    plain = AutoModelForMaskedLM.from_config(config).eval()
-    ours = masked_only_mlm(config).eval()
+    ours = masked_only_mlm(config, attn_implementation="sdpa").eval()  # eager where the family has no SDPA
+    plain = AutoModelForMaskedLM.from_config(config, attn_implementation=ours.config._attn_implementation).eval()
     ours.load_state_dict(plain.state_dict())
     return plain, ours
 
 
-FAMILIES = ["bert", "roberta", "modernbert"]
+FAMILIES = ["bert", "roberta", "modernbert", "distilbert", "albert", "electra", "deberta-v2"]
 
 
 @pytest.mark.parametrize("family", FAMILIES + ["xlm-roberta"])
@@ -145,13 +168,28 @@ print(type(model).__name__)
     assert torch.equal(again.get_input_embeddings().weight, ours.get_input_embeddings().weight)
 
 
-def test_one_class_per_family_and_an_unknown_head_is_one_error():
+def test_deberta_v2_runs_with_its_own_attention():
+    _, ours = pair("deberta-v2")
+    assert ours.config._attn_implementation == "eager" and pair("bert")[1].config._attn_implementation == "sdpa"
+
+
+@pytest.mark.parametrize("family", ["electra", "deberta-v2"])
+def test_a_head_kmb_does_not_know_takes_the_general_path(family, monkeypatch):
+    plain, ours = pair(family)
+    monkeypatch.setattr(ours, "kmb_known_head", False)  # as for a family whose head is not listed
+    batch = make_batch()
+    expected = plain(**batch).loss
+    got = ours(**batch, masked_positions=torch.from_numpy(masked_positions(batch["labels"].numpy())))
+    torch.testing.assert_close(got.loss, expected, rtol=1e-5, atol=1e-6)
+    assert int(got.mlm_count) == int((batch["labels"] != -100).sum())
+
+
+def test_one_class_per_family_and_a_model_without_an_mlm_class_is_one_error():
     from transformers import BertForMaskedLM, BertModel
 
     assert masked_only_class(BertForMaskedLM) is masked_only_class(BertForMaskedLM)
     headless = masked_only_class(BertModel)(BertConfig(**SIZE))
-    with pytest.raises(KmbError, match="no MLM head"):
-        headless.mlm_logits(torch.zeros(1, 32))
+    assert headless.mlm_logits(torch.zeros(1, 32)) is None  # no head: the general path
     from transformers import GPT2Config
 
     with pytest.raises(KmbError, match="no AutoModelForMaskedLM"):
