@@ -75,9 +75,13 @@ def make_items(ws, n_items: int, copies: int, seed: int = 5) -> tuple[list[str],
     words from inside a sentence), the rest new generated sentences. Returns (items, copies)."""
     import pyarrow.parquet as pq
 
+    from kmb.corpus.overlap import NGRAM_CHARS
+
     rng = random.Random(seed)
     first = sorted((ws.corpus / "sentences").glob("*.parquet"))[0]
     pool = pq.read_table(first, columns=["text"]).column(0).to_pylist()
+    # Cut-out copies must keep a span of NGRAM_CHARS: sentences long enough without their ends.
+    pool = [t for t in pool if len("".join(t.split()[1:-1])) >= NGRAM_CHARS + 2]
     picked = rng.sample(pool, copies)
     items = []
     for i, text in enumerate(picked):
