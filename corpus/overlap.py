@@ -137,6 +137,21 @@ def _json_list_format(path: Path) -> str:
     raise KmbError("empty file: a JSON list without records", path=path)
 
 
+def _parses(text: str, kind: type) -> bool:
+    """Whether ``text`` starts a JSON value of ``kind`` (a list's first record is enough)."""
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text.lstrip())
+        return isinstance(value, kind)
+    except json.JSONDecodeError:
+        if kind is list:  # the head of a long list: its first record must decode
+            try:
+                json.JSONDecoder().raw_decode(text.lstrip()[1:].lstrip())
+                return True
+            except json.JSONDecodeError:
+                return False
+        return False
+
+
 def detect_format(path: str | Path) -> str:
     """The evaluation format of ``path``, told from its content (and suffix where content is
     ambiguous); a file it cannot tell is a KmbError asking for ``--format``."""
@@ -151,9 +166,11 @@ def detect_format(path: str | Path) -> str:
         raise KmbError("not UTF-8 text: cannot tell its format (name it with --format)", path=path) from None
     lines = _first_lines(text, 20)
     first = lines[0]
-    if first.lstrip().startswith("["):
+    suffix = path.suffix.lower()
+    # A line of plain text may start with a bracket too ("[헬스조선] ..."): JSON only if it parses.
+    if first.lstrip().startswith("[") and (suffix == ".json" or _parses(text, list)):
         return _json_list_format(path)
-    if first.lstrip().startswith("{"):
+    if first.lstrip().startswith("{") and (suffix == ".jsonl" or _parses(first, dict)):
         return "jsonl"
     if first.startswith("##"):
         return "klue-ner"
@@ -165,7 +182,7 @@ def detect_format(path: str | Path) -> str:
     cells = [cell.strip() for cell in next(csv.reader([first]))]
     if len(cells) > 1 and "text" in cells:
         return "csv"
-    if path.suffix.lower() in _STRUCTURED_SUFFIXES:
+    if suffix in _STRUCTURED_SUFFIXES:
         raise KmbError(
             f"cannot tell the format of this {path.suffix} file (name it with --format: {', '.join(EVAL_FORMATS[1:])})",
             path=path,
@@ -327,8 +344,11 @@ class OverlapIndex:
             raise KmbError(f"the n-gram length must be at least 1, not {self.ngram}")
         self._exact: dict[str, list[tuple[object, int]]] = {}
         self._spaceless: dict[str, list[tuple[object, int]]] = {}
-        self._gram_owners: dict[int, list[tuple[object, int]]] = {}
-        self._gram_sorted = np.zeros(0, dtype=np.uint64)
+        # Every n-gram of every item side: hashes sorted, and beside each the side it comes from
+        # (an index into _sides): 12 bytes per n-gram, no Python object per n-gram.
+        self._sides: list[tuple[object, int]] = []
+        self._gram_hashes = np.zeros(0, dtype=np.uint64)
+        self._gram_sides = np.zeros(0, dtype=np.int32)
 
     def add(self, items: Iterable[tuple[object, Sequence[str]]]) -> None:
         """Add (key, texts) items (before the corpus is matched against them)."""
@@ -343,11 +363,11 @@ class OverlapIndex:
                     squeezed_texts.append(squeezed)
                     owners.append((key, side))
         hashes, owner, _ = windowed_hashes(squeezed_texts, self.ngram)
-        for value, index in zip(hashes.tolist(), owner.tolist()):
-            entry = self._gram_owners.setdefault(value, [])
-            if not entry or entry[-1] != owners[index]:
-                entry.append(owners[index])
-        self._gram_sorted = np.array(sorted(self._gram_owners), dtype=np.uint64)
+        hashes = np.concatenate([self._gram_hashes, hashes])
+        sides = np.concatenate([self._gram_sides, (owner + len(self._sides)).astype(np.int32)])
+        self._sides.extend(owners)
+        order = np.argsort(hashes, kind="stable")
+        self._gram_hashes, self._gram_sides = hashes[order], sides[order]
 
     def _record(self, key: object, match: Match) -> None:
         old = self.matches.get(key)
@@ -369,15 +389,16 @@ class OverlapIndex:
                     hit[index] = True
                     for key, side in owners:
                         self._record(key, Match(kind, side, doc_ids[index], text))
-        if len(self._gram_sorted):
+        if len(self._gram_hashes):
             self._match_spans(squeezed, texts, doc_ids, hit)
         return hit
 
     def _match_spans(self, squeezed: list[str], texts: Sequence[str], doc_ids: Sequence[str], hit: np.ndarray) -> None:
         hashes, owner, start = windowed_hashes(squeezed, self.ngram)
-        where = np.searchsorted(self._gram_sorted, hashes)
-        where[where == len(self._gram_sorted)] = 0
-        found = np.flatnonzero(self._gram_sorted[where] == hashes)
+        grams = self._gram_hashes
+        where = np.searchsorted(grams, hashes)
+        where[where == len(grams)] = 0
+        found = np.flatnonzero(grams[where] == hashes)
         if not len(found):
             return
         hit[owner[found]] = True
@@ -385,11 +406,11 @@ class OverlapIndex:
         for value, position in zip(unique.tolist(), found[first].tolist()):
             sentence = int(owner[position])
             span = squeezed[sentence][int(start[position]) : int(start[position]) + self.ngram]
-            for key, side in self._gram_owners[value]:
-                old = self.matches.get(key)
-                if old is not None and old.kind != "span":
-                    continue  # already matched better
-                if old is None and span in spaceless(self.texts[key][side]):  # confirmed, not a collision
+            left = int(where[position])
+            right = int(np.searchsorted(grams, np.uint64(value), side="right"))
+            for index in dict.fromkeys(self._gram_sides[left:right].tolist()):
+                key, side = self._sides[index]
+                if key not in self.matches and span in spaceless(self.texts[key][side]):  # not a collision
                     self._record(key, Match("span", side, doc_ids[sentence], texts[sentence], span))
 
 

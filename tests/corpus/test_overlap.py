@@ -151,6 +151,19 @@ def test_every_format_detected_and_planted_items_found(corpus, tmp_path):
         assert summary["overlapping"] == len(overlapping)
 
 
+def test_text_that_starts_with_a_bracket_is_text(tmp_path):
+    path = write(
+        tmp_path, "news.txt", "[헬스조선] 독감 예방접종은 매년 맞아야 한다.\n{속보} 병원 앞에서 사고가 났다.\n"
+    )
+    assert detect_format(path) == "text"
+    assert [i.texts for i in read_eval_items(path).items] == [
+        ("[헬스조선] 독감 예방접종은 매년 맞아야 한다.",),
+        ("{속보} 병원 앞에서 사고가 났다.",),
+    ]
+    with pytest.raises(KmbError, match="empty file"):
+        read_eval_items(write(tmp_path, "empty.json", "[]"))
+
+
 def test_kinds_sides_and_sample(corpus, tmp_path):
     summary = corpus_overlap(corpus, [korsts(tmp_path)]).files[0]
     assert summary["by_kind"] == {"exact": 1, "spacing": 1, "span": 1}
