@@ -165,6 +165,8 @@ def detect_format(path: str | Path) -> str:
             return "medsts"  # KM-BERT's MedSTS CSV is cp949
         raise KmbError("not UTF-8 text: cannot tell its format (name it with --format)", path=path) from None
     lines = _first_lines(text, 20)
+    if not lines:  # only -DOCSTART- lines
+        raise KmbError("empty file: no evaluation items", path=path)
     first = lines[0]
     suffix = path.suffix.lower()
     # A line of plain text may start with a bracket too ("[헬스조선] ..."): JSON only if it parses.

@@ -261,6 +261,8 @@ def test_library_errors(corpus, tmp_path):
         read_eval_items(tmp_path)
     with pytest.raises(KmbError, match="non-empty 'text'"):
         read_eval_items(write(tmp_path, "bad.jsonl", '{"label": "a"}\n'))
+    with pytest.raises(KmbError, match="empty file"):
+        read_eval_items(write(tmp_path, "docstart.conll", "-DOCSTART-\n\n-DOCSTART-\n"))
     with pytest.raises(KmbError, match="at least 1"):
         OverlapIndex(ngram=0)
 
