@@ -3,7 +3,7 @@ group, each a Typer sub-app, put together here.
 
     cli/crawl.py      kmb crawl naver-health | kci | replay-server | parse naver
     cli/deid.py       kmb deid run | eval | sample
-    cli/corpus.py     kmb corpus add | build | stats | export
+    cli/corpus.py     kmb corpus add | build | stats | export | overlap
     cli/terms.py      kmb terms import | list | count
     cli/vocab.py      kmb vocab build | tokenize | extend-model
     cli/pretrain.py   kmb pretrain

@@ -11,9 +11,10 @@ from kmb.cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, echo_error_line, ech
 from kmb.corpus.build import BuildConfig
 from kmb.corpus.filters import FilterConfig
 from kmb.corpus.local_files import AddOptions
+from kmb.corpus.overlap import OverlapOptions
 
 app = group("Add local files; build, inspect and export the sentence corpus.")
-ADD, BUILD, FILTERS = AddOptions, BuildConfig, FilterConfig  # the defaults, written once
+ADD, BUILD, FILTERS, OVERLAP = AddOptions, BuildConfig, FilterConfig, OverlapOptions  # the defaults, written once
 
 
 @app.command("add")
@@ -191,3 +192,51 @@ def export(
     from kmb.workspace import Workspace
 
     echo_summary("corpus export", export_corpus(Workspace.open(workspace), output, format, split))
+
+
+@app.command("overlap")
+def overlap(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Evaluation files: what `kmb evaluate` reads (NER, STS, classification), plain text (one item per line) or JSON lines with a text field."
+        ),
+    ],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="auto (from the content and suffix), kmbert, conll, klue-ner, korsts, medsts, klue-sts, tsv, csv, jsonl (text[, text_pair]), klue-nli or text (one item per line); one format for every file.",
+        ),
+    ] = OVERLAP.format,
+    ngram: Annotated[
+        int,
+        typer.Option(
+            "--ngram",
+            help="Characters (spaces removed) an item must share in one run with a corpus sentence to count as a copy inside it (docs/corpus.md).",
+        ),
+    ] = OVERLAP.ngram,
+    sample: Annotated[
+        int, typer.Option("--sample", help="Overlapping items shown per file, with the corpus sentence each matched.")
+    ] = OVERLAP.sample,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print one JSON object (per file: items, overlapping items, sample) instead of a table."
+        ),
+    ] = False,
+) -> None:
+    """Count the items of evaluation files that occur in the corpus (exact, spacing changed, or a long shared span); read-only."""
+    import json
+
+    from kmb.corpus.overlap import corpus_overlap
+    from kmb.workspace import Workspace
+
+    # Read-only: the workspace is not opened (which would create and tidy its folders).
+    ws = Workspace(workspace.expanduser().resolve())
+    report = corpus_overlap(ws, paths, OverlapOptions(format=fmt, ngram=ngram, sample=sample))
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo("\n".join(report.table()))
