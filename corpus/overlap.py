@@ -37,14 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kmb.corpus.eval_files import (
-    KORSTS_HEADER,
-    json_list_records,
-    read_classify,
-    read_medsts,
-    read_ner,
-    read_sts,
-)
+from kmb.corpus.classify_files import json_list_records, read_classify
+from kmb.corpus.eval_files import KORSTS_HEADER, read_medsts, read_ner, read_sts
 from kmb.errors import KmbError
 
 NGRAM_CHARS = 20
