@@ -23,9 +23,10 @@ Rules, thresholds and where they come from:
 - ``dup_{5..10}_gram`` (0.201 / 0.184 / 0.168 / 0.154 / 0.14 / 0.127, kor_Hang.yml): characters in
   word n-grams that repeat an earlier one (scanning left to right, a repeat skips its n words, as
   datatrove does) / characters of the text, ``>``.
-- The n-gram rules look only at documents of at least ``min_ngram_words`` (50) words, Gopher's
-  ``min_doc_words``: FineWeb2 drops shorter documents outright; kmb keeps short news items, where
-  one repeated phrase ("충분히 길다" twice in 11 words) is a third of the text by chance.
+- The n-gram rules look only at documents of at least ``min_ngram_words`` (20) words, kmb's
+  choice: FineWeb2 drops documents under 50 words outright (Gopher's ``min_doc_words``); kmb keeps
+  short news items, where one repeated phrase ("충분히 길다" twice in 11 words) is a third of the
+  text by chance. One sentence of 5 words pasted 6 times is 30 words, so such spam is still seen.
 - ``few_stopwords`` (2, FineWeb2's GopherQualityFilter ``min_stop_words``): fewer than 2 Hangul
   words that are a function word (:data:`FUNCTION_WORDS`) or end in a particle or verb ending
   (:data:`ENDINGS`). FineWeb2 counts Kiwi morphemes (의, 다, 이, 는, 에 ...); kmb splits words
@@ -98,7 +99,7 @@ class DocumentFilterConfig:
     dup_para_frac: float | None = None
     top_n_grams: tuple[tuple[int, float], ...] = TOP_N_GRAMS
     dup_n_grams: tuple[tuple[int, float], ...] = DUP_N_GRAMS
-    min_ngram_words: int = 50
+    min_ngram_words: int = 20
     min_stopwords: int = 2
 
     def __post_init__(self):
