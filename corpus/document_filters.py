@@ -42,6 +42,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import accumulate
 
 from kmb.corpus.cleaning import CLINICAL_SOURCES, PAPER_SOURCES
 from kmb.errors import KmbError
@@ -165,40 +166,73 @@ def _duplicates(items: list[str]) -> tuple[int, int]:
 def _ngram_reason(text: str, words: list[str], config: DocumentFilterConfig) -> str | None:
     if len(words) < config.min_ngram_words or len(set(words)) == len(words):
         return None  # no word repeats, so no n-gram does: the common case, decided in C
-    total = len(text)
-    for n, share in config.top_n_grams:
-        counts = Counter(zip(*(words[i:] for i in range(n))))
-        if not counts:
+    pairs = Counter(_grams(words, 2))
+    repeats = len(words) - 1 - len(pairs)  # pairs of words that repeat an earlier pair
+    if repeats == 0:
+        return None  # no pair repeats, so no longer n-gram does
+    bound = _Bound(len(text), max(map(len, words)), max(pairs.values()), repeats)
+    return _top_ngram_reason(words, pairs, bound, config.top_n_grams) or _dup_ngram_reason(
+        words, bound, config.dup_n_grams
+    )
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """What caps every n-gram share of a text, so that most texts need no n-gram counted.
+
+    An n-gram is at most n times the longest word long (with its spaces), occurs at most as often
+    as the most frequent pair of words, and each of its repeats holds n - 1 repeated pairs."""
+
+    total: int  # characters of the text
+    longest: int  # characters of its longest word
+    most: int  # occurrences of its most frequent pair of words
+    repeats: int  # pairs that repeat an earlier pair
+
+    def top(self, n: int, share: float) -> bool:
+        return self.most * (n * self.longest + n - 1) > share * self.total
+
+    def dup(self, n: int, share: float) -> bool:
+        return self.repeats // max(n - 1, 1) * (n * self.longest + n - 1) > share * self.total
+
+
+def _top_ngram_reason(words: list[str], pairs: Counter, bound: _Bound, top_n_grams: tuple) -> str | None:
+    for n, share in sorted(top_n_grams):
+        if n > 1 and not bound.top(n, share):
             continue
-        gram, count = counts.most_common(1)[0]
-        if count < 2:
-            break  # no n-gram repeats, so no longer one does either
-        if (sum(map(len, gram)) + n - 1) * count / total > share:
+        gram, count = (pairs if n == 2 else Counter(_grams(words, n))).most_common(1)[0]
+        if count >= 2 and (sum(map(len, gram)) + n - 1) * count / bound.total > share:
             return f"top_{n}_gram"
-    lengths = [0]
-    for word in words:
-        lengths.append(lengths[-1] + len(word))
-    for n, share in config.dup_n_grams:
-        if _repeated_ngram_chars(words, lengths, n) / total > share:
+    return None
+
+
+def _dup_ngram_reason(words: list[str], bound: _Bound, dup_n_grams: tuple) -> str | None:
+    lengths = None
+    for n, share in sorted(dup_n_grams):
+        if not bound.dup(n, share):
+            continue
+        grams = _grams(words, n)
+        if len(set(grams)) == len(grams):
+            break  # no n-gram repeats, so no longer one does either
+        first = dict(zip(reversed(grams), range(len(grams) - 1, -1, -1)))  # each n-gram's first position
+        lengths = lengths or list(accumulate(map(len, words), initial=0))
+        if _repeated_chars(grams, first, lengths, n) / bound.total > share:
             return f"dup_{n}_gram"
     return None
 
 
-def _repeated_ngram_chars(words: list[str], lengths: list[int], n: int) -> int:
-    """Characters in n-grams that repeat an earlier n-gram; a repeat skips its n words."""
-    grams = list(zip(*(words[i:] for i in range(n))))
-    if len(set(grams)) == len(grams):
-        return 0
-    seen: set[tuple] = set()
-    chars, idx = 0, 0
-    while idx < len(grams):
-        gram = grams[idx]
-        if gram in seen:
+def _grams(words: list[str], n: int) -> list[tuple[str, ...]]:
+    return list(zip(*(words[i:] for i in range(n))))
+
+
+def _repeated_chars(grams: list[tuple], first: dict, lengths: list[int], n: int) -> int:
+    """Characters in n-grams that repeat an earlier n-gram, left to right; a repeat skips its n
+    words, as in datatrove's scan (which, unlike this one, forgets an n-gram first seen inside a
+    skipped stretch)."""
+    chars, free_from = 0, 0
+    for idx in [i for i, gram in enumerate(grams) if first[gram] != i]:
+        if idx >= free_from:
             chars += lengths[idx + n] - lengths[idx] + n - 1
-            idx += n
-        else:
-            seen.add(gram)
-            idx += 1
+            free_from = idx + n
     return chars
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -213,3 +214,45 @@ def test_no_document_filters_keeps_the_spam(workspace, run_kmb):
     report = json.loads((workspace.corpus / "report.json").read_text(encoding="utf-8"))
     assert report["documents"]["dropped"]["document_filter"] == 0
     assert not any(_documents(workspace)[d] in DOCUMENT_FILTER_RULES for d in spam_ids)
+
+
+# --- the shortcuts change no verdict --------------------------------------------------------------
+def reference_ngram_reason(text: str, config: DocumentFilterConfig = DEFAULTS) -> str | None:
+    """The n-gram rules counted out in full, without the bounds that let most texts skip them."""
+    words = text.split()
+    if len(words) < config.min_ngram_words:
+        return None
+    for n, share in config.top_n_grams:
+        grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+        gram, count = Counter(grams).most_common(1)[0]
+        if count >= 2 and (sum(map(len, gram)) + n - 1) * count / len(text) > share:
+            return f"top_{n}_gram"
+    for n, share in config.dup_n_grams:
+        grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+        first, chars, idx = {}, 0, 0
+        for i, gram in enumerate(grams):
+            first.setdefault(gram, i)
+        while idx < len(grams):
+            if first[grams[idx]] < idx:
+                chars += len(" ".join(grams[idx]))
+                idx += n
+            else:
+                idx += 1
+        if chars / len(text) > share:
+            return f"dup_{n}_gram"
+    return None
+
+
+def test_fast_ngram_rules_agree_with_counting_everything():
+    rng = random.Random(3)
+    vocabulary = [f"낱말{i}" for i in range(30)] + ["이", "그", "있다.", "매우긴낱말" * 3]
+    texts = clean_documents(200) + spam_documents(50) + [d.text for d in generate(100, seed=4)]
+    texts += [" ".join(rng.choices(vocabulary[: rng.randint(3, 34)], k=rng.randint(20, 300))) for _ in range(300)]
+    phrases = [" ".join(f"반복{j}" * rng.randint(1, 3) for j in range(n)) for n in range(1, 11)]
+    texts += [planted(p, k, filler) for p in phrases for k in range(2, 21, 3) for filler in (30, 60, 120)]
+    verdicts = Counter(map(reference_ngram_reason, texts))
+    assert verdicts[None] > 300 and len(verdicts) >= 8, verdicts  # near every threshold, both ways
+    line_rules_off = dict(dup_line_frac=None, dup_line_char_frac=None, min_stopwords=0)
+    for text in texts:
+        text = " ".join(text.split())  # one line: only the n-gram rules decide
+        assert document_reject_reason(text, DocumentFilterConfig(**line_rules_off)) == reference_ngram_reason(text)
