@@ -633,6 +633,7 @@ def _report_data(
     }
     dropped["all_sentences_duplicate"] = documents_written.get("all_sentences_duplicate", 0)
     rules = {name: counts["document_filters"].get(name, 0) for name in document_filters.DOCUMENT_FILTER_RULES}
+    rules.update(counts["document_filters"])  # and the n-grams of a config with other n
     dropped["document_filter"] = sum(rules.values())
     staged = counts["documents"]["staged_sentences"]
     return {

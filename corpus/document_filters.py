@@ -65,26 +65,7 @@ FUNCTION_WORDS = frozenset(
     "있다 없다 하다 한다 했다 된다 됐다 있는 없는 하는 되는 같은 이런 그런 이후 이상 이하".split()
 )
 # Particles and verb endings at the end of a word of two or more syllables.
-ENDINGS = (
-    "은",
-    "는",
-    "이",
-    "가",
-    "을",
-    "를",
-    "의",
-    "에",
-    "에서",
-    "으로",
-    "로",
-    "와",
-    "과",
-    "도",
-    "다",
-    "고",
-    "며",
-    "서",
-)
+ENDINGS = tuple("은 는 이 가 을 를 의 에 에서 으로 로 와 과 도 다 고 며 서".split())
 _HANGUL_RUN = re.compile(r"[가-힣]+")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
@@ -127,7 +108,7 @@ def document_reject_reason(text: str, config: DocumentFilterConfig = DocumentFil
     reason = _line_reason(text, config)
     if reason is None:
         reason = _ngram_reason(text, text.split(), config)
-    if reason is None and _stopwords(text, config.min_stopwords) < config.min_stopwords:
+    if reason is None and config.min_stopwords and _stopwords(text, config.min_stopwords) < config.min_stopwords:
         reason = "few_stopwords"
     return reason
 
