@@ -9,6 +9,7 @@ import typer
 
 from kmb.cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, echo_error_line, echo_summary, group
 from kmb.corpus.build import BuildConfig
+from kmb.corpus.document_filters import DocumentFilterConfig
 from kmb.corpus.filters import FilterConfig
 from kmb.corpus.local_files import AddOptions
 from kmb.corpus.overlap import OverlapOptions
@@ -66,6 +67,16 @@ def add(
     echo_summary(f"corpus add ({summary.source})", summary.rows())
 
 
+DocumentFiltersOpt = Annotated[
+    bool,
+    typer.Option(
+        "--document-filters/--no-document-filters",
+        help="Drop repetitive or non-prose web and news documents (FineWeb2's Korean rules; never papers, "
+        "textbooks or clinical notes; docs/corpus.md), or keep every document.",
+    ),
+]
+
+
 @app.command("build")
 def build(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
@@ -112,6 +123,7 @@ def build(
     min_hangul: Annotated[
         float, typer.Option(help="Drop sentences whose share of Hangul among non-space characters is lower.")
     ] = FILTERS.min_hangul_share,
+    document_filters: DocumentFiltersOpt = True,
     deidentify: Annotated[
         bool,
         typer.Option(
@@ -141,6 +153,7 @@ def build(
         deidentify=deidentify,
         deidentify_clinical=not keep_clinical_identifiers,
         filters=FilterConfig(min_chars=min_chars, max_chars=max_chars, min_hangul_share=min_hangul),
+        document_filters=DocumentFilterConfig(enabled=document_filters),
     )
     report = build_corpus(Workspace.open(workspace), config, progress=echo_error_line)
     echo_summary("corpus build", report.summary())

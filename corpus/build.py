@@ -4,13 +4,15 @@ The pipeline, one small step each, every step counting what it keeps and drops:
 
     read new raw documents (pyarrow, one raw file at a time, streamed in batches, file order)
       -> in worker processes: de-identify (clinical notes; every source with --deidentify)
-         -> normalise -> clean -> split sentences -> filter sentences
+         -> normalise -> clean -> document filters (web and news sources: repetition, stopwords)
+         -> split sentences -> filter sentences
          -> MD5 and MinHash signature of the cleaned text
       -> in this process, in build order: drop empty documents, exact and near-duplicate documents
       -> staged sentences -> exact sentence dedup in DuckDB -> 90/10 split by document
       -> corpus/sentences, corpus/documents, corpus/signatures, corpus/report.json
 
-Each step is timed (``STEPS``: read, deidentify, normalise+clean, split, filter, hash+MinHash, dedup, write);
+Each step is timed (``STEPS``: read, deidentify, normalise+clean, document filter, split, filter,
+hash+MinHash, dedup, write);
 the seconds are in the summary and in ``report.json`` under ``seconds_per_step``.
 
 **Safe against a kill.** Everything is written into ``<workspace>/.corpus-build-<id>/``; for an
@@ -58,7 +60,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kmb.corpus import cleaning, dedup, filters
+from kmb.corpus import cleaning, dedup, document_filters, filters
 from kmb.corpus.cleaning import CLINICAL_SOURCES
 from kmb.corpus.normalise import normalise
 from kmb.corpus.sentence_split import DEFAULT_BACKEND, DEFAULT_MAX_PIECE_CHARS, SentenceSplitter
@@ -77,9 +79,20 @@ STAGED_DOCUMENTS = pa.schema([pa.field("row_id", pa.int64(), nullable=False)] + 
 _FIXED_SETTINGS = ("seed", "valid_ratio", "num_perm", "shingle_hash")
 # What a corpus whose report predates a fixed setting was built with.
 _SETTING_BEFORE_RECORDED = {"num_perm": dedup.DEFAULT_NUM_PERM, "shingle_hash": "sha1"}
-# The steps timed in the report, in pipeline order. The worker steps (normalise_clean, split,
-# filter, hash_minhash) are summed over the worker processes; the others run in this process.
-STEPS = ("read", "deidentify", "normalise_clean", "split", "filter", "hash_minhash", "dedup", "write")
+# The steps timed in the report, in pipeline order. The worker steps (deidentify, normalise_clean,
+# document_filter, split, filter, hash_minhash) are summed over the worker processes; the others
+# run in this process.
+STEPS = (
+    "read",
+    "deidentify",
+    "normalise_clean",
+    "document_filter",
+    "split",
+    "filter",
+    "hash_minhash",
+    "dedup",
+    "write",
+)
 START_UP = ("kss_import",)  # reported beside the steps: once per worker process, not per document
 PROGRESS_EVERY_S = 2.0
 
@@ -100,6 +113,9 @@ class BuildConfig:
     num_perm: int = dedup.DEFAULT_NUM_PERM
     shingle_hash: str | None = None  # None: the existing corpus's, else dedup.DEFAULT_SHINGLE_HASH
     filters: filters.FilterConfig = field(default_factory=filters.FilterConfig)
+    document_filters: document_filters.DocumentFilterConfig = field(
+        default_factory=document_filters.DocumentFilterConfig
+    )
     max_piece_chars: int = DEFAULT_MAX_PIECE_CHARS
     batch_docs: int = 32  # documents per worker task
     rebuild: bool = False
@@ -183,6 +199,7 @@ def process_documents(docs: list[tuple[str, str, str | None]], config: BuildConf
             "clean": Counter(),
             "deid": Counter(),
             "filters": Counter(),
+            "document_filters": Counter(),
             "split": Counter(),
             "sentences": [],
         }
@@ -192,10 +209,13 @@ def process_documents(docs: list[tuple[str, str, str | None]], config: BuildConf
         raw_texts = [_deidentify_step(result, raw_text, config) for result, (_, _, raw_text) in zip(results, docs)]
     with _timed(seconds, "normalise_clean"):
         texts = [_normalise_and_clean(result, raw_text) for result, raw_text in zip(results, raw_texts)]
+    with _timed(seconds, "document_filter"):
+        for result, text in zip(results, texts):
+            _document_filter_step(result, text, config.document_filters)
     imported_before = _splitter.import_seconds
     with _timed(seconds, "split"):
         for result, text in zip(results, texts):
-            if text:
+            if result["dropped"] is None:
                 _split_step(result, text)
     # The one-off kss import is start-up, not splitting: counted apart.
     seconds["split"] -= _splitter.import_seconds - imported_before
@@ -230,6 +250,17 @@ def _normalise_and_clean(result: dict, raw_text: str | None) -> str:
     if not text:
         result["dropped"] = "empty_text"
     return text
+
+
+def _document_filter_step(result: dict, text: str, config: document_filters.DocumentFilterConfig) -> None:
+    """Step 2b: a whole web or news document that is repetitive or not prose is dropped, the rule
+    it failed its reason (kmb.corpus.document_filters; papers, textbooks and clinical notes pass)."""
+    if result["dropped"] is not None or not config.applies_to(result["source"]):
+        return
+    reason = document_filters.document_reject_reason(text, config)
+    if reason is not None:
+        result["dropped"] = reason
+        result["document_filters"][reason] = 1
 
 
 def _split_step(result: dict, text: str) -> None:
@@ -276,6 +307,7 @@ class BuildReport:
             "new documents read": d["documents"]["read"],
             "documents kept": d["documents"]["kept"],
             "documents dropped": ", ".join(f"{k} {v}" for k, v in d["documents"]["dropped"].items() if v) or "0",
+            "document filters": _document_filter_summary(d),
             "de-identified": _deid_summary(d.get("deidentification")),
             "sentences split": d["splitting"]["sentences"],
             "sentences filtered": sum(d["filters"].values()),
@@ -286,6 +318,13 @@ class BuildReport:
             "time": f"{d['seconds']:.1f} s ({d['sentences_per_second']:.0f} sentences/s)",
             "time per step": ", ".join(f"{k} {v:.1f} s" for k, v in d.get("seconds_per_step", {}).items()),
         }
+
+
+def _document_filter_summary(d: dict) -> str:
+    if not d["settings"].get("document_filters", {}).get("enabled", True):
+        return "off (--no-document-filters)"
+    counts = d.get("document_filters", {})
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "0 documents dropped"
 
 
 def _deid_summary(deid: dict | None) -> str:
@@ -299,7 +338,8 @@ class _Tally:
     """Counts and seconds of every step of one build, and the progress line."""
 
     def __init__(self, progress: Callable[[str], None] | None, expected_documents: int):
-        self.counts = {name: Counter() for name in ("documents", "dropped", "clean", "deid", "filters", "split")}
+        names = ("documents", "dropped", "clean", "deid", "filters", "document_filters", "split")
+        self.counts = {name: Counter() for name in names}
         self.seconds = Counter()
         self.progress = progress
         self.expected = expected_documents
@@ -310,7 +350,7 @@ class _Tally:
 
     def add(self, result: dict) -> None:
         self.counts["documents"]["read"] += 1
-        for name in ("clean", "deid", "filters", "split"):
+        for name in ("clean", "deid", "filters", "document_filters", "split"):
             self.counts[name].update(result[name])
         if result["dropped"] is not None:
             self.counts["dropped"][result["dropped"]] += 1
@@ -419,6 +459,7 @@ def _add_run_facts(report: dict, config: BuildConfig, incremental: bool, previou
                     "sentences",
                     "cleaning",
                     "splitting",
+                    "document_filters",
                     "filters",
                     "sentence_dedup",
                 )
@@ -591,6 +632,9 @@ def _report_data(
         k: counts["dropped"].get(k, 0) for k in ("empty_text", "no_sentences", "exact_duplicate", "near_duplicate")
     }
     dropped["all_sentences_duplicate"] = documents_written.get("all_sentences_duplicate", 0)
+    rules = {name: counts["document_filters"].get(name, 0) for name in document_filters.DOCUMENT_FILTER_RULES}
+    rules.update(counts["document_filters"])  # and the n-grams of a config with other n
+    dropped["document_filter"] = sum(rules.values())
     staged = counts["documents"]["staged_sentences"]
     return {
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -608,6 +652,7 @@ def _report_data(
         "splitting": {
             k: counts["split"].get(k, 0) for k in ("sentences", "fast_pieces", "kss_pieces", "too_long_pieces")
         },
+        "document_filters": rules,  # documents dropped per rule (their reason in corpus/documents)
         "filters": {name: counts["filters"].get(name, 0) for name in filters.FILTER_RULES},
         "sentence_dedup": {"duplicates_dropped": staged - kept_sentences["kept"]},
         "sentences": kept_sentences,
