@@ -137,6 +137,13 @@ def build(
             help="Do NOT de-identify clinical notes (they are by default); prints a warning.",
         ),
     ] = False,
+    decontaminate: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--decontaminate",
+            help="An evaluation file (any format `kmb corpus overlap` reads; repeatable): every corpus sentence matching one of its items is removed, existing sentences too.",
+        ),
+    ] = None,
 ) -> None:
     """Build the clean, deduplicated sentence corpus from every raw/<source>/ table (incremental)."""
     from kmb.corpus.build import build_corpus
@@ -154,6 +161,7 @@ def build(
         deidentify_clinical=not keep_clinical_identifiers,
         filters=FilterConfig(min_chars=min_chars, max_chars=max_chars, min_hangul_share=min_hangul),
         document_filters=DocumentFilterConfig(enabled=document_filters),
+        decontaminate=tuple(str(p) for p in decontaminate or ()),
     )
     report = build_corpus(Workspace.open(workspace), config, progress=echo_error_line)
     echo_summary("corpus build", report.summary())

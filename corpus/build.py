@@ -62,6 +62,7 @@ import pyarrow.parquet as pq
 
 from kmb.corpus import cleaning, dedup, document_filters, filters
 from kmb.corpus.cleaning import CLINICAL_SOURCES
+from kmb.corpus.decontaminate import decontaminate_sentences, read_contaminants
 from kmb.corpus.normalise import normalise
 from kmb.corpus.sentence_split import DEFAULT_BACKEND, DEFAULT_MAX_PIECE_CHARS, SentenceSplitter
 from kmb.deid.detect import TYPES, deidentify
@@ -92,6 +93,7 @@ STEPS = (
     "hash_minhash",
     "dedup",
     "write",
+    "decontaminate",
 )
 START_UP = ("kss_import",)  # reported beside the steps: once per worker process, not per document
 PROGRESS_EVERY_S = 2.0
@@ -122,6 +124,7 @@ class BuildConfig:
     duckdb_memory: str = "700MB"
     deidentify: bool = False  # every source, not only clinical notes
     deidentify_clinical: bool = True  # clinical notes always, unless explicitly turned off
+    decontaminate: tuple[str, ...] = ()  # evaluation files whose items no sentence may match
 
     def __post_init__(self):
         # Checked on construction, so that a bad option stops the command before it opens or
@@ -312,12 +315,20 @@ class BuildReport:
             "sentences split": d["splitting"]["sentences"],
             "sentences filtered": sum(d["filters"].values()),
             "duplicate sentences": d["sentence_dedup"]["duplicates_dropped"],
+            "decontaminated": _decontamination_summary(d.get("decontamination")),
             "sentences kept": d["sentences"]["kept"],
             "corpus total": f"{d['totals']['documents']} documents, {d['totals']['sentences']} sentences "
             f"(train {d['totals']['train']}, valid {d['totals']['valid']})",
             "time": f"{d['seconds']:.1f} s ({d['sentences_per_second']:.0f} sentences/s)",
             "time per step": ", ".join(f"{k} {v:.1f} s" for k, v in d.get("seconds_per_step", {}).items()),
         }
+
+
+def _decontamination_summary(decontamination: dict | None) -> str:
+    if not decontamination:
+        return "-"
+    files = ", ".join(f"{Path(p).name} {v['sentences removed']:,}" for p, v in decontamination["files"].items())
+    return f"{decontamination['sentences removed']:,} sentences removed ({files})"
 
 
 def _document_filter_summary(d: dict) -> str:
@@ -394,6 +405,7 @@ def build_corpus(
     started = time.perf_counter()
     check_build_options(config)
     raw_files = _raw_files(workspace)
+    contaminants = read_contaminants(config.decontaminate)  # every file checked before any work
     if not config.deidentify_clinical and not config.deidentify and progress is not None:
         progress(
             "kmb: warning: clinical notes are NOT de-identified (--keep-clinical-identifiers): their "
@@ -409,9 +421,10 @@ def build_corpus(
         build_dir = root / f".corpus-build-{uuid.uuid4().hex[:8]}"
         build_dir.mkdir()
         try:
-            report = _build_into(build_dir, corpus if incremental else None, raw_files, config, progress)
+            existing = corpus if incremental else None
+            report = _build_into(build_dir, existing, raw_files, config, progress, contaminants)
             _add_run_facts(report, config, incremental, previous, started)
-            if incremental and report["documents"]["read"] == 0:
+            if incremental and report["documents"]["read"] == 0 and not contaminants:
                 shutil.rmtree(build_dir)  # nothing new: leave the corpus exactly as it is
                 report["totals"] = previous.get("totals", {})
                 return BuildReport(report)
@@ -467,7 +480,9 @@ def _add_run_facts(report: dict, config: BuildConfig, incremental: bool, previou
         ]
 
 
-def _build_into(build_dir: Path, existing: Path | None, raw_files: list[Path], config: BuildConfig, progress) -> dict:
+def _build_into(
+    build_dir: Path, existing: Path | None, raw_files: list[Path], config: BuildConfig, progress, contaminants=()
+) -> dict:
     """The build as a sequence of steps, each counting and timing what it does."""
     import duckdb
 
@@ -489,11 +504,16 @@ def _build_into(build_dir: Path, existing: Path | None, raw_files: list[Path], c
             new_part, kept_sentences = _dedup_sentences(con, stage, build_dir, existing)
         with tally.timed("write"):
             documents_written = _finish_documents(con, stage, build_dir, new_part)
+        with tally.timed("decontaminate"):  # the whole corpus, existing sentences too
+            decontamination = decontaminate_sentences(build_dir / "sentences", contaminants) if contaminants else None
+        with tally.timed("write"):
             totals = _totals(con, build_dir)
     finally:
         con.close()
     shutil.rmtree(stage, ignore_errors=True)
-    return _report_data(config, tally, documents_written, kept_sentences, totals, documents.near_pairs)
+    report = _report_data(config, tally, documents_written, kept_sentences, totals, documents.near_pairs)
+    report["decontamination"] = decontamination
+    return report
 
 
 def _timed_iter(items: Iterable, seconds: Counter, step: str) -> Iterator:

@@ -61,7 +61,10 @@ def pretraining_flops(config, attention_mask, labels):
     h, n_layers, vocab = config.hidden_size, config.num_hidden_layers, config.vocab_size
     lengths = attention_mask.sum(1) * 1.0  # real tokens per pair, as float
     n_masked = (labels != IGNORE_INDEX).sum() * 1.0
-    per_token = n_layers * (8 * h * h + 4 * h * config.intermediate_size)  # QKV + output, two FFN matmuls
+    ffn = (
+        getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim", None) or 4 * h
+    )  # DistilBERT: hidden_dim
+    per_token = n_layers * (8 * h * h + 4 * h * ffn)  # QKV + output, two FFN matmuls
     encoder = per_token * lengths.sum() + n_layers * 4 * h * (lengths * lengths).sum()
     pooler_nsp = lengths.shape[0] * (2 * h * h + 2 * h * 2)
     mlm_head = n_masked * (2 * h * h + 2 * h * vocab)

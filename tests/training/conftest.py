@@ -122,7 +122,16 @@ def save_tiny_encoder(
     import shutil
 
     import torch
-    from transformers import AutoModelForMaskedLM, ModernBertConfig, RobertaConfig, XLMRobertaConfig
+    from transformers import (
+        AlbertConfig,
+        AutoModelForMaskedLM,
+        DebertaV2Config,
+        DistilBertConfig,
+        ElectraConfig,
+        ModernBertConfig,
+        RobertaConfig,
+        XLMRobertaConfig,
+    )
 
     from kmb.vocab.tokenizers import load_tokenizer
 
@@ -135,7 +144,17 @@ def save_tiny_encoder(
         num_attention_heads=2,
         intermediate_size=64,
     )
-    if family == "modernbert":
+    plain = dict(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout, max_position_embeddings=128)
+    if family == "distilbert":
+        config = DistilBertConfig(vocab_size=size["vocab_size"], dim=32, n_layers=2, n_heads=2, hidden_dim=64,
+                                  dropout=dropout, attention_dropout=dropout, max_position_embeddings=128,
+                                  pad_token_id=tok.pad_token_id)  # fmt: skip
+    elif family in ("albert", "electra"):
+        config_class = AlbertConfig if family == "albert" else ElectraConfig
+        config = config_class(embedding_size=16, **plain, **ids, **size)
+    elif family == "deberta-v2":
+        config = DebertaV2Config(**plain, **ids, **size)
+    elif family == "modernbert":
         config = ModernBertConfig(
             max_position_embeddings=128,
             cls_token_id=tok.cls_token_id,

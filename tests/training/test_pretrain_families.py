@@ -1,5 +1,5 @@
 """`kmb pretrain` from other Korean encoders: any AutoModelForMaskedLM family (BERT, RoBERTa, XLM-R,
-ModernBERT). One run per family (with TensorBoard, dropout on) is shared by the tests of this module."""
+ModernBERT, DistilBERT, ALBERT, the ELECTRA generator, DeBERTa-v2). One run per family (with TensorBoard, dropout on) is shared by the tests of this module."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from safetensors.torch import load_file
 from kmb.training.pretrain import run_pretraining
 from kmb.workspace import Workspace
 
-FAMILIES = [("bert", "mlm+nsp"), ("roberta", "mlm"), ("xlm-roberta", "mlm"), ("modernbert", "mlm")]
+FAMILIES = [("bert", "mlm+nsp"), ("roberta", "mlm"), ("xlm-roberta", "mlm"), ("modernbert", "mlm"), ("distilbert", "mlm"),
+            ("albert", "mlm"), ("electra", "mlm"), ("deberta-v2", "mlm")]  # fmt: skip
 STEPS = dict(max_steps=5, save_steps=3, eval_steps=2)
 
 
@@ -156,6 +157,10 @@ def test_the_model_card_names_the_family_and_the_objective(family_run):
         "roberta": "RobertaForMaskedLM",
         "xlm-roberta": "XLMRobertaForMaskedLM",
         "modernbert": "ModernBertForMaskedLM",
+        "distilbert": "DistilBertForMaskedLM",
+        "albert": "AlbertForMaskedLM",
+        "electra": "ElectraForMaskedLM",
+        "deberta-v2": "DebertaV2ForMaskedLM",
     }[family_run.family]
     assert f"- base family: {family_run.family} ({saved})" in card
     assert f"- objective: {family_run.objective} (auto)" in card
