@@ -27,6 +27,7 @@ def write_model_card(
     model_config,
     differs_from_paper: dict[str, str],
     architectures: list[str] | None = None,
+    decontamination: dict | None = None,
 ) -> Path:
     """``architectures``: the classes the saved config.json names (default: ``model_config``'s)."""
     base = next((r for r in records if r.get("phase") == "base"), None)
@@ -73,6 +74,8 @@ def write_model_card(
         "",
         *_data_lines(shard_manifest, config, nsp),
         "",
+        _decontamination_line(decontamination),
+        "",
         "## Hyperparameters",
         "",
         f"Recipe: `{config.recipe}`. Values that differ from the paper's: "
@@ -100,6 +103,20 @@ def write_model_card(
         lines += ["", "Curves: `curves.png`; every evaluation: `metrics.jsonl`."]
     lines.append("")
     return write_text_atomic(path, "\n".join(lines))
+
+
+def _decontamination_line(decontamination: dict | None) -> str:
+    """Which evaluation files the corpus was cleaned against (`kmb corpus build --decontaminate`)."""
+    if not decontamination:
+        return (
+            "Evaluation data: the corpus was not decontaminated against any evaluation file; "
+            "`kmb corpus overlap FILE` tells how many of a test set's items it holds."
+        )
+    files = "; ".join(
+        f"`{Path(path).name}` ({info['items']:,} items, {info['sentences removed']:,} sentences removed)"
+        for path, info in decontamination["files"].items()
+    )
+    return f"Evaluation data removed from the corpus (`kmb corpus build --decontaminate`): {files}."
 
 
 def _data_lines(manifest: dict, config, nsp: bool) -> list[str]:

@@ -69,6 +69,15 @@ def vocab_growth(cfg: PretrainConfig, inputs: RunInputs) -> str:
     return f"+{added} tokens ({inputs.base_vocab_size} -> {len(inputs.tokenizer)}, init {cfg.init})"
 
 
+def corpus_decontamination(report_path: Path) -> dict | None:
+    """What `kmb corpus build --decontaminate` removed from the corpus, from its report.json (None:
+    not decontaminated, or no readable report)."""
+    try:
+        return json.loads(report_path.read_text(encoding="utf-8")).get("decontamination")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def save_model_dir(
     cfg: PretrainConfig, inputs: RunInputs, data: TrainingData, run: TrainedRun, summary: dict
 ) -> dict | None:
@@ -99,6 +108,7 @@ def save_model_dir(
                 model_config=trainer.model.config,
                 differs_from_paper=differs_from_paper(cfg),
                 architectures=json.loads((tmp / "config.json").read_text())["architectures"],
+                decontamination=corpus_decontamination(inputs.workspace.corpus / "report.json"),
             )
         inputs.workspace.refresh_views()
         summary["curves"] = str(inputs.run_dir / "curves.png")
