@@ -164,3 +164,16 @@ CORPUS_SIGNATURES = pa.schema(
         pa.field("minhash", pa.binary(), nullable=False),  # uint32 MinHash values, little-endian
     ]
 )
+
+
+# --- what the build removed: corpus/removed/*.parquet (a sample within a size bound, see docs) ----
+REMOVED = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("source", pa.string()),
+        pa.field("rule", pa.string(), nullable=False),  # the filter or step that removed it
+        pa.field("sent_idx", pa.int32()),  # null: a whole document
+        pa.field("text", pa.string(), nullable=False),  # cut at 10,000 characters
+        pa.field("n_chars", pa.int64(), nullable=False),  # the length before the cut
+    ]
+)

@@ -41,6 +41,7 @@ from kmb.schemas import (  # noqa: F401  (re-exported: the schemas and the write
     NAVER_DOCUMENTS,
     PAIR_SHARDS,
     REJECTS,
+    REMOVED,
     SEGMENT_SHARDS,
     SENTENCES,
     TERM_FREQ,

@@ -167,6 +167,28 @@ def build(
     echo_summary("corpus build", report.summary())
 
 
+@app.command("removed")
+def removed(
+    rule: Annotated[
+        str | None, typer.Option("--rule", help="Show a sample of what this rule removed (default: only the counts).")
+    ] = None,
+    sample: Annotated[int, typer.Option("--sample", help="How many removed documents or sentences to show.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the sample (the same seed, the same sample).")] = 0,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """What the build's filters and --decontaminate removed (corpus/removed/): counts per rule, a sample."""
+    from kmb.corpus.removed import removed_sample
+    from kmb.workspace import Workspace
+
+    result = removed_sample(Workspace.open(workspace).corpus, rule, sample, seed)
+    rows = {name: f"{count:,}" for name, count in result["rules"].items()} or {"removed": "nothing"}
+    for row in result["sample"]:
+        where = "document" if row["sent_idx"] is None else f"sentence {row['sent_idx']}"
+        cut = "" if row["n_chars"] == len(row["text"]) else f" [cut at {len(row['text']):,} of {row['n_chars']:,}]"
+        typer.echo(f"  {row['doc_id']} ({row['source']}, {where}){cut}: {row['text'][:300]}")
+    echo_summary(f"corpus removed{f' ({rule})' if rule else ''}", rows)
+
+
 @app.command("stats")
 def stats(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,

@@ -47,12 +47,13 @@ def read_contaminants(paths, ngram: int = NGRAM_CHARS) -> list[Contaminants]:
     return found
 
 
-def decontaminate_sentences(folder: Path, contaminants: list[Contaminants]) -> dict:
-    """Drop from every sentence part in ``folder`` the sentences that match an evaluation item;
-    returns the counts for ``report.json``."""
+def decontaminate_sentences(folder: Path, contaminants: list[Contaminants], removed_log=None) -> dict:
+    """Drop from every sentence part in ``folder`` the sentences that match an evaluation item
+    (written to ``removed_log``, a :class:`kmb.corpus.removed.RemovedLog`, when given); returns the
+    counts for ``report.json``."""
     scanned = 0
     for part in sorted(folder.glob("*.parquet")):
-        scanned += _decontaminate_part(part, contaminants)
+        scanned += _decontaminate_part(part, contaminants, removed_log)
     return {
         "sentences scanned": scanned,
         "sentences removed": sum(c.removed for c in contaminants),
@@ -60,28 +61,38 @@ def decontaminate_sentences(folder: Path, contaminants: list[Contaminants]) -> d
     }
 
 
-def _decontaminate_part(part: Path, contaminants: list[Contaminants]) -> int:
+def _decontaminate_part(part: Path, contaminants: list[Contaminants], removed_log=None) -> int:
     """Rewrite ``part`` without its matching sentences (only if it has any); its row count."""
-    masks, rows = [], 0
+    owners, rows = [], 0  # per batch: the index of the first file that matches each sentence, or -1
     for batch in pq.ParquetFile(part).iter_batches(columns=["doc_id", "text"], batch_size=BATCH_ROWS):
         texts, ids = batch.column(1).to_pylist(), batch.column(0).to_pylist()
-        hit = np.zeros(len(texts), dtype=bool)
-        for c in contaminants:
-            mine = c.index.match_batch(texts, ids)
-            c.removed += int((mine & ~hit).sum())  # a sentence two files match counts for the first
-            hit |= mine
-        masks.append(hit)
+        owner = np.full(len(texts), -1, dtype=np.int32)
+        for number, c in enumerate(contaminants):
+            new = c.index.match_batch(texts, ids) & (owner < 0)
+            c.removed += int(new.sum())  # a sentence two files match counts for the first
+            owner[new] = number
+        owners.append(owner)
         rows += len(texts)
-    if not any(mask.any() for mask in masks):
+    if not any((owner >= 0).any() for owner in owners):
         return rows
     sink = ParquetSink(part.parent / part_name("decontaminated"), SENTENCES)
     try:
         batches = pq.ParquetFile(part).iter_batches(batch_size=BATCH_ROWS)
-        for batch, hit in zip(batches, masks):
-            sink.write_table(batch.filter(pa.array(~hit)))
+        for batch, owner in zip(batches, owners):
+            sink.write_table(batch.filter(pa.array(owner < 0)))
+            if removed_log is not None:
+                _log_removed(batch, owner, contaminants, removed_log)
     except BaseException:
         sink.abort()
         raise
     sink.close()
     part.unlink()  # a hard link to the previous corpus's part at most: that corpus keeps its own
     return rows
+
+
+def _log_removed(batch: pa.RecordBatch, owner: np.ndarray, contaminants: list[Contaminants], removed_log) -> None:
+    columns = {name: batch.column(name) for name in ("doc_id", "source", "sent_idx", "text")}
+    for row in np.flatnonzero(owner >= 0).tolist():
+        rule = f"decontaminate:{Path(contaminants[owner[row]].path).name}"
+        values = {name: column[row].as_py() for name, column in columns.items()}
+        removed_log.add(values["doc_id"], values["source"], rule, values["sent_idx"], values["text"])
