@@ -46,7 +46,6 @@ documents exist, so incremental builds and rebuilds agree.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 import shutil
 import time
@@ -83,10 +82,11 @@ from kmb.corpus.build_report import (  # noqa: F401  (STEPS, START_UP, progress_
 )
 from kmb.corpus.build_steps import process_documents, run_parallel, timed  # noqa: F401  (process_documents: surface)
 from kmb.corpus.decontaminate import decontaminate_sentences, read_contaminants
+from kmb.corpus.raw_input import checked_raw_files, new_document_batches, raw_rows
 from kmb.corpus.removed import RemovedLog
 from kmb.corpus.sentence_split import DEFAULT_BACKEND, DEFAULT_MAX_PIECE_CHARS
 from kmb.errors import KmbError
-from kmb.storage import CORPUS_DOCUMENTS, CORPUS_SIGNATURES, SENTENCES, ParquetSink, parquet_footer, part_name
+from kmb.storage import CORPUS_DOCUMENTS, CORPUS_SIGNATURES, SENTENCES, ParquetSink, part_name
 from kmb.workspace import Workspace
 
 KSS_BACKENDS = ("punct", "mecab", "pecab")
@@ -185,7 +185,7 @@ def build_corpus(
     """
     started = time.perf_counter()
     check_build_options(config)
-    raw_files = _raw_files(workspace)
+    raw_files = checked_raw_files(workspace)
     contaminants = read_contaminants(config.decontaminate)  # every file checked before any work
     if not config.deidentify_clinical and not config.deidentify and progress is not None:
         progress(
@@ -255,8 +255,8 @@ def _build_into(
         dedup.configure_duckdb(con, stage / "duckdb-tmp", config.duckdb_memory)
         documents = DocumentDedup(config.near_threshold, config.num_perm, stage)
         seen = _load_seen(existing, documents)
-        tally = Tally(progress, max(_raw_rows(raw_files) - len(seen), 0))
-        batches = _timed_iter(_new_document_batches(raw_files, seen, config.batch_docs), tally.seconds, "read")
+        tally = Tally(progress, max(raw_rows(raw_files) - len(seen), 0))
+        batches = _timed_iter(new_document_batches(raw_files, seen, config.batch_docs), tally.seconds, "read")
         results = run_parallel(batches, config, tally.seconds)
         _stage_documents(results, config, stage, build_dir, documents, tally, removed_log)
         tally.show(final=True)
@@ -341,17 +341,6 @@ def _load_seen(existing: Path | None, documents: DocumentDedup) -> set[str]:
     return seen
 
 
-def _raw_rows(raw_files: list[Path]) -> int:
-    """Rows in the raw tables, from the Parquet footers (the progress display's total)."""
-    total = 0
-    for path in raw_files:
-        try:
-            total += pq.ParquetFile(path).metadata.num_rows
-        except Exception:  # an unreadable file is reported, with its path, when it is read
-            pass
-    return total
-
-
 def _stage_documents(
     results: Iterable[dict],
     config: BuildConfig,
@@ -414,39 +403,6 @@ def _stage_documents(
             tally.show()
 
 
-def _new_document_batches(raw_files: list[Path], seen: set[str], batch_docs: int) -> Iterator[list[tuple]]:
-    """Documents not yet in the corpus, file by file in name order, each file in row order.
-
-    Streamed one Parquet batch at a time (memory does not grow with a file: a DuckDB query that
-    kept the first row per doc_id in file order held the whole file, 0.6 GB for 200,000
-    documents). A doc_id seen before, in the corpus, an earlier file or earlier in this file, is
-    skipped, and a null one too; ``seen`` gains the new ids."""
-    for path in raw_files:
-        names = _check_raw_file(path)
-        columns = ["doc_id", "text"] + (["source"] if "source" in names else [])
-        pending: list[tuple] = []
-        try:
-            # Buffered page reads, no pre-buffering: a row group (64,000 documents in kmb's own
-            # tables) is not loaded whole (peak +82 MB instead of +236 MB on 200,000 documents).
-            raw = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
-            for batch in raw.iter_batches(batch_docs * 8, columns=columns):
-                ids = batch.column("doc_id").cast(pa.string()).to_pylist()
-                texts = batch.column("text").to_pylist()
-                sources = batch.column("source").to_pylist() if "source" in names else itertools.repeat(None)
-                for doc_id, text, source in zip(ids, texts, sources):
-                    if doc_id is None or doc_id in seen:
-                        continue
-                    seen.add(doc_id)
-                    pending.append((doc_id, path.parent.name if source is None else source, text))
-                    if len(pending) == batch_docs:
-                        yield pending
-                        pending = []
-        except (pa.ArrowException, OSError) as exc:  # a damaged page, a column of the wrong type
-            raise KmbError(f"could not read the raw table ({exc.__class__.__name__}: {exc})", path=path) from None
-        if pending:
-            yield pending
-
-
 def _dedup_sentences(con, stage: Path, build_dir: Path, existing: Path | None) -> dict:
     existing_glob = (
         parts_glob(existing / "sentences") if existing is not None and has_parts(existing / "sentences") else None
@@ -497,31 +453,6 @@ def _totals(con, build_dir: Path) -> dict:
         [parts_glob(build_dir / "sentences")],
     ).fetchone()
     return {"documents": sentences[3], "sentences": sentences[0], "train": sentences[1], "valid": sentences[2]}
-
-
-# --- raw input checks ---------------------------------------------------------------------------
-def _raw_files(workspace: Workspace) -> list[Path]:
-    """Every raw table, each checked (footer, columns) before the build starts work: a damaged
-    file is one line naming it, and corpus/ is not touched."""
-    raw = workspace.root / "raw"
-    files = sorted(raw.glob("*/*.parquet"))
-    if not files:
-        raise KmbError(
-            "no raw document tables (raw/<source>/*.parquet); add documents first with "
-            "`kmb corpus add` or `kmb crawl ...`",
-            path=raw,
-        )
-    for path in files:
-        _check_raw_file(path)
-    return files
-
-
-def _check_raw_file(path: Path) -> list[str]:
-    names = parquet_footer(path).schema.to_arrow_schema().names  # a damaged file: one line naming it
-    missing = {"doc_id", "text"} - set(names)
-    if missing:
-        raise KmbError(f"raw table lacks column(s) {', '.join(sorted(missing))}", path=path)
-    return names
 
 
 def _unpack(minhash: bytes):
