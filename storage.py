@@ -222,6 +222,12 @@ def replace_dir(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def restore_dir(old: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Put a directory back under its name (the recovery half of :func:`replace_dir`)."""
+    os.replace(old, target)
+    _fsync_dir(Path(target).parent)
+
+
 OLD_SUFFIX = ".old"
 # Marks a directory kmb wrote as a user-named output, and of which kind ("tokenizer", "model"...).
 OUTPUT_MARKER = ".kmb-output.json"

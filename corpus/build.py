@@ -22,9 +22,9 @@ the seconds are in the summary and in ``report.json`` under ``seconds_per_step``
 
 **Safe against a kill.** Everything is written into ``<workspace>/.corpus-build-<id>/``; for an
 incremental build the existing corpus files are hard-linked in first. Only when the new corpus is
-complete are the folders swapped (``corpus`` -> ``.corpus-old-<id>``, build -> ``corpus``). A kill at
-any moment leaves the previous ``corpus/`` as it was; the next build removes the leftovers, and if a
-kill fell between the two renames, puts the old corpus back first.
+complete is it swapped in by ``storage.replace_dir`` (``corpus`` -> ``.corpus.<id>.old``, build ->
+``corpus``). A kill at any moment leaves the previous ``corpus/`` as it was: the next Workspace.open
+puts an old corpus caught between the renames back, and the next build removes leftover build folders.
 
 **Incremental.** A document whose doc_id is already in ``corpus/documents`` (kept or dropped) is
 skipped, so re-running after a crawl added documents processes only those; they are deduplicated

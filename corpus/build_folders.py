@@ -7,10 +7,10 @@ import fcntl
 import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 from kmb.errors import KmbError
+from kmb.storage import replace_dir, restore_dir, write_json_atomic
 
 REPORT_NAME = "report.json"
 
@@ -37,24 +37,21 @@ def link_tree(source: Path, target: Path) -> None:
 
 
 def swap_in(build_dir: Path, corpus: Path) -> None:
-    """Replace ``corpus`` by ``build_dir`` with two renames; see recover for the gap between them."""
-    old = corpus.parent / f".corpus-old-{build_dir.name.rsplit('-', 1)[-1]}"
-    fsync_tree(build_dir)
-    if corpus.exists():
-        os.replace(corpus, old)
-    os.replace(build_dir, corpus)
-    fsync_dir(corpus.parent)
-    shutil.rmtree(old, ignore_errors=True)
+    """Replace ``corpus`` by ``build_dir`` (storage.replace_dir: a kill between its two renames
+    leaves ``.corpus.<id>.old``, which the next Workspace.open puts back)."""
+    replace_dir(build_dir, corpus)
 
 
 def recover(root: Path) -> None:
-    """Clean up after a killed build: restore a corpus caught between renames, drop leftovers."""
+    """Clean up after a killed build: drop the build folders it left; restore a corpus that a build
+    of an earlier kmb left as ``.corpus-old-<id>`` between its renames (today's are recovered by
+    storage.recover_dirs in Workspace.open)."""
     corpus = root / "corpus"
     olds = sorted(root.glob(".corpus-old-*"), key=os.path.getmtime)
     if olds and (not corpus.exists() or not any(corpus.iterdir())):
         if corpus.exists():
             corpus.rmdir()
-        os.replace(olds.pop(), corpus)
+        restore_dir(olds.pop(), corpus)
     for leftover in olds + list(root.glob(".corpus-build-*")):
         shutil.rmtree(leftover, ignore_errors=True)
     corpus.mkdir(exist_ok=True)
@@ -91,22 +88,4 @@ def read_report(corpus: Path) -> dict | None:
 
 
 def write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=2, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_tree(folder: Path) -> None:
-    for sub in [folder] + [p for p in folder.rglob("*") if p.is_dir()]:
-        fsync_dir(sub)
+    write_json_atomic(path, data)

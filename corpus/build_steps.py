@@ -10,13 +10,11 @@ after: document dedup, sentence dedup, the split, the files.
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -175,27 +173,14 @@ def run_parallel(batches: Iterable[list[tuple]], config: BuildConfig, seconds: C
 
 
 def batch_results(batches: Iterable[list[tuple]], config: BuildConfig) -> Iterator[DocumentBatch]:
-    workers = config.workers or os.cpu_count() or 1
-    batches = iter(batches)
-    first = list(itertools.islice(batches, 2))
-    if workers <= 1 or len(first) < 2:  # one batch: starting worker processes would cost more
-        for batch in itertools.chain(first, batches):
-            yield process_documents(batch, config)
-        return
-    batches = itertools.chain(first, batches)
-    import multiprocessing
+    """:func:`process_documents` over the batches in ``config.workers`` processes (in this one for a
+    single worker or batch), in order, a bounded number in flight, each worker ending with its parent."""
+    import functools
 
-    context = multiprocessing.get_context("spawn")  # DuckDB and Arrow threads do not survive fork
-    with ProcessPoolExecutor(
-        workers,
-        mp_context=context,
-        initializer=_worker_init,
-        initargs=(config.backend, config.fast_path, config.max_piece_chars),
-    ) as pool:
-        in_flight = []
-        for batch in batches:
-            in_flight.append(pool.submit(process_documents, batch, config))
-            if len(in_flight) >= workers * 3:
-                yield in_flight.pop(0).result()
-        for future in in_flight:
-            yield future.result()
+    from kmb.worker_processes import map_in_order
+
+    workers = config.workers or os.cpu_count() or 1
+    initargs = (config.backend, config.fast_path, config.max_piece_chars)
+    yield from map_in_order(
+        functools.partial(process_documents, config=config), batches, workers, _worker_init, initargs
+    )
