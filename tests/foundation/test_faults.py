@@ -31,6 +31,9 @@ COMMANDS = [
     ("corpus build", ["corpus", "build", "--seed", "1", "--workers", "1"]),
     ("terms count", ["terms", "count", "--workers", "1"]),
     ("vocab build", ["vocab", "build", "--base-vocab", str(BASE_VOCAB), "--min-count", "1"]),
+    ("corpus export", ["corpus", "export", "--format", "txt", "--split", "all"]),
+    ("corpus stats", ["corpus", "stats"]),
+    ("evaluate make-pairs", ["evaluate", "make-pairs", "--per-type", "3", "--split", "all", "--min-chars", "5"]),
 ]
 SKIP = {".locks", ".corpus-build.lock", "kmb.duckdb"}  # lock files and the views, remade by any command
 
