@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kmb.errors import KmbError
+from kmb.storage import parquet_footer
 from kmb.vocab.bidirectional import basic_words, read_vocab_file
 from kmb.vocab.tokenizers import BIDIRECTIONAL as BIDIRECTIONAL_WP
 from kmb.vocab.tokenizers import FORWARD as FORWARD_WP
@@ -129,6 +130,7 @@ def read_term_table(terms_path: Path) -> tuple[int, list[str]]:
 
     if not terms_path.is_file():
         raise KmbError("no term table: run `kmb terms import FILE` first", path=terms_path)
+    parquet_footer(terms_path)  # damaged: one line naming it, before anything is built
     column = pq.read_table(terms_path, columns=["term"]).column("term").to_pylist()
     distinct: dict[str, None] = {}
     for term in column:
@@ -146,6 +148,7 @@ def read_term_counts(freq_path: Path) -> tuple[dict[str, int], str]:
 
     if not freq_path.is_file():
         raise KmbError("no term counts: run `kmb terms count` first", path=freq_path)
+    parquet_footer(freq_path)
     table = pq.read_table(freq_path, columns=["term", "count", "mode"])
     modes = set(table.column("mode").to_pylist())
     counts = dict(zip(table.column("term").to_pylist(), table.column("count").to_pylist()))
