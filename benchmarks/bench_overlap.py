@@ -149,6 +149,27 @@ def bench_speed(n_sentences: int, n_items: int, alt_sentences: int, alt_items: i
     )
     assert found == copies, f"{found} found, {copies} planted"
 
+    # --decontaminate's step on the same corpus and items: every part streamed, the matching
+    # sentences dropped (parts rewritten); then overlap on the result must find nothing.
+    import shutil
+
+    from kmb.corpus.decontaminate import decontaminate_sentences, read_contaminants
+
+    folder = tmp / "decontaminated"
+    shutil.copytree(ws.corpus / "sentences", folder)
+    start = time.perf_counter()
+    counts = decontaminate_sentences(folder, read_contaminants([eval_file]))
+    decon_s = time.perf_counter() - start
+    shutil.rmtree(ws.corpus / "sentences")
+    shutil.move(str(folder), ws.corpus / "sentences")
+    left = corpus_overlap(ws, [eval_file], OverlapOptions(format="text")).files[0]["overlapping"]
+    print(
+        f"RESULT corpus_decontaminate_speed: {n_sentences:,} corpus sentences x {n_items:,} items in {decon_s:.1f} s "
+        f"({counts['sentences removed']:,} sentences removed, {left} items left by overlap afterwards; goal: under "
+        f"60 s) ratio={scaled / decon_s:.0f}x"
+    )
+    assert left == 0, f"{left} items still overlap after decontamination"
+
 
 # --- choosing n on real data ---------------------------------------------------------------------
 _MARK = re.compile(r"<([^<>:]+):[A-Z]{2}>")
