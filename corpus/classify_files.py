@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kmb.errors import KmbError
+from kmb.json_lines import parse_object
 
 CLASSIFY_FORMATS = ("auto", "tsv", "csv", "jsonl", "klue-nli")
 _CLASSIFY_SUFFIXES = {".tsv": "tsv", ".txt": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".json": "klue-nli"}
@@ -129,12 +130,7 @@ def _read_jsonl(path: Path, text: str) -> list[ClassifyExample]:
     for number, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
             continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise KmbError(f"not valid JSON: {exc.msg}", path=path, line=number) from None
-        if not isinstance(record, dict):
-            raise KmbError("expected a JSON object with text and label", path=path, line=number)
+        record = parse_object(raw, path, number, "a JSON object with text and label")
         examples.append(_classify_example(record, path, number))
     return examples
 

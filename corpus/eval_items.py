@@ -18,6 +18,7 @@ from pathlib import Path
 from kmb.corpus.classify_files import json_list_records, read_classify
 from kmb.corpus.eval_files import KORSTS_HEADER, read_medsts, read_ner, read_sts
 from kmb.errors import KmbError
+from kmb.json_lines import parse_object
 
 # Format names: evaluate's, made unique across tasks (NER and STS both have a "klue").
 EVAL_FORMATS = (
@@ -194,11 +195,8 @@ def _read_text_jsonl(path: Path) -> list[EvalItem]:
     for number, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
             continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise KmbError(f"not valid JSON: {exc.msg}", path=path, line=number) from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
+        record = parse_object(raw, path, number, "a JSON object with a non-empty 'text' string")
+        if not isinstance(record.get("text"), str) or not record["text"].strip():
             raise KmbError("expected a JSON object with a non-empty 'text' string", path=path, line=number)
         texts = [record["text"]]
         if isinstance(record.get("text_pair"), str) and record["text_pair"].strip():

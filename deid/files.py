@@ -140,21 +140,9 @@ def read_rows(path: Path, kind: str, text_field: str) -> Iterator[dict]:
 
 
 def _jsonl_rows(path: Path, text_field: str) -> Iterator[tuple[int, dict]]:
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError:
-                raise KmbError("not UTF-8 text (convert the file to UTF-8 first)", path=path, line=number) from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise KmbError(f"not a JSON object: {exc.msg}", path=path, line=number) from None
-            if not isinstance(row, dict):
-                raise KmbError("each line must be a JSON object", path=path, line=number)
-            yield number, row
+    from kmb.json_lines import object_lines
+
+    yield from object_lines(path, "each line to be a JSON object")
 
 
 def _csv_rows(path: Path, text_field: str) -> Iterator[tuple[int, dict]]:

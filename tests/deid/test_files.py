@@ -92,7 +92,7 @@ def test_many_rows_through_worker_processes_stay_in_order(tmp_path, run_kmb):
         (b'{"id": 1, "text": "ok"}\n{"id": 2, "body": "x"}\n', "2: row has no text field 'text'"),
         ('{"text": "김민수님"}\n'.encode("cp949"), "1: not UTF-8 text"),
         (b"", "no rows: the file is empty"),
-        (b'{"text": "ok"}\n{"text": \n', "2: not a JSON object"),
+        (b'{"text": "ok"}\n{"text": \n', "2: not valid JSON"),
         (b'{"text": 3}\n', "1: row has a int in the text field"),
     ],
 )
