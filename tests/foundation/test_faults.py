@@ -34,6 +34,29 @@ COMMANDS = [
     ("corpus export", ["corpus", "export", "--format", "txt", "--split", "all"]),
     ("corpus stats", ["corpus", "stats"]),
     ("evaluate make-pairs", ["evaluate", "make-pairs", "--per-type", "3", "--split", "all", "--min-chars", "5"]),
+    (
+        "pretrain",
+        [
+            "pretrain",
+            "--config",
+            "tiny",
+            "--objective",
+            "mlm",
+            "--output",
+            "tiny",
+            "--max-steps",
+            "2",
+            "--batch-size",
+            "8",
+            "--precision",
+            "fp32",
+            "--lr",
+            "1e-3",
+            "--dataloader-workers",
+            "0",
+        ],
+    ),
+    ("evaluate mlm", ["evaluate", "mlm", "--model", "tiny", "--data", "{ws}/eval/pairs.tsv", "--repeats", "1"]),
 ]
 SKIP = {".locks", ".corpus-build.lock", "kmb.duckdb"}  # lock files and the views, remade by any command
 
@@ -64,7 +87,8 @@ def _content(root: Path) -> dict[str, object]:
             rows = content.setdefault(str(rel.parent), [])
             rows.extend(json.dumps(r, sort_keys=True, default=str) for r in table.select(keep).to_pylist())
             rows.sort()
-        elif path.suffix not in {".json", ".jsonl", ".md"}:  # reports carry timings and dates
+        elif path.suffix not in {".json", ".jsonl", ".md"} and path.name != "training_args.bin":
+            # reports carry timings and dates; the Trainer's pickled arguments, the workspace path
             content[str(rel)] = path.read_bytes()
     return content
 
@@ -90,7 +114,8 @@ def _run(main, workspace_args, args) -> int:
     import sys
 
     argv = sys.argv
-    sys.argv = ["kmb", *args, *workspace_args]
+    ws = workspace_args[-1]  # "{ws}" in an argument: a path inside this workspace copy
+    sys.argv = ["kmb", *(arg.replace("{ws}", ws) for arg in args), *workspace_args]
     try:
         main()
         return 0
