@@ -57,6 +57,7 @@ COMMANDS = [
         ],
     ),
     ("evaluate mlm", ["evaluate", "mlm", "--model", "tiny", "--data", "{ws}/eval/pairs.tsv", "--repeats", "1"]),
+    ("evaluate report", ["evaluate", "report"]),
 ]
 SKIP = {".locks", ".corpus-build.lock", "kmb.duckdb"}  # lock files and the views, remade by any command
 
