@@ -1,19 +1,7 @@
 """NER data: folds by document and windows over long sentences; the file readers live in
 :mod:`kmb.corpus.eval_files` (the corpus stage reads the same files) and are re-exported here.
 
-Formats (each parsed into :class:`NerSentence` objects grouped by document):
-
-- ``kmbert``: KM-BERT's files. One word per line, ``WORD MASK TAG`` separated by single spaces;
-  MASK has one ``X``/``O`` per syllable of WORD (X inside the entity, O for a particle); a blank
-  line between sentences; ``-DOCSTART-`` lines between documents.
-- ``conll``: plain ``WORD TAG`` (whitespace separated), blank lines and ``-DOCSTART-`` the same way.
-- ``klue``: KLUE-NER's character-level TSV. ``## `` comment lines, a ``## id<TAB>marked sentence``
-  line opening each sentence, then ``CHAR<TAB>TAG`` per character (a space is its own line). The
-  characters become the "words" (spaces dropped), so scores are character-level entity scores, as
-  KLUE's own metric is. Each sentence is its own document.
-
-Tags must be IOB2: ``O``, ``B-TYPE`` or ``I-TYPE``, and an ``I-TYPE`` must continue a ``B-TYPE`` or
-``I-TYPE`` of the same type. Anything else is a :class:`KmbError` naming the file and line.
+The formats (kmbert, conll, klue) and the IOB2 rules are described there.
 """
 
 from __future__ import annotations
