@@ -85,6 +85,7 @@ ROLES_AFTER = (
     "R4",
     "RN",
     "PA",
+    "전문의",
 )
 # Labels after which a name follows (with a colon, a table bar or a space).
 LABELS = (
@@ -163,13 +164,39 @@ WEAK_LABELS = (
     "언니",
     "오빠",
     "조카",
+    "장남",
+    "장녀",
+    "차남",
+    "차녀",
+    "엄마",
+    "아빠",
+    "산모",
+    "환아",
+    "간병인",
+    "처리자",
+    "발견자",
+    "면담의",
+    "청구인",
+    "피보험자",
+    "인계",
+    "인수",
+    "의뢰",
+    "회신",
+    "접수",
+    "수납",
+    "정보 제공",
+    "확인 약사",
+    "담당 치료사",
+    "분류 간호사",
+    "설명 의사",
+    "From",
     "R1",
     "R2",
     "R3",
     "R4",
 )
 # Endings that may follow a name directly: particles, so that "김민수는" and "김민수와" end the name.
-_PARTICLES = r"(?:께서|에게|에서|한테|으로|이가|이는|이를|이의|이와|이랑|씨|은|는|이|가|을|를|의|와|과|도|만|로|랑|께)"
+_PARTICLES = r"(?:입니다|이에요|이고요|이고|이며|예요|께서|에게|에서|한테|으로|이가|이는|이를|이의|이와|이랑|씨|은|는|이|가|을|를|의|와|과|도|만|로|랑|께)"
 
 # Words a role word often follows or precedes that begin with a surname and are not names.
 NOT_NAMES = frozenset(
@@ -219,7 +246,7 @@ NOT_NAMES = frozenset(
 반복 반응 반대 왕진 금식 금기 인두 인후 인공 제거 제한 모든 국소 예정 예후 경과 경구 경우 경증
 봉합 부종 부작용 부위 부분 가슴 가래 가족 복부 복통 복용 태아 목표 형태 두통 두드러기 감염 감소
 호전됨 시행 시술 범위 동반 동의 온도 승인 간호 간헐적 간경화 상태 상처 상복부 단계 단백 당뇨 당일
-연락처 연락 주소 전화 전화번호 당겨 당기 동행 동생 우편 서류 성별
+연락처 연락 주소 전화 전화번호 당겨 당기 동행 동생 우편 서류 성별 기록 기록지 설명 기준 내용 사유 이후 완료
 화상 창상 순환 빈혈 빈맥 탁월 석회화 선별 설사 마른 길이 연고 위험 위치 위장 위암 위염 표시
 """.split()
 )
@@ -232,12 +259,16 @@ _LATIN_NAME = r"([A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+){1,3})"  # a foreign patient's
 _ROLE_AFTER = "(?:" + "|".join(sorted(ROLES_AFTER, key=len, reverse=True)) + r"|\(인\))"
 _LABEL = "(?:" + "|".join(re.escape(x) for x in sorted(LABELS, key=len, reverse=True)) + ")"
 _WEAK_LABEL = "(?:" + "|".join(sorted(WEAK_LABELS, key=len, reverse=True)) + ")"
-_GAP = r"\s*(?:[:：|]\s*|\s)"  # label, then a colon, a table bar or a space
+_GAP = r"\s*(?:[:：|(]\s*|\s)"  # label, then a colon, a table bar, a bracket or a space
 _NAME_END = r"(?=" + _PARTICLES + r"?(?:[^가-힣]|$))"
 _MENTION_END = re.compile(r"(?:" + _PARTICLES + r"?(?:[^가-힣]|$)|\s?" + _ROLE_AFTER + ")")
 # Age and sex after a name: "(M/45)", "(45/F)", "(남/58세)", "38/F", "(78.06.28, 46세)".
-_AGE_SEX = r"(?=\s?\(?(?:[MF남여]\s?/\s?\d{1,3}세?|\d{1,3}세?\s?/\s?[MF남여]|[\d.]{6,10},\s?\d{1,3}세)\)?)"
-_SET_OFF = r"(?=\s?[(),/|]|님|씨|(?:께서|에게|이가|이는|은|는|이|가|와|과|의)\s)"
+_AGE_SEX = (
+    r"(?=\s?\(?(?:[MF남여]\s?/\s?\d{1,3}세?|\d{1,3}세?\s?/\s?[MF남여]|[\d.]{6,10},\s?\d{1,3}세)\)?"
+    r"|\s?\((?:[MF남여]|남자|여자|\d{1,3}세)\s?,"
+    r"|\s?/\s?(?:만\s?\d{1,3}세|'?\d{2,4}년생))"  # "위상범 / 만 75세", "지범철 / 23년생"
+)
+_SET_OFF = r"(?=\s?[(),./|→<]|\s\d|\s{2,}|님|씨|(?:입니다|께서|에게|이가|이는|은|는|이|가|와|과|의)\s|[ \t]*$)"
 _DEPARTMENT = r"[가-힣]{1,8}(?:과|센터|병동|실)"
 
 _FIRST_SURNAME = "(?=[" + "".join(sorted(SURNAMES | {d[0] for d in DOUBLE_SURNAMES})) + "])"  # see patterns._first
@@ -254,7 +285,7 @@ AFTER_LABEL = re.compile(
     _first_of(LABELS + WEAK_LABELS)
     + r"(?:(?<![가-힣A-Za-z])"
     + _LABEL
-    + r"\.?"
+    + r"\.?(?:은|는)?"
     + _GAP
     + r"(?:"
     + _CANDIDATE
@@ -271,19 +302,40 @@ AFTER_LABEL = re.compile(
 AGE_SEX = re.compile(_FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + _AGE_SEX)
 DEPARTMENT = re.compile(
     r"(?<![가-힣])" + _DEPARTMENT + r"\s?/\s?" + _CANDIDATE + _NAME_END + "|"
+    r"(?<![가-힣])"
+    + _DEPARTMENT
+    + r"[ \t]"
+    + _CANDIDATE
+    + r"(?=[ \t]?[→(,]|[ \t]{2,}|[ \t]*$)|"  # "내분비내과 현남진 →"
     r"(?<![가-힣])" + _CANDIDATE + r"\s?/\s?" + _DEPARTMENT + "(?![가-힣])"
 )
 AFTER_WEAK_LABEL = re.compile(
-    _first_of(WEAK_LABELS) + r"(?<![가-힣])" + _WEAK_LABEL + r"\s" + _CANDIDATE + _SET_OFF + "|"
-    r"^[ \t]*" + _WEAK_LABEL + r"[ \t]+" + _CANDIDATE + r"[ \t]*$",
+    _first_of(WEAK_LABELS) + r"(?<![가-힣])(" + _WEAK_LABEL + r")\s" + _CANDIDATE + _SET_OFF + "|"
+    r"^[ \t]*(" + _WEAK_LABEL + r")[ \t]+" + _CANDIDATE + r"[ \t]*$",
     re.MULTILINE,
 )  # a header line
+# Labels of a job done by a person (처리자, 면담의 ...): the name after them is a role-strength context.
+JOB_LABELS = frozenset(
+    "간병인 처리자 발견자 면담의 청구인 피보험자 인계 인수 의뢰 회신 접수 수납 산모 환아 From".split()
+    + ["확인 약사", "담당 치료사", "분류 간호사", "설명 의사", "정보 제공"]
+)
+# A foreign patient's name spelled in Hangul, in words, after a name label ("성명: 마리아 산토스").
+SPELLED_NAME = re.compile(
+    r"(?:성명|이름|환자명|환자 성명|Name)\s*[:：]\s*([가-힣]{1,4}(?: [가-힣]{1,4}){1,2})(?=[ \t]{2,}|[ \t]*$|\s?\()",
+    re.MULTILINE,
+)
 _ROLE_ANCHOR = re.compile(_ROLE_AFTER)
-_AGE_SEX_ANCHOR = re.compile(r"[MF남여]\s?/|/\s?[MF남여]|\d세")
+_AGE_SEX_ANCHOR = re.compile(r"[MF남여]\s?/|/\s?[MF남여]|\d세|\((?:[MF남여]|남자|여자)\s?,|\d년생")
 _SLASH_BESIDE_HANGUL = re.compile(r"[가-힣]\s?/\s?[가-힣]")
 SIGNATURE = re.compile(
-    r"(?=[-–/])(?<!\S)[-–/][ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:\(|$))", re.MULTILINE
-)  # "- 김민수 (CCU)"
+    r"(?=[-–—/])(?<!\S)[-–—/][ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:[(\[]|$))"  # "- 김민수 (CCU)", "— 김민수 [ID"
+    r"|(?<=[.다함음]\s)" + _CANDIDATE + r"(?=\s*\Z)",  # "... 구내염 없음. 함형결" at the very end
+    re.MULTILINE,
+)
+# A ward list: a table row with a name cell beside an id cell or an age/sex cell.
+TABLE_ROW = re.compile(r"^\|.*\|[ \t]*$", re.MULTILINE)
+_CELL_NAME = re.compile(r"^\s*" + _CANDIDATE + r"\s*$")
+_CELL_PERSON = re.compile(r"^\s*(?:\d{1,3}\s?/\s?[MF남여]|[MF남여]\s?/\s?\d{1,3}|[A-Z]{0,2}\d{6,10})\s*$")
 # Roles that also follow diagnoses ("고혈압 환자"): the name must then not be a known word.
 WEAK_ROLES = frozenset({"환자", "환자분", "환자님", "보호자", "보호자님", "학생"})
 
@@ -297,6 +349,7 @@ ROLE_WORDS = (
         """
 선생 교수 간호 보호 담당 주치 원장 과장 환자 의사 전공 인턴 약사 기사 팀장 실장 부장 소장 사장 이사 반장 선배 후배
 고객 주임 대리 차장 계장 간병인 수녀 신부 목사 회장 총장 학장 병원장 상기 여자 남자 본인 해당 당해 모두 각각
+안과 치과 내과 외과 신경과 정신과 피부과 소아과 성형외과 마취과 방사선과 진단검사 가정의학 재활의학 응급의학
 """.split()
     )
 )
@@ -312,8 +365,8 @@ def looks_like_name(candidate: str, not_names: frozenset[str] | set[str] = froze
     - weak (before 환자/보호자, a label without a colon, a signature line): also given-name
       syllables that names use.
     """
-    if candidate in ROLE_WORDS:
-        return False
+    if candidate in ROLE_WORDS or (candidate[-1] in "이가은는을를의와과도" and candidate[:-1] in ROLE_WORDS):
+        return False  # "엄마가" is 엄마 and a particle, not a name
     if context != STRONG and (candidate in NOT_NAMES or candidate in not_names):
         return False
     for surname in DOUBLE_SURNAMES:
@@ -340,16 +393,22 @@ def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) ->
         if latin or match.group(group):
             _take(found, match, group, not_names, STRONG, latin)
     slash = "/" in text
-    for match in finditer_near(AGE_SEX, text, _AGE_SEX_ANCHOR, 24, 14) if slash or "세" in text else ():
+    for match in finditer_near(AGE_SEX, text, _AGE_SEX_ANCHOR, 24, 14):
         _take(found, match, 1, not_names, STRONG)
-    for match in finditer_near(DEPARTMENT, text, _SLASH_BESIDE_HANGUL, 20, 20) if slash else ():
-        _take(found, match, 1 if match.group(1) else 2, not_names, ROLE)
+    for match in DEPARTMENT.finditer(text) if "과" in text or slash else ():
+        _take(found, match, next(g for g in (1, 2, 3) if match.group(g)), not_names, ROLE)
     for match in AFTER_WEAK_LABEL.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is a role
-        group = 1 if match.group(1) else 2
+        label, group = (match.group(1), 2) if match.group(2) else (match.group(3), 4)
         bracket = text[match.end(group) : match.end(group) + 2].lstrip()[:1] == "("
-        _take(found, match, group, not_names, ROLE if bracket else WEAK)
+        _take(found, match, group, not_names, ROLE if bracket or label in JOB_LABELS else WEAK)
+    for match in SPELLED_NAME.finditer(text):
+        span = match.span(1)
+        if all(span[1] <= s or span[0] >= e for s, e in found) and match.group(1) not in ROLE_WORDS:
+            found[span] = match.group(1)
     for match in SIGNATURE.finditer(text):
-        _take(found, match, 1, not_names, WEAK)
+        _take(found, match, 1 if match.group(1) else 2, not_names, WEAK)
+    for row in TABLE_ROW.finditer(text) if "|" in text else ():
+        _table_row_names(found, row, not_names)
     for name in sorted(set(found.values()), key=len, reverse=True):  # the same name elsewhere in the document
         if not _is_hangul(name[0]):
             continue
@@ -363,12 +422,31 @@ def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) ->
     return [(start, end, "NAME") for start, end in sorted(found)]
 
 
+def _table_row_names(found: dict, row: re.Match, not_names) -> None:
+    """Names in the cells of a table row that also holds an id or an age/sex cell (a ward list)."""
+    cells, offset = row.group(0).split("|"), row.start()
+    if not any(_CELL_PERSON.match(cell) for cell in cells):
+        return
+    for cell in cells:
+        match = _CELL_NAME.match(cell)
+        if match:
+            start = offset + match.start(1)
+            candidate = match.group(1)
+            if looks_like_name(candidate, not_names, ROLE) and all(
+                start + len(candidate) <= s or start >= e for s, e in found
+            ):
+                found[(start, start + len(candidate))] = candidate
+        offset += len(cell) + 1
+
+
 def _is_hangul(char: str) -> bool:
     return "가" <= char <= "힣"
 
 
 def _take(found: dict, match: re.Match, group: int, not_names, context: str, latin: bool = False) -> None:
     span, candidate = match.span(group), match.group(group)
+    if match.string[span[1] - 1 : span[1] + 1] in ("외과", "내과"):
+        return  # "신경외" of 신경외과 is a department, not a name before the particle 과
     if latin or looks_like_name(candidate, not_names, context):
         if all(span[1] <= s or span[0] >= e for s, e in found if (s, e) != span):
             found[span] = candidate

@@ -52,8 +52,8 @@ PHONE = re.compile(
     + _AREA
     + r"\)?"
     + r")"
-    + r"[ \-.]?\d{3,4}"
-    + _SEP
+    + r"(?: ?- ?|[ \-.]?)\d{3,4}"  # "010 - 1234 - 5678" too
+    + r"(?: ?- ?|[ .\-]?)"
     + r"\d{4}"
     + _NO_DIGIT_AFTER
     + r"|"
@@ -110,7 +110,7 @@ PATIENT_ID_LABELS = (
     "ID",
 )
 PATIENT_ID = re.compile(
-    _first("".join(label[0] for label in PATIENT_ID_LABELS) + "ABCDEFGHIJKLMNOPQRSTUVWXYZ(#")
+    _first("".join(label[0] for label in PATIENT_ID_LABELS) + "ABCDEFGHIJKLMNOPQRSTUVWXYZ(#[" + _DIGITS)
     + r"(?:(?<![가-힣A-Za-z])(?:"
     + "|".join(re.escape(label) for label in PATIENT_ID_LABELS)
     + r")\.?"
@@ -120,7 +120,9 @@ PATIENT_ID = re.compile(
     # Without a label, only shapes nothing else in a note has: capitals then 6-9 digits (HN535115;
     # KCD codes have at most 4 digits), a number of 7-10 digits in brackets or after "#".
     + r"|(?<![A-Za-z0-9])([A-Z]{1,2}\d{6,9})(?![0-9])"
-    + r"|\((\d{7,10})\)|(?<![A-Za-z0-9])#(\d{6,10})(?![0-9]))"
+    + r"|[(\[](\d{7,10})[)\]]|(?<![A-Za-z0-9])#(\d{6,10})(?![0-9])"
+    # a number alone in a table cell (a ward list's ids), not a date written 20240315
+    + r"|(?<=\|[ \t])(?!(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[ \t]\|)(\d{7,10})(?=[ \t]\|))"
 )
 
 # Dates in every common form; as BIRTH_DATE only after a birth label or before 생(生).
@@ -158,7 +160,7 @@ BIRTH_LABELS = (
 )
 BIRTH_DATE = re.compile(
     # After a label, possibly a few words later: "생년월일 확인함 (1973/10/01)", "| DOB | 1953-09-07 |".
-    _first("".join(label[0] for label in BIRTH_LABELS) + _DIGITS + "'JFMASOND")
+    _first("".join(label[0] for label in BIRTH_LABELS) + _DIGITS + "'JFMASOND(")
     + r"(?:(?:"
     + "|".join(re.escape(label) for label in BIRTH_LABELS)
     + r")"
@@ -178,7 +180,10 @@ BIRTH_DATE = re.compile(
     + _NO_DIGIT_BEFORE
     + r"("
     + _DATE
-    + r")(?=,\s?\d{1,3}세))"  # "(78.06.28, 46세)": a date beside the age
+    + r")(?=,\s?\d{1,3}세)"  # "(78.06.28, 46세)": a date beside the age
+    + r"|\((?:[MF남여]|남자|여자|\d{1,3}세)\s?,\s?("  # "(여, 1971-05-21)", "(4세, 2022-01-15)"
+    + _DATE
+    + r"\.?)(?=\s?\)))"
 )
 
 # Addresses: a province or a 시/군/구 unit, then a road-name (…로/길 12) or lot-number (…동 123-4)
@@ -345,8 +350,14 @@ def shaped_spans(text: str, types: set[str], all_dates: bool = False) -> list[tu
     return spans
 
 
+_DOTTED_DATE = re.compile(r"\d{2,4}\. ?\d{1,2}\. ?\d{1,2}$")
+
+
 def _trim(text: str, start: int, end: int) -> int:
-    """Drop trailing spaces and dots a pattern may have taken (the sentence's own full stop)."""
+    """Drop trailing spaces and dots a pattern may have taken (the sentence's own full stop), but
+    keep the dot that ends a date written "1987. 8. 13." (it is part of that form)."""
     while end > start and text[end - 1] in " .,":
         end -= 1
+    if text[end : end + 1] == "." and _DOTTED_DATE.search(text, start, end):
+        end += 1
     return end
