@@ -326,12 +326,13 @@ SPELLED_NAME = re.compile(
 )
 _ROLE_ANCHOR = re.compile(_ROLE_AFTER)
 _AGE_SEX_ANCHOR = re.compile(r"[MF남여]\s?/|/\s?[MF남여]|\d세|\((?:[MF남여]|남자|여자)\s?,|\d년생")
+_DEPARTMENT_ANCHOR = re.compile(r"(?:과|센터|병동|실)[ \t]?[/ \t]|/[ \t]?[가-힣]{1,8}(?:과|센터|병동|실)")
 _SLASH_BESIDE_HANGUL = re.compile(r"[가-힣]\s?/\s?[가-힣]")
 SIGNATURE = re.compile(
-    r"(?=[-–—/])(?<!\S)[-–—/][ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:[(\[]|$))"  # "- 김민수 (CCU)", "— 김민수 [ID"
-    r"|(?<=[.다함음]\s)" + _CANDIDATE + r"(?=\s*\Z)",  # "... 구내염 없음. 함형결" at the very end
+    r"(?=[-–—/])(?<!\S)[-–—/][ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:[(\[]|$))",  # "- 김민수 (CCU)", "— 김민수 [ID"
     re.MULTILINE,
 )
+TRAILING_NAME = re.compile(r"(?<=[.다함음]\s)" + _CANDIDATE + r"\s*\Z")  # "... 구내염 없음. 함형결" at the very end
 # A ward list: a table row with a name cell beside an id cell or an age/sex cell.
 TABLE_ROW = re.compile(r"^\|.*\|[ \t]*$", re.MULTILINE)
 _CELL_NAME = re.compile(r"^\s*" + _CANDIDATE + r"\s*$")
@@ -392,10 +393,9 @@ def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) ->
         latin = group == 2
         if latin or match.group(group):
             _take(found, match, group, not_names, STRONG, latin)
-    slash = "/" in text
     for match in finditer_near(AGE_SEX, text, _AGE_SEX_ANCHOR, 24, 14):
         _take(found, match, 1, not_names, STRONG)
-    for match in DEPARTMENT.finditer(text) if "과" in text or slash else ():
+    for match in finditer_near(DEPARTMENT, text, _DEPARTMENT_ANCHOR, 14, 12):
         _take(found, match, next(g for g in (1, 2, 3) if match.group(g)), not_names, ROLE)
     for match in AFTER_WEAK_LABEL.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is a role
         label, group = (match.group(1), 2) if match.group(2) else (match.group(3), 4)
@@ -406,7 +406,10 @@ def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) ->
         if all(span[1] <= s or span[0] >= e for s, e in found) and match.group(1) not in ROLE_WORDS:
             found[span] = match.group(1)
     for match in SIGNATURE.finditer(text):
-        _take(found, match, 1 if match.group(1) else 2, not_names, WEAK)
+        _take(found, match, 1, not_names, WEAK)
+    trailing = TRAILING_NAME.search(text, max(0, len(text) - 16))
+    if trailing:
+        _take(found, trailing, 1, not_names, WEAK)
     for row in TABLE_ROW.finditer(text) if "|" in text else ():
         _table_row_names(found, row, not_names)
     for name in sorted(set(found.values()), key=len, reverse=True):  # the same name elsewhere in the document
