@@ -40,6 +40,39 @@ def run_folder(ws, run: str):
         yield tmp
 
 
+# The evaluate formats under kmb corpus overlap's names (NER and STS both have a "klue").
+_OVERLAP_FORMATS = {"ner": {"klue": "klue-ner"}, "sts": {"klue": "klue-sts"}, "classify": {}}
+
+
+def warn_about_overlap(ws, paths, task: str, fmt: str) -> int:
+    """Warn (stderr) when items of the test data occur in this workspace's corpus, the corpus the
+    models pretrained here have seen: their scores would be read off text seen in pretraining.
+    Returns the overlapping items; never fails the evaluation (no corpus, no warning)."""
+    import sys
+
+    from kmb.corpus.overlap import OverlapOptions, corpus_overlap
+    from kmb.errors import KmbError
+
+    files = []
+    for path in (Path(p) for p in paths if p is not None):
+        files += sorted(f for f in path.iterdir() if f.is_file()) if path.is_dir() else [path]
+    try:
+        report = corpus_overlap(ws, files, OverlapOptions(format=_OVERLAP_FORMATS[task].get(fmt, fmt)))
+    except KmbError:
+        return 0  # no corpus yet, or a file the overlap reader does not take
+    overlapping = 0
+    for found in report.files:
+        overlapping += found["overlapping"]
+        if found["overlapping"]:
+            print(
+                f"kmb: warning: {found['overlapping']:,} of {found['items']:,} items of {found['path']} occur in this "
+                "workspace's corpus, which models pretrained here have seen: `kmb corpus overlap` lists them, "
+                "`kmb corpus build --decontaminate FILE` removes them",
+                file=sys.stderr,
+            )
+    return overlapping
+
+
 def make_pairs_command(
     workspace: Path, out: Path | None, split: str, min_chars: int, per_type: int, seed: int
 ) -> Summary:
@@ -118,6 +151,7 @@ def ner_command(
 
     check_ner_options(folds, scheme, config)
     ws, models, out_dir = open_run(workspace, model_specs, run)
+    warn_about_overlap(ws, [data], "ner", fmt)
     with run_folder(ws, run) as tmp:
         result = run_ner(
             models,
@@ -154,6 +188,7 @@ def sts_command(
     heads = ("regression", "6class") if six_class else ("regression",)
     check_sts_options(heads, config, max_train, max_test)
     ws, models, out_dir = open_run(workspace, model_specs, run)
+    warn_about_overlap(ws, [test], "sts", fmt)
     with run_folder(ws, run) as tmp:
         result = run_sts(
             models,
@@ -192,6 +227,7 @@ def classify_command(
     check_classify_options(data, train, test, fmt, folds, seeds, config)
     splits = load_splits(data, train, test, fmt, folds, config.seed)  # bad input stops here: nothing written yet
     ws, models, out_dir = open_run(workspace, model_specs, run)
+    warn_about_overlap(ws, [test if test is not None else data], "classify", fmt)
     with run_folder(ws, run) as tmp:
         result = run_classify(
             models,
