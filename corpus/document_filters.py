@@ -101,10 +101,17 @@ class DocumentFilterConfig:
         return self.enabled and source not in self.skip_sources
 
 
+# A longer document is judged on its first million characters: the word and n-gram counts of the
+# whole would be the build's largest memory (1.7 GB for a 50 MB document), and repetition that
+# matters shows in the first million as well.
+MAX_CHARS = 1_000_000
+
+
 def document_reject_reason(text: str, config: DocumentFilterConfig = DocumentFilterConfig()) -> str | None:
     """The name of the first document rule ``text`` fails, or None to keep it (source not checked)."""
     if not text:
         return None
+    text = text[:MAX_CHARS]
     reason = _line_reason(text, config)
     if reason is None:
         reason = _ngram_reason(text, text.split(), config)

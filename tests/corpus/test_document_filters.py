@@ -256,3 +256,28 @@ def test_fast_ngram_rules_agree_with_counting_everything():
     for text in texts:
         text = " ".join(text.split())  # one line: only the n-gram rules decide
         assert document_reject_reason(text, DocumentFilterConfig(**line_rules_off)) == reference_ngram_reason(text)
+
+
+def test_a_huge_document_is_judged_on_its_first_million_characters_in_bounded_memory():
+    import random
+    import tracemalloc
+
+    from kmb.corpus.document_filters import MAX_CHARS, DocumentFilterConfig, document_reject_reason
+
+    rng = random.Random(0)
+    syllables = [chr(0xAC00 + i) for i in range(0, 11172, 7)]
+    words = [
+        "".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) + rng.choice("은는이가을를다")
+        for _ in range(900_000)
+    ]
+    text = " ".join(words)  # about 3.5 M characters, no repetition
+    assert len(text) > 3 * MAX_CHARS
+
+    def peak(t: str) -> int:
+        tracemalloc.start()
+        document_reject_reason(t, DocumentFilterConfig())
+        high = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return high
+
+    assert peak(text) < 2 * peak(text[:MAX_CHARS]) + (1 << 20)  # the rest of the document adds nothing
