@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,38 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+_LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1", "0.0.0.0", socket.gethostname()}
+
+
+def _local(host) -> bool:
+    host = host.decode() if isinstance(host, bytes) else host
+    return host in _LOCAL_HOSTS or (isinstance(host, str) and host.startswith("127."))
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """Tests never touch the internet: a name lookup or a connection to anything but this machine
+    fails the test at once (test data such as "http://oai.example/oai" is only ever a string)."""
+    lookup, connect, connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+
+    def guarded_lookup(host, *args, **kwargs):
+        if not _local(host):
+            raise OSError(f"a test tried to reach {host!r}: tests must stay offline")
+        return lookup(host, *args, **kwargs)
+
+    def guard(real):
+        def guarded(self, address):
+            if isinstance(address, tuple) and not _local(address[0]):
+                raise OSError(f"a test tried to connect to {address[0]!r}: tests must stay offline")
+            return real(self, address)
+
+        return guarded
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_lookup)
+    monkeypatch.setattr(socket.socket, "connect", guard(connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guard(connect_ex))
 
 
 @pytest.fixture

@@ -87,3 +87,16 @@ def _lock_in_another_process(ws: Workspace, area: str) -> str:
     )
     done = subprocess.run([sys.executable, "-c", code, str(ws.root), area], capture_output=True, text=True, timeout=60)
     return done.stdout.strip()
+
+
+def test_the_suite_is_offline():
+    # tests/conftest.py's `offline` fixture: an outside host is refused, this machine is not.
+    import socket
+
+    import pytest
+
+    with pytest.raises(OSError, match="offline"):
+        socket.getaddrinfo("oai.example", 80)
+    with pytest.raises(OSError, match="offline"):
+        socket.create_connection(("93.184.216.34", 80), timeout=1)
+    assert socket.getaddrinfo("127.0.0.1", 80)
