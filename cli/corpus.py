@@ -77,73 +77,83 @@ DocumentFiltersOpt = Annotated[
 ]
 
 
+# The options of `build`, one alias each (so the signature reads as a table).
+RebuildOpt = Annotated[bool, typer.Option("--rebuild", help="Start over instead of adding only new raw documents.")]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Seed of the train/valid split by document (same seed, same split). Default 42, or the existing corpus's seed."
+    ),
+]
+ValidRatioOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Share of documents in the validation split. Default 0.1 (the paper's 90/10), or the existing corpus's ratio."
+    ),
+]
+WorkersOpt = Annotated[
+    int, typer.Option(help="Worker processes for normalising, cleaning and splitting; 0 = all cores.")
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        help="kss backend for the text the fast path cannot split: punct (measured best, docs/corpus.md), mecab or pecab."
+    ),
+]
+FastPathOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fast-path/--kss-only",
+        help="Split unambiguous boundaries without kss (default) or send everything to kss.",
+    ),
+]
+NearThresholdOpt = Annotated[
+    float, typer.Option(help="MinHash Jaccard similarity at which a document is a near-duplicate.")
+]
+MinCharsOpt = Annotated[int, typer.Option(help="Drop sentences shorter than this many characters.")]
+MaxCharsOpt = Annotated[int, typer.Option(help="Drop sentences longer than this many characters.")]
+MinHangulOpt = Annotated[
+    float, typer.Option(help="Drop sentences whose share of Hangul among non-space characters is lower.")
+]
+DeidentifyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--deidentify", help="De-identify the documents of every source, not only clinical notes (docs/deid.md)."
+    ),
+]
+KeepClinicalIdentifiersOpt = Annotated[
+    bool,
+    typer.Option(
+        "--keep-clinical-identifiers",
+        help="Do NOT de-identify clinical notes (they are by default); prints a warning.",
+    ),
+]
+DecontaminateOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--decontaminate",
+        help="An evaluation file (any format `kmb corpus overlap` reads; repeatable): every corpus sentence matching one of its items is removed, existing sentences too.",
+    ),
+]
+
+
 @app.command("build")
 def build(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    rebuild: Annotated[
-        bool, typer.Option("--rebuild", help="Start over instead of adding only new raw documents.")
-    ] = BUILD.rebuild,
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            help="Seed of the train/valid split by document (same seed, same split). Default 42, or the existing corpus's seed."
-        ),
-    ] = BUILD.seed,
-    valid_ratio: Annotated[
-        float | None,
-        typer.Option(
-            help="Share of documents in the validation split. Default 0.1 (the paper's 90/10), or the existing corpus's ratio."
-        ),
-    ] = BUILD.valid_ratio,
-    workers: Annotated[
-        int, typer.Option(help="Worker processes for normalising, cleaning and splitting; 0 = all cores.")
-    ] = BUILD.workers,
-    backend: Annotated[
-        str,
-        typer.Option(
-            help="kss backend for the text the fast path cannot split: punct (measured best, docs/corpus.md), mecab or pecab."
-        ),
-    ] = BUILD.backend,
-    fast_path: Annotated[
-        bool,
-        typer.Option(
-            "--fast-path/--kss-only",
-            help="Split unambiguous boundaries without kss (default) or send everything to kss.",
-        ),
-    ] = BUILD.fast_path,
-    near_threshold: Annotated[
-        float, typer.Option(help="MinHash Jaccard similarity at which a document is a near-duplicate.")
-    ] = BUILD.near_threshold,
-    min_chars: Annotated[
-        int, typer.Option(help="Drop sentences shorter than this many characters.")
-    ] = FILTERS.min_chars,
-    max_chars: Annotated[
-        int, typer.Option(help="Drop sentences longer than this many characters.")
-    ] = FILTERS.max_chars,
-    min_hangul: Annotated[
-        float, typer.Option(help="Drop sentences whose share of Hangul among non-space characters is lower.")
-    ] = FILTERS.min_hangul_share,
+    rebuild: RebuildOpt = BUILD.rebuild,
+    seed: SeedOpt = BUILD.seed,
+    valid_ratio: ValidRatioOpt = BUILD.valid_ratio,
+    workers: WorkersOpt = BUILD.workers,
+    backend: BackendOpt = BUILD.backend,
+    fast_path: FastPathOpt = BUILD.fast_path,
+    near_threshold: NearThresholdOpt = BUILD.near_threshold,
+    min_chars: MinCharsOpt = FILTERS.min_chars,
+    max_chars: MaxCharsOpt = FILTERS.max_chars,
+    min_hangul: MinHangulOpt = FILTERS.min_hangul_share,
     document_filters: DocumentFiltersOpt = True,
-    deidentify: Annotated[
-        bool,
-        typer.Option(
-            "--deidentify", help="De-identify the documents of every source, not only clinical notes (docs/deid.md)."
-        ),
-    ] = BUILD.deidentify,
-    keep_clinical_identifiers: Annotated[
-        bool,
-        typer.Option(
-            "--keep-clinical-identifiers",
-            help="Do NOT de-identify clinical notes (they are by default); prints a warning.",
-        ),
-    ] = False,
-    decontaminate: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--decontaminate",
-            help="An evaluation file (any format `kmb corpus overlap` reads; repeatable): every corpus sentence matching one of its items is removed, existing sentences too.",
-        ),
-    ] = None,
+    deidentify: DeidentifyOpt = BUILD.deidentify,
+    keep_clinical_identifiers: KeepClinicalIdentifiersOpt = False,
+    decontaminate: DecontaminateOpt = None,
 ) -> None:
     """Build the clean, deduplicated sentence corpus from every raw/<source>/ table (incremental)."""
     from kmb.corpus.build import build_corpus

@@ -14,59 +14,67 @@ app = group("Build the extended medical vocab, inspect tokenization, extend a mo
 BUILD = BuildConfig  # the defaults, written once
 
 
+# The options of `build`, one alias each (so the signature reads as a table).
+BaseVocabOpt = Annotated[
+    Path,
+    typer.Option(
+        "--base-vocab",
+        help="The base vocab: a vocab.txt or a local model directory holding one (e.g. KR-BERT's), or a directory with a BPE/Unigram tokenizer.json (terms become added tokens).",
+    ),
+]
+MinCountOpt = Annotated[
+    int, typer.Option("--min-count", help="Drop terms seen fewer times than this in the train split (paper: 3).")
+]
+ExtraOpt = Annotated[
+    Path | None,
+    typer.Option("--extra", help="Extra term list added after the top-N cut, one term per line (paper: 1,629 words)."),
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Output tokenizer directory (default <workspace>/vocab/medical).")
+]
+ContinuationOpt = Annotated[
+    bool,
+    typer.Option("--continuation", help="Also add ##term forms so terms inside compounds match (not in the paper)."),
+]
+PadToMultipleOpt = Annotated[
+    int,
+    typer.Option(
+        "--pad-to-multiple",
+        help="Pad the vocab with [unusedN] to a multiple of this, e.g. 64 (0 = off, the paper's way).",
+    ),
+]
+BidirectionalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--bidirectional",
+        help="Record KR-BERT's bidirectional WordPiece as this tokenizer's splitting (default forward).",
+    ),
+]
+CoverageSentencesOpt = Annotated[
+    int, typer.Option("--coverage-sentences", help="Validation sentences read for the coverage report (0 = skip).")
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace --out even if it holds another kind of kmb output (a folder kmb did not write is never replaced).",
+    ),
+]
+
+
 @app.command("build")
 def build(
-    base_vocab: Annotated[
-        Path,
-        typer.Option(
-            "--base-vocab",
-            help="The base vocab: a vocab.txt or a local model directory holding one (e.g. KR-BERT's), or a directory with a BPE/Unigram tokenizer.json (terms become added tokens).",
-        ),
-    ],
+    base_vocab: BaseVocabOpt,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    min_count: Annotated[
-        int, typer.Option("--min-count", help="Drop terms seen fewer times than this in the train split (paper: 3).")
-    ] = BUILD.min_count,
+    min_count: MinCountOpt = BUILD.min_count,
     top: Annotated[int, typer.Option("--top", help="Keep this many most frequent terms (paper: 10,000).")] = BUILD.top,
-    extra: Annotated[
-        Path | None,
-        typer.Option(
-            "--extra", help="Extra term list added after the top-N cut, one term per line (paper: 1,629 words)."
-        ),
-    ] = BUILD.extra,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Output tokenizer directory (default <workspace>/vocab/medical).")
-    ] = None,
-    continuation: Annotated[
-        bool,
-        typer.Option(
-            "--continuation", help="Also add ##term forms so terms inside compounds match (not in the paper)."
-        ),
-    ] = BUILD.continuation,
-    pad_to_multiple: Annotated[
-        int,
-        typer.Option(
-            "--pad-to-multiple",
-            help="Pad the vocab with [unusedN] to a multiple of this, e.g. 64 (0 = off, the paper's way).",
-        ),
-    ] = BUILD.pad_to_multiple,
-    bidirectional: Annotated[
-        bool,
-        typer.Option(
-            "--bidirectional",
-            help="Record KR-BERT's bidirectional WordPiece as this tokenizer's splitting (default forward).",
-        ),
-    ] = BUILD.bidirectional,
-    coverage_sentences: Annotated[
-        int, typer.Option("--coverage-sentences", help="Validation sentences read for the coverage report (0 = skip).")
-    ] = BUILD.coverage_sentences,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace --out even if it holds another kind of kmb output (a folder kmb did not write is never replaced).",
-        ),
-    ] = False,
+    extra: ExtraOpt = BUILD.extra,
+    out: OutOpt = None,
+    continuation: ContinuationOpt = BUILD.continuation,
+    pad_to_multiple: PadToMultipleOpt = BUILD.pad_to_multiple,
+    bidirectional: BidirectionalOpt = BUILD.bidirectional,
+    coverage_sentences: CoverageSentencesOpt = BUILD.coverage_sentences,
+    force: ForceOpt = False,
 ) -> None:
     """Build the extended medical vocab (the paper's procedure, each step counted) and print the report."""
     from kmb.vocab.build import build_vocab

@@ -144,6 +144,18 @@ def read_html(data: bytes) -> str:
         return data.decode("cp949", errors="replace")
 
 
+def _article_tree(page: str, fast: bool):
+    """The page's element tree: only the article's own region with ``fast`` (see _article_region)."""
+    region = _article_region(page) if fast else None
+    try:
+        tree = etree.fromstring(region or page, _HTML_PARSER)
+        if tree is None:
+            raise ValueError("empty document")
+    except (etree.ParserError, ValueError) as exc:
+        raise ArticleParseError(f"not an HTML page ({exc})") from None
+    return tree
+
+
 def parse_article(
     page: str,
     url: str | None = None,
@@ -160,14 +172,7 @@ def parse_article(
     """
     # The crawler passes the hash of the bytes it downloaded; offline, hash the text as UTF-8.
     html_sha256 = html_sha256 or hashlib.sha256(page.encode("utf-8")).hexdigest()
-    region = _article_region(page) if fast else None
-    try:
-        tree = etree.fromstring(region or page, _HTML_PARSER)
-        if tree is None:
-            raise ValueError("empty document")
-    except (etree.ParserError, ValueError) as exc:
-        raise ArticleParseError(f"not an HTML page ({exc})") from None
-
+    tree = _article_tree(page, fast)
     og_url = _first(_META(tree, name="og:url"))
     url = url or og_url
     ids = article_id(url or "") or article_id(og_url or "")

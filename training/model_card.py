@@ -92,17 +92,22 @@ def write_model_card(
         f"| processes | {summary['processes']} |",
         f"| optimizer steps | {summary['steps']} |",
         "",
-        "## Validation metrics",
+        *_metric_lines(base, final),
         "",
     ]
+    return write_text_atomic(path, "\n".join(lines))
+
+
+def _metric_lines(base: dict | None, final: dict | None) -> list[str]:
+    """The validation metrics section: the start model's and the final values."""
+    lines = ["## Validation metrics", ""]
     if final is not None:
         lines += ["| metric | start model | final |", "|---|---:|---:|"]
         for key in [k for k in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss") if k in final]:
             start = f"{base[key]:.4f}" if base else "-"
             lines.append(f"| {key} | {start} | {final[key]:.4f} |")
         lines += ["", "Curves: `curves.png`; every evaluation: `metrics.jsonl`."]
-    lines.append("")
-    return write_text_atomic(path, "\n".join(lines))
+    return lines
 
 
 def _decontamination_line(decontamination: dict | None) -> str:
