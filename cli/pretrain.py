@@ -113,6 +113,20 @@ StaticMaskingOpt = Annotated[
         help="Fixed masks for every epoch (the paper) or fresh ones each epoch (default from --recipe: paper static, modern dynamic).",
     ),
 ]
+MlmProbabilityOpt = Annotated[
+    float,
+    typer.Option(
+        "--mlm-probability",
+        help="Share of the non-special tokens masked (the paper: 0.15); with --mlm-probability-start, the rate at the last step and in validation.",
+    ),
+]
+MlmProbabilityStartOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--mlm-probability-start",
+        help="A masking rate that changes over the run: this rate at the first step, linear to --mlm-probability at the last (e.g. 0.30, as mmBERT and BioClinical ModernBERT; default: off, one rate).",
+    ),
+]
 PrecisionOpt = Annotated[
     str,
     typer.Option("--precision", help="auto (bf16 where supported, fp16 on older GPUs, else fp32), fp32, bf16 or fp16."),
@@ -184,6 +198,8 @@ def pretrain(
     save_steps: SaveStepsOpt = PRETRAIN.save_steps,
     logging_steps: LoggingStepsOpt = PRETRAIN.logging_steps,
     static_masking: StaticMaskingOpt = PRETRAIN.static_masking,
+    mlm_probability: MlmProbabilityOpt = PRETRAIN.mlm_probability,
+    mlm_probability_start: MlmProbabilityStartOpt = PRETRAIN.mlm_probability_start,
     precision: PrecisionOpt = PRETRAIN.precision,
     no_group_by_length: NoGroupByLengthOpt = not PRETRAIN.group_by_length,
     init: InitOpt = PRETRAIN.init,

@@ -39,6 +39,7 @@ PAPER_VALUES = {
     "static_masking": True,
     "init": "normal",
     "mlm_probability": 0.15,
+    "mlm_probability_start": None,  # one rate for the whole run
     "whole_word_masking": False,
 }
 # Learning-rate schedules after the warmup: the paper's linear decay; cosine; warmup-stable-decay
@@ -83,7 +84,8 @@ class PretrainConfig:
     save_steps: int = 500
     logging_steps: int = 10
     static_masking: bool | None = None  # paper True, modern False (fresh masks every epoch)
-    mlm_probability: float = 0.15
+    mlm_probability: float = 0.15  # the share of tokens masked (with a schedule: at the last step, and in validation)
+    mlm_probability_start: float | None = None  # the rate at the first step, linear to mlm_probability; None: constant
     group_by_length: bool = True
     precision: str = "auto"  # auto | fp32 | bf16 | fp16
     init: str | None = None  # new-token embedding init for an extended vocab; paper normal, modern subword-mean
@@ -116,10 +118,20 @@ def differs_from_paper(cfg: PretrainConfig) -> dict[str, str]:
     }
 
 
+def masking_rate(cfg: PretrainConfig) -> str:
+    """The share of tokens masked: one rate, or the schedule from --mlm-probability-start."""
+    if cfg.mlm_probability_start is None:
+        return f"{cfg.mlm_probability:.0%}"
+    return (
+        f"{cfg.mlm_probability_start:.0%} -> {cfg.mlm_probability:.0%} "
+        f"(linear over the optimizer steps; validation {cfg.mlm_probability:.0%})"
+    )
+
+
 def masking_scheme(cfg: PretrainConfig) -> str:
-    """How targets are chosen: tokens or whole words (eojeol), masks fixed or fresh each epoch."""
+    """How targets are chosen: tokens or whole words (eojeol), the rate, masks fixed or fresh each epoch."""
     unit = "whole-word (every piece of a chosen eojeol)" if cfg.whole_word_masking else "token"
-    return f"{unit}, {cfg.mlm_probability:.0%}, {'static' if cfg.static_masking else 'dynamic'}"
+    return f"{unit}, {masking_rate(cfg)}, {'static' if cfg.static_masking else 'dynamic'}"
 
 
 STEPS_OR_OFF = Rule(lambda v: v == -1 or v >= 1, "-1 (off) or at least 1")
@@ -140,7 +152,8 @@ def number_rules(cfg: PretrainConfig) -> list[tuple[str, object, Rule]]:
         ("--eval-steps", cfg.eval_steps, at_least(1)),
         ("--save-steps", cfg.save_steps, at_least(1)),
         ("--logging-steps", cfg.logging_steps, at_least(1)),
-        ("mlm_probability", cfg.mlm_probability, FRACTION),
+        ("--mlm-probability", cfg.mlm_probability, FRACTION),
+        ("--mlm-probability-start", cfg.mlm_probability_start, FRACTION),
         ("--decay", cfg.decay, between(0, 1, low_open=True)),
         ("--dropout", cfg.dropout, between(0, 1, high_open=True)),
         ("--max-eval-pairs", cfg.max_eval_pairs, at_least(1)),

@@ -137,6 +137,7 @@ def train(cfg: PretrainConfig, inputs: RunInputs, args, data: TrainingData, mode
         profile_steps=cfg.profile_steps,
         metrics_path=inputs.metrics_path,
         decay_fraction=cfg.decay,
+        mask_rate_schedule=cfg.mlm_probability_start is not None,
         eval_collator=data.collator,
     )
     last = args.max_steps if inputs.resume_step is None else last_step(trainer, args)

@@ -47,7 +47,7 @@ def apply_masking_rule(
 ):
     """-> (masked_input_ids, labels) for a [rows, length] batch given its random draws (uniform
     ``scores`` and ``action`` in [0, 1), ``random_ids`` in the vocabulary); ``special`` is True
-    for [CLS]/[SEP]/[PAD], which are never selected."""
+    for [CLS]/[SEP]/[PAD], which are never selected. ``mlm_probability`` is one rate or one per row."""
     candidates = ~special
     n_candidates = candidates.sum(axis=1)
     # Exact count per row: round(p * n) (half to even, as torch.round), at least one when the row
@@ -77,7 +77,8 @@ def apply_whole_word_rule(
 
     ``word_starts`` is True where a token begins a word (a candidate right after a special token
     always does). A word's ``scores``, ``action`` and ``boundary`` draws are those at its first
-    token; ``random_ids`` are drawn per token. Each row gets at least one word when it has any."""
+    token; ``random_ids`` are drawn per token. Each row gets at least one word when it has any.
+    ``mlm_probability`` is one rate or one per row."""
     rows, length = input_ids.shape
     candidates = (~special).ravel()
     after_special = np.ones_like(special)
@@ -93,7 +94,7 @@ def apply_whole_word_rule(
     covered = np.cumsum(length_sorted)
     row_base = np.concatenate(([0], covered))[np.searchsorted(row_sorted, np.arange(rows))]
     before = covered - length_sorted - row_base[row_sorted]
-    target = mlm_probability * candidates.reshape(rows, length).sum(axis=1)[row_sorted]
+    target = (mlm_probability * candidates.reshape(rows, length).sum(axis=1))[row_sorted]
     crossing = boundary.ravel()[start_at[order]] * length_sorted < target - before
     take = (before < target) & ((before + length_sorted <= target) | crossing) | (before == 0)
     chosen = np.zeros(len(start_at), dtype=bool)
@@ -274,11 +275,12 @@ def mask_batch(
     *,
     mask_token_id: int,
     vocab_size: int,
-    mlm_probability: float = 0.15,
+    mlm_probability: float | np.ndarray = 0.15,
     word_starts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The masking rule over a padded [rows, length] batch, each row's draws from its key
     (:func:`mask_keys`) and positions alone: padding a row longer does not change its masks.
+    ``mlm_probability``: one rate, or one per row (a rate that changes over the run).
     With ``word_starts`` ([rows, length] bool, e.g. ``word_start_table(tokenizer)[input_ids]``)
     whole words are masked (:func:`apply_whole_word_rule`)."""
     length = input_ids.shape[1]

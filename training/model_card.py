@@ -7,12 +7,13 @@ from pathlib import Path
 
 from kmb import __version__
 from kmb.storage import write_text_atomic
+from kmb.training.config import masking_rate
 
 # The options the card's hyperparameter table lists, in order.
 CARD_OPTIONS = (
     "recipe objective whole_word_masking epochs max_steps batch_size grad_accum lr warmup lr_schedule decay "
     "weight_decay max_length "
-    "seed static_masking mlm_probability init dropout"
+    "seed static_masking mlm_probability mlm_probability_start init dropout"
 ).split()
 
 
@@ -128,7 +129,7 @@ def _data_lines(manifest: dict, config, nsp: bool) -> list[str]:
     """The data section: the pair table and how pairs were made (MLM + NSP), or the segment table."""
     splits = manifest["splits"]
     masking = (
-        f"MLM: {config.mlm_probability:.0%} of non-special "
+        f"MLM: {masking_rate(config)} of non-special "
         f"{'tokens, whole eojeol at a time' if config.whole_word_masking else 'tokens'}, 80% [MASK] / "
         f"10% random / 10% unchanged, "
         f"{'fixed masks (static)' if config.static_masking else 'drawn afresh every epoch (dynamic)'}."

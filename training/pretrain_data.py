@@ -61,6 +61,7 @@ def training_data(cfg: PretrainConfig, inputs: RunInputs, args) -> TrainingData:
         vocab_size=inputs.replacement_vocab_size,
         special_ids=special_ids,
         mlm_probability=cfg.mlm_probability,
+        mlm_probability_start=cfg.mlm_probability_start,  # validation keeps mlm_probability
         word_starts=word_starts,
     )
     train_set = Dataset(shard_set.files("train"), static_masking=cfg.static_masking, **masking)

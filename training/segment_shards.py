@@ -46,7 +46,7 @@ from kmb.training.masking import (
     word_start_table,
 )
 from kmb.training.sentence_pairs import OrderedSentences, write_ordered_sentences
-from kmb.training.shards import SPLITS, PairMasking, ShardSet, fingerprint, load_current
+from kmb.training.shards import SPLITS, PairMasking, ShardSet, batch_rates, fingerprint, load_current, split_progress
 
 SEGMENT_FORMAT = 1
 
@@ -246,9 +246,10 @@ class SegmentShardDataset(torch.utils.data.Dataset):
     """Map-style dataset over memory-mapped segment shards. An item is one unmasked segment and
     the key of its masks; :meth:`collator` masks whole batches.
 
-    An index is ``(epoch, i)`` (kmb's length-grouped sampler) or a plain ``i`` (the Trainer's own
-    samplers). Masks come from (seed, epoch, i): drawn afresh every epoch, or fixed with
-    ``static_masking`` (epoch 0) or ``fixed_epoch`` (validation). ``word_starts``, a vocab-sized
+    An index is ``(epoch, i)`` (kmb's length-grouped sampler; ``(epoch, i, progress)`` with a
+    masking-rate schedule, see :meth:`kmb.training.shards.PairMasking.rate`) or a plain ``i`` (the
+    Trainer's own samplers). Masks come from (seed, epoch, i): drawn afresh every epoch, or fixed with
+    ``static_masking`` (epoch 0) or ``fixed_epoch`` (validation, always at the final rate). ``word_starts``, a vocab-sized
     boolean table (:func:`kmb.training.masking.word_start_table`), turns on whole-word masking.
     ``lengths`` (tokens per segment) feeds a length-grouped sampler.
     """
@@ -266,8 +267,10 @@ class SegmentShardDataset(torch.utils.data.Dataset):
         fixed_epoch: int | None = None,
         mlm_probability: float = 0.15,
         limit: int | None = None,
+        mlm_probability_start: float | None = None,
     ):
-        self.masking = PairMasking(seed, mask_token_id, vocab_size, tuple(sorted(set(special_ids))), mlm_probability)
+        special = tuple(sorted(set(special_ids)))
+        self.masking = PairMasking(seed, mask_token_id, vocab_size, special, mlm_probability, mlm_probability_start)
         self.word_starts = word_starts
         self.static_masking, self.fixed_epoch = static_masking, fixed_epoch
         tables = [pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all() for path in files]  # zero-copy
@@ -304,8 +307,10 @@ class SegmentShardDataset(torch.utils.data.Dataset):
         return values[offsets[row] : offsets[row + 1]]
 
     def __getitem__(self, key) -> dict:
+        key, progress = split_progress(key)
         epoch, index = mask_epoch_and_index(key, self.fixed_epoch, self.static_masking)
-        return {"input_ids": self.segment(index), "mask_epoch": epoch, "mask_index": index}
+        rate = self.masking.rate(None if self.fixed_epoch is not None else progress)  # validation: the final rate
+        return {"input_ids": self.segment(index), "mask_epoch": epoch, "mask_index": index, "mask_rate": rate}
 
     def collator(
         self, pad_token_id: int, pad_to_multiple_of: int | None = None, pad_to: int | None = None
@@ -342,18 +347,20 @@ class SegmentCollator:
             m.seed, np.array([f["mask_epoch"] for f in features]), np.array([f["mask_index"] for f in features])
         )
         whole_word = self.word_starts is not None
+        rates = batch_rates(features, m)
         masked, labels = mask_batch(
             ids,
             ~real | np.isin(ids, self._special),
             keys,
             mask_token_id=m.mask_token_id,
             vocab_size=m.vocab_size,
-            mlm_probability=m.mlm_probability,
+            mlm_probability=rates,
             word_starts=self.word_starts[ids] if whole_word else None,
         )
+        positions = masked_positions(labels, float(rates.max()), whole_word=whole_word)  # the batch's largest rate
         return {
             "input_ids": torch.from_numpy(masked),
             "attention_mask": torch.from_numpy(real.astype(np.int64)),
             "labels": torch.from_numpy(labels),
-            "masked_positions": torch.from_numpy(masked_positions(labels, m.mlm_probability, whole_word=whole_word)),
+            "masked_positions": torch.from_numpy(positions),
         }

@@ -27,7 +27,7 @@ import torch
 
 from kmb.errors import KmbError
 from kmb.storage import PAIR_SHARDS, atomic_dir
-from kmb.training.masking import mask_batch, mask_keys, masked_positions
+from kmb.training.masking import mask_batch, mask_epoch_and_index, mask_keys, masked_positions
 from kmb.training.sentence_pairs import OrderedSentences, iter_pair_chunks, write_ordered_sentences
 
 FORMAT_VERSION = 1
@@ -237,18 +237,42 @@ class PairMasking:
     mask_token_id: int
     vocab_size: int
     special_ids: tuple[int, ...]
-    mlm_probability: float = 0.15
+    mlm_probability: float = 0.15  # the rate of validation, and of training without a schedule
+    mlm_probability_start: float | None = None  # with a schedule: the rate at the first step
+
+    def rate(self, progress: float | None) -> float:
+        """The masking rate at ``progress`` of the run (0 at the first optimizer step, 1 at the last):
+        linear from ``mlm_probability_start`` to ``mlm_probability``. Without a schedule, or without a
+        progress (validation, a plain key), the constant ``mlm_probability``."""
+        if self.mlm_probability_start is None or progress is None:
+            return self.mlm_probability
+        return self.mlm_probability_start * (1.0 - progress) + self.mlm_probability * progress
+
+
+def split_progress(key) -> tuple[object, float | None]:
+    """A dataset key without the run's progress, and the progress: a sampler with a masking-rate
+    schedule yields ``(epoch, i, progress)`` (:class:`kmb.training.trainer.LengthGroupedSampler`)."""
+    if isinstance(key, tuple) and len(key) == 3:
+        return key[:2], float(key[2])
+    return key, None
+
+
+def batch_rates(features: list[dict], masking: PairMasking) -> np.ndarray:
+    """The masking rate of each item of a batch (its ``mask_rate``, else the constant rate)."""
+    return np.array([f.get("mask_rate", masking.mlm_probability) for f in features], dtype=np.float64)
 
 
 class PairShardDataset(torch.utils.data.Dataset):
     """Map-style dataset over memory-mapped shards. An item is one unmasked pair and the key of
     its masks; :class:`PairCollator` masks whole batches (``collator = dataset.collator(pad_token_id)``).
 
-    An index is ``(epoch, i)`` (from :class:`kmb.training.trainer.LengthGroupedSampler`) or a plain
-    ``i``. The pair's masks come from (seed, epoch, i): dynamic masking draws afresh every epoch;
-    with ``static_masking`` the epoch is ignored (the paper's fixed masks). ``word_starts``, a
-    vocab-sized boolean table (:func:`kmb.training.masking.word_start_table`), turns on whole-word
-    masking.
+    An index is ``(epoch, i)`` (from :class:`kmb.training.trainer.LengthGroupedSampler`), ``(epoch,
+    i, progress)`` (the same with a masking-rate schedule) or a plain ``i``. The pair's masks come
+    from (seed, epoch, i): dynamic masking draws afresh every epoch; with ``static_masking`` the
+    epoch is ignored (the paper's fixed masks). Its rate comes from the progress
+    (:meth:`PairMasking.rate`; with ``fixed_epoch``, validation, always the final rate).
+    ``word_starts``, a vocab-sized boolean table (:func:`kmb.training.masking.word_start_table`),
+    turns on whole-word masking.
     """
 
     def __init__(
@@ -264,8 +288,10 @@ class PairShardDataset(torch.utils.data.Dataset):
         mlm_probability: float = 0.15,
         limit: int | None = None,
         word_starts: np.ndarray | None = None,
+        mlm_probability_start: float | None = None,
     ):
-        self.masking = PairMasking(seed, mask_token_id, vocab_size, tuple(sorted(set(special_ids))), mlm_probability)
+        special = tuple(sorted(set(special_ids)))
+        self.masking = PairMasking(seed, mask_token_id, vocab_size, special, mlm_probability, mlm_probability_start)
         self.word_starts = word_starts
         self.static_masking = static_masking
         self.fixed_epoch = fixed_epoch
@@ -302,18 +328,16 @@ class PairShardDataset(torch.utils.data.Dataset):
         return values[offsets[row] : offsets[row + 1]], int(n_first[row]), int(labels[row])
 
     def __getitem__(self, key) -> dict:
-        epoch, index = key if isinstance(key, tuple) else (0, key)
-        if self.fixed_epoch is not None:
-            epoch = self.fixed_epoch
-        elif self.static_masking:
-            epoch = 0
-        ids, n_first, nsp_label = self.pair(int(index))
+        key, progress = split_progress(key)
+        epoch, index = mask_epoch_and_index(key, self.fixed_epoch, self.static_masking)
+        ids, n_first, nsp_label = self.pair(index)
         return {
             "input_ids": ids,
             "n_first": n_first,
             "next_sentence_label": nsp_label,
-            "mask_epoch": int(epoch),
-            "mask_index": int(index),
+            "mask_epoch": epoch,
+            "mask_index": index,
+            "mask_rate": self.masking.rate(None if self.fixed_epoch is not None else progress),
         }
 
     def collator(
@@ -366,20 +390,22 @@ class PairCollator:
             m.seed, np.array([f["mask_epoch"] for f in features]), np.array([f["mask_index"] for f in features])
         )
         whole_word = self.word_starts is not None
+        rates = batch_rates(features, m)
         masked, labels = mask_batch(
             ids,
             special,
             keys,
             mask_token_id=m.mask_token_id,
             vocab_size=m.vocab_size,
-            mlm_probability=m.mlm_probability,
+            mlm_probability=rates,
             word_starts=self.word_starts[ids] if whole_word else None,
         )
+        positions = masked_positions(labels, float(rates.max()), whole_word=whole_word)  # the batch's largest rate
         return {
             "input_ids": torch.from_numpy(masked),
             "token_type_ids": torch.from_numpy(((columns >= n_first[:, None]) & real).astype(np.int64)),
             "attention_mask": torch.from_numpy(real.astype(np.int64)),
             "labels": torch.from_numpy(labels),
-            "masked_positions": torch.from_numpy(masked_positions(labels, m.mlm_probability, whole_word=whole_word)),
+            "masked_positions": torch.from_numpy(positions),
             "next_sentence_label": torch.tensor([f["next_sentence_label"] for f in features], dtype=torch.long),
         }

@@ -9,6 +9,7 @@ validation pairs, or the two MLM numbers with MLM alone, appended to metrics.jso
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +25,22 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
     """Shuffle pairs, then sort within mega-batches of 50 global batches by length, so each batch
     holds pairs of similar length and padding shrinks. Seeded by (seed, epoch); yields
     ``(epoch, index)`` so the dataset draws that epoch's masks. Batch boundaries are defined on
-    the *global* batch, so 1 process x 32 and 2 processes x 16 see the same pairs per step."""
+    the *global* batch, so 1 process x 32 and 2 processes x 16 see the same pairs per step.
 
-    def __init__(self, lengths: np.ndarray, global_batch: int, seed: int, group: bool = True):
+    With ``total_steps`` (a masking rate that changes over the run) it yields ``(epoch, index,
+    progress)``: the progress of the optimizer step the pair is trained in, 0 at the first step and
+    1 at the last (:func:`step_progress`). It is computed here, in the main process, from the
+    pair's place in the order, so it travels with the key into the data-loader workers and is the
+    same after --resume and for any number of workers or processes."""
+
+    def __init__(
+        self, lengths: np.ndarray, global_batch: int, seed: int, group: bool = True, total_steps: int | None = None
+    ):
         self.lengths = lengths
         self.global_batch = global_batch
         self.seed = seed
         self.group = group
+        self.total_steps = total_steps
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -54,8 +64,32 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
             batches = batches[rng.permutation(n_full)]
             order = np.concatenate([batches.reshape(-1), order[n_full * self.global_batch :]])
         for start in range(0, len(order), 65_536):  # no Python list of the whole epoch
-            for index in order[start : start + 65_536].tolist():
-                yield (self.epoch, index)
+            chunk = order[start : start + 65_536].tolist()
+            if self.total_steps is None:
+                for index in chunk:
+                    yield (self.epoch, index)
+            else:
+                places = start + np.arange(len(chunk))
+                progress = step_progress(self.epoch, places, len(order), self.global_batch, self.total_steps)
+                for index, at in zip(chunk, progress.tolist()):
+                    yield (self.epoch, index, at)
+
+
+def steps_per_epoch(examples: int, global_batch: int) -> int:
+    """Optimizer steps in one pass over ``examples``, as the Trainer counts them (a short last batch is a step)."""
+    return max(-(-examples // global_batch), 1)
+
+
+def run_steps(examples: int, global_batch: int, max_steps: int, epochs: float) -> int:
+    """The optimizer steps of a run, as the Trainer counts them: --max-steps, or --epochs of steps."""
+    return max_steps if max_steps > 0 else max(math.ceil(epochs * steps_per_epoch(examples, global_batch)), 1)
+
+
+def step_progress(epoch: int, places: np.ndarray, examples: int, global_batch: int, total_steps: int) -> np.ndarray:
+    """The progress of the run (0 at the first optimizer step, 1 at the last) at which the pairs at
+    ``places`` of ``epoch``'s order are trained: their optimizer step over the last step's number."""
+    step = epoch * steps_per_epoch(examples, global_batch) + places // global_batch
+    return np.minimum(step / max(total_steps - 1, 1), 1.0)
 
 
 class EvaluateAtEpochEnd(TrainerCallback):
@@ -73,8 +107,9 @@ def wsd_kwargs(num_training_steps: int, decay_fraction: float) -> dict:
 class PretrainingTrainer(Trainer):
     """The HF Trainer with a length-grouped sampler, global loss normalisation and our evaluation.
 
-    ``seed`` and ``group_by_length`` order the pairs; ``profile_steps`` (profiled, so slower) are
-    left out of the throughput measure."""
+    ``seed`` and ``group_by_length`` order the pairs; ``mask_rate_schedule`` makes the sampler's
+    keys carry each step's progress (a masking rate that changes over the run); ``profile_steps``
+    (profiled, so slower) are left out of the throughput measure."""
 
     def __init__(
         self,
@@ -87,10 +122,12 @@ class PretrainingTrainer(Trainer):
         metrics_path: Path,
         eval_collator,
         decay_fraction: float = 0.1,
+        mask_rate_schedule: bool = False,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.kmb_decay_fraction = decay_fraction
+        self.kmb_mask_rate_schedule = mask_rate_schedule
         self.kmb_lengths = lengths
         self.kmb_global_batch = global_batch
         self.kmb_seed = seed
@@ -110,8 +147,15 @@ class PretrainingTrainer(Trainer):
         return super().create_scheduler(num_training_steps, optimizer)
 
     def _get_train_sampler(self, train_dataset=None):
+        # A masking-rate schedule needs the run's length: the keys carry each step's progress.
+        args, examples = self.args, len(self.kmb_lengths)
+        total = run_steps(examples, self.kmb_global_batch, args.max_steps, args.num_train_epochs)
         return LengthGroupedSampler(
-            self.kmb_lengths, self.kmb_global_batch, self.kmb_seed, group=self.kmb_group_by_length
+            self.kmb_lengths,
+            self.kmb_global_batch,
+            self.kmb_seed,
+            group=self.kmb_group_by_length,
+            total_steps=total if self.kmb_mask_rate_schedule else None,
         )
 
     def _get_num_items_in_batch(self, batch_samples, device):
