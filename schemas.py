@@ -138,6 +138,8 @@ PAIR_SHARDS = pa.schema(
         pa.field("sent_idx_a", pa.int32(), nullable=False),
         pa.field("doc_id_b", pa.string(), nullable=False),
         pa.field("sent_idx_b", pa.int32(), nullable=False),
+        # positions where the vocab's word-start rule is wrong next to an added token (kmb.training.word_starts)
+        pa.field("word_start_flips", pa.list_(pa.int16()), nullable=False),
     ]
 )
 
@@ -152,6 +154,8 @@ SEGMENT_SHARDS = pa.schema(
         pa.field("doc_id", pa.string(), nullable=False),
         pa.field("sent_idx", pa.int32(), nullable=False),  # the first sentence's sent_idx
         pa.field("n_sentences", pa.int32(), nullable=False),  # consecutive sentences in the segment
+        # positions where the vocab's word-start rule is wrong next to an added token (kmb.training.word_starts)
+        pa.field("word_start_flips", pa.list_(pa.int16()), nullable=False),
     ]
 )
 

@@ -24,7 +24,8 @@ chosen word is a target, and the word's one 80/10/10 draw applies to all its pie
 taken in random order until 15% of the row's tokens are covered; the word that crosses the line is
 kept with the probability that makes the covered share 15% in expectation. Word starts come from
 :func:`word_start_table`: a lookup over the vocab ("##" continuation pieces for WordPiece, "Ġ"/"▁"
-word-start markers for byte-level BPE and Unigram), so a batch needs one vectorised gather.
+word-start markers for byte-level BPE and Unigram), so a batch needs one vectorised gather; next
+to added tokens the shards' corrections apply (:mod:`kmb.training.word_starts` says what a word is).
 """
 
 from __future__ import annotations

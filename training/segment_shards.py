@@ -15,7 +15,9 @@ same whole-set atomic write (:func:`kmb.storage.atomic_dir`).
 
 Each sentence is tokenized on its own, without special tokens. For tokenizers that mark word
 starts ("Ġ" byte-level BPE, "▁" Unigram) it is given a leading space, so its first word is a word
-start inside a segment as it would be in running text (WordPiece ignores the space).
+start inside a segment as it would be in running text (WordPiece ignores the space). Where an
+added token makes the vocab's word-start rule wrong, the row's ``word_start_flips`` say where
+(:mod:`kmb.training.word_starts`).
 
 :class:`SegmentShardDataset` memory-maps the shards; its :meth:`~SegmentShardDataset.collator`
 pads and masks whole batches with :func:`kmb.training.masking.mask_batch` (token-level, or whole
@@ -47,8 +49,9 @@ from kmb.training.masking import (
 )
 from kmb.training.sentence_pairs import OrderedSentences, write_ordered_sentences
 from kmb.training.shards import SPLITS, PairMasking, ShardSet, batch_rates, fingerprint, load_current, split_progress
+from kmb.training.word_starts import WordStartFlips, apply_flips
 
-SEGMENT_FORMAT = 1
+SEGMENT_FORMAT = 2  # 2: word_start_flips
 
 
 @dataclass
@@ -73,40 +76,52 @@ class SentenceEncoder:
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
         self.prefix = "" if word_marker(tokenizer.get_vocab()) == "##" else " "
+        self.word_start_flips = WordStartFlips(tokenizer)
 
     def __call__(self, texts: list[str]) -> list[list[int]]:
+        return self.encode(texts)[0]
+
+    def encode(self, texts: list[str]) -> tuple[list[list[int]], dict[int, list[int]]]:
+        """(ids per sentence, {sentence: word-start flips}) for a batch of sentences."""
         if self.prefix:
             texts = [self.prefix + t for t in texts]
-        return self.tokenizer(
-            texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False
-        )["input_ids"]
+        if self.word_start_flips.backend is not None:  # added tokens: ids and their offsets at once
+            return self.word_start_flips.encode_sentences(texts)
+        ids = self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)[
+            "input_ids"
+        ]
+        return ids, {}
 
 
 class SegmentPacker:
     """Greedy packing of one split's sentences, fed in corpus order: :meth:`add` returns the
-    segments it finished, each ``(ids, first_row, n_sentences)`` with ids wrapped in cls/sep."""
+    segments it finished, each ``(ids, first_row, n_sentences, flips)`` with ids wrapped in
+    cls/sep and the sentences' word-start flips moved to their positions in the segment."""
 
     def __init__(self, cls_id: int, sep_id: int, max_length: int):
         self.cls_id, self.sep_id = cls_id, sep_id
         self.budget = max_length - 2
         self._ids: list[int] = []
+        self._flips: list[int] = []
         self._first = self._count = 0
 
-    def add(self, row: int, ids: list[int], ends_run: bool) -> list[tuple[list[int], int, int]]:
+    def add(self, row: int, ids: list[int], ends_run: bool, flips=()) -> list[tuple[list[int], int, int, list[int]]]:
         done = []
         if self._count and len(self._ids) + len(ids) > self.budget:
             done.append(self._flush())
         if not self._count:
             self._first = row
-        self._ids.extend(ids[: self.budget - len(self._ids)])
+        kept = self.budget - len(self._ids)
+        self._flips.extend(1 + len(self._ids) + p for p in flips if p < kept)  # 1: the cls token
+        self._ids.extend(ids[:kept])
         self._count += 1
         if ends_run:  # the document ends, or its next sentence was removed
             done.append(self._flush())
         return done
 
-    def _flush(self) -> tuple[list[int], int, int]:
-        segment = ([self.cls_id] + self._ids + [self.sep_id], self._first, self._count)
-        self._ids, self._count = [], 0
+    def _flush(self) -> tuple[list[int], int, int, list[int]]:
+        segment = ([self.cls_id] + self._ids + [self.sep_id], self._first, self._count, self._flips)
+        self._ids, self._flips, self._count = [], [], 0
         return segment
 
 
@@ -187,8 +202,12 @@ def _write_split(tmp, split, sentences, encoder, packer, schema, shard_segments,
     ends_run = ~sentences.has_next
     writer = _ShardWriter(tmp, split, schema, shard_segments)
     for start in range(0, len(sentences), chunk_sentences):
-        ids = encoder(text.slice(start, chunk_sentences).to_pylist())
-        done = [seg for row, row_ids in enumerate(ids, start) for seg in packer.add(row, row_ids, bool(ends_run[row]))]
+        ids, flips = encoder.encode(text.slice(start, chunk_sentences).to_pylist())
+        done = [
+            seg
+            for k, row_ids in enumerate(ids)
+            for seg in packer.add(start + k, row_ids, bool(ends_run[start + k]), flips.get(k, ()))
+        ]
         if not done:
             continue
         first_rows = pa.array([seg[1] for seg in done], pa.int64())
@@ -201,6 +220,7 @@ def _write_split(tmp, split, sentences, encoder, packer, schema, shard_segments,
                     doc_id.take(first_rows).combine_chunks(),
                     sent_idx.take(first_rows).combine_chunks(),
                     pa.array([seg[2] for seg in done], pa.int32()),
+                    pa.array([seg[3] for seg in done], pa.list_(pa.int16())),
                 ],
                 schema=schema,
             )
@@ -276,6 +296,8 @@ class SegmentShardDataset(torch.utils.data.Dataset):
         tables = [pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all() for path in files]  # zero-copy
         chunks = [chunk for table in tables for chunk in table.column("input_ids").chunks]
         self._batches = [(c.offsets.to_numpy(), c.values.to_numpy()) for c in chunks]  # views into the maps
+        flips = [chunk for table in tables for chunk in table.column("word_start_flips").chunks]
+        self._flips = [(c.offsets.to_numpy(), c.values.to_numpy()) for c in flips]
         self._starts = np.cumsum([0] + [len(c) for c in chunks], dtype=np.int64)
         lengths = [table.column("length").to_numpy() for table in tables]
         total = int(self._starts[-1])
@@ -306,11 +328,21 @@ class SegmentShardDataset(torch.utils.data.Dataset):
         row = index - int(self._starts[b])
         return values[offsets[row] : offsets[row + 1]]
 
+    def word_start_flips(self, index: int) -> np.ndarray:
+        """The positions of segment ``index`` where the vocab's word-start rule is flipped."""
+        b = int(np.searchsorted(self._starts, index, side="right") - 1)
+        offsets, values = self._flips[b]
+        row = index - int(self._starts[b])
+        return values[offsets[row] : offsets[row + 1]]
+
     def __getitem__(self, key) -> dict:
         key, progress = split_progress(key)
         epoch, index = mask_epoch_and_index(key, self.fixed_epoch, self.static_masking)
         rate = self.masking.rate(None if self.fixed_epoch is not None else progress)  # validation: the final rate
-        return {"input_ids": self.segment(index), "mask_epoch": epoch, "mask_index": index, "mask_rate": rate}
+        item = {"input_ids": self.segment(index), "mask_epoch": epoch, "mask_index": index, "mask_rate": rate}
+        if self.word_starts is not None:
+            item["word_start_flips"] = self.word_start_flips(index)
+        return item
 
     def collator(
         self, pad_token_id: int, pad_to_multiple_of: int | None = None, pad_to: int | None = None
@@ -355,7 +387,9 @@ class SegmentCollator:
             mask_token_id=m.mask_token_id,
             vocab_size=m.vocab_size,
             mlm_probability=rates,
-            word_starts=self.word_starts[ids] if whole_word else None,
+            word_starts=apply_flips(self.word_starts[ids], [f.get("word_start_flips", ()) for f in features])
+            if whole_word
+            else None,
         )
         positions = masked_positions(labels, float(rates.max()), whole_word=whole_word)  # the batch's largest rate
         return {

@@ -29,8 +29,9 @@ from kmb.errors import KmbError
 from kmb.storage import PAIR_SHARDS, atomic_dir
 from kmb.training.masking import mask_batch, mask_epoch_and_index, mask_keys, masked_positions
 from kmb.training.sentence_pairs import OrderedSentences, iter_pair_chunks, write_ordered_sentences
+from kmb.training.word_starts import WordStartFlips, apply_flips
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: word_start_flips
 SPLITS = ("train", "valid")
 # Validation masks come from their own seed stream, fixed across evaluations.
 VALID_MASK_EPOCH = 1_000_003
@@ -94,6 +95,7 @@ class PairEncoder:
         self.max_length = max_length
         self.sep_id = tokenizer.sep_token_id
         self.backend = None
+        self._encodings = None  # the last batch's, for its word-start flips
         if type(tokenizer).__name__ in self.PLAIN and hasattr(tokenizer, "backend_tokenizer"):
             from tokenizers import Tokenizer
 
@@ -101,10 +103,19 @@ class PairEncoder:
             backend.no_padding()
             backend.enable_truncation(max_length, strategy="longest_first")
             self.backend = backend
+        self.word_start_flips = WordStartFlips(tokenizer)
+
+    def flips(self, texts_a: list[str], texts_b: list[str], ids: list[list[int]]) -> list[list[int]]:
+        """Each pair's word-start flips (:mod:`kmb.training.word_starts`) of the last batch encoded,
+        mostly empty."""
+        found = self.word_start_flips.for_pairs(texts_a, texts_b, ids, self.max_length, self._encodings)
+        return [found.get(row, []) for row in range(len(ids))]
 
     def __call__(self, texts_a: list[str], texts_b: list[str]) -> tuple[list[list[int]], np.ndarray]:
+        self._encodings = None
         if self.backend is not None:
-            ids = [e.ids for e in self.backend.encode_batch(list(zip(texts_a, texts_b)))]
+            self._encodings = self.backend.encode_batch(list(zip(texts_a, texts_b)))
+            ids = [e.ids for e in self._encodings]
         else:
             ids = self.tokenizer(
                 texts_a,
@@ -192,6 +203,7 @@ def _write_split(tmp, split, sentences, encoder, schema, seed, shard_pairs, chun
     in_file = 0
     for chunk in iter_pair_chunks(sentences, seed, chunk_pairs):
         ids, n_first = encoder(chunk.texts_a, chunk.texts_b)
+        flips = encoder.flips(chunk.texts_a, chunk.texts_b, ids)
         lengths = np.fromiter((len(r) for r in ids), dtype=np.int16, count=len(ids))
         batch = pa.record_batch(
             [
@@ -203,6 +215,7 @@ def _write_split(tmp, split, sentences, encoder, schema, seed, shard_pairs, chun
                 chunk.sent_idx_a,
                 chunk.doc_id_b,
                 chunk.sent_idx_b,
+                pa.array(flips, pa.list_(pa.int16())),
             ],
             schema=schema,
         )
@@ -295,19 +308,21 @@ class PairShardDataset(torch.utils.data.Dataset):
         self.word_starts = word_starts
         self.static_masking = static_masking
         self.fixed_epoch = fixed_epoch
-        self._batches = []  # (offsets, values, n_first, nsp_labels) numpy views into the mmap
+        self._batches = []  # (offsets, values, n_first, nsp_labels, flip offsets, flips) numpy views into the mmap
         starts, lengths = [0], []
         for path in files:
             reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
             for i in range(reader.num_record_batches):
                 batch = reader.get_batch(i)
-                ids = batch.column("input_ids")
+                ids, flips = batch.column("input_ids"), batch.column("word_start_flips")
                 self._batches.append(
                     (
                         ids.offsets.to_numpy(),
                         ids.values.to_numpy(),
                         batch.column("n_first").to_numpy(),
                         batch.column("next_sentence_label").to_numpy(),
+                        flips.offsets.to_numpy(),
+                        flips.values.to_numpy(),
                     )
                 )
                 lengths.append(batch.column("length").to_numpy())
@@ -323,15 +338,22 @@ class PairShardDataset(torch.utils.data.Dataset):
     def pair(self, index: int) -> tuple[np.ndarray, int, int]:
         """(ids, n_first, nsp_label) of pair ``index``, unmasked."""
         b = int(np.searchsorted(self._starts, index, side="right") - 1)
-        offsets, values, n_first, labels = self._batches[b]
+        offsets, values, n_first, labels = self._batches[b][:4]
         row = index - int(self._starts[b])
         return values[offsets[row] : offsets[row + 1]], int(n_first[row]), int(labels[row])
+
+    def word_start_flips(self, index: int) -> np.ndarray:
+        """The positions of pair ``index`` where the vocab's word-start rule is flipped."""
+        b = int(np.searchsorted(self._starts, index, side="right") - 1)
+        offsets, values = self._batches[b][4:]
+        row = index - int(self._starts[b])
+        return values[offsets[row] : offsets[row + 1]]
 
     def __getitem__(self, key) -> dict:
         key, progress = split_progress(key)
         epoch, index = mask_epoch_and_index(key, self.fixed_epoch, self.static_masking)
         ids, n_first, nsp_label = self.pair(index)
-        return {
+        item = {
             "input_ids": ids,
             "n_first": n_first,
             "next_sentence_label": nsp_label,
@@ -339,6 +361,9 @@ class PairShardDataset(torch.utils.data.Dataset):
             "mask_index": index,
             "mask_rate": self.masking.rate(None if self.fixed_epoch is not None else progress),
         }
+        if self.word_starts is not None:
+            item["word_start_flips"] = self.word_start_flips(int(index))
+        return item
 
     def collator(
         self, pad_token_id: int, pad_to_multiple_of: int | None = None, pad_to: int | None = None
@@ -398,7 +423,9 @@ class PairCollator:
             mask_token_id=m.mask_token_id,
             vocab_size=m.vocab_size,
             mlm_probability=rates,
-            word_starts=self.word_starts[ids] if whole_word else None,
+            word_starts=apply_flips(self.word_starts[ids], [f.get("word_start_flips", ()) for f in features])
+            if whole_word
+            else None,
         )
         positions = masked_positions(labels, float(rates.max()), whole_word=whole_word)  # the batch's largest rate
         return {

@@ -36,6 +36,7 @@ from kmb.storage import parquet_footer
 from kmb.vocab.bidirectional import basic_words, read_vocab_file
 from kmb.vocab.tokenizers import BIDIRECTIONAL as BIDIRECTIONAL_WP
 from kmb.vocab.tokenizers import FORWARD as FORWARD_WP
+from kmb.vocab.tokenizers import prepend_marker_at_text_start_only
 
 REPORT_FILE = "build_report.json"
 WORDPIECE = "wordpiece"
@@ -445,6 +446,7 @@ def _build_added_tokens(
         + [AddedToken(p, normalized=False) for p in new_placeholders]
     )
     accepted = accepted + new_placeholders
+    prepend_marker_at_text_start_only(extended)
     if added != len(accepted) or len(extended) != len(base) + len(accepted):
         raise KmbError(f"the tokenizers library added {added} of {len(accepted)} terms", path=base_dir)
     steps.update({"added tokens": added, "base tokens": len(base), "vocab size": len(extended)})

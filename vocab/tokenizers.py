@@ -56,6 +56,34 @@ def keep_placeholders_whole(tok, tokens) -> None:
             raise KmbError(f"the placeholders {' '.join(present)} changed the vocab size")
 
 
+def prepend_marker_at_text_start_only(tok) -> bool:
+    """Give a Metaspace ("▁") pre-tokenizer ``prepend_scheme="first"``; True when one changed.
+
+    The tokenizers library cuts the text at added tokens before pre-tokenizing, and with
+    ``"always"`` Metaspace gives every piece after an added token its own "▁": "고혈압으로" with
+    고혈압 added came out as 고혈압 ▁ 으로, a word start that is not in the text. With ``"first"``
+    only the piece at the start of the text gets one (as transformers' non-legacy Llama and T5
+    tokenizers do); everywhere else "▁" comes from the spaces, as before."""
+    from tokenizers import pre_tokenizers
+
+    pre = getattr(getattr(tok, "backend_tokenizer", None), "pre_tokenizer", None)
+    changed = False
+    for part in _sequence_parts(pre) if isinstance(pre, pre_tokenizers.Sequence) else [pre]:
+        if isinstance(part, pre_tokenizers.Metaspace) and part.prepend_scheme == "always":
+            part.prepend_scheme = "first"
+            changed = True
+    return changed
+
+
+def _sequence_parts(sequence) -> list:
+    parts = []  # a tokenizers Sequence has no len(); it indexes until IndexError
+    while True:
+        try:
+            parts.append(sequence[len(parts)])
+        except IndexError:
+            return parts
+
+
 def bidirectional_tokenizer(vocab_file: str | Path, **kwargs):
     """KR-BERT's bidirectional WordPiece over a vocab.txt, as a transformers tokenizer."""
     from kmb.vocab.bidirectional_tokenizer import BidirectionalBertTokenizer

@@ -312,6 +312,11 @@ def test_a_bpe_or_unigram_base_gets_the_terms_as_added_tokens(workspace, kind, p
     after, before = report["coverage"]["after"], report["coverage"]["before"]
     assert after["mean pieces per term"] < before["mean pieces per term"]
     assert json.loads((out / "build_report.json").read_text())["steps"] == steps
+    pre_tokenizer = json.loads((out / "tokenizer.json").read_text())["pre_tokenizer"]
+    if kind == "unigram":  # no "▁" of its own after an added term: 질환으로 is 질환 으로, not 질환 ▁ 으로
+        assert pre_tokenizer["prepend_scheme"] == "first"
+        pieces = AutoTokenizer.from_pretrained(str(out)).tokenize(f"{added[0]}으로")
+        assert pieces[0] == added[0] and not any(t.startswith("▁") for t in pieces[1:]), pieces
     # plain AutoTokenizer, without kmb: the terms are whole tokens after the base ids, also before a particle
     script = f"""
 import sys
