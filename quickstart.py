@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kmb.errors import KmbError
-from kmb.storage import atomic_dir
+from kmb.storage import atomic_dir, write_text_atomic
 from kmb.workspace import Workspace
 
 PACKAGE = Path(__file__).resolve().parent
@@ -61,7 +61,7 @@ def run_quickstart(
     if seed < 0:
         raise KmbError(f"--seed must be 0 or more, not {seed}")
     ws = Workspace.open(_fresh_workspace(Path(workspace)))
-    (ws.root / MARKER).write_text("made by kmb quickstart; a later quickstart may delete this workspace\n")
+    write_text_atomic(ws.root / MARKER, "made by kmb quickstart; a later quickstart may delete this workspace\n")
     run = QuickstartRun(ws, echo)
     started = time.perf_counter()
     collect(run)

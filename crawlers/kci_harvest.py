@@ -59,7 +59,8 @@ def harvest(ws: Workspace, options: HarvestOptions) -> KciCrawlReport:
     # Scrapy's own log stays silent: what went wrong ends in one line (KmbError) and the summary
     # counts fallbacks, token restarts and skips. KMB_LOG_LEVEL=INFO to debug.
     overrides = {"LOG_LEVEL": os.environ.get("KMB_LOG_LEVEL", "CRITICAL")}
-    stats = run_spider(KciOaiSpider, overrides, options=replace(options, workspace=ws.root))
+    # The pipeline takes this workspace, opened once for the whole crawl (crawlers/session.py).
+    stats = run_spider(KciOaiSpider, overrides, options=replace(options, workspace=ws))
     kci = source_stats(stats, "kci")
     if kci.get("error"):
         raise KmbError(f"{kci['error']} ({kci.get('stored', 0)} documents stored before it)")

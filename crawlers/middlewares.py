@@ -9,19 +9,22 @@
   ``Disallow: /`` one list page got through in our tests. This subclass falls back to the parsed
   rules when they exist.
 
-This module is the one place kmb reads robots.txt: the middleware for every request, and
-:func:`fetch_robots` for the NAVER crawl's check before it starts.
+This module is the one place kmb reads robots.txt and decides what it means: the middleware for
+every request (and the ``--ignore-robots`` warning when ``ROBOTSTXT_OBEY`` is off),
+:func:`robots_allow` for the NAVER crawl's check before it starts, :func:`forbidden_by_robots` for a
+spider that counts the requests the middleware refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
@@ -83,7 +86,32 @@ def fetch_robots(base_url: str, user_agent: str, timeout: float = 20.0) -> str:
     return robots_rules(status, body).decode("utf-8", errors="replace")
 
 
+def robots_allow(base_url: str, urls: list[str], user_agent: str) -> bool:
+    """Does the site's robots.txt (:func:`fetch_robots`) let ``user_agent`` fetch any of ``urls``?"""
+    from protego import Protego
+
+    rules = Protego.parse(fetch_robots(base_url, user_agent))
+    return any(rules.can_fetch(url, user_agent) for url in urls)
+
+
+def forbidden_by_robots(failure) -> bool:
+    """Is this a request the robots.txt middleware refused (Scrapy's ``IgnoreRequest``)?"""
+    return bool(failure.check(IgnoreRequest)) and "robots" in str(failure.value).lower()
+
+
+IGNORE_ROBOTS_WARNING = (
+    "kmb: warning: --ignore-robots: robots.txt is NOT obeyed. NAVER forbids automated collection "
+    "without permission; go on only if you hold it in writing."
+)
+
+
 class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
+    def __init__(self, crawler):
+        if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
+            print(IGNORE_ROBOTS_WARNING, file=sys.stderr)
+            raise NotConfigured
+        super().__init__(crawler)
+
     async def robot_parser(self, request):
         parser = await super().robot_parser(request)
         if parser is None:

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kmb.crawlers.middlewares import fetch_robots
+from kmb.crawlers.middlewares import robots_allow
 from kmb.crawlers.naver_lists import SOURCE, new_list_url, old_list_url
 from kmb.crawlers.options import NaverCrawlOptions, checked_naver_options, parse_day
 from kmb.crawlers.run import run_spider
@@ -78,7 +78,8 @@ def crawl_naver_health(options: NaverCrawlOptions) -> NaverCrawlReport:
         state = ws.crawl_state(SOURCE)
         jobdir = prepare_jobdir(state, options.resume)
         overrides = {"JOBDIR": str(jobdir), "LOG_LEVEL": options.log_level}
-        stats = run_spider(NaverHealthSpider, overrides, options=replace(options, workspace=ws.root))
+        # The pipeline takes this workspace, opened once for the whole crawl (crawlers/session.py).
+        stats = run_spider(NaverHealthSpider, overrides, options=replace(options, workspace=ws))
         (state / CLEAN_EXIT_FILE).touch()  # finished, or stopped with Ctrl-C: the queue is whole
     report = naver_report(stats, ws)
     check_outcome(stats, options, report, ws)
@@ -87,18 +88,15 @@ def crawl_naver_health(options: NaverCrawlOptions) -> NaverCrawlReport:
 
 def check_robots(options: NaverCrawlOptions) -> None:
     """Decide before starting Scrapy: a site whose robots.txt forbids the list pages gets no other request."""
-    robots_txt = fetch_robots(options.base_url, USER_AGENT)  # unreachable site: one line, at once
-    if options.ignore_robots:
-        return
-    from protego import Protego
-
-    rules = Protego.parse(robots_txt)
     start = parse_day(options.start)
     probes = [
         old_list_url(options.base_url, start, 1, "103", "241"),
         new_list_url(options.base_url, start, "103", "241"),
     ]
-    if not any(rules.can_fetch(url, USER_AGENT) for url in probes):
+    allowed = robots_allow(options.base_url, probes, USER_AGENT)  # unreachable site: one line, at once
+    if options.ignore_robots:
+        return
+    if not allowed:
         raise KmbError(
             f"robots.txt of {options.base_url} forbids crawling it, so nothing was fetched. {LIVE_ROBOTS_HELP}"
         )

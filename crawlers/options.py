@@ -12,10 +12,14 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kmb.crawlers.kci_oai import JournalSelection, read_journal_file
 from kmb.crawlers.naver_lists import NAVER_NEWS
 from kmb.errors import KmbError
+
+if TYPE_CHECKING:
+    from kmb.workspace import Workspace
 
 KCI_ENDPOINT = "https://open.kci.go.kr/oai/request"
 LIST_PAGES = ("auto", "old", "new")
@@ -78,7 +82,7 @@ class NaverCrawlOptions:
 
     start: str = "2010-01-01"  # the paper's range
     end: str = "2020-12-31"
-    workspace: str | Path | None = None
+    workspace: str | Path | Workspace | None = None  # kmb crawl passes the workspace it opened and locked
     base_url: str = NAVER_NEWS
     list_pages: str = "auto"  # auto, old, new
     resume: bool = False
@@ -156,7 +160,7 @@ class HarvestOptions:
     flush_rows: int = 500  # documents per Parquet part (a resume point after each part)
     fulltext: bool = False  # fetch the record's URL when it is open access; keep its PDF text
     fulltext_hosts: tuple[str, ...] = ()  # checked host names (lower case), see fulltext_url_allowed
-    workspace: str | Path | None = None
+    workspace: str | Path | Workspace | None = None  # kmb crawl passes the workspace it opened and locked
 
 
 # `scrapy crawl kci -a from=... -a format=... -a set=...`: the kmb option names.

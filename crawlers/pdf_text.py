@@ -27,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 from kmb.errors import KmbError
+from kmb.storage import atomic_path
 
 _PAGE_NUMBER = re.compile(
     r"^\s*(?:[-–—]\s*)?(?:p\.?\s*|page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*[-–—])?\s*$", re.I
@@ -150,9 +151,9 @@ def write_text_pdf(path: str | Path, pages: list[list[str]], header: str | None 
     from matplotlib.figure import Figure
 
     path = Path(path)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), atomic_path(path) as tmp:
         warnings.simplefilter("ignore")  # "Glyph missing from font" for every Hangul syllable
-        with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(path) as pdf:
+        with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(tmp) as pdf:
             for number, lines in enumerate(pages, start=1):
                 fig = Figure(figsize=(8.27, 11.69))
                 if header:

@@ -1,10 +1,15 @@
 """Item pipelines: where both sources' crawled items are stored (each spider selects its own
 through ``custom_settings["ITEM_PIPELINES"]``).
 
+Each pipeline is its crawl's one owner of the workspace (opened once, :mod:`kmb.crawlers.session`),
+of the doc_ids already stored and of the crawl state in ``crawl/<source>/``; its spider asks it
+(``crawl_store``) instead of reading any of them.
+
 :class:`NaverParquetPipeline`: articles into raw/naver_health, rejects beside them. Exactly
 once, even after SIGKILL. It
   * loads the doc_ids already stored (every earlier or interrupted run's parts) when it opens,
-    and never writes one of them again (the spider also skips requesting them);
+    and never writes one of them again (the spider asks it, :meth:`is_stored`, and skips
+    requesting them);
   * buffers rows and writes a new part every ``KMB_FLUSH_EVERY`` items through the atomic
     writer (a kill loses at most the buffer, never leaves a half file);
   * marks a day done in ``crawl/naver_health/done_days.txt`` only when every article listed
@@ -28,7 +33,18 @@ from datetime import datetime, timezone
 
 from kmb.crawlers.items import DayListedItem, KciDocumentItem, NaverArticleItem, PageDoneItem, RejectItem
 from kmb.crawlers.naver_lists import SOURCE as NAVER
-from kmb.crawlers.state import OPEN_DAYS_FILE, append_done_day, read_done_days, read_json, write_json, write_kci_state
+from kmb.crawlers.session import answer_store_requests, workspace_of
+from kmb.crawlers.state import (
+    DAYS_STARTED_FILE,
+    OPEN_DAYS_FILE,
+    append_done_day,
+    forget_progress,
+    kci_resume_point,
+    read_done_days,
+    read_json,
+    write_json,
+    write_kci_state,
+)
 from kmb.crawlers.stats import SourceStats
 from kmb.storage import (
     KCI_DOCUMENTS,
@@ -80,8 +96,8 @@ class RejectLog:
 
 
 class NaverParquetPipeline:
-    def __init__(self, workspace: str | None, flush_every: int, progress_interval: float, stats, resume: bool = False):
-        self.ws = Workspace.open(workspace)
+    def __init__(self, ws: Workspace, flush_every: int, progress_interval: float, stats, resume: bool = False):
+        self.ws = ws
         self.out = self.ws.raw(NAVER)
         self.rejects_dir = self.ws.rejects(NAVER)
         self.state_dir = self.ws.crawl_state(NAVER)
@@ -96,6 +112,7 @@ class NaverParquetPipeline:
         self.reject_ids: set[str] = set()
         self.open_days: dict[str, set[str]] = {}
         self.done_days: set[str] = set()
+        self.days_started: set[str] = set()  # days whose list requests are in Scrapy's queue
         self.resume = resume
         self.started = time.monotonic()
         self.last_progress = self.started
@@ -103,25 +120,49 @@ class NaverParquetPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
-        return cls(
-            s.get("KMB_WORKSPACE"),
+        pipeline = cls(
+            workspace_of(s),
             s.getint("KMB_FLUSH_EVERY", 100),
             s.getfloat("KMB_PROGRESS_INTERVAL", 10.0),
             crawler.stats,
             resume=s.getbool("KMB_RESUME", False),
         )
+        answer_store_requests(crawler, pipeline)
+        return pipeline
 
     def open_spider(self, spider=None) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
+        if not self.resume:
+            forget_progress(self.state_dir)  # a fresh crawl lists every day again; stored articles stay
         self.stored = doc_ids(self.out)
         self.stats.set("already_stored", len(self.stored))
         if self.resume:
             self.done_days = read_done_days(self.state_dir)
+            # After a clean stop, Scrapy's JOBDIR queue still holds these days' requests.
+            self.days_started = set(read_json(self.state_dir / DAYS_STARTED_FILE, []))
             # Days listed before a clean stop whose articles are still in Scrapy's queue.
             for day, ids in read_json(self.state_dir / OPEN_DAYS_FILE, {}).items():
                 if day not in self.done_days:
                     self.open_days[day] = set(ids) - self.stored
 
+    # --- what the spider asks (session.crawl_store) -------------------------------------------------
+    def is_stored(self, doc_id: str) -> bool:
+        """Is this article in a written part (an earlier run's, or this one's)?"""
+        return doc_id in self.stored
+
+    def days_to_list(self, days: list[str]) -> list[str]:
+        """The days (YYYYMMDD) not done yet: with ``--resume`` done days are skipped."""
+        return [day for day in days if day not in self.done_days]
+
+    def start_listing(self, day: str) -> bool:
+        """Record that the day's list pages are requested now; False when they already are (the
+        JOBDIR queue of a cleanly stopped run holds them)."""
+        if day in self.days_started:
+            return False
+        self.days_started.add(day)
+        return True
+
+    # --- storing ----------------------------------------------------------------------------------
     def process_item(self, item, spider=None):
         if isinstance(item, NaverArticleItem):
             self._article(item.row)
@@ -152,6 +193,7 @@ class NaverParquetPipeline:
     def close_spider(self, spider=None) -> None:
         self.flush()
         write_json(self.state_dir / OPEN_DAYS_FILE, {day: sorted(ids) for day, ids in self.open_days.items()})
+        write_json(self.state_dir / DAYS_STARTED_FILE, sorted(self.days_started))
         self._progress(final=True)
 
     def flush(self) -> None:
@@ -194,7 +236,7 @@ class KciParquetPipeline:
     """Its results go into the crawl's stats: ``kci/stored``, ``kci/already_stored``, ``kci/complete``."""
 
     def __init__(self, crawler):
-        self.ws = Workspace.open(crawler.settings.get("KMB_WORKSPACE"))
+        self.ws = workspace_of(crawler.settings)
         self.endpoint = crawler.settings.get("KMB_KCI_ENDPOINT")
         self.flush_rows = crawler.settings.getint("KMB_FLUSH_ROWS", 500)
         self.stats = SourceStats(crawler.stats, KCI)
@@ -207,7 +249,13 @@ class KciParquetPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        pipeline = cls(crawler)
+        answer_store_requests(crawler, pipeline)
+        return pipeline
+
+    def resume_point(self, endpoint: str) -> tuple[str | None, str | None]:
+        """What the spider asks with ``--resume``: (token, metadata prefix) saved after the last part."""
+        return kci_resume_point(self.ws, endpoint)
 
     def open_spider(self, spider=None) -> None:
         self.known = doc_ids(self.ws.raw(KCI))

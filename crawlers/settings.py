@@ -47,7 +47,8 @@ DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
 # NAVER articles are written as a new Parquet part every this many items (a kill loses at most these,
 # and a resumed run fetches them again).
 KMB_FLUSH_EVERY = 100
-# Workspace: the spiders set it from their workspace option (`-a workspace=DIR`, kmb's --workspace);
+# Workspace: the spiders set it from their workspace option (`-a workspace=DIR`; `kmb crawl` passes
+# the Workspace it opened); the pipeline reads it once (kmb.crawlers.session.workspace_of).
 # None means $KMB_WORKSPACE or ./kmb-workspace.
 KMB_WORKSPACE = None
 KMB_PROGRESS_INTERVAL = 10.0

@@ -1,5 +1,9 @@
 """A crawl's own progress in ``<workspace>/crawl/<source>/``: what ``--resume`` goes on from.
 
+The file formats. In a crawl, only the source's item pipeline reads and writes them (the spider asks
+the pipeline, :mod:`kmb.crawlers.session`); ``naver_crawl``/``kci_harvest`` touch them only before
+Scrapy starts (dropping a killed run's queue, refusing another endpoint's resume point).
+
 NAVER: ``done_days.txt`` (days whose listed articles are all written), and two files written
 only at a clean stop, for a resume that finds Scrapy's JOBDIR queue intact. KCI: ``state.json``
 (the next resumption token, saved only after the documents before it are on disk).
@@ -15,7 +19,7 @@ from kmb.errors import KmbError
 from kmb.storage import write_json_atomic
 
 DONE_DAYS_FILE = "done_days.txt"
-DAYS_STARTED_FILE = "days_started.json"  # days whose list requests are in the queue (spider)
+DAYS_STARTED_FILE = "days_started.json"  # days whose list requests are in the queue
 OPEN_DAYS_FILE = "open_days.json"  # listed days still waiting for some articles (pipeline)
 KCI_STATE_FILE = "state.json"
 

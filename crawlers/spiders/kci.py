@@ -43,9 +43,8 @@ from kmb.crawlers.kci_oai import (
 )
 from kmb.crawlers.options import HarvestOptions, fulltext_url_allowed, kci_options_from_args
 from kmb.crawlers.pdf_text import PdfError, pdf_text
-from kmb.crawlers.state import kci_resume_point
+from kmb.crawlers.session import crawl_store
 from kmb.crawlers.stats import SourceStats
-from kmb.workspace import Workspace
 
 SOURCE = "kci"
 MAX_RESTARTS = 3  # badResumptionToken restarts per harvest before giving up
@@ -61,7 +60,7 @@ def crawl_settings(options: HarvestOptions) -> dict:
         "KMB_FLUSH_ROWS": options.flush_rows,
     }
     if options.workspace is not None:
-        settings["KMB_WORKSPACE"] = str(options.workspace)
+        settings["KMB_WORKSPACE"] = options.workspace  # a path, or the Workspace kmb crawl opened
     return settings
 
 
@@ -96,7 +95,8 @@ class KciOaiSpider(scrapy.Spider):
 
     async def start(self):
         if self.options.resume:
-            token, prefix = kci_resume_point(Workspace.open(self.settings.get("KMB_WORKSPACE")), self.options.endpoint)
+            # The pipeline owns the resume point (crawl/kci/state.json); this spider only asks it.
+            token, prefix = crawl_store(self.crawler).resume_point(self.options.endpoint)
             if token:
                 self.resume_token, self.metadata_prefix = token, prefix or self.metadata_prefix
                 self.stats.set("resumed_from", token)

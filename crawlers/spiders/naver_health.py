@@ -19,32 +19,26 @@ Run it with ``kmb crawl naver-health`` or, from the repository root, ``scrapy cr
 from __future__ import annotations
 
 import hashlib
-import sys
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import CloseSpider
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from kmb.crawlers import naver_lists as lists
 from kmb.crawlers import naver_pages as pages
 from kmb.crawlers.items import DayListedItem, NaverArticleItem, RejectItem
+from kmb.crawlers.middlewares import forbidden_by_robots
 from kmb.crawlers.options import NaverCrawlOptions, naver_options_from_args, parse_day
-from kmb.crawlers.state import DAYS_STARTED_FILE, forget_progress, read_done_days, read_json, write_json
+from kmb.crawlers.session import crawl_store
 from kmb.crawlers.stats import SourceStats
-from kmb.storage import doc_ids
-from kmb.workspace import Workspace
 
 ROBOTS_CLOSE_REASON = "robots_forbidden"
 UNREACHABLE_CLOSE_REASON = "site_unreachable"
 # Stop when this many list pages in a row failed (after retries) before any article was parsed:
 # the site is down or unreachable, and thousands of days would each wait out their retries.
 UNREACHABLE_AFTER = 3
-IGNORE_ROBOTS_WARNING = (
-    "kmb: warning: --ignore-robots: robots.txt is NOT obeyed. NAVER forbids automated collection "
-    "without permission; go on only if you hold it in writing."
-)
 
 
 def crawl_settings(options: NaverCrawlOptions) -> dict:
@@ -56,7 +50,7 @@ def crawl_settings(options: NaverCrawlOptions) -> dict:
         "DOWNLOAD_DELAY": options.delay,
     }
     if options.workspace is not None:
-        settings["KMB_WORKSPACE"] = str(options.workspace)
+        settings["KMB_WORKSPACE"] = options.workspace  # a path, or the Workspace kmb crawl opened
     if options.delay < 1.0:
         # Mirrors and tests only: no throttling, no waiting between retries.
         settings.update(AUTOTHROTTLE_ENABLED=False, DOWNLOAD_DELAY_JITTER=0.0, KMB_RETRY_BACKOFF_BASE=0.0)
@@ -85,8 +79,7 @@ class NaverHealthSpider(scrapy.Spider):
         self.sid1, self.sid2 = str(sid1), str(sid2)
         self.requested: set[str] = set()  # doc_ids requested in this run
         self.day_ids: dict[str, set[str]] = {}  # doc_ids listed per day (YYYYMMDD)
-        self.known: set[str] = set()  # doc_ids already stored by earlier runs
-        self.days_started: set[str] = set()
+        self.store = None  # the pipeline: what is stored, which days are left (session.crawl_store)
         self.list_failures_in_a_row = 0
 
     @classmethod
@@ -94,8 +87,6 @@ class NaverHealthSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         # Scrapy (>= 2.11) applies settings changed here: the options decide delay, robots, workspace.
         crawler.settings.setdict(crawl_settings(spider.options), priority="spider")
-        if spider.options.ignore_robots:
-            print(IGNORE_ROBOTS_WARNING, file=sys.stderr)
         return spider
 
     @property
@@ -105,29 +96,18 @@ class NaverHealthSpider(scrapy.Spider):
 
     # --- start ----------------------------------------------------------------------------------
     async def start(self):
-        ws = Workspace.open(self.settings.get("KMB_WORKSPACE"))
-        self.state_dir = ws.crawl_state(lists.SOURCE)
-        if not self.resume:
-            forget_progress(self.state_dir)
-        self.known = doc_ids(ws.raw(lists.SOURCE))
-        done = read_done_days(self.state_dir) if self.resume else set()
-        # After a clean stop, Scrapy's JOBDIR queue still holds these days' requests: not again.
-        self.days_started = set(read_json(self.state_dir / DAYS_STARTED_FILE, [])) if self.resume else set()
+        # The pipeline owns what is stored and the resume state; this spider only asks it.
+        self.store = crawl_store(self.crawler)
         days = [self.start_day + timedelta(n) for n in range((self.end_day - self.start_day).days + 1)]
-        todo = [d for d in days if d.strftime("%Y%m%d") not in done]
+        todo = self.store.days_to_list([d.strftime("%Y%m%d") for d in days])
         self.stats.set("days_total", len(days))
         self.stats.set("days_done", len(days) - len(todo))
         self.stats.set("days_skipped_done", len(days) - len(todo))
         for day in todo:
-            if day.strftime("%Y%m%d") in self.days_started:
-                continue
-            self.days_started.add(day.strftime("%Y%m%d"))
-            first = "new" if self.list_pages == "new" else "old"
-            yield self._list_request(day.strftime("%Y%m%d"), first, page=1, fallback=self.list_pages == "auto")
-
-    def closed(self, reason: str) -> None:
-        if hasattr(self, "state_dir"):
-            write_json(self.state_dir / DAYS_STARTED_FILE, sorted(self.days_started))
+            # False after a clean stop: Scrapy's JOBDIR queue still holds this day's requests.
+            if self.store.start_listing(day):
+                first = "new" if self.list_pages == "new" else "old"
+                yield self._list_request(day, first, page=1, fallback=self.list_pages == "auto")
 
     def _list_request(self, day: str, generation: str, page: int, fallback: bool, cursor: str = "") -> scrapy.Request:
         d = parse_day(day)
@@ -196,10 +176,12 @@ class NaverHealthSpider(scrapy.Spider):
             yield DayListedItem(day, sorted(seen))
 
     def _article_request(self, doc_id: str, ids: tuple[str, str], link: str, response, day: str):
-        if doc_id in self.known or doc_id in self.requested:
+        if doc_id in self.requested:
             self.stats.inc("duplicates_skipped")
-            if doc_id in self.known:
-                self.stats.inc("already_stored_skipped")
+            return None
+        if self.store.is_stored(doc_id):  # by an earlier run (whatever this run stored, it requested)
+            self.stats.inc("duplicates_skipped")
+            self.stats.inc("already_stored_skipped")
             return None
         if self.max_articles and len(self.requested) >= self.max_articles:
             return None
@@ -256,7 +238,7 @@ class NaverHealthSpider(scrapy.Spider):
         yield _reject(failure, "article page failed", lists.doc_id(kw["oid"], kw["aid"]))
 
     def _robots_blocked(self, failure) -> bool:
-        if not (failure.check(IgnoreRequest) and "robots" in str(failure.value).lower()):
+        if not forbidden_by_robots(failure):
             return False
         # Skipped and counted; the crawl goes on (a site that forbids the list pages is refused
         # before the crawl starts, by naver_crawl.check_robots).
