@@ -75,9 +75,12 @@ def append_metrics(path: Path, record: dict) -> None:
 
 
 def read_metrics(path: Path) -> list[dict]:
+    """The records of ``metrics.jsonl``. It is an append-only log (one fsynced line per record), so a
+    kill can leave only its last line torn: a last line without its newline is dropped, not read."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return [json.loads(line) for line in lines[:-1] if line.strip()]  # lines[-1]: "" or a torn record
 
 
 def truncate_metrics(path: Path, after_step: int) -> None:

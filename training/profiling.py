@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
+from kmb.storage import atomic_path, write_text_atomic
 from kmb.training.throughput import ThroughputMeter
 
 logger = logging.getLogger(__name__)
@@ -88,8 +89,9 @@ class StepProfiler(TrainerCallback):
         sort_by = "self_device_time_total" if on_gpu else "self_cpu_time_total"
         table = profiler.key_averages().table(sort_by=sort_by, row_limit=30)
         top = self.out_dir / f"top-ops-rank{self.rank}.txt"
-        top.write_text(f"{steps} training steps, {seconds / steps * 1000:.1f} ms each\n\n{table}\n", encoding="utf-8")
-        profiler.export_chrome_trace(str(self.out_dir / f"trace-rank{self.rank}.json"))
+        write_text_atomic(top, f"{steps} training steps, {seconds / steps * 1000:.1f} ms each\n\n{table}\n")
+        with atomic_path(self.out_dir / f"trace-rank{self.rank}.json") as tmp:
+            profiler.export_chrome_trace(str(tmp))
         if on_gpu:
             self.result["GPU busy"] = round(min(kernel_seconds(profiler) / seconds, 1.0), 3)
 
