@@ -30,7 +30,7 @@ FINETUNE = ["--grid", "5e-5:1", "--batch-size", "16", "--max-length", "32", "--d
 COMMANDS = [
     ("corpus add", ["corpus", "add", str(SAMPLES / "textbooks"), "--source", "textbook"]),
     ("terms import", ["terms", "import", str(SAMPLES / "terms" / "medical_terms.tsv"), "--source", "custom"]),
-    ("corpus build", ["corpus", "build", "--seed", "1", "--workers", "1"]),
+    ("corpus build", ["corpus", "build", "--seed", "42", "--workers", "1"]),  # 3 documents per split: NSP pairs
     ("terms count", ["terms", "count", "--workers", "1"]),
     ("vocab build", ["vocab", "build", "--base-vocab", str(BASE_VOCAB), "--min-count", "1"]),
     ("corpus export", ["corpus", "export", "--format", "txt", "--split", "all"]),
@@ -43,7 +43,7 @@ COMMANDS = [
             "--config",
             "tiny",
             "--objective",
-            "mlm",
+            "mlm+nsp",  # both heads: evaluate mlm and nsp read the model
             "--output",
             "tiny",
             "--max-steps",
@@ -59,6 +59,7 @@ COMMANDS = [
         ],
     ),
     ("evaluate mlm", ["evaluate", "mlm", "--model", "tiny", "--data", "{ws}/eval/pairs.tsv", "--repeats", "1"]),
+    ("evaluate nsp", ["evaluate", "nsp", "--model", "tiny", "--data", "{ws}/eval/pairs.tsv"]),
     (
         "vocab extend-model",
         [
@@ -71,9 +72,9 @@ COMMANDS = [
             "--out",
             "{ws}/models/tiny-extended",
         ],
-    ),  # fmt: skip
+    ),
     # Fine-tuning as small as it gets (a few items, one epoch, one setting): each case runs it five times.
-    ("evaluate ner", ["evaluate", "ner", "--model", "tiny", "--data", "{data}/ner.txt", "--folds", "2", *FINETUNE]),
+    ("evaluate ner", ["evaluate", "ner", "--model", "tiny", "--data", "{data}/ner", *FINETUNE]),
     (
         "evaluate sts",
         [
@@ -92,7 +93,7 @@ COMMANDS = [
             "--no-six-class",
             *FINETUNE,
         ],
-    ),  # fmt: skip
+    ),
     (
         "evaluate classify",
         [
@@ -108,7 +109,7 @@ COMMANDS = [
             "1",
             *FINETUNE,
         ],
-    ),  # fmt: skip
+    ),
     ("evaluate report", ["evaluate", "report"]),
     ("views", ["views"]),
     # `kmb deid` takes no workspace: its files are named inside the workspace copy.
@@ -180,7 +181,9 @@ def _write_eval_data(folder: Path) -> Path:
     folder.mkdir()
     blocks = (SAMPLES / "ner" / "medical_ner_sample.txt").read_text(encoding="utf-8").split("\n\n")
     sentences = [b.strip() for b in blocks if b.strip() and not b.startswith("-DOCSTART-")]  # each its own document
-    (folder / "ner.txt").write_text("\n\n".join(sentences[:10]) + "\n", encoding="utf-8")
+    (folder / "ner").mkdir()  # one fold given as files: one training run, not --folds of them
+    (folder / "ner" / "train1.txt").write_text("\n\n".join(sentences[:6]) + "\n", encoding="utf-8")
+    (folder / "ner" / "eval1.txt").write_text("\n\n".join(sentences[6:10]) + "\n", encoding="utf-8")
     for name, rows in (("train", 13), ("test", 7)):
         lines = (SAMPLES / "classify" / f"medical_paraphrase_{name}.tsv").read_text(encoding="utf-8").splitlines()
         (folder / f"classify_{name}.tsv").write_text("\n".join(lines[:rows]) + "\n", encoding="utf-8")
