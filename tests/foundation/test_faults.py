@@ -107,6 +107,8 @@ COMMANDS = [
             "{data}/classify_test.tsv",
             "--seeds",
             "1",
+            "--predictions-out",  # a file beside the run folder, committed before it
+            "{ws}/classify-predictions.tsv",
             *FINETUNE,
         ],
     ),
