@@ -192,8 +192,20 @@ def _write_eval_data(folder: Path) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """As tests/training does: tiny models run fastest on one thread, and a busy shared machine
+    does not make a second one spin (this suite has a minute of `make test`)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
+def prepared(tmp_path_factory, one_torch_thread):
     """Workspaces made once: prepared[i] has commands 0..i-1 run cleanly (prepared[0] is empty),
     and the folder of the evaluation files."""
     from kmb.cli import main
