@@ -160,10 +160,8 @@ def write_rows(path: str | os.PathLike, rows: Iterable[Mapping], schema: pa.Sche
 
 # --- every other file a stage writes: the same temporary-name-then-rename rule ----------------
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a hidden temporary path beside ``path`` (same suffix, so libraries that pick a format
-    by name still work); on success it is fsynced and replaces ``path``, on error it is removed."""
-    path = Path(path)
+def _fsynced_temporary(path: Path) -> Iterator[Path]:
+    """A hidden temporary beside ``path``: fsynced at a clean end, removed on error; the caller renames it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_owner_tag()}.", suffix=".tmp" + path.suffix, dir=path.parent)
     os.close(fd)
@@ -172,11 +170,55 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield Path(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a hidden temporary path beside ``path`` (same suffix, so libraries that pick a format
+    by name still work); on success it is fsynced and replaces ``path``, on error it is removed."""
+    path = Path(path)
+    with _fsynced_temporary(path) as tmp:
+        yield tmp
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+class FilesTogether:
+    """Text files that must appear only with the output they belong to (``files_together``)."""
+
+    def __init__(self):
+        self.staged: list[tuple[Path, Path]] = []  # (fsynced temporary, target)
+
+    @contextlib.contextmanager
+    def text(self, path: str | os.PathLike) -> Iterator:
+        """Like :func:`atomic_text`, but renamed into place when the ``files_together`` block ends cleanly."""
+        path = Path(path)
+        with _fsynced_temporary(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        self.staged.append((tmp, path))
+
+
+@contextlib.contextmanager
+def files_together() -> Iterator[FilesTogether]:
+    """Files written whole during the block (``group.text(path)``), renamed into place after all the
+    block commits (a run folder inside it): a failure anywhere in the block leaves none of them."""
+    group = FilesTogether()
+    try:
+        yield group
+        for tmp, path in group.staged:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in group.staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 @contextlib.contextmanager

@@ -206,7 +206,7 @@ def stats(
         Path | None, typer.Option(help="Folder for the histogram PNGs (default <workspace>/corpus/stats).")
     ] = None,
 ) -> None:
-    """Documents, sentences, words and characters per source and split; filter/dedup counts; histograms."""
+    """Documents, sentences, words and characters per source and split; filter, dedup and decontamination counts; histograms."""
     from kmb.corpus.stats import corpus_stats
     from kmb.workspace import Workspace
 
@@ -220,8 +220,26 @@ def stats(
     rows["cleaning"] = ", ".join(f"{k} {v:,}" for k, v in result["cleaning"].items() if v) or "-"
     rows["filters"] = ", ".join(f"{k} {v:,}" for k, v in result["filters"].items() if v) or "-"
     rows["duplicate sentences"] = f"{result['duplicate_sentences']:,}"
+    rows["document filters"] = _document_filter_counts(result["document_filters"])
+    rows["decontaminated"] = _decontamination_counts(result["decontamination"])
     rows["histograms"] = ", ".join(result["plots"])
     echo_summary("corpus stats", rows)
+
+
+def _document_filter_counts(counts: dict | None) -> str:
+    if counts is None:
+        return "off (--no-document-filters)"
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "0 documents dropped"
+
+
+def _decontamination_counts(decontamination: dict | None) -> str:
+    if not decontamination:
+        return "- (the last build had no --decontaminate)"
+    files = ", ".join(
+        f"{Path(p).name}: {v['items']:,} items, {v['sentences removed']:,} removed"
+        for p, v in decontamination["files"].items()
+    )
+    return f"{decontamination['sentences removed']:,} of {decontamination['sentences scanned']:,} sentences removed ({files})"
 
 
 @app.command("export")

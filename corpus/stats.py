@@ -1,8 +1,9 @@
 """`kmb corpus stats`: what the corpus holds, what each build step removed, length histograms.
 
 Counts come from DuckDB queries over ``corpus/sentences`` and ``corpus/documents`` (never a Python
-list of the corpus); the per-rule cleaning, filter and dedup counts come from ``corpus/report.json``
-(summed over the incremental runs it records). Histograms are computed as binned counts in SQL and
+list of the corpus); the per-rule cleaning, document-filter, sentence-filter and dedup counts come
+from ``corpus/report.json`` (summed over the incremental runs it records), and so does what the last
+build's ``--decontaminate`` removed. Histograms are computed as binned counts in SQL and
 drawn with matplotlib's Agg backend into PNG files.
 """
 
@@ -68,6 +69,11 @@ def corpus_stats(workspace: Workspace, plots_dir: Path | None = None) -> dict:
         "cleaning": _sum_over_runs(report, "cleaning"),
         "filters": _sum_over_runs(report, "filters"),
         "duplicate_sentences": _sum_over_runs(report, "sentence_dedup").get("duplicates_dropped", 0),
+        # documents dropped per document-filter rule, summed over the runs; None: the last build ran
+        # with --no-document-filters
+        "document_filters": _sum_over_runs(report, "document_filters") if _document_filters_on(report) else None,
+        # what the last build's --decontaminate removed from the whole corpus (None: not asked)
+        "decontamination": report.get("decontamination"),
         "plots": [],
     }
     plots_dir = Path(plots_dir) if plots_dir else corpus / "stats"
@@ -83,6 +89,10 @@ def _read_report(corpus: Path) -> dict:
     if not path.exists():
         return {}
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _document_filters_on(report: dict) -> bool:
+    return bool((report.get("settings") or {}).get("document_filters", {}).get("enabled", True))
 
 
 def _sum_over_runs(report: dict, key: str) -> dict:

@@ -79,6 +79,7 @@ def run_classify(
     config: FinetuneConfig | None = None,
     predictions_out: Path | None = None,
     progress: Callable[[str], None] = print,
+    predictions_file: Callable = atomic_text,  # how --predictions-out is opened (a files_together group's text)
     splits: ClassifySplits | None = None,
 ) -> dict:
     """Evaluate every model on the classification data; ``splits``, when given, is the data
@@ -95,7 +96,8 @@ def run_classify(
         runs += [{k: v for k, v in row.items() if k not in ("per_label", "grid")} for row in per_run]
         summary[model.name] = summarise(model, per_run, predictions)
         if predictions_out is not None:
-            write_predictions(per_model_path(predictions_out, model.name, len(models)), predictions, splits.paired)
+            path = per_model_path(predictions_out, model.name, len(models))
+            write_predictions(path, predictions, splits.paired, opener=predictions_file)
     result = {
         "task": "classify",
         "data": None if data is None else str(data),
@@ -228,9 +230,9 @@ def _cell(text: str) -> str:
     return " ".join(text.replace("\t", " ").splitlines())
 
 
-def write_predictions(path: Path, predictions: list[dict], paired: bool) -> None:
+def write_predictions(path: Path, predictions: list[dict], paired: bool, opener: Callable = atomic_text) -> None:
     columns = ["fold", "seed", "gold", "pred", "text"] + (["text_pair"] if paired else [])
-    with atomic_text(path) as handle:
+    with opener(path) as handle:
         handle.write("\t".join(columns) + "\n")
         for p in predictions:
             example: ClassifyExample = p["example"]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from kmb.evaluation.options import check_pairs_options
 from kmb.evaluation.results import ModelRef, Summary, mean_pm_std, resolve_models
+from kmb.storage import files_together
 
 if TYPE_CHECKING:
     from kmb.evaluation.options import FinetuneConfig, IntrinsicConfig
@@ -152,7 +153,7 @@ def ner_command(
     check_ner_options(folds, scheme, config)
     ws, models, out_dir = open_run(workspace, model_specs, run)
     warn_about_overlap(ws, [data], "ner", fmt)
-    with run_folder(ws, run) as tmp:
+    with files_together() as predictions, run_folder(ws, run) as tmp:  # predictions only with the run
         result = run_ner(
             models,
             data,
@@ -164,6 +165,7 @@ def ner_command(
             config=config,
             predictions_out=predictions_out,
             progress=progress,
+            predictions_file=predictions.text,
         )
     return Summary(f"ner results in {out_dir}", summary_rows(result), result)
 
@@ -189,7 +191,7 @@ def sts_command(
     check_sts_options(heads, config, max_train, max_test)
     ws, models, out_dir = open_run(workspace, model_specs, run)
     warn_about_overlap(ws, [test], "sts", fmt)
-    with run_folder(ws, run) as tmp:
+    with files_together() as predictions, run_folder(ws, run) as tmp:  # predictions only with the run
         result = run_sts(
             models,
             train,
@@ -202,6 +204,7 @@ def sts_command(
             max_train=max_train,
             max_test=max_test,
             progress=progress,
+            predictions_file=predictions.text,
         )
     return Summary(f"sts results in {out_dir}", summary_rows(result), result)
 
@@ -228,7 +231,7 @@ def classify_command(
     splits = load_splits(data, train, test, fmt, folds, config.seed)  # bad input stops here: nothing written yet
     ws, models, out_dir = open_run(workspace, model_specs, run)
     warn_about_overlap(ws, [test if test is not None else data], "classify", fmt)
-    with run_folder(ws, run) as tmp:
+    with files_together() as predictions, run_folder(ws, run) as tmp:  # predictions only with the run
         result = run_classify(
             models,
             tmp,
@@ -241,6 +244,7 @@ def classify_command(
             config=config,
             predictions_out=predictions_out,
             progress=progress,
+            predictions_file=predictions.text,
             splits=splits,
         )
     return Summary(f"classify results in {out_dir}", summary_rows(result), result)

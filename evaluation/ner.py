@@ -149,6 +149,7 @@ def run_ner(
     config: FinetuneConfig | None = None,
     predictions_out: Path | None = None,
     progress: Callable[[str], None] = print,
+    predictions_file: Callable = atomic_text,  # how --predictions-out is opened (a files_together group's text)
 ) -> dict:
     config = config or FinetuneConfig()
     check_ner_options(folds, scheme, config)
@@ -164,7 +165,9 @@ def run_ner(
         fold_rows += [{k: v for k, v in row.items() if k not in ("entity", "word_level", "grid")} for row in per_fold]
         summary[model.name] = summarise(model, per_fold, pooled["gold"], pooled["pred"], scheme)
         if predictions_out is not None:
-            write_predictions(per_model_path(predictions_out, model.name, len(models)), **pooled)
+            write_predictions(
+                per_model_path(predictions_out, model.name, len(models)), **pooled, opener=predictions_file
+            )
     result = {
         "task": "ner",
         "data": str(data),
@@ -305,8 +308,8 @@ def summarise(model: ModelRef, per_fold: list[dict], gold: list, pred: list, sch
     }
 
 
-def write_predictions(path: Path, words, gold, pred) -> None:
-    with atomic_text(path) as handle:
+def write_predictions(path: Path, words, gold, pred, opener: Callable = atomic_text) -> None:
+    with opener(path) as handle:
         for sent_words, sent_gold, sent_pred in zip(words, gold, pred):
             for w, g, p in zip(sent_words, sent_gold, sent_pred):
                 handle.write(f"{w}\t{g}\t{p}\n")

@@ -114,6 +114,7 @@ def run_sts(
     max_train: int | None = None,
     max_test: int | None = None,
     progress: Callable[[str], None] = print,
+    predictions_file: Callable = atomic_text,  # how --predictions-out is opened (a files_together group's text)
 ) -> dict:
     config = config or FinetuneConfig()
     check_sts_options(heads, config, max_train, max_test)
@@ -133,7 +134,8 @@ def run_sts(
             )
             summary[model.name][head] = scores
             if predictions_out is not None and head == heads[0]:
-                _write_predictions(per_model_path(predictions_out, model.name, len(models)), splits["test"], predicted)
+                path = per_model_path(predictions_out, model.name, len(models))
+                _write_predictions(path, splits["test"], predicted, predictions_file)
     result = {
         "task": "sts",
         "train": str(train_path),
@@ -182,8 +184,8 @@ def summary_rows(result: dict) -> dict:
     }
 
 
-def _write_predictions(path: Path, pairs: Sequence[StsPair], predicted: Sequence[float]) -> None:
-    with atomic_text(path) as handle:
+def _write_predictions(path: Path, pairs: Sequence[StsPair], predicted: Sequence[float], opener=atomic_text) -> None:
+    with opener(path) as handle:
         for pair, value in zip(pairs, predicted):
             handle.write(f"{pair.score:g}\t{value:.9g}\t{pair.sentence1}\t{pair.sentence2}\n")
 

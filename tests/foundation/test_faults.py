@@ -9,6 +9,7 @@ the same workspace as a run that never failed.
 
 from __future__ import annotations
 
+import csv
 import errno
 import hashlib
 import json
@@ -24,11 +25,12 @@ from kmb.errors import KmbError
 from kmb.faults import as_kmb_error
 from kmb.quickstart import BASE_VOCAB, SAMPLES
 
+FINETUNE = ["--grid", "5e-5:1", "--batch-size", "16", "--max-length", "32", "--device", "cpu"]
 # Each command that writes, in pipeline order; each runs on the workspace the ones before it made.
 COMMANDS = [
     ("corpus add", ["corpus", "add", str(SAMPLES / "textbooks"), "--source", "textbook"]),
     ("terms import", ["terms", "import", str(SAMPLES / "terms" / "medical_terms.tsv"), "--source", "custom"]),
-    ("corpus build", ["corpus", "build", "--seed", "1", "--workers", "1"]),
+    ("corpus build", ["corpus", "build", "--seed", "42", "--workers", "1"]),  # 3 documents per split: NSP pairs
     ("terms count", ["terms", "count", "--workers", "1"]),
     ("vocab build", ["vocab", "build", "--base-vocab", str(BASE_VOCAB), "--min-count", "1"]),
     ("corpus export", ["corpus", "export", "--format", "txt", "--split", "all"]),
@@ -41,7 +43,7 @@ COMMANDS = [
             "--config",
             "tiny",
             "--objective",
-            "mlm",
+            "mlm+nsp",  # both heads: evaluate mlm and nsp read the model
             "--output",
             "tiny",
             "--max-steps",
@@ -57,16 +59,75 @@ COMMANDS = [
         ],
     ),
     ("evaluate mlm", ["evaluate", "mlm", "--model", "tiny", "--data", "{ws}/eval/pairs.tsv", "--repeats", "1"]),
+    ("evaluate nsp", ["evaluate", "nsp", "--model", "tiny", "--data", "{ws}/eval/pairs.tsv"]),
+    (
+        "vocab extend-model",
+        [
+            "vocab",
+            "extend-model",
+            "--model",
+            "{ws}/models/tiny",
+            "--vocab",
+            "{ws}/vocab/medical",
+            "--out",
+            "{ws}/models/tiny-extended",
+        ],
+    ),
+    # Fine-tuning as small as it gets (a few items, one epoch, one setting): each case runs it five times.
+    ("evaluate ner", ["evaluate", "ner", "--model", "tiny", "--data", "{data}/ner", *FINETUNE]),
+    (
+        "evaluate sts",
+        [
+            "evaluate",
+            "sts",
+            "--model",
+            "tiny",
+            "--train",
+            str(SAMPLES / "sts" / "medical_sts_train.tsv"),
+            "--test",
+            str(SAMPLES / "sts" / "medical_sts_test.tsv"),
+            "--max-train",
+            "12",
+            "--max-test",
+            "6",
+            "--no-six-class",
+            *FINETUNE,
+        ],
+    ),
+    (
+        "evaluate classify",
+        [
+            "evaluate",
+            "classify",
+            "--model",
+            "tiny",
+            "--train",
+            "{data}/classify_train.tsv",
+            "--test",
+            "{data}/classify_test.tsv",
+            "--seeds",
+            "1",
+            "--predictions-out",  # a file beside the run folder, committed before it
+            "{ws}/classify-predictions.tsv",
+            *FINETUNE,
+        ],
+    ),
     ("evaluate report", ["evaluate", "report"]),
+    ("views", ["views"]),
+    # `kmb deid` takes no workspace: its files are named inside the workspace copy.
+    ("deid sample", ["deid", "sample", "--out", "{ws}/notes.jsonl", "--notes", "12"]),
+    ("deid run", ["deid", "run", "{ws}/notes.jsonl", "--out", "{ws}/notes-deid.csv", "--workers", "1"]),
 ]
+NO_WORKSPACE = {"vocab extend-model", "deid sample", "deid run"}  # they take paths, no workspace
 SKIP = {".locks", ".corpus-build.lock", "kmb.duckdb"}  # lock files and the views, remade by any command
 
 
-def _files(root: Path) -> dict[str, bytes]:
+def _files(root: Path, keep: set[str] = frozenset()) -> dict[str, bytes]:
+    skip = SKIP - keep
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and not (set(p.relative_to(root).parts) & SKIP)
+        if p.is_file() and not (set(p.relative_to(root).parts) & skip)
     }
 
 
@@ -77,7 +138,11 @@ def _digest(files: dict[str, bytes]) -> dict[str, str]:
 def _content(root: Path) -> dict[str, object]:
     """What a run produced, without the parts that differ between equal runs (part file names,
     import and build times): the rows of each folder's tables, and the other files' text."""
-    content: dict[str, object] = {}
+    content: dict[str, object] = {"views": _views(root)}
+
+    def stage_lines(rel: Path) -> bool:
+        return rel.suffix == ".jsonl" and len(rel.parts) > 1
+
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if not path.is_file() or set(rel.parts) & SKIP or rel.name.startswith("."):
@@ -88,35 +153,83 @@ def _content(root: Path) -> dict[str, object]:
             rows = content.setdefault(str(rel.parent), [])
             rows.extend(json.dumps(r, sort_keys=True, default=str) for r in table.select(keep).to_pylist())
             rows.sort()
-        elif path.suffix not in {".json", ".jsonl", ".md"} and path.name != "training_args.bin":
-            # reports carry timings and dates; the Trainer's pickled arguments, the workspace path
+        elif path.suffix == ".csv":  # the evaluation tables: without the seconds each fold took
+            with open(path, encoding="utf-8", newline="") as handle:
+                content[str(rel)] = [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)]
+        elif path.suffix not in {".json", ".md"} and path.name != "training_args.bin" and not stage_lines(rel):
+            # reports (and the stages' JSON lines) carry timings and dates; the Trainer's pickled
+            # arguments, the workspace path; the notes `kmb deid sample` writes are compared
             content[str(rel)] = path.read_bytes()
     return content
 
 
+def _views(root: Path) -> list[str]:
+    """The views kmb.duckdb holds (its bytes differ between equal runs)."""
+    import duckdb
+
+    if not (root / "kmb.duckdb").exists():
+        return []
+    con = duckdb.connect(str(root / "kmb.duckdb"), read_only=True)
+    try:
+        return sorted(
+            row[0] for row in con.execute("select view_name from duckdb_views() where not internal").fetchall()
+        )
+    finally:
+        con.close()
+
+
+def _write_eval_data(folder: Path) -> Path:
+    """A dozen NER sentences and a few classification pairs from the samples: the least that trains."""
+    folder.mkdir()
+    blocks = (SAMPLES / "ner" / "medical_ner_sample.txt").read_text(encoding="utf-8").split("\n\n")
+    sentences = [b.strip() for b in blocks if b.strip() and not b.startswith("-DOCSTART-")]  # each its own document
+    (folder / "ner").mkdir()  # one fold given as files: one training run, not --folds of them
+    (folder / "ner" / "train1.txt").write_text("\n\n".join(sentences[:6]) + "\n", encoding="utf-8")
+    (folder / "ner" / "eval1.txt").write_text("\n\n".join(sentences[6:10]) + "\n", encoding="utf-8")
+    for name, rows in (("train", 13), ("test", 7)):
+        lines = (SAMPLES / "classify" / f"medical_paraphrase_{name}.tsv").read_text(encoding="utf-8").splitlines()
+        (folder / f"classify_{name}.tsv").write_text("\n".join(lines[:rows]) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """As tests/training does: tiny models run fastest on one thread, and a busy shared machine
+    does not make a second one spin (this suite has a minute of `make test`)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    """Workspaces made once: prepared[i] has commands 0..i-1 run cleanly (prepared[0] is empty)."""
+def prepared(tmp_path_factory, one_torch_thread):
+    """Workspaces made once: prepared[i] has commands 0..i-1 run cleanly (prepared[0] is empty),
+    and the folder of the evaluation files."""
     from kmb.cli import main
     from kmb.workspace import Workspace
 
     root = tmp_path_factory.mktemp("faults")
+    data = _write_eval_data(root / "data")
     ws = Workspace.open(root / "ws").root
     made = [root / "before-0"]
     shutil.copytree(ws, made[-1], symlinks=True)
-    for _name, args in COMMANDS:
-        assert _run(main, ["-w", str(ws)], args) == 0
+    for name, args in COMMANDS:
+        assert _run(main, ws, data, name, args) == 0, name
         made.append(root / f"before-{len(made)}")
         shutil.copytree(ws, made[-1], symlinks=True)
-    return made
+    return made, data
 
 
-def _run(main, workspace_args, args) -> int:
+def _run(main, ws: Path, data: Path, name: str, args: list[str]) -> int:
     import sys
 
     argv = sys.argv
-    ws = workspace_args[-1]  # "{ws}" in an argument: a path inside this workspace copy
-    sys.argv = ["kmb", *(arg.replace("{ws}", ws) for arg in args), *workspace_args]
+    # "{ws}" in an argument: a path inside this workspace copy; "{data}": the evaluation files
+    args = [arg.replace("{ws}", str(ws)).replace("{data}", str(data)) for arg in args]
+    sys.argv = ["kmb", *args, *([] if name in NO_WORKSPACE else ["-w", str(ws)])]
     try:
         main()
         return 0
@@ -133,17 +246,19 @@ def test_a_failing_disk_gives_one_line_keeps_earlier_outputs_and_a_rerun_equals_
 ):
     from kmb.cli import main
 
+    made, data = prepared
     name, args = COMMANDS[index]
     ws = tmp_path / "ws"
-    shutil.copytree(prepared[index], ws, symlinks=True)  # every earlier command's outputs
-    before = _digest(_files(ws))
-    clean = _content(prepared[index + 1])  # what this command makes when nothing fails
+    shutil.copytree(made[index], ws, symlinks=True)  # every earlier command's outputs
+    views_file = {"kmb.duckdb"} if name == "views" else set()  # what `kmb views` must not have replaced
+    before = _digest(_files(ws, views_file))
+    clean = _content(made[index + 1])  # what this command makes when nothing fails
 
     def full_disk(fd):
         raise OSError(fault, os.strerror(fault))
 
     monkeypatch.setattr(os, "fsync", full_disk)
-    code = _run(main, ["-w", str(ws)], args)
+    code = _run(main, ws, data, name, args)
     out, err = capsys.readouterr()
     monkeypatch.undo()
     assert code == 1, f"{name}: exit {code}"
@@ -151,9 +266,9 @@ def test_a_failing_disk_gives_one_line_keeps_earlier_outputs_and_a_rerun_equals_
     assert lines and lines[-1].startswith("kmb: error: ") and err.count("kmb: error") == 1, err
     assert "Traceback" not in err  # progress lines may come before the error, nothing after it
     assert ("no space left" if fault == errno.ENOSPC else "read-only") in lines[-1]
-    assert _digest(_files(ws)) == before, f"{name}: the fault changed earlier outputs"
+    assert _digest(_files(ws, views_file)) == before, f"{name}: the fault changed earlier outputs"
 
-    assert _run(main, ["-w", str(ws)], args) == 0
+    assert _run(main, ws, data, name, args) == 0
     capsys.readouterr()
     assert _content(ws) == clean, f"{name}: a re-run after the fault differs from a clean run"
 
