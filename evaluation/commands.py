@@ -94,6 +94,15 @@ def make_pairs_command(
     return Summary(f"pairs written to {target}", {**counts, "total": sum(counts.values())}, {"counts": counts})
 
 
+def _intrinsic_run(runner, workspace, model_specs, run, data, config: IntrinsicConfig, progress) -> tuple[Path, dict]:
+    """Check the options, open the models, run ``runner`` (run_mlm or run_nsp) into the run folder."""
+    config.check()
+    ws, models, out_dir = open_run(workspace, model_specs, run)
+    with run_folder(ws, run) as tmp:
+        result = runner(models, data, tmp, config=config, progress=progress)
+    return out_dir, result
+
+
 def mlm_command(
     workspace: Path,
     model_specs: Sequence[str],
@@ -104,10 +113,7 @@ def mlm_command(
 ) -> Summary:
     from kmb.evaluation.intrinsic import run_mlm
 
-    config.check()
-    ws, models, out_dir = open_run(workspace, model_specs, run)
-    with run_folder(ws, run) as tmp:
-        result = run_mlm(models, data, tmp, config=config, progress=progress)
+    out_dir, result = _intrinsic_run(run_mlm, workspace, model_specs, run, data, config, progress)
     return Summary(
         f"mlm results in {out_dir}", {m: mean_pm_std(s["overall"]) for m, s in result["models"].items()}, result
     )
@@ -123,10 +129,7 @@ def nsp_command(
 ) -> Summary:
     from kmb.evaluation.intrinsic import run_nsp
 
-    config.check()
-    ws, models, out_dir = open_run(workspace, model_specs, run)
-    with run_folder(ws, run) as tmp:
-        result = run_nsp(models, data, tmp, config=config, progress=progress)
+    out_dir, result = _intrinsic_run(run_nsp, workspace, model_specs, run, data, config, progress)
     rows = {
         m: "n/a (no NSP head)" if s["accuracy"] is None else f"{s['accuracy']['overall']:.3f}"
         for m, s in result["models"].items()

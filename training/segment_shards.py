@@ -40,16 +40,21 @@ import torch
 from kmb.errors import KmbError
 from kmb.storage import SEGMENT_SHARDS, atomic_dir, write_json_atomic
 from kmb.training.masking import (
-    mask_batch,
     mask_epoch_and_index,
-    mask_keys,
-    masked_positions,
     word_marker,
     word_start_table,
 )
 from kmb.training.sentence_pairs import OrderedSentences, write_ordered_sentences
-from kmb.training.shards import SPLITS, PairMasking, ShardSet, batch_rates, fingerprint, load_current, split_progress
-from kmb.training.word_starts import WordStartFlips, apply_flips
+from kmb.training.shards import (
+    SPLITS,
+    PairMasking,
+    ShardSet,
+    fingerprint,
+    load_current,
+    masked_batch,
+    split_progress,
+)
+from kmb.training.word_starts import WordStartFlips
 
 SEGMENT_FORMAT = 2  # 2: word_start_flips
 
@@ -364,37 +369,8 @@ class SegmentCollator:
     ):
         self.pad_token_id, self.masking, self.word_starts = pad_token_id, masking, word_starts
         self.pad_to_multiple_of, self.pad_to = pad_to_multiple_of, pad_to
-        self._special = np.array(masking.special_ids, dtype=np.int64)
 
     def __call__(self, features: list[dict]) -> dict:
-        m = self.masking
-        lengths = np.array([len(f["input_ids"]) for f in features], dtype=np.int64)
-        length = max(int(lengths.max()), self.pad_to or 0)
-        if self.pad_to_multiple_of:
-            length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        real = np.arange(length)[None, :] < lengths[:, None]
-        ids = np.full((len(features), length), self.pad_token_id, dtype=np.int64)
-        ids[real] = np.concatenate([np.asarray(f["input_ids"], dtype=np.int64) for f in features])
-        keys = mask_keys(
-            m.seed, np.array([f["mask_epoch"] for f in features]), np.array([f["mask_index"] for f in features])
+        return masked_batch(
+            features, self.pad_token_id, self.masking, self.word_starts, self.pad_to_multiple_of, self.pad_to
         )
-        whole_word = self.word_starts is not None
-        rates = batch_rates(features, m)
-        masked, labels = mask_batch(
-            ids,
-            ~real | np.isin(ids, self._special),
-            keys,
-            mask_token_id=m.mask_token_id,
-            vocab_size=m.vocab_size,
-            mlm_probability=rates,
-            word_starts=apply_flips(self.word_starts[ids], [f.get("word_start_flips", ()) for f in features])
-            if whole_word
-            else None,
-        )
-        positions = masked_positions(labels, float(rates.max()), whole_word=whole_word)  # the batch's largest rate
-        return {
-            "input_ids": torch.from_numpy(masked),
-            "attention_mask": torch.from_numpy(real.astype(np.int64)),
-            "labels": torch.from_numpy(labels),
-            "masked_positions": torch.from_numpy(positions),
-        }

@@ -394,45 +394,58 @@ class PairCollator:
         self.masking = masking
         self.pad_to_multiple_of = pad_to_multiple_of
         self.pad_to = pad_to
-        self._special = np.array(masking.special_ids, dtype=np.int64)
 
     def __call__(self, features: list[dict]) -> dict:
-        m = self.masking
-        lengths = np.array([len(f["input_ids"]) for f in features], dtype=np.int64)
-        length = int(lengths.max())
-        if self.pad_to is not None:
-            length = max(length, self.pad_to)
-        if self.pad_to_multiple_of:
-            length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        n = len(features)
-        columns = np.arange(length)[None, :]
-        real = columns < lengths[:, None]
-        ids = np.full((n, length), self.pad_token_id, dtype=np.int64)
-        ids[real] = np.concatenate([np.asarray(f["input_ids"], dtype=np.int64) for f in features])
+        batch = masked_batch(
+            features, self.pad_token_id, self.masking, self.word_starts, self.pad_to_multiple_of, self.pad_to
+        )
         n_first = np.array([f["n_first"] for f in features], dtype=np.int64)
-        special = ~real | np.isin(ids, self._special)
-        keys = mask_keys(
-            m.seed, np.array([f["mask_epoch"] for f in features]), np.array([f["mask_index"] for f in features])
-        )
-        whole_word = self.word_starts is not None
-        rates = batch_rates(features, m)
-        masked, labels = mask_batch(
-            ids,
-            special,
-            keys,
-            mask_token_id=m.mask_token_id,
-            vocab_size=m.vocab_size,
-            mlm_probability=rates,
-            word_starts=apply_flips(self.word_starts[ids], [f.get("word_start_flips", ()) for f in features])
-            if whole_word
-            else None,
-        )
-        positions = masked_positions(labels, float(rates.max()), whole_word=whole_word)  # the batch's largest rate
+        columns = np.arange(batch["input_ids"].shape[1])[None, :]
+        second = (columns >= n_first[:, None]) & batch["attention_mask"].numpy().astype(bool)
         return {
-            "input_ids": torch.from_numpy(masked),
-            "token_type_ids": torch.from_numpy(((columns >= n_first[:, None]) & real).astype(np.int64)),
-            "attention_mask": torch.from_numpy(real.astype(np.int64)),
-            "labels": torch.from_numpy(labels),
-            "masked_positions": torch.from_numpy(positions),
+            "input_ids": batch["input_ids"],
+            "token_type_ids": torch.from_numpy(second.astype(np.int64)),
+            "attention_mask": batch["attention_mask"],
+            "labels": batch["labels"],
+            "masked_positions": batch["masked_positions"],
             "next_sentence_label": torch.tensor([f["next_sentence_label"] for f in features], dtype=torch.long),
         }
+
+
+def masked_batch(
+    features: list[dict], pad_token_id: int, masking: PairMasking, word_starts, pad_to_multiple_of, pad_to
+):
+    """Pad items (pairs or segments) to the longest, at least ``pad_to``, rounded up to a multiple of
+    ``pad_to_multiple_of``, and mask them (each at its own rate; whole words with ``word_starts``,
+    corrected by the items' ``word_start_flips``): input_ids, attention_mask, labels, masked_positions."""
+    m = masking
+    lengths = np.array([len(f["input_ids"]) for f in features], dtype=np.int64)
+    length = max(int(lengths.max()), pad_to or 0)
+    if pad_to_multiple_of:
+        length = -(-length // pad_to_multiple_of) * pad_to_multiple_of
+    real = np.arange(length)[None, :] < lengths[:, None]
+    ids = np.full((len(features), length), pad_token_id, dtype=np.int64)
+    ids[real] = np.concatenate([np.asarray(f["input_ids"], dtype=np.int64) for f in features])
+    keys = mask_keys(
+        m.seed, np.array([f["mask_epoch"] for f in features]), np.array([f["mask_index"] for f in features])
+    )
+    whole_word = word_starts is not None
+    rates = batch_rates(features, m)
+    masked, labels = mask_batch(
+        ids,
+        ~real | np.isin(ids, np.array(m.special_ids, dtype=np.int64)),
+        keys,
+        mask_token_id=m.mask_token_id,
+        vocab_size=m.vocab_size,
+        mlm_probability=rates,
+        word_starts=apply_flips(word_starts[ids], [f.get("word_start_flips", ()) for f in features])
+        if whole_word
+        else None,
+    )
+    positions = masked_positions(labels, float(rates.max()), whole_word=whole_word)  # the batch's largest rate
+    return {
+        "input_ids": torch.from_numpy(masked),
+        "attention_mask": torch.from_numpy(real.astype(np.int64)),
+        "labels": torch.from_numpy(labels),
+        "masked_positions": torch.from_numpy(positions),
+    }
