@@ -278,6 +278,24 @@ def _first_of(words) -> str:
     return "(?=[" + re.escape("".join(sorted({w[0] for w in words}))) + "])"
 
 
+def _led(words, not_before: str) -> str:
+    """``(?<!not_before)(?:word|...)`` written as one alternative per first character, that
+    character first and the look-behind after it (the same matches, in the same order: `words`
+    longest first)."""
+    firsts = dict.fromkeys(w[0] for w in words)
+    return (
+        "(?:"
+        + "|".join(
+            re.escape(c)
+            + f"(?<!{not_before}{re.escape(c)})(?:"
+            + "|".join(re.escape(w[1:]) for w in words if w[0] == c)
+            + ")"
+            for c in firsts
+        )
+        + ")"
+    )
+
+
 BEFORE_ROLE = re.compile(
     _FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + r"\s?(" + _ROLE_AFTER + r")(?:(?![가-힣])|(?=" + _PARTICLES + r"))"
 )
@@ -314,6 +332,14 @@ AFTER_WEAK_LABEL = re.compile(
     r"^[ \t]*(" + _WEAK_LABEL + r")[ \t]+" + _CANDIDATE + r"[ \t]*$",
     re.MULTILINE,
 )  # a header line
+# The same without the header line, for the texts that have none (most): its first alternative
+# written to start with a literal character, so that the regex engine skips to the characters a
+# label begins with (a look-ahead cannot do that; the look-behind moves after that character).
+_HEADER_LINE = re.compile(r"^[ \t]*" + _WEAK_LABEL + r"[ \t]", re.MULTILINE)
+_AFTER_WEAK_LABEL_INLINE = re.compile(
+    "(" + _led(sorted(WEAK_LABELS, key=len, reverse=True), "[가-힣]") + r")\s" + _CANDIDATE + _SET_OFF,
+    re.MULTILINE,
+)
 # Labels of a job done by a person (처리자, 면담의 ...): the name after them is a role-strength context.
 JOB_LABELS = frozenset(
     "간병인 처리자 발견자 면담의 청구인 피보험자 인계 인수 의뢰 회신 접수 수납 산모 환아 From".split()
@@ -325,11 +351,17 @@ SPELLED_NAME = re.compile(
     re.MULTILINE,
 )
 _ROLE_ANCHOR = re.compile(_ROLE_AFTER)
-_AGE_SEX_ANCHOR = re.compile(r"[MF남여]\s?/|/\s?[MF남여]|\d세|\((?:[MF남여]|남자|여자)\s?,|\d년생")
-_DEPARTMENT_ANCHOR = re.compile(r"(?:과|센터|병동|실)[ \t]?[/ \t]|/[ \t]?[가-힣]{1,8}(?:과|센터|병동|실)")
+# The anchors start with one set of characters (the look-behinds check which one), which the
+# regex engine skips to at once: "[MF남여]\s?/|/\s?[MF남여]|\d세|\((?:[MF남여]|남자|여자)\s?,|\d년생".
+_AGE_SEX_ANCHOR = re.compile(
+    r"[MF남여/(\d](?:(?<=[MF남여])\s?/|(?<=/)\s?[MF남여]|(?<=\d)세|(?<=\()(?:[MF남여]|남자|여자)\s?,|(?<=\d)년생)"
+)
+_DEPARTMENT_ANCHOR = re.compile(
+    r"과[ \t]?[/ \t]|센터[ \t]?[/ \t]|병동[ \t]?[/ \t]|실[ \t]?[/ \t]|/[ \t]?[가-힣]{1,8}(?:과|센터|병동|실)"
+)
 _SLASH_BESIDE_HANGUL = re.compile(r"[가-힣]\s?/\s?[가-힣]")
 SIGNATURE = re.compile(
-    r"(?=[-–—/])(?<!\S)[-–—/][ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:[(\[]|$))",  # "- 김민수 (CCU)", "— 김민수 [ID"
+    r"[-–—/](?<!\S[-–—/])[ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:[(\[]|$))",  # "- 김민수 (CCU)", "— 김민수 [ID"
     re.MULTILINE,
 )
 TRAILING_NAME = re.compile(r"(?<=[.다함음]\s)" + _CANDIDATE + r"\s*\Z")  # "... 구내염 없음. 함형결" at the very end
@@ -397,7 +429,8 @@ def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) ->
         _take(found, match, 1, not_names, STRONG)
     for match in finditer_near(DEPARTMENT, text, _DEPARTMENT_ANCHOR, 14, 12):
         _take(found, match, next(g for g in (1, 2, 3) if match.group(g)), not_names, ROLE)
-    for match in AFTER_WEAK_LABEL.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is a role
+    after_weak_label = AFTER_WEAK_LABEL if _HEADER_LINE.search(text) else _AFTER_WEAK_LABEL_INLINE
+    for match in after_weak_label.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is a role
         label, group = (match.group(1), 2) if match.group(2) else (match.group(3), 4)
         bracket = text[match.end(group) : match.end(group) + 2].lstrip()[:1] == "("
         _take(found, match, group, not_names, ROLE if bracket or label in JOB_LABELS else WEAK)
