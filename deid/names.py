@@ -387,6 +387,7 @@ ROLE_WORDS = (
     )
 )
 
+_DOUBLE_SURNAMES = frozenset(DOUBLE_SURNAMES)
 STRONG, ROLE, WEAK = "strong", "role", "weak"  # how much the context says "a person"
 
 
@@ -402,13 +403,11 @@ def looks_like_name(candidate: str, not_names: frozenset[str] | set[str] = froze
         return False  # "엄마가" is 엄마 and a particle, not a name
     if context != STRONG and (candidate in NOT_NAMES or candidate in not_names):
         return False
-    for surname in DOUBLE_SURNAMES:
-        if candidate.startswith(surname) and len(candidate) > 2:
-            given = candidate[2:]
-            break
+    if candidate[:2] in _DOUBLE_SURNAMES and len(candidate) > 2:
+        given = candidate[2:]
+    elif candidate[0] not in SURNAMES:
+        return False
     else:
-        if candidate[0] not in SURNAMES:
-            return False
         given = candidate[1:]
     if not 1 <= len(given) <= 2:
         return False

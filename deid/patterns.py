@@ -364,14 +364,20 @@ _ANCHORS = {
 
 def windows(text: str, anchor: re.Pattern, before: int, after: int) -> list[tuple[int, int]]:
     """Merged (start, end) windows of ``before``/``after`` characters around each ``anchor`` match."""
-    found: list[list[int]] = []
+    los: list[int] = []
+    his: list[int] = []
     for hit in anchor.finditer(text):
-        lo, hi = max(0, hit.start() - before), min(len(text), hit.end() + after)
-        if found and lo <= found[-1][1]:
-            found[-1][1] = max(found[-1][1], hi)
+        lo, hi = hit.span()
+        if his and lo - before <= his[-1]:  # unclamped bounds merge the same windows as clamped ones
+            if hi + after > his[-1]:
+                his[-1] = hi + after
         else:
-            found.append([lo, hi])
-    return [(lo, hi) for lo, hi in found]
+            los.append(lo - before)
+            his.append(hi + after)
+    if not los:
+        return []
+    size = len(text)
+    return [(lo if lo > 0 else 0, hi if hi < size else size) for lo, hi in zip(los, his)]
 
 
 def finditer_near(pattern: re.Pattern, text: str, anchor: re.Pattern, before: int, after: int, near=None):
