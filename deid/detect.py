@@ -92,8 +92,9 @@ def find_identifiers(text: str, config: DeidConfig = DeidConfig()) -> list[tuple
     spans = shaped_spans(text, types, all_dates=config.all_dates)
     if "NAME" in types:
         spans.extend(name_spans(text, config.not_names))
-    if len(spans) < 2:
-        return spans
+    spans.sort()
+    if all(a[1] <= b[0] for a, b in zip(spans, spans[1:])):
+        return spans  # no two overlap (the usual case): all are kept
     spans.sort(key=lambda s: (s[0] - s[1], _RANK[s[2]], s[0]))
     # Longest first: a span overlapping a kept one is dropped. Kept spans never overlap, so in
     # start order their ends are in order too: only the neighbours of a new span can overlap it.

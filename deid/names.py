@@ -351,11 +351,10 @@ SPELLED_NAME = re.compile(
     re.MULTILINE,
 )
 _ROLE_ANCHOR = re.compile(_ROLE_AFTER)
-# The anchors start with one set of characters (the look-behinds check which one), which the
-# regex engine skips to at once: "[MF남여]\s?/|/\s?[MF남여]|\d세|\((?:[MF남여]|남자|여자)\s?,|\d년생".
-_AGE_SEX_ANCHOR = re.compile(
-    r"[MF남여/(\d](?:(?<=[MF남여])\s?/|(?<=/)\s?[MF남여]|(?<=\d)세|(?<=\()(?:[MF남여]|남자|여자)\s?,|(?<=\d)년생)"
-)
+# Anchors written as alternatives that each start with a literal or a set of characters, so that
+# the regex engine skips the others at once (the same matches as "[MF남여]\s?/|/\s?[MF남여]|\d세|
+# \((?:[MF남여]|남자|여자)\s?,|\d년생" and "(?:과|센터|병동|실)[ \t]?[/ \t]|/[ \t]?…").
+_AGE_SEX_ANCHOR = re.compile(r"[MF남여]\s?/|/\s?[MF남여]|\((?:[MF남여]|남자|여자)\s?,|\d(?:세|년생)")
 _DEPARTMENT_ANCHOR = re.compile(
     r"과[ \t]?[/ \t]|센터[ \t]?[/ \t]|병동[ \t]?[/ \t]|실[ \t]?[/ \t]|/[ \t]?[가-힣]{1,8}(?:과|센터|병동|실)"
 )
