@@ -335,7 +335,8 @@ AFTER_WEAK_LABEL = re.compile(
 # The same without the header line, for the texts that have none (most): its first alternative
 # written to start with a literal character, so that the regex engine skips to the characters a
 # label begins with (a look-ahead cannot do that; the look-behind moves after that character).
-_HEADER_LINE = re.compile(r"^[ \t]*" + _WEAK_LABEL + r"[ \t]", re.MULTILINE)
+_HEADER_LINE = re.compile(r"[ \t]*" + _WEAK_LABEL + r"[ \t]")  # at a line start: see _has_header_line
+_HEADER_LINE_LATER = re.compile(r"\n[ \t]*" + _WEAK_LABEL + r"[ \t]")  # a literal first: a quick search
 _AFTER_WEAK_LABEL_INLINE = re.compile(
     "(" + _led(sorted(WEAK_LABELS, key=len, reverse=True), "[가-힣]") + r")\s" + _CANDIDATE + _SET_OFF,
     re.MULTILINE,
@@ -427,7 +428,7 @@ def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) ->
         _take(found, match, 1, not_names, STRONG)
     for match in finditer_near(DEPARTMENT, text, _DEPARTMENT_ANCHOR, 14, 12):
         _take(found, match, next(g for g in (1, 2, 3) if match.group(g)), not_names, ROLE)
-    after_weak_label = AFTER_WEAK_LABEL if _HEADER_LINE.search(text) else _AFTER_WEAK_LABEL_INLINE
+    after_weak_label = AFTER_WEAK_LABEL if _has_header_line(text) else _AFTER_WEAK_LABEL_INLINE
     for match in after_weak_label.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is a role
         label, group = (match.group(1), 2) if match.group(2) else (match.group(3), 4)
         bracket = text[match.end(group) : match.end(group) + 2].lstrip()[:1] == "("
@@ -471,6 +472,11 @@ def _table_row_names(found: dict, row: re.Match, not_names) -> None:
             ):
                 found[(start, start + len(candidate))] = candidate
         offset += len(cell) + 1
+
+
+def _has_header_line(text: str) -> bool:
+    """Whether a line (at the start or after a newline, where ``^`` matches) begins with a weak label."""
+    return bool(_HEADER_LINE.match(text) or _HEADER_LINE_LATER.search(text))
 
 
 def _is_hangul(char: str) -> bool:
