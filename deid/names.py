@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from kmb.deid.patterns import finditer_near
+from kmb.deid.patterns import finditer_near, literal_led
 
 DOUBLE_SURNAMES = ("남궁", "선우", "제갈", "황보", "독고", "사공", "서문", "동방", "어금", "망절", "탁지")
 SURNAMES = set(
@@ -278,24 +278,6 @@ def _first_of(words) -> str:
     return "(?=[" + re.escape("".join(sorted({w[0] for w in words}))) + "])"
 
 
-def _led(words, not_before: str) -> str:
-    """``(?<!not_before)(?:word|...)`` written as one alternative per first character, that
-    character first and the look-behind after it (the same matches, in the same order: `words`
-    longest first)."""
-    firsts = dict.fromkeys(w[0] for w in words)
-    return (
-        "(?:"
-        + "|".join(
-            re.escape(c)
-            + f"(?<!{not_before}{re.escape(c)})(?:"
-            + "|".join(re.escape(w[1:]) for w in words if w[0] == c)
-            + ")"
-            for c in firsts
-        )
-        + ")"
-    )
-
-
 BEFORE_ROLE = re.compile(
     _FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + r"\s?(" + _ROLE_AFTER + r")(?:(?![가-힣])|(?=" + _PARTICLES + r"))"
 )
@@ -338,7 +320,7 @@ AFTER_WEAK_LABEL = re.compile(
 _HEADER_LINE = re.compile(r"[ \t]*" + _WEAK_LABEL + r"[ \t]")  # at a line start: see _has_header_line
 _HEADER_LINE_LATER = re.compile(r"\n[ \t]*" + _WEAK_LABEL + r"[ \t]")  # a literal first: a quick search
 _AFTER_WEAK_LABEL_INLINE = re.compile(
-    "(" + _led(sorted(WEAK_LABELS, key=len, reverse=True), "[가-힣]") + r")\s" + _CANDIDATE + _SET_OFF,
+    "(" + literal_led(sorted(WEAK_LABELS, key=len, reverse=True), "[가-힣]") + r")\s" + _CANDIDATE + _SET_OFF,
     re.MULTILINE,
 )
 # Labels of a job done by a person (처리자, 면담의 ...): the name after them is a role-strength context.

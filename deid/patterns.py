@@ -35,12 +35,14 @@ class Branches:
     pattern finds, without trying them at every position (the alternatives with a date form are
     the slow ones, and most notes hold no "…년생" or "(여, …)")."""
 
-    def __init__(self, *branches: tuple[str, str, Callable[[str], object]]):
+    def __init__(self, *branches: tuple):  # (start characters, regex, test[, "literal-led"])
         self.branches = branches
         self.whole = self._compile(tuple(range(len(branches))))
         self._chosen: dict[tuple[int, ...], re.Pattern | None] = {(): None}
 
     def _compile(self, chosen: tuple[int, ...]) -> re.Pattern:
+        if len(chosen) == 1 and len(self.branches[chosen[0]]) > 3:  # marked: it starts with a literal itself
+            return re.compile(self.branches[chosen[0]][1])
         starts = "".join(self.branches[i][0] for i in chosen)
         return re.compile(_first(starts) + "(?:" + "|".join(self.branches[i][1] for i in chosen) + ")")
 
@@ -50,6 +52,24 @@ class Branches:
         if chosen not in self._chosen:
             self._chosen[chosen] = self._compile(chosen)
         return self._chosen[chosen]
+
+
+def literal_led(words, not_before: str) -> str:
+    """``(?<!not_before)(?:word|...)`` written as one alternative per first character, that
+    character first and the look-behind after it: the same matches in the same order (`words`'
+    order), in a form the regex engine skips to at once when a pattern starts with it."""
+    firsts = dict.fromkeys(w[0] for w in words)
+    return (
+        "(?:"
+        + "|".join(
+            re.escape(c)
+            + f"(?<!{not_before}{re.escape(c)})(?:"
+            + "|".join(re.escape(w[1:]) for w in words if w[0] == c)
+            + ")"
+            for c in firsts
+        )
+        + ")"
+    )
 
 
 def _contains_any(words) -> Callable[[str], bool]:
@@ -148,19 +168,18 @@ PATIENT_ID_LABELS = (
     "patient id",
     "ID",
 )
-_PATIENT_ID_LABEL = r"(?:" + "|".join(re.escape(label) for label in PATIENT_ID_LABELS) + r")"
 _DATE8 = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 # One pattern whose alternatives are tried only in texts that can hold them (see Branches).
 PATIENT_ID_BRANCHES = Branches(
     (
         "".join(label[0] for label in PATIENT_ID_LABELS),
-        r"(?<![가-힣A-Za-z])"
-        + _PATIENT_ID_LABEL
+        literal_led(PATIENT_ID_LABELS, "[가-힣A-Za-z]")
         + r"\.?"
         + _LABEL_GAP
         + r"((?:[A-Za-z]{1,3}[\-]?)?\d[\d\-]{3,14}\d)"
         + _NO_DIGIT_AFTER,
         _contains_any(PATIENT_ID_LABELS),
+        "literal-led",
     ),
     # Without a label, only shapes nothing else in a note has: capitals then 6-9 digits (HN535115;
     # KCD codes have at most 4 digits), a number of 7-10 digits in brackets or after "#".
@@ -220,6 +239,7 @@ BIRTH_DATE_BRANCHES = Branches(
         + r")"
         + _NO_DIGIT_AFTER,
         _contains_any(BIRTH_LABELS),
+        "literal-led",
     ),
     (  # 1985년 3월 2일생, '85년생: every date form ends in a digit, 일 or a dot
         _DIGITS + "'JFMASOND",
