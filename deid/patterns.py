@@ -55,21 +55,16 @@ class Branches:
 
 
 def literal_led(words, not_before: str) -> str:
-    """``(?<!not_before)(?:word|...)`` written as one alternative per first character, that
-    character first and the look-behind after it: the same matches in the same order (`words`'
-    order), in a form the regex engine skips to at once when a pattern starts with it."""
-    firsts = dict.fromkeys(w[0] for w in words)
-    return (
-        "(?:"
-        + "|".join(
-            re.escape(c)
-            + f"(?<!{not_before}{re.escape(c)})(?:"
-            + "|".join(re.escape(w[1:]) for w in words if w[0] == c)
-            + ")"
-            for c in firsts
-        )
-        + ")"
+    """``(?<!not_before)(?:word|...)`` in a form the regex engine skips to at once when a pattern
+    starts with it: the first character first (one set), the look-behind after it, then the rest of
+    the words that begin with that character. The same matches in the same order (`words`' order;
+    words with different first characters never match at the same place). `not_before` appears
+    once: a class of Hangul takes a millisecond to compile."""
+    firsts = "".join(dict.fromkeys(w[0] for w in words))
+    rests = "|".join(
+        f"(?<={re.escape(c)})(?:" + "|".join(re.escape(w[1:]) for w in words if w[0] == c) + ")" for c in firsts
     )
+    return f"[{re.escape(firsts)}](?<!{not_before}.)(?:{rests})"
 
 
 def _contains_any(words) -> Callable[[str], bool]:
