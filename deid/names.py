@@ -338,6 +338,10 @@ _ROLE_ANCHOR = re.compile(_ROLE_AFTER)
 # the regex engine skips the others at once (the same matches as "[MF남여]\s?/|/\s?[MF남여]|\d세|
 # \((?:[MF남여]|남자|여자)\s?,|\d년생" and "(?:과|센터|병동|실)[ \t]?[/ \t]|/[ \t]?…").
 _AGE_SEX_ANCHOR = re.compile(r"[MF남여]\s?/|/\s?[MF남여]|\((?:[MF남여]|남자|여자)\s?,|\d(?:세|년생)")
+# Without its digit alternative (for texts with no "45세" or "85년생"), every alternative starts
+# with a literal: the engine then skips to those characters at once.
+_AGE_BESIDE_DIGIT = re.compile(r"\d(?:세|년생)")
+_SEX_ANCHOR = re.compile(r"M\s?/|F\s?/|남\s?/|여\s?/|/\s?[MF남여]|\((?:[MF남여]|남자|여자)\s?,")
 _DEPARTMENT_ANCHOR = re.compile(
     r"과[ \t]?[/ \t]|센터[ \t]?[/ \t]|병동[ \t]?[/ \t]|실[ \t]?[/ \t]|/[ \t]?[가-힣]{1,8}(?:과|센터|병동|실)"
 )
@@ -406,7 +410,8 @@ def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) ->
         latin = group == 2
         if latin or match.group(group):
             _take(found, match, group, not_names, STRONG, latin)
-    for match in finditer_near(AGE_SEX, text, _AGE_SEX_ANCHOR, 24, 14):
+    age_sex_anchor = _AGE_SEX_ANCHOR if _AGE_BESIDE_DIGIT.search(text) else _SEX_ANCHOR
+    for match in finditer_near(AGE_SEX, text, age_sex_anchor, 24, 14):
         _take(found, match, 1, not_names, STRONG)
     for match in finditer_near(DEPARTMENT, text, _DEPARTMENT_ANCHOR, 14, 12):
         _take(found, match, next(g for g in (1, 2, 3) if match.group(g)), not_names, ROLE)
