@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from kmb.deid.patterns import finditer_near, literal_led
+from kmb.deid.patterns import contains_any, finditer_near, literal_led
 
 DOUBLE_SURNAMES = ("남궁", "선우", "제갈", "황보", "독고", "사공", "서문", "동방", "어금", "망절", "탁지")
 SURNAMES = set(
@@ -299,6 +299,23 @@ AFTER_LABEL = re.compile(
     + _NAME_END
     + ")"
 )
+# For a text that can hold only one of its two contexts (prose seldom has a label; a text without
+# a colon or a bar has no "환자: ..."), that one alone, led by its label's first character.
+_AFTER_LABEL_ONLY = re.compile(
+    literal_led(sorted(LABELS, key=len, reverse=True), "[가-힣A-Za-z]")
+    + r"\.?(?:은|는)?"
+    + _GAP
+    + r"(?:"
+    + _CANDIDATE
+    + _NAME_END
+    + "|"
+    + _LATIN_NAME
+    + r")"
+)
+_AFTER_WEAK_LABEL_COLON = re.compile(
+    literal_led(sorted(WEAK_LABELS, key=len, reverse=True), "[가-힣]") + r"\s*[:：|]\s*" + _CANDIDATE + _NAME_END
+)
+_HAS_LABEL = contains_any(LABELS)
 AGE_SEX = re.compile(_FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + _AGE_SEX)
 DEPARTMENT = re.compile(
     r"(?<![가-힣])" + _DEPARTMENT + r"\s?/\s?" + _CANDIDATE + _NAME_END + "|"
@@ -405,11 +422,10 @@ def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) ->
     found: dict[tuple[int, int], str] = {}
     for match in finditer_near(BEFORE_ROLE, text, _ROLE_ANCHOR, 8, 12):
         _take(found, match, 1, not_names, WEAK if match.group(2) in WEAK_ROLES else ROLE)
-    for match in AFTER_LABEL.finditer(text):
-        group = next(g for g in (1, 2, 3) if match.group(g))
-        latin = group == 2
-        if latin or match.group(group):
-            _take(found, match, group, not_names, STRONG, latin)
+    after_label, latin_group = _after_label(text)
+    for match in after_label.finditer(text) if after_label else ():
+        group = next(g for g in range(1, after_label.groups + 1) if match.group(g))
+        _take(found, match, group, not_names, STRONG, group == latin_group)
     age_sex_anchor = _AGE_SEX_ANCHOR if _AGE_BESIDE_DIGIT.search(text) else _SEX_ANCHOR
     for match in finditer_near(AGE_SEX, text, age_sex_anchor, 24, 14):
         _take(found, match, 1, not_names, STRONG)
@@ -459,6 +475,16 @@ def _table_row_names(found: dict, row: re.Match, not_names) -> None:
             ):
                 found[(start, start + len(candidate))] = candidate
         offset += len(cell) + 1
+
+
+def _after_label(text: str) -> tuple[re.Pattern | None, int]:
+    """The pattern of :data:`AFTER_LABEL`'s contexts that `text` can hold, and its Latin-name group."""
+    label, colon = _HAS_LABEL(text), ":" in text or "：" in text or "|" in text
+    if label and colon:
+        return AFTER_LABEL, 2
+    if label:
+        return _AFTER_LABEL_ONLY, 2
+    return (_AFTER_WEAK_LABEL_COLON, 0) if colon else (None, 0)
 
 
 def _has_header_line(text: str) -> bool:

@@ -67,7 +67,7 @@ def literal_led(words, not_before: str) -> str:
     return f"[{re.escape(firsts)}](?<!{not_before}.)(?:{rests})"
 
 
-def _contains_any(words) -> Callable[[str], bool]:
+def contains_any(words) -> Callable[[str], bool]:
     """Whether a text holds one of `words` (a word holding another listed word is not searched)."""
     needed = sorted({w for w in words if not any(o != w and o in w for o in words)})
     return re.compile("|".join(re.escape(w) for w in needed)).search
@@ -173,7 +173,7 @@ PATIENT_ID_BRANCHES = Branches(
         + _LABEL_GAP
         + r"((?:[A-Za-z]{1,3}[\-]?)?\d[\d\-]{3,14}\d)"
         + _NO_DIGIT_AFTER,
-        _contains_any(PATIENT_ID_LABELS),
+        contains_any(PATIENT_ID_LABELS),
         "literal-led",
     ),
     # Without a label, only shapes nothing else in a note has: capitals then 6-9 digits (HN535115;
@@ -233,7 +233,7 @@ BIRTH_DATE_BRANCHES = Branches(
         + _DATE
         + r")"
         + _NO_DIGIT_AFTER,
-        _contains_any(BIRTH_LABELS),
+        contains_any(BIRTH_LABELS),
         "literal-led",
     ),
     (  # 1985년 3월 2일생, '85년생: every date form ends in a digit, 일 or a dot
