@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from kmb.deid.patterns import contains_any, finditer_near, literal_led
+from kmb.deid.patterns import contains_any, finditer_near
 
 DOUBLE_SURNAMES = ("남궁", "선우", "제갈", "황보", "독고", "사공", "서문", "동방", "어금", "망절", "탁지")
 SURNAMES = set(
@@ -300,9 +300,11 @@ AFTER_LABEL = re.compile(
     + ")"
 )
 # For a text that can hold only one of its two contexts (prose seldom has a label; a text without
-# a colon or a bar has no "환자: ..."), that one alone, led by its label's first character.
+# a colon or a bar has no "환자: ..."), that one alone.
 _AFTER_LABEL_ONLY = re.compile(
-    literal_led(sorted(LABELS, key=len, reverse=True), "[가-힣A-Za-z]")
+    _first_of(LABELS)
+    + r"(?<![가-힣A-Za-z])"
+    + _LABEL
     + r"\.?(?:은|는)?"
     + _GAP
     + r"(?:"
@@ -313,7 +315,7 @@ _AFTER_LABEL_ONLY = re.compile(
     + r")"
 )
 _AFTER_WEAK_LABEL_COLON = re.compile(
-    literal_led(sorted(WEAK_LABELS, key=len, reverse=True), "[가-힣]") + r"\s*[:：|]\s*" + _CANDIDATE + _NAME_END
+    _first_of(WEAK_LABELS) + r"(?<![가-힣])" + _WEAK_LABEL + r"\s*[:：|]\s*" + _CANDIDATE + _NAME_END
 )
 _HAS_LABEL = contains_any(LABELS)
 AGE_SEX = re.compile(_FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + _AGE_SEX)
@@ -331,14 +333,12 @@ AFTER_WEAK_LABEL = re.compile(
     r"^[ \t]*(" + _WEAK_LABEL + r")[ \t]+" + _CANDIDATE + r"[ \t]*$",
     re.MULTILINE,
 )  # a header line
-# The same without the header line, for the texts that have none (most): its first alternative
-# written to start with a literal character, so that the regex engine skips to the characters a
-# label begins with (a look-ahead cannot do that; the look-behind moves after that character).
+# The same without the header line, for the texts that have none (most): a line-start test at
+# every position costs more than the quick searches of _has_header_line.
 _HEADER_LINE = re.compile(r"[ \t]*" + _WEAK_LABEL + r"[ \t]")  # at a line start: see _has_header_line
 _HEADER_LINE_LATER = re.compile(r"\n[ \t]*" + _WEAK_LABEL + r"[ \t]")  # a literal first: a quick search
 _AFTER_WEAK_LABEL_INLINE = re.compile(
-    "(" + literal_led(sorted(WEAK_LABELS, key=len, reverse=True), "[가-힣]") + r")\s" + _CANDIDATE + _SET_OFF,
-    re.MULTILINE,
+    _first_of(WEAK_LABELS) + r"(?<![가-힣])(" + _WEAK_LABEL + r")\s" + _CANDIDATE + _SET_OFF, re.MULTILINE
 )
 # Labels of a job done by a person (처리자, 면담의 ...): the name after them is a role-strength context.
 JOB_LABELS = frozenset(
