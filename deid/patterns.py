@@ -30,15 +30,16 @@ _DIGITS = "0123456789"
 
 class Branches:
     """A pattern written as alternatives, each with the characters its matches start with and a
-    test of the whole text that every text it can match in passes. A text's pattern leaves out the
-    alternatives whose test fails: they match nowhere in it, so the pattern finds what the whole
-    pattern finds, without trying them at every position (the alternatives with a date form are
-    the slow ones, and most notes hold no "…년생" or "(여, …)")."""
+    test of the whole text that every text it can match in passes. In a text where only one
+    alternative's test passes, that alternative runs alone: the others match nowhere in it, so it
+    finds what the whole pattern finds, without trying them at every position (the alternatives
+    with a date form are the slow ones, and most notes hold no "…년생" or "(여, …)"). All are
+    compiled here, at import, as every other pattern is: none is compiled while a text waits."""
 
     def __init__(self, *branches: tuple):  # (start characters, regex, test[, "literal-led"])
         self.branches = branches
         self.whole = self._compile(tuple(range(len(branches))))
-        self._chosen: dict[tuple[int, ...], re.Pattern | None] = {(): None}
+        self.alone = [self._compile((i,)) for i in range(len(branches))]
 
     def _compile(self, chosen: tuple[int, ...]) -> re.Pattern:
         if len(chosen) == 1 and len(self.branches[chosen[0]]) > 3:  # marked: it starts with a literal itself
@@ -47,11 +48,12 @@ class Branches:
         return re.compile(_first(starts) + "(?:" + "|".join(self.branches[i][1] for i in chosen) + ")")
 
     def for_text(self, text: str) -> re.Pattern | None:
-        """The pattern of the alternatives `text` can hold; None when it can hold none."""
-        chosen = tuple(i for i, branch in enumerate(self.branches) if branch[2](text))
-        if chosen not in self._chosen:
-            self._chosen[chosen] = self._compile(chosen)
-        return self._chosen[chosen]
+        """The pattern for `text`: None when no alternative can match in it, the one that can, or
+        the whole pattern."""
+        chosen = [i for i, branch in enumerate(self.branches) if branch[2](text)]
+        if len(chosen) > 1:
+            return self.whole
+        return self.alone[chosen[0]] if chosen else None
 
 
 def literal_led(words, not_before: str) -> str:
