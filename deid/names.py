@@ -281,42 +281,16 @@ def _first_of(words) -> str:
 BEFORE_ROLE = re.compile(
     _FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + r"\s?(" + _ROLE_AFTER + r")(?:(?![가-힣])|(?=" + _PARTICLES + r"))"
 )
-AFTER_LABEL = re.compile(
-    _first_of(LABELS + WEAK_LABELS)
-    + r"(?:(?<![가-힣A-Za-z])"
-    + _LABEL
-    + r"\.?(?:은|는)?"
-    + _GAP
-    + r"(?:"
-    + _CANDIDATE
-    + _NAME_END
-    + "|"
-    + _LATIN_NAME
-    + r")|(?<![가-힣])"
-    + _WEAK_LABEL
-    + r"\s*[:：|]\s*"
-    + _CANDIDATE
-    + _NAME_END
-    + ")"
+# A label's context: the label (not inside a word), then a name; a weak label's: a colon or bar, then a name.
+_LABELLED = (
+    r"(?<![가-힣A-Za-z])" + _LABEL + r"\.?(?:은|는)?" + _GAP + r"(?:" + _CANDIDATE + _NAME_END + "|" + _LATIN_NAME + ")"
 )
-# For a text that can hold only one of its two contexts (prose seldom has a label; a text without
-# a colon or a bar has no "환자: ..."), that one alone.
-_AFTER_LABEL_ONLY = re.compile(
-    _first_of(LABELS)
-    + r"(?<![가-힣A-Za-z])"
-    + _LABEL
-    + r"\.?(?:은|는)?"
-    + _GAP
-    + r"(?:"
-    + _CANDIDATE
-    + _NAME_END
-    + "|"
-    + _LATIN_NAME
-    + r")"
-)
-_AFTER_WEAK_LABEL_COLON = re.compile(
-    _first_of(WEAK_LABELS) + r"(?<![가-힣])" + _WEAK_LABEL + r"\s*[:：|]\s*" + _CANDIDATE + _NAME_END
-)
+_WEAK_COLON = r"(?<![가-힣])" + _WEAK_LABEL + r"\s*[:：|]\s*" + _CANDIDATE + _NAME_END
+AFTER_LABEL = re.compile(_first_of(LABELS + WEAK_LABELS) + "(?:" + _LABELLED + "|" + _WEAK_COLON + ")")
+# For a text that can hold only one of the two (prose seldom has a label; a text without a colon
+# or a bar has no "환자: ..."), that one alone.
+_AFTER_LABEL_ONLY = re.compile(_first_of(LABELS) + _LABELLED)
+_AFTER_WEAK_LABEL_COLON = re.compile(_first_of(WEAK_LABELS) + _WEAK_COLON)
 _HAS_LABEL = contains_any(LABELS)
 AGE_SEX = re.compile(_FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + _AGE_SEX)
 DEPARTMENT = re.compile(
