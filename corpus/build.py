@@ -80,7 +80,7 @@ from kmb.corpus.build_report import (  # noqa: F401  (STEPS, START_UP, progress_
     progress_line,
     report_data,
 )
-from kmb.corpus.build_steps import process_documents, run_parallel, timed  # noqa: F401  (process_documents: surface)
+from kmb.corpus.build_steps import process_documents, run_parallel, timed, workspace_not_names  # noqa: F401  (process_documents: surface)
 from kmb.corpus.decontaminate import decontaminate_sentences, read_contaminants
 from kmb.corpus.raw_input import checked_raw_files, new_document_batches, raw_rows
 from kmb.corpus.removed import RemovedLog
@@ -203,7 +203,10 @@ def build_corpus(
         build_dir.mkdir()
         try:
             existing = corpus if incremental else None
-            report = _build_into(build_dir, existing, raw_files, config, progress, contaminants)
+            deid_on = config.deidentify or config.deidentify_clinical
+            not_names = workspace_not_names(workspace.terms) if deid_on else frozenset()
+            report = _build_into(build_dir, existing, raw_files, config, progress, contaminants, not_names)
+            report["deidentification"]["terms_as_not_names"] = len(not_names)
             add_run_facts(report, config, incremental, previous, started)
             if incremental and report["documents"]["read"] == 0 and not contaminants:
                 shutil.rmtree(build_dir)  # nothing new: leave the corpus exactly as it is
@@ -239,7 +242,13 @@ def _settle_fixed_settings(config: BuildConfig, previous: dict | None, corpus: P
 
 
 def _build_into(
-    build_dir: Path, existing: Path | None, raw_files: list[Path], config: BuildConfig, progress, contaminants=()
+    build_dir: Path,
+    existing: Path | None,
+    raw_files: list[Path],
+    config: BuildConfig,
+    progress,
+    contaminants=(),
+    not_names: frozenset[str] = frozenset(),
 ) -> dict:
     """The build as a sequence of steps, each counting and timing what it does."""
     import duckdb
@@ -257,7 +266,7 @@ def _build_into(
         seen = _load_seen(existing, documents)
         tally = Tally(progress, max(raw_rows(raw_files) - len(seen), 0))
         batches = _timed_iter(new_document_batches(raw_files, seen, config.batch_docs), tally.seconds, "read")
-        results = run_parallel(batches, config, tally.seconds)
+        results = run_parallel(batches, config, tally.seconds, not_names)
         _stage_documents(results, config, stage, build_dir, documents, tally, removed_log)
         tally.show(final=True)
         with tally.timed("dedup"):

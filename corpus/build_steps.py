@@ -17,13 +17,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kmb.corpus import cleaning, dedup, document_filters, filters
 from kmb.corpus.cleaning import CLINICAL_SOURCES
 from kmb.corpus.normalise import normalise
 from kmb.corpus.sentence_split import SentenceSplitter
-from kmb.deid.detect import deidentify
+from kmb.deid.detect import DeidConfig, deidentify
 
 if TYPE_CHECKING:
     from kmb.corpus.build import BuildConfig
@@ -31,10 +32,12 @@ if TYPE_CHECKING:
 
 # --- the per-document work, run in worker processes ---------------------------------------------
 _splitter: SentenceSplitter | None = None
+_deid_config = DeidConfig()
 
 
-def _worker_init(backend: str, fast_path: bool, max_piece_chars: int) -> None:
-    global _splitter
+def _worker_init(backend: str, fast_path: bool, max_piece_chars: int, not_names: frozenset[str] = frozenset()) -> None:
+    global _splitter, _deid_config
+    _deid_config = DeidConfig(not_names=not_names)
     import datasketch  # noqa: F401  (imported here, so that no document's MinHash pays for it)
 
     _splitter = SentenceSplitter(backend=backend, fast_path=fast_path, max_piece_chars=max_piece_chars)
@@ -61,7 +64,9 @@ def process_documents(docs: list[tuple[str, str, str | None]], config: BuildConf
     """Normalise, clean, split, filter and hash a batch of (doc_id, source, text), step by step."""
     wanted = (config.backend, config.fast_path, config.max_piece_chars)
     if _splitter is None or (_splitter.backend, _splitter.fast_path, _splitter.max_piece_chars) != wanted:
-        _worker_init(*wanted)  # in-process builds with other settings must not reuse the splitter
+        _worker_init(
+            *wanted, _deid_config.not_names
+        )  # in-process builds with other settings must not reuse the splitter
     seconds = Counter()
     results = [
         {
@@ -110,7 +115,7 @@ def _deidentify_step(result: dict, raw_text: str | None, config: BuildConfig) ->
     other step sees the text, so none reaches sentences, term counts, the vocab or the shards."""
     if not raw_text or not (config.deidentify or (config.deidentify_clinical and result["source"] in CLINICAL_SOURCES)):
         return raw_text
-    deidentified = deidentify(unicodedata.normalize("NFC", raw_text))
+    deidentified = deidentify(unicodedata.normalize("NFC", raw_text), _deid_config)
     result["deid"] = Counter(kind for _, _, kind in deidentified.spans)
     result["deid"]["documents"] = 1
     return deidentified.text
@@ -164,15 +169,20 @@ def _filter_step(result: dict, config: filters.FilterConfig) -> None:
         result["dropped"] = "no_sentences"
 
 
-def run_parallel(batches: Iterable[list[tuple]], config: BuildConfig, seconds: Counter) -> Iterator[dict]:
+def run_parallel(
+    batches: Iterable[list[tuple]], config: BuildConfig, seconds: Counter, not_names: frozenset[str] = frozenset()
+) -> Iterator[dict]:
     """Process batches in worker processes, in order, with a bounded number in flight; the
-    workers' seconds per step are added to ``seconds``."""
-    for batch in batch_results(batches, config):
+    workers' seconds per step are added to ``seconds``. ``not_names``: words the de-identification
+    never takes for names (:func:`workspace_not_names`)."""
+    for batch in batch_results(batches, config, not_names):
         seconds.update(batch.seconds)
         yield from batch.documents
 
 
-def batch_results(batches: Iterable[list[tuple]], config: BuildConfig) -> Iterator[DocumentBatch]:
+def batch_results(
+    batches: Iterable[list[tuple]], config: BuildConfig, not_names: frozenset[str] = frozenset()
+) -> Iterator[DocumentBatch]:
     """:func:`process_documents` over the batches in ``config.workers`` processes (in this one for a
     single worker or batch), in order, a bounded number in flight, each worker ending with its parent."""
     import functools
@@ -180,7 +190,26 @@ def batch_results(batches: Iterable[list[tuple]], config: BuildConfig) -> Iterat
     from kmb.worker_processes import map_in_order
 
     workers = config.workers or os.cpu_count() or 1
-    initargs = (config.backend, config.fast_path, config.max_piece_chars)
+    # The words go to each worker once, not with every batch.
+    initargs = (config.backend, config.fast_path, config.max_piece_chars, not_names)
     yield from map_in_order(
         functools.partial(process_documents, config=config), batches, workers, _worker_init, initargs
     )
+
+
+# A name candidate is a surname and one or two syllables: at most four characters.
+_LONGEST_NAME = 4
+
+
+def workspace_not_names(terms_folder: Path) -> frozenset[str]:
+    """The workspace's medical terms (``kmb terms import``: ``terms/terms.parquet``), which the
+    de-identification never takes for names, as ``kmb deid run --not-names`` does with a file.
+    Only terms a name could equal are kept (no longer than a name), so the set sent to the
+    workers stays small and the names found are the same as with every term."""
+    path = terms_folder / "terms.parquet"
+    if not path.exists():
+        return frozenset()
+    import pyarrow.parquet as pq
+
+    terms = pq.read_table(path, columns=["term"]).column("term").to_pylist()
+    return frozenset(t for t in terms if t and len(t) <= _LONGEST_NAME)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ TYPES = (
 )
 DEFAULT_TYPES = tuple(t for t in TYPES if t != "DATE")  # dates other than birth dates stay by default
 PLACEHOLDERS = {t: f"[{t}]" for t in TYPES}
+_RANK = {t: i for i, t in enumerate(TYPES)}
 
 
 @dataclass(frozen=True)
@@ -86,17 +88,25 @@ class Deidentified:
 
 def find_identifiers(text: str, config: DeidConfig = DeidConfig()) -> list[tuple[int, int, str]]:
     """Non-overlapping (start, end, type) spans of every identifier in `text`, in text order."""
-    types = set(config.types)
+    types = config.types
     spans = shaped_spans(text, types, all_dates=config.all_dates)
     if "NAME" in types:
         spans.extend(name_spans(text, config.not_names))
-    rank = {t: i for i, t in enumerate(TYPES)}
-    spans.sort(key=lambda s: (-(s[1] - s[0]), rank[s[2]], s[0]))
+    spans.sort()
+    if all(a[1] <= b[0] for a, b in zip(spans, spans[1:])):
+        return spans  # no two overlap (the usual case): all are kept
+    spans.sort(key=lambda s: (s[0] - s[1], _RANK[s[2]], s[0]))
+    # Longest first: a span overlapping a kept one is dropped. Kept spans never overlap, so in
+    # start order their ends are in order too: only the neighbours of a new span can overlap it.
+    starts: list[int] = []
     kept: list[tuple[int, int, str]] = []
-    for span in spans:  # longest first: a span overlapping a kept one is dropped
-        if all(span[1] <= k[0] or span[0] >= k[1] for k in kept):
-            kept.append(span)
-    return sorted(kept)
+    for span in spans:
+        i = bisect_right(starts, span[0])
+        if (i and kept[i - 1][1] > span[0]) or (i < len(kept) and kept[i][0] < span[1]):
+            continue
+        starts.insert(i, span[0])
+        kept.insert(i, span)
+    return kept
 
 
 def deidentify(text: str, config: DeidConfig = DeidConfig(), document_key: str = "") -> Deidentified:

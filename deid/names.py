@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from kmb.deid.patterns import finditer_near
+from kmb.deid.patterns import contains_any, finditer_near
 
 DOUBLE_SURNAMES = ("남궁", "선우", "제갈", "황보", "독고", "사공", "서문", "동방", "어금", "망절", "탁지")
 SURNAMES = set(
@@ -281,24 +281,17 @@ def _first_of(words) -> str:
 BEFORE_ROLE = re.compile(
     _FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + r"\s?(" + _ROLE_AFTER + r")(?:(?![가-힣])|(?=" + _PARTICLES + r"))"
 )
-AFTER_LABEL = re.compile(
-    _first_of(LABELS + WEAK_LABELS)
-    + r"(?:(?<![가-힣A-Za-z])"
-    + _LABEL
-    + r"\.?(?:은|는)?"
-    + _GAP
-    + r"(?:"
-    + _CANDIDATE
-    + _NAME_END
-    + "|"
-    + _LATIN_NAME
-    + r")|(?<![가-힣])"
-    + _WEAK_LABEL
-    + r"\s*[:：|]\s*"
-    + _CANDIDATE
-    + _NAME_END
-    + ")"
+# A label's context: the label (not inside a word), then a name; a weak label's: a colon or bar, then a name.
+_LABELLED = (
+    r"(?<![가-힣A-Za-z])" + _LABEL + r"\.?(?:은|는)?" + _GAP + r"(?:" + _CANDIDATE + _NAME_END + "|" + _LATIN_NAME + ")"
 )
+_WEAK_COLON = r"(?<![가-힣])" + _WEAK_LABEL + r"\s*[:：|]\s*" + _CANDIDATE + _NAME_END
+AFTER_LABEL = re.compile(_first_of(LABELS + WEAK_LABELS) + "(?:" + _LABELLED + "|" + _WEAK_COLON + ")")
+# For a text that can hold only one of the two (prose seldom has a label; a text without a colon
+# or a bar has no "환자: ..."), that one alone.
+_AFTER_LABEL_ONLY = re.compile(_first_of(LABELS) + _LABELLED)
+_AFTER_WEAK_LABEL_COLON = re.compile(_first_of(WEAK_LABELS) + _WEAK_COLON)
+_HAS_LABEL = contains_any(LABELS)
 AGE_SEX = re.compile(_FIRST_SURNAME + r"(?<![가-힣])" + _CANDIDATE + _AGE_SEX)
 DEPARTMENT = re.compile(
     r"(?<![가-힣])" + _DEPARTMENT + r"\s?/\s?" + _CANDIDATE + _NAME_END + "|"
@@ -314,6 +307,13 @@ AFTER_WEAK_LABEL = re.compile(
     r"^[ \t]*(" + _WEAK_LABEL + r")[ \t]+" + _CANDIDATE + r"[ \t]*$",
     re.MULTILINE,
 )  # a header line
+# The same without the header line, for the texts that have none (most): a line-start test at
+# every position costs more than the quick searches of _has_header_line.
+_HEADER_LINE = re.compile(r"[ \t]*" + _WEAK_LABEL + r"[ \t]")  # at a line start: see _has_header_line
+_HEADER_LINE_LATER = re.compile(r"\n[ \t]*" + _WEAK_LABEL + r"[ \t]")  # a literal first: a quick search
+_AFTER_WEAK_LABEL_INLINE = re.compile(
+    _first_of(WEAK_LABELS) + r"(?<![가-힣])(" + _WEAK_LABEL + r")\s" + _CANDIDATE + _SET_OFF, re.MULTILINE
+)
 # Labels of a job done by a person (처리자, 면담의 ...): the name after them is a role-strength context.
 JOB_LABELS = frozenset(
     "간병인 처리자 발견자 면담의 청구인 피보험자 인계 인수 의뢰 회신 접수 수납 산모 환아 From".split()
@@ -325,11 +325,20 @@ SPELLED_NAME = re.compile(
     re.MULTILINE,
 )
 _ROLE_ANCHOR = re.compile(_ROLE_AFTER)
-_AGE_SEX_ANCHOR = re.compile(r"[MF남여]\s?/|/\s?[MF남여]|\d세|\((?:[MF남여]|남자|여자)\s?,|\d년생")
-_DEPARTMENT_ANCHOR = re.compile(r"(?:과|센터|병동|실)[ \t]?[/ \t]|/[ \t]?[가-힣]{1,8}(?:과|센터|병동|실)")
+# Anchors written as alternatives that each start with a literal or a set of characters, so that
+# the regex engine skips the others at once (the same matches as "[MF남여]\s?/|/\s?[MF남여]|\d세|
+# \((?:[MF남여]|남자|여자)\s?,|\d년생" and "(?:과|센터|병동|실)[ \t]?[/ \t]|/[ \t]?…").
+_AGE_SEX_ANCHOR = re.compile(r"[MF남여]\s?/|/\s?[MF남여]|\((?:[MF남여]|남자|여자)\s?,|\d(?:세|년생)")
+# Without its digit alternative (for texts with no "45세" or "85년생"), every alternative starts
+# with a literal: the engine then skips to those characters at once.
+_AGE_BESIDE_DIGIT = re.compile(r"\d(?:세|년생)")
+_SEX_ANCHOR = re.compile(r"M\s?/|F\s?/|남\s?/|여\s?/|/\s?[MF남여]|\((?:[MF남여]|남자|여자)\s?,")
+_DEPARTMENT_ANCHOR = re.compile(
+    r"과[ \t]?[/ \t]|센터[ \t]?[/ \t]|병동[ \t]?[/ \t]|실[ \t]?[/ \t]|/[ \t]?[가-힣]{1,8}(?:과|센터|병동|실)"
+)
 _SLASH_BESIDE_HANGUL = re.compile(r"[가-힣]\s?/\s?[가-힣]")
 SIGNATURE = re.compile(
-    r"(?=[-–—/])(?<!\S)[-–—/][ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:[(\[]|$))",  # "- 김민수 (CCU)", "— 김민수 [ID"
+    r"[-–—/](?<!\S[-–—/])[ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:[(\[]|$))",  # "- 김민수 (CCU)", "— 김민수 [ID"
     re.MULTILINE,
 )
 TRAILING_NAME = re.compile(r"(?<=[.다함음]\s)" + _CANDIDATE + r"\s*\Z")  # "... 구내염 없음. 함형결" at the very end
@@ -355,6 +364,7 @@ ROLE_WORDS = (
     )
 )
 
+_DOUBLE_SURNAMES = frozenset(DOUBLE_SURNAMES)
 STRONG, ROLE, WEAK = "strong", "role", "weak"  # how much the context says "a person"
 
 
@@ -370,13 +380,11 @@ def looks_like_name(candidate: str, not_names: frozenset[str] | set[str] = froze
         return False  # "엄마가" is 엄마 and a particle, not a name
     if context != STRONG and (candidate in NOT_NAMES or candidate in not_names):
         return False
-    for surname in DOUBLE_SURNAMES:
-        if candidate.startswith(surname) and len(candidate) > 2:
-            given = candidate[2:]
-            break
+    if candidate[:2] in _DOUBLE_SURNAMES and len(candidate) > 2:
+        given = candidate[2:]
+    elif candidate[0] not in SURNAMES:
+        return False
     else:
-        if candidate[0] not in SURNAMES:
-            return False
         given = candidate[1:]
     if not 1 <= len(given) <= 2:
         return False
@@ -388,16 +396,17 @@ def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) ->
     found: dict[tuple[int, int], str] = {}
     for match in finditer_near(BEFORE_ROLE, text, _ROLE_ANCHOR, 8, 12):
         _take(found, match, 1, not_names, WEAK if match.group(2) in WEAK_ROLES else ROLE)
-    for match in AFTER_LABEL.finditer(text):
-        group = next(g for g in (1, 2, 3) if match.group(g))
-        latin = group == 2
-        if latin or match.group(group):
-            _take(found, match, group, not_names, STRONG, latin)
-    for match in finditer_near(AGE_SEX, text, _AGE_SEX_ANCHOR, 24, 14):
+    after_label, latin_group = _after_label(text)
+    for match in after_label.finditer(text) if after_label else ():
+        group = next(g for g in range(1, after_label.groups + 1) if match.group(g))
+        _take(found, match, group, not_names, STRONG, group == latin_group)
+    age_sex_anchor = _AGE_SEX_ANCHOR if _AGE_BESIDE_DIGIT.search(text) else _SEX_ANCHOR
+    for match in finditer_near(AGE_SEX, text, age_sex_anchor, 24, 14):
         _take(found, match, 1, not_names, STRONG)
     for match in finditer_near(DEPARTMENT, text, _DEPARTMENT_ANCHOR, 14, 12):
         _take(found, match, next(g for g in (1, 2, 3) if match.group(g)), not_names, ROLE)
-    for match in AFTER_WEAK_LABEL.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is a role
+    after_weak_label = AFTER_WEAK_LABEL if _has_header_line(text) else _AFTER_WEAK_LABEL_INLINE
+    for match in after_weak_label.finditer(text):  # "보호자 조영(배우자)": a relation in brackets is a role
         label, group = (match.group(1), 2) if match.group(2) else (match.group(3), 4)
         bracket = text[match.end(group) : match.end(group) + 2].lstrip()[:1] == "("
         _take(found, match, group, not_names, ROLE if bracket or label in JOB_LABELS else WEAK)
@@ -440,6 +449,21 @@ def _table_row_names(found: dict, row: re.Match, not_names) -> None:
             ):
                 found[(start, start + len(candidate))] = candidate
         offset += len(cell) + 1
+
+
+def _after_label(text: str) -> tuple[re.Pattern | None, int]:
+    """The pattern of :data:`AFTER_LABEL`'s contexts that `text` can hold, and its Latin-name group."""
+    label, colon = _HAS_LABEL(text), ":" in text or "：" in text or "|" in text
+    if label and colon:
+        return AFTER_LABEL, 2
+    if label:
+        return _AFTER_LABEL_ONLY, 2
+    return (_AFTER_WEAK_LABEL_COLON, 0) if colon else (None, 0)
+
+
+def _has_header_line(text: str) -> bool:
+    """Whether a line (at the start or after a newline, where ``^`` matches) begins with a weak label."""
+    return bool(_HEADER_LINE.match(text) or _HEADER_LINE_LATER.search(text))
 
 
 def _is_hangul(char: str) -> bool:

@@ -13,6 +13,7 @@ and foreigner registration numbers (외국인등록번호, digit 5-8) share the 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _NO_DIGIT_BEFORE = r"(?<![0-9])"
 
@@ -25,6 +26,61 @@ def _first(chars: str) -> str:
 
 
 _DIGITS = "0123456789"
+
+
+class Branches:
+    """A pattern written as alternatives, each with the characters its matches start with and a
+    test of the whole text that every text it can match in passes. In a text where only one
+    alternative's test passes, that alternative runs alone: the others match nowhere in it, so it
+    finds what the whole pattern finds, without trying them at every position (the alternatives
+    with a date form are the slow ones, and most notes hold no "…년생" or "(여, …)"). All are
+    compiled here, at import, as every other pattern is: none is compiled while a text waits."""
+
+    def __init__(self, *branches: tuple):  # (start characters, regex, test[, "literal-led"])
+        self.branches = branches
+        self.whole = self._compile(tuple(range(len(branches))))
+        self.alone = [self._compile((i,)) for i in range(len(branches))]
+
+    def _compile(self, chosen: tuple[int, ...]) -> re.Pattern:
+        if len(chosen) == 1 and len(self.branches[chosen[0]]) > 3:  # marked: it starts with a literal itself
+            return re.compile(self.branches[chosen[0]][1])
+        starts = "".join(self.branches[i][0] for i in chosen)
+        return re.compile(_first(starts) + "(?:" + "|".join(self.branches[i][1] for i in chosen) + ")")
+
+    def for_text(self, text: str) -> re.Pattern | None:
+        """The pattern for `text`: None when no alternative can match in it, the one that can, or
+        the whole pattern."""
+        chosen = [i for i, branch in enumerate(self.branches) if branch[2](text)]
+        if len(chosen) > 1:
+            return self.whole
+        return self.alone[chosen[0]] if chosen else None
+
+
+def literal_led(words, not_before: str) -> str:
+    """``(?<!not_before)(?:word|...)`` in a form the regex engine skips to at once when a pattern
+    starts with it: the first character first (one set), the look-behind after it, then the rest of
+    the words that begin with that character. The same matches in the same order (`words`' order;
+    words with different first characters never match at the same place). `not_before` appears
+    once: a class of Hangul takes a millisecond to compile."""
+    firsts = "".join(dict.fromkeys(w[0] for w in words))
+    rests = "|".join(
+        f"(?<={re.escape(c)})(?:" + "|".join(re.escape(w[1:]) for w in words if w[0] == c) + ")" for c in firsts
+    )
+    return f"[{re.escape(firsts)}](?<!{not_before}.)(?:{rests})"
+
+
+def contains_any(words) -> Callable[[str], bool]:
+    """Whether a text holds one of `words` (a word holding another listed word is not searched)."""
+    needed = sorted({w for w in words if not any(o != w and o in w for o in words)})
+    return re.compile("|".join(re.escape(w) for w in needed)).search
+
+
+def _search(pattern: str, literal: str = "") -> Callable[[str], object]:
+    """A test that `pattern` occurs (after the quicker test that `literal` does)."""
+    search = re.compile(pattern).search
+    return (lambda text: literal in text and search(text)) if literal else search
+
+
 _NO_DIGIT_AFTER = r"(?![0-9])"
 _SEP = r"[ .\-]?"  # hyphen, dot, one space or nothing
 
@@ -109,21 +165,32 @@ PATIENT_ID_LABELS = (
     "patient id",
     "ID",
 )
-PATIENT_ID = re.compile(
-    _first("".join(label[0] for label in PATIENT_ID_LABELS) + "ABCDEFGHIJKLMNOPQRSTUVWXYZ(#[" + _DIGITS)
-    + r"(?:(?<![가-힣A-Za-z])(?:"
-    + "|".join(re.escape(label) for label in PATIENT_ID_LABELS)
-    + r")\.?"
-    + _LABEL_GAP
-    + r"((?:[A-Za-z]{1,3}[\-]?)?\d[\d\-]{3,14}\d)"
-    + _NO_DIGIT_AFTER
+_DATE8 = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+# One pattern whose alternatives are tried only in texts that can hold them (see Branches).
+PATIENT_ID_BRANCHES = Branches(
+    (
+        "".join(label[0] for label in PATIENT_ID_LABELS),
+        literal_led(PATIENT_ID_LABELS, "[가-힣A-Za-z]")
+        + r"\.?"
+        + _LABEL_GAP
+        + r"((?:[A-Za-z]{1,3}[\-]?)?\d[\d\-]{3,14}\d)"
+        + _NO_DIGIT_AFTER,
+        contains_any(PATIENT_ID_LABELS),
+        "literal-led",
+    ),
     # Without a label, only shapes nothing else in a note has: capitals then 6-9 digits (HN535115;
     # KCD codes have at most 4 digits), a number of 7-10 digits in brackets or after "#".
-    + r"|(?<![A-Za-z0-9])([A-Z]{1,2}\d{6,9})(?![0-9])"
-    + r"|[(\[](\d{7,10})[)\]]|(?<![A-Za-z0-9])#(\d{6,10})(?![0-9])"
+    ("ABCDEFGHIJKLMNOPQRSTUVWXYZ", r"(?<![A-Za-z0-9])([A-Z]{1,2}\d{6,9})(?![0-9])", _search(r"[A-Z]\d{6}")),
+    ("([", r"[(\[](\d{7,10})[)\]]", _search(r"[(\[]\d{7}")),
+    ("#", r"(?<![A-Za-z0-9])#(\d{6,10})(?![0-9])", _search(r"#\d{6}", "#")),
     # a number alone in a table cell (a ward list's ids), not a date written 20240315
-    + r"|(?<=\|[ \t])(?!(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[ \t]\|)(\d{7,10})(?=[ \t]\|))"
+    (
+        _DIGITS,
+        r"(?<=\|[ \t])(?!" + _DATE8 + r"[ \t]\|)(\d{7,10})(?=[ \t]\|)",
+        _search(r"\|[ \t]\d{7}", "|"),
+    ),
 )
+PATIENT_ID = PATIENT_ID_BRANCHES.whole
 
 # Dates in every common form; as BIRTH_DATE only after a birth label or before 생(生).
 _Y4 = r"(?:19|20)\d{2}"
@@ -158,33 +225,40 @@ BIRTH_LABELS = (
     "Birth",
     "birth",
 )
-BIRTH_DATE = re.compile(
+BIRTH_DATE_BRANCHES = Branches(
     # After a label, possibly a few words later: "생년월일 확인함 (1973/10/01)", "| DOB | 1953-09-07 |".
-    _first("".join(label[0] for label in BIRTH_LABELS) + _DIGITS + "'JFMASOND(")
-    + r"(?:(?:"
-    + "|".join(re.escape(label) for label in BIRTH_LABELS)
-    + r")"
-    + r"[^0-9\n]{0,12}?"
-    + r"("
-    + _DATE
-    + r")"
-    + _NO_DIGIT_AFTER
-    + r"|"
-    + _first(_DIGITS + "'JFMASOND")
-    + _NO_DIGIT_BEFORE
-    + r"("
-    + _DATE
-    + r"\s?생|'?(?:19|20)?\d{2}\s?년\s?생)(?![가-힣])"  # 1985년 3월 2일생, '85년생
-    + r"|"
-    + _first(_DIGITS + "JFMASOND")
-    + _NO_DIGIT_BEFORE
-    + r"("
-    + _DATE
-    + r")(?=,\s?\d{1,3}세)"  # "(78.06.28, 46세)": a date beside the age
-    + r"|\((?:[MF남여]|남자|여자|\d{1,3}세)\s?,\s?("  # "(여, 1971-05-21)", "(4세, 2022-01-15)"
-    + _DATE
-    + r"\.?)(?=\s?\)))"
+    (
+        "".join(label[0] for label in BIRTH_LABELS),
+        r"(?:"
+        + "|".join(re.escape(label) for label in BIRTH_LABELS)
+        + r")[^0-9\n]{0,12}?("
+        + _DATE
+        + r")"
+        + _NO_DIGIT_AFTER,
+        contains_any(BIRTH_LABELS),
+        "literal-led",
+    ),
+    (  # 1985년 3월 2일생, '85년생: every date form ends in a digit, 일 or a dot
+        _DIGITS + "'JFMASOND",
+        _first(_DIGITS + "'JFMASOND")
+        + _NO_DIGIT_BEFORE
+        + r"("
+        + _DATE
+        + r"\s?생|'?(?:19|20)?\d{2}\s?년\s?생)(?![가-힣])",
+        _search(r"[\d일.년]\s?생", "생"),
+    ),
+    (  # "(78.06.28, 46세)": a date beside the age
+        _DIGITS + "JFMASOND",
+        _first(_DIGITS + "JFMASOND") + _NO_DIGIT_BEFORE + r"(" + _DATE + r")(?=,\s?\d{1,3}세)",
+        _search(r",\s?\d{1,3}세", "세"),
+    ),
+    (  # "(여, 1971-05-21)", "(4세, 2022-01-15)"
+        "(",
+        r"\((?:[MF남여]|남자|여자|\d{1,3}세)\s?,\s?(" + _DATE + r"\.?)(?=\s?\))",
+        _search(r"\((?:[MF남여]|남자|여자|\d{1,3}세)\s?,", "("),
+    ),
 )
+BIRTH_DATE = BIRTH_DATE_BRANCHES.whole
 
 # Addresses: a province or a 시/군/구 unit, then a road-name (…로/길 12) or lot-number (…동 123-4)
 # part, then an optional building part (아파트 101동 1203호) and a parenthesised 동.
@@ -249,7 +323,8 @@ _BUILDING = (
 )
 _DONG_NOTE = r"(?:\s?\([가-힣0-9]{1,10}(?:동|리|가)?(?:,\s?[가-힣A-Za-z0-9 ]{1,20})?\))?"
 ADDRESS = re.compile(
-    r"(?<![가-힣])(?:"
+    r"(?=[가-힣])"  # every match starts with a Hangul syllable: the engine passes over the rest quickly
+    + r"(?<![가-힣])(?:"
     + _PROVINCE
     + r"\s?"
     + _UNIT
@@ -277,17 +352,19 @@ SHAPED = {
     "IP_ADDRESS": (IP_ADDRESS, 0),
     "CARD": (CARD, 0),
     "ACCOUNT": (ACCOUNT, 1),
-    "PATIENT_ID": (PATIENT_ID, None),
-    "BIRTH_DATE": (BIRTH_DATE, None),
+    "PATIENT_ID": (PATIENT_ID_BRANCHES, None),
+    "BIRTH_DATE": (BIRTH_DATE_BRANCHES, None),
     "ADDRESS": (ADDRESS, 0),
 }
 
 
-# A cheap test of the whole text before a pattern runs: no "@", no e-mail.
+# A cheap test of the whole text before a pattern runs: no "@", no e-mail; each test holds for
+# every text the pattern matches in.
 _GUARDS = {
     "EMAIL": lambda text: "@" in text,
     "URL": lambda text: "http" in text or "www." in text,
     "ACCOUNT": lambda text: "계좌" in text,
+    "IP_ADDRESS": _search(r"\d\.\d{1,3}\.\d{1,3}\.\d", "."),
 }
 # Patterns tried only near what every match holds (an address holds "…로 12" or "…동 12"): the
 # text around each such anchor, not every position of the text.
@@ -304,14 +381,20 @@ _ANCHORS = {
 
 def windows(text: str, anchor: re.Pattern, before: int, after: int) -> list[tuple[int, int]]:
     """Merged (start, end) windows of ``before``/``after`` characters around each ``anchor`` match."""
-    found: list[list[int]] = []
+    los: list[int] = []
+    his: list[int] = []
     for hit in anchor.finditer(text):
-        lo, hi = max(0, hit.start() - before), min(len(text), hit.end() + after)
-        if found and lo <= found[-1][1]:
-            found[-1][1] = max(found[-1][1], hi)
+        lo, hi = hit.span()
+        if his and lo - before <= his[-1]:  # unclamped bounds merge the same windows as clamped ones
+            if hi + after > his[-1]:
+                his[-1] = hi + after
         else:
-            found.append([lo, hi])
-    return [(lo, hi) for lo, hi in found]
+            los.append(lo - before)
+            his.append(hi + after)
+    if not los:
+        return []
+    size = len(text)
+    return [(lo if lo > 0 else 0, hi if hi < size else size) for lo, hi in zip(los, his)]
 
 
 def finditer_near(pattern: re.Pattern, text: str, anchor: re.Pattern, before: int, after: int, near=None):
@@ -328,6 +411,10 @@ def shaped_spans(text: str, types: set[str], all_dates: bool = False) -> list[tu
     for name, (pattern, group) in SHAPED.items():
         if name not in types or (name in _GUARDS and not _GUARDS[name](text)):
             continue
+        if isinstance(pattern, Branches):
+            pattern = pattern.for_text(text)
+            if pattern is None:
+                continue
         if name in _ANCHORS:
             anchor = _ANCHORS[name]
             if anchor not in near:
@@ -336,10 +423,8 @@ def shaped_spans(text: str, types: set[str], all_dates: bool = False) -> list[tu
         else:
             matches = pattern.finditer(text)
         for match in matches:
-            if group is None:
-                group = next(g for g in range(1, (match.lastindex or 0) + 1) if match.group(g) is not None)
-                start, end = match.span(group)
-                group = None
+            if group is None:  # the alternative that matched: each holds one group
+                start, end = match.span(next(g for g in range(1, match.lastindex + 1) if match.group(g) is not None))
             else:
                 start, end = match.span(group)
             end = _trim(text, start, end)

@@ -103,3 +103,37 @@ def test_an_id_column_missing_or_repeated_rejects_the_file(tmp_path, run_kmb):
         "corpus", "add", path, "--source", "clinical", "--id-column", "note_id", "--workspace", tmp_path / "ws"
     )
     assert code == 1 and "no id in column 'note_id'" in stderr
+
+
+def test_the_workspace_terms_are_never_taken_for_names(tmp_path, run_kmb):
+    # "황반" (macula) looks like a surname and a given name before 환자; as an imported term it stays.
+    sentence = "황반 환자로 안저 검사를 시행하였고 특이 소견은 관찰되지 않았으며 다음 외래에서 재검하기로 함."
+    notes = [*NOTES[:5], {"text": sentence, "phi": []}]
+    ws = tmp_path / "ws"
+    run_kmb("corpus", "add", write_notes(tmp_path, notes), "--source", "clinical", "--workspace", ws)
+    build = ("corpus", "build", "--workspace", ws, "--workers", "1", "--min-hangul", "0.2", "--rebuild")
+    code, _, stderr = run_kmb(*build)
+    assert code == 0, stderr
+    assert "[NAME] 환자로 안저" in all_text(ws / "corpus")
+    terms = tmp_path / "terms.txt"
+    terms.write_text("황반\n황반변성\n망막중심정맥폐쇄증\n", encoding="utf-8")
+    code, _, stderr = run_kmb("terms", "import", terms, "--source", "custom", "--workspace", ws)
+    assert code == 0, stderr
+    code, _, stderr = run_kmb(*build)
+    assert code == 0, stderr
+    corpus_text = all_text(ws / "corpus")
+    assert "황반 환자로 안저" in corpus_text and "[NAME]" in corpus_text
+    assert not [v for v in identifier_values(NOTES[:5]) if v in corpus_text]
+    report = json.loads((ws / "corpus" / "report.json").read_text(encoding="utf-8"))
+    assert report["deidentification"]["terms_as_not_names"] == 2  # the terms a name could equal
+
+
+def test_workspace_not_names_reads_the_terms_table_or_nothing(tmp_path):
+    from kmb.corpus.build_steps import workspace_not_names
+    from kmb.storage import TERMS, write_rows
+
+    assert workspace_not_names(tmp_path / "terms") == frozenset()
+    (tmp_path / "terms").mkdir()
+    rows = [{"term": t, "sources": ["custom"]} for t in ("황반", "조영", "망막중심정맥폐쇄증")]
+    write_rows(tmp_path / "terms" / "terms.parquet", rows, TERMS)
+    assert workspace_not_names(tmp_path / "terms") == {"황반", "조영"}
