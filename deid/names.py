@@ -86,6 +86,9 @@ ROLES_AFTER = (
     "RN",
     "PA",
     "전문의",
+    "주임",
+    "소장",
+    "조산사",
 )
 # Labels after which a name follows (with a colon, a table bar or a space).
 LABELS = (
@@ -132,6 +135,34 @@ LABELS = (
     "Patient",
     "Dr.",
     "Dr",
+    # jobs done by a person, as notes sign them (처방의: …, 채혈자 …)
+    "처방의",
+    "평가의",
+    "시술의",
+    "확인자",
+    "인계자",
+    "인수자",
+    "채혈자",
+    "수검자",
+    "보조의",
+    "제1보조의",
+    "제2보조의",
+    "담당 조산사",
+    "예금주",
+    "연대보증인",
+    "보증인",
+    "전화 건 사람",
+    "Surgeon",
+    "Assistant",
+    "Provider",
+    "Signed",
+    "Caller",
+    "Interpreter",
+    "Pt name",
+    "Patient name",
+    "Mr",
+    "Ms",
+    "Mrs",
 )
 # Words that introduce a name only when the name is set off after them ("환자: 김민수", "딸 이영희
 # (010-...)", "환자 김민수(M/45)", but not "환자 진술상", "딸 기준").
@@ -190,6 +221,39 @@ WEAK_LABELS = (
     "분류 간호사",
     "설명 의사",
     "From",
+    # relations and roles written before a name that is set off after it ("부 하동균,", "모 연다빈")
+    "모",
+    "부",
+    "본인",
+    "동반",
+    "동거인",
+    "남자친구",
+    "여자친구",
+    "친구",
+    "당직",
+    "간호",
+    "약사",
+    "확인",
+    "치료사",
+    "조산사",
+    "Pt",
+    "pt",
+    "patient",
+    "wife",
+    "Wife",
+    "husband",
+    "Husband",
+    "daughter",
+    "Daughter",
+    "son",
+    "Son",
+    "mother",
+    "Mother",
+    "father",
+    "Father",
+    "pharmacist",
+    "RN",
+    "Contact",
     "R1",
     "R2",
     "R3",
@@ -248,6 +312,7 @@ NOT_NAMES = frozenset(
 호전됨 시행 시술 범위 동반 동의 온도 승인 간호 간헐적 간경화 상태 상처 상복부 단계 단백 당뇨 당일
 연락처 연락 주소 전화 전화번호 당겨 당기 동행 동생 우편 서류 성별 기록 기록지 설명 기준 내용 사유 이후 완료
 화상 창상 순환 빈혈 빈맥 탁월 석회화 선별 설사 마른 길이 연고 위험 위치 위장 위암 위염 표시
+당뇨병 화장실 현장 병실 복도 공사 현장감
 """.split()
 )
 
@@ -255,7 +320,8 @@ NOT_NAMES = frozenset(
 # satisfy depends on the context that found it (:func:`looks_like_name`).
 _SURNAME = "(?:" + "|".join(DOUBLE_SURNAMES) + "|[" + "".join(sorted(SURNAMES)) + "])"
 _CANDIDATE = r"(" + _SURNAME + r"(?:(?![님씨])[가-힣]){1,2})"  # 님, 씨 end a name, never continue it
-_LATIN_NAME = r"([A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+){1,3})"  # a foreign patient's name after a label
+# A foreign patient's name after a label: "Maria Santos", or a passport's "O'BRIEN, LIAM".
+_LATIN_NAME = r"([A-Z][A-Za-z'\-]+(?: [A-Z][A-Za-z'\-]+){1,3}|[A-Z][A-Z'\-]+, [A-Z][A-Za-z'\-]+(?: [A-Z][A-Za-z'\-]+)?)"
 _ROLE_AFTER = "(?:" + "|".join(sorted(ROLES_AFTER, key=len, reverse=True)) + r"|\(인\))"
 _LABEL = "(?:" + "|".join(re.escape(x) for x in sorted(LABELS, key=len, reverse=True)) + ")"
 _WEAK_LABEL = "(?:" + "|".join(sorted(WEAK_LABELS, key=len, reverse=True)) + ")"
@@ -266,9 +332,10 @@ _MENTION_END = re.compile(r"(?:" + _PARTICLES + r"?(?:[^가-힣]|$)|\s?" + _ROLE
 _AGE_SEX = (
     r"(?=\s?\(?(?:[MF남여]\s?/\s?\d{1,3}세?|\d{1,3}세?\s?/\s?[MF남여]|[\d.]{6,10},\s?\d{1,3}세)\)?"
     r"|\s?\((?:[MF남여]|남자|여자|\d{1,3}세)\s?,"
-    r"|\s?/\s?(?:만\s?\d{1,3}세|'?\d{2,4}년생))"  # "위상범 / 만 75세", "지범철 / 23년생"
+    r"|\s?/\s?(?:만\s?\d{1,3}세|'?\d{2,4}년생)"  # "위상범 / 만 75세", "지범철 / 23년생"
+    r"|/[MF]/\d{1,3})"  # "조민재/M/55"
 )
-_SET_OFF = r"(?=\s?[(),./|→<]|\s\d|\s{2,}|님|씨|(?:입니다|께서|에게|이가|이는|은|는|이|가|와|과|의)\s|[ \t]*$)"
+_SET_OFF = r"(?=\s?[(),./|→<'·]|\s\d|\s{2,}|님|씨|(?:입니다|께서|에게|이가|이는|은|는|이|가|와|과|의|께)\s|(?:이)?라고|[ \t]*$)"
 _DEPARTMENT = r"[가-힣]{1,8}(?:과|센터|병동|실)"
 
 _FIRST_SURNAME = "(?=[" + "".join(sorted(SURNAMES | {d[0] for d in DOUBLE_SURNAMES})) + "])"  # see patterns._first
@@ -341,6 +408,10 @@ SIGNATURE = re.compile(
     r"[-–—/](?<!\S[-–—/])[ \t]?" + _CANDIDATE + r"(?=[ \t]*(?:[(\[]|$))",  # "- 김민수 (CCU)", "— 김민수 [ID"
     re.MULTILINE,
 )
+# A line that opens with a name, then age and sex: "하윤슬 68세 남. 파킨슨병" (a known word is not a name).
+AGE_LINE = re.compile(r"^[ \t]*" + _CANDIDATE + r"(?=[ \t]\d{1,3}세[ \t]?(?:남|여)(?:자|성)?(?![가-힣]))", re.MULTILINE)
+# A numbered hand-over list: "1. 김민수 - ARDS, prone position".
+LIST_ITEM = re.compile(r"^[ \t]*\d{1,2}[.)][ \t]*" + _CANDIDATE + r"(?=[ \t]+[-–—][ \t])", re.MULTILINE)
 TRAILING_NAME = re.compile(r"(?<=[.다함음]\s)" + _CANDIDATE + r"\s*\Z")  # "... 구내염 없음. 함형결" at the very end
 # A ward list: a table row with a name cell beside an id cell or an age/sex cell.
 TABLE_ROW = re.compile(r"^\|.*\|[ \t]*$", re.MULTILINE)
@@ -358,7 +429,7 @@ ROLE_WORDS = (
     | frozenset(
         """
 선생 교수 간호 보호 담당 주치 원장 과장 환자 의사 전공 인턴 약사 기사 팀장 실장 부장 소장 사장 이사 반장 선배 후배
-고객 주임 대리 차장 계장 간병인 수녀 신부 목사 회장 총장 학장 병원장 상기 여자 남자 본인 해당 당해 모두 각각
+모름 미상 불명 없음 고객 주임 대리 차장 계장 간병인 수녀 신부 목사 회장 총장 학장 병원장 상기 여자 남자 본인 해당 당해 모두 각각
 안과 치과 내과 외과 신경과 정신과 피부과 소아과 성형외과 마취과 방사선과 진단검사 가정의학 재활의학 응급의학
 """.split()
     )
@@ -415,6 +486,10 @@ def name_spans(text: str, not_names: frozenset[str] | set[str] = frozenset()) ->
         if all(span[1] <= s or span[0] >= e for s, e in found) and match.group(1) not in ROLE_WORDS:
             found[span] = match.group(1)
     for match in SIGNATURE.finditer(text):
+        _take(found, match, 1, not_names, WEAK)
+    for match in AGE_LINE.finditer(text) if "세" in text else ():
+        _take(found, match, 1, not_names, ROLE)
+    for match in LIST_ITEM.finditer(text) if "-" in text or "–" in text or "—" in text else ():
         _take(found, match, 1, not_names, WEAK)
     trailing = TRAILING_NAME.search(text, max(0, len(text) - 16))
     if trailing:

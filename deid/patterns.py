@@ -163,6 +163,9 @@ PATIENT_ID_LABELS = (
     "pt id",
     "Patient ID",
     "patient id",
+    "Reg. No",
+    "Reg No",
+    "등록",
     "ID",
 )
 _DATE8 = r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
@@ -183,6 +186,12 @@ PATIENT_ID_BRANCHES = Branches(
     ("ABCDEFGHIJKLMNOPQRSTUVWXYZ", r"(?<![A-Za-z0-9])([A-Z]{1,2}\d{6,9})(?![0-9])", _search(r"[A-Z]\d{6}")),
     ("([", r"[(\[](\d{7,10})[)\]]", _search(r"[(\[]\d{7}")),
     ("#", r"(?<![A-Za-z0-9])#(\d{6,10})(?![0-9])", _search(r"#\d{6}", "#")),
+    # an id beside age and sex in brackets: "(M/46, 0093817)"
+    (
+        "(",
+        r"\((?:[MF남여]\s?/\s?\d{1,3}|\d{1,3}\s?/\s?[MF남여])\s?,\s?((?:[A-Za-z]{1,3}-?)?\d{5,10})\)",
+        _search(r"/\s?[MF남여0-9]{1,3}\s?,", ","),
+    ),
     # a number alone in a table cell (a ward list's ids), not a date written 20240315
     (
         _DIGITS,

@@ -27,12 +27,13 @@ LINES = [
     "  딸 정은지\n성명 TRAN VAN MINH (M/45)",
     "IP 192.168.10.23, 카드 1234-5678-9012-3456, 계좌: 국민은행 123-456-789012",
     "DOB 1953-09-07 | Date of birth: 07 Sep 1953 | D.O.B. 1/2/1960",
+    "영상판독 탁주원 (M/46, 0093817), 투석 (45/F, HD-20931)",
 ]
 
 
 def texts() -> list[str]:
     found = [n["text"] for n in make_notes(400, seed=3)] + LINES
-    for name in ("notes_second_author.jsonl", "notes_third_author.jsonl"):
+    for name in ("notes_second_author.jsonl", "notes_third_author.jsonl", "notes_fourth_author.jsonl"):
         lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
         found += [json.loads(line)["text"] for line in lines if line.strip()]
     rng = random.Random(5)
