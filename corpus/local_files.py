@@ -129,6 +129,7 @@ def _add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> A
         source=options.source, files=len(files), ignored=ignored, identifiers=Counter() if options.deidentify else None
     )
     known = doc_ids(ws.raw(options.source))
+    deid_config = _deid_config(ws) if options.deidentify else None
     crawled_at = datetime.now(timezone.utc)
     target = ws.raw(options.source) / part_name("local")
     sink = ParquetSink(target, LOCAL_DOCUMENTS)
@@ -157,7 +158,7 @@ def _add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> A
                         continue
                     known.add(row["doc_id"])
                     if options.deidentify:
-                        row = _deidentified(row, summary.identifiers)
+                        row = _deidentified(row, summary.identifiers, deid_config)
                     sink.write_row(row)
                     summary.added += 1
                     summary.by_format[row["format"]] = summary.by_format.get(row["format"], 0) + 1
@@ -185,13 +186,22 @@ def _add_paths(ws: Workspace, paths: list[str | Path], options: AddOptions) -> A
     return summary
 
 
-def _deidentified(row: dict, counts: Counter) -> dict:
+def _deid_config(ws: Workspace):
+    """The de-identification settings of an import: the workspace's medical terms are never taken
+    for names, as in the corpus build (:func:`kmb.corpus.build_steps.workspace_not_names`)."""
+    from kmb.corpus.build_steps import workspace_not_names
+    from kmb.deid.detect import DeidConfig
+
+    return DeidConfig(not_names=workspace_not_names(ws.terms))
+
+
+def _deidentified(row: dict, counts: Counter, config) -> dict:
     """The row with its text and title de-identified (``--deidentify``): raw/ never holds them."""
     from kmb.deid.detect import deidentify
 
-    text = deidentify(row["text"])
+    text = deidentify(row["text"], config)
     counts.update(kind for _, _, kind in text.spans)
-    title = deidentify(row["title"]).text if row["title"] else row["title"]
+    title = deidentify(row["title"], config).text if row["title"] else row["title"]
     return {**row, "text": text.text, "title": title}
 
 

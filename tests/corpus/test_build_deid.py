@@ -137,3 +137,22 @@ def test_workspace_not_names_reads_the_terms_table_or_nothing(tmp_path):
     rows = [{"term": t, "sources": ["custom"]} for t in ("황반", "조영", "망막중심정맥폐쇄증")]
     write_rows(tmp_path / "terms" / "terms.parquet", rows, TERMS)
     assert workspace_not_names(tmp_path / "terms") == {"황반", "조영"}
+
+
+def test_add_with_deidentify_also_keeps_the_workspace_terms(tmp_path, run_kmb):
+    # kmb corpus add --deidentify uses the same not-names as the build: an imported term stays in raw/.
+    sentence = "황반 환자로 안저 검사를 시행하였고 특이 소견은 관찰되지 않았으며 다음 외래에서 재검하기로 함."
+    ws = tmp_path / "ws"
+    terms = tmp_path / "terms.txt"
+    terms.write_text("황반\n", encoding="utf-8")
+    before = tmp_path / "before"
+    before.mkdir()
+    add = ("corpus", "add", write_notes(before, [{"text": sentence, "phi": []}]), "--source", "clinical")
+    code, _, stderr = run_kmb(*add, "--deidentify", "--workspace", tmp_path / "plain")
+    assert code == 0, stderr
+    assert "[NAME] 환자로" in all_text(tmp_path / "plain" / "raw")
+    code, _, stderr = run_kmb("terms", "import", terms, "--source", "custom", "--workspace", ws)
+    assert code == 0, stderr
+    code, _, stderr = run_kmb(*add, "--deidentify", "--workspace", ws)
+    assert code == 0, stderr
+    assert "황반 환자로" in all_text(ws / "raw") and "[NAME]" not in all_text(ws / "raw")
