@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, replace
 
 from kmb.crawlers.options import HarvestOptions, KciCrawlOptions, checked_kci_options
+from kmb.crawlers.pipelines import FAULT_STAT
 from kmb.crawlers.run import run_spider
 from kmb.crawlers.spiders.kci import KciOaiSpider
 from kmb.crawlers.state import kci_resume_point
@@ -61,6 +62,8 @@ def harvest(ws: Workspace, options: HarvestOptions) -> KciCrawlReport:
     overrides = {"LOG_LEVEL": os.environ.get("KMB_LOG_LEVEL", "CRITICAL")}
     # The pipeline takes this workspace, opened once for the whole crawl (crawlers/session.py).
     stats = run_spider(KciOaiSpider, overrides, options=replace(options, workspace=ws))
+    if stats.get(FAULT_STAT):  # the disk or the workspace failed while storing: nothing after it was kept
+        raise KmbError(stats[FAULT_STAT])
     kci = source_stats(stats, "kci")
     if kci.get("error"):
         raise KmbError(f"{kci['error']} ({kci.get('stored', 0)} documents stored before it)")

@@ -16,6 +16,7 @@ from pathlib import Path
 from kmb.crawlers.middlewares import robots_allow
 from kmb.crawlers.naver_lists import SOURCE, new_list_url, old_list_url
 from kmb.crawlers.options import NaverCrawlOptions, checked_naver_options, parse_day
+from kmb.crawlers.pipelines import FAULT_STAT
 from kmb.crawlers.run import run_spider
 from kmb.crawlers.settings import USER_AGENT
 from kmb.crawlers.spiders.naver_health import ROBOTS_CLOSE_REASON, UNREACHABLE_CLOSE_REASON, NaverHealthSpider
@@ -80,6 +81,8 @@ def crawl_naver_health(options: NaverCrawlOptions) -> NaverCrawlReport:
         overrides = {"JOBDIR": str(jobdir), "LOG_LEVEL": options.log_level}
         # The pipeline takes this workspace, opened once for the whole crawl (crawlers/session.py).
         stats = run_spider(NaverHealthSpider, overrides, options=replace(options, workspace=ws))
+        if stats.get(FAULT_STAT):  # the disk or the workspace failed: as after a kill, --resume lists again
+            raise KmbError(stats[FAULT_STAT])
         (state / CLEAN_EXIT_FILE).touch()  # finished, or stopped with Ctrl-C: the queue is whole
     report = naver_report(stats, ws)
     check_outcome(stats, options, report, ws)

@@ -22,7 +22,10 @@ into place is the next resumption token written to ``crawl/kci/state.json`` (als
 so after a kill ``--resume`` re-requests at most the pages whose documents had not reached disk,
 and doc_ids already stored are skipped: nothing is lost and nothing is stored twice.
 
-Both print a progress line while the crawl runs.
+Both print a progress line while the crawl runs. A fault of the disk or the workspace while
+storing (no space left, read-only, ...) is caught by :class:`StorageFault`: it stops the crawl,
+nothing more is stored or marked done, and the command ends with the fault's one line (exit 1)
+instead of Scrapy logging a traceback per item and the crawl "finishing" with nothing written.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from kmb.crawlers.state import (
     write_kci_state,
 )
 from kmb.crawlers.stats import SourceStats
+from kmb.faults import as_kmb_error
 from kmb.storage import (
     KCI_DOCUMENTS,
     NAVER_DOCUMENTS,
@@ -59,6 +63,33 @@ from kmb.storage import (
 from kmb.workspace import Workspace
 
 KCI = "kci"
+FAULT_STAT = "kmb/storage_fault"  # the fault's one line, for the command to raise after the crawl
+
+
+class StorageFault:
+    """Runs a pipeline's storing steps until the first fault of the disk or the workspace, then no
+    more: the fault's line goes into the crawl's stats and the spider is closed, so no item after it
+    is stored and no day or page is marked done that is not written. A bug keeps its traceback."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.line: str | None = None
+
+    def __call__(self, step, *args, closing: bool = False) -> None:
+        if self.line is not None:
+            return
+        try:
+            step(*args)
+        except Exception as exc:
+            error = as_kmb_error(exc)
+            if error is None:
+                raise
+            self.line = str(error)
+            self.crawler.stats.set_value(FAULT_STAT, self.line)
+            if not closing:
+                from scrapy.utils.defer import deferred_from_coro
+
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_fault"))
 
 
 def reject_row(source: str, item: RejectItem) -> dict:
@@ -128,6 +159,7 @@ class NaverParquetPipeline:
             resume=s.getbool("KMB_RESUME", False),
         )
         answer_store_requests(crawler, pipeline)
+        pipeline.fault = StorageFault(crawler)
         return pipeline
 
     def open_spider(self, spider=None) -> None:
@@ -164,6 +196,10 @@ class NaverParquetPipeline:
 
     # --- storing ----------------------------------------------------------------------------------
     def process_item(self, item, spider=None):
+        self.fault(self._store, item)
+        return item
+
+    def _store(self, item) -> None:
         if isinstance(item, NaverArticleItem):
             self._article(item.row)
         elif isinstance(item, RejectItem):
@@ -180,7 +216,6 @@ class NaverParquetPipeline:
         if len(self.rows) + len(self.rejects.rows) >= self.flush_every:
             self.flush()
         self._progress()
-        return item
 
     def _article(self, row: dict) -> None:
         if row["doc_id"] in self.stored or row["doc_id"] in self.row_ids:
@@ -191,6 +226,9 @@ class NaverParquetPipeline:
         self.stats.inc("parsed")
 
     def close_spider(self, spider=None) -> None:
+        self.fault(self._close, closing=True)
+
+    def _close(self) -> None:
         self.flush()
         write_json(self.state_dir / OPEN_DAYS_FILE, {day: sorted(ids) for day, ids in self.open_days.items()})
         write_json(self.state_dir / DAYS_STARTED_FILE, sorted(self.days_started))
@@ -251,6 +289,7 @@ class KciParquetPipeline:
     def from_crawler(cls, crawler):
         pipeline = cls(crawler)
         answer_store_requests(crawler, pipeline)
+        pipeline.fault = StorageFault(crawler)
         return pipeline
 
     def resume_point(self, endpoint: str) -> tuple[str | None, str | None]:
@@ -264,6 +303,10 @@ class KciParquetPipeline:
         self.stats.set("complete", False)
 
     def process_item(self, item, spider=None):
+        self.fault(self._store, item)
+        return item
+
+    def _store(self, item) -> None:
         if isinstance(item, KciDocumentItem):
             self._document(item.row)
         elif isinstance(item, RejectItem):
@@ -271,7 +314,6 @@ class KciParquetPipeline:
                 self.stats.inc("rejects_already_recorded")
         elif isinstance(item, PageDoneItem):
             self._page_done(item)
-        return item
 
     def _document(self, row: dict) -> None:
         if row["doc_id"] in self.known:
@@ -318,7 +360,14 @@ class KciParquetPipeline:
 
     def close_spider(self, spider=None) -> None:
         # A clean close (also on an error page) keeps what was harvested; the state file keeps
-        # the last resume point written after a flushed part.
+        # the last resume point written after a flushed part. After a storage fault: nothing more.
+        if self.fault.line is not None:
+            if self.sink is not None:
+                self.sink.abort()
+            return
+        self.fault(self._close, closing=True)
+
+    def _close(self) -> None:
         self._flush()
         self.rejects.flush("kci-rejects")
         self.ws.refresh_views_after_save()
