@@ -58,7 +58,7 @@ def as_kmb_error(exc: BaseException) -> KmbError | None:
         return KmbError(f"a JSON file is damaged (line {exc.lineno}, column {exc.colno}): {exc.msg}; {REPAIR_HINT}")
     if isinstance(exc, OSError) and exc.errno in _OS_FAULTS:
         path = exc.filename if exc.filename is not None else None
-        return KmbError(_OS_FAULTS[exc.errno], path=path)
+        return KmbError(_needed(exc) + _OS_FAULTS[exc.errno], path=path)
     damaged = _damaged_file(exc)
     if damaged is not None:
         return damaged
@@ -66,6 +66,14 @@ def as_kmb_error(exc: BaseException) -> KmbError | None:
     if disk is not None:
         return disk
     return None
+
+
+def _needed(exc: OSError) -> str:
+    """ "12.3 MB to write: " when the disk filled up at a commit that knows its size (storage.commit_file)."""
+    size = getattr(exc, "kmb_bytes", None)
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or size is None:
+        return ""
+    return f"{size / 1e6:,.1f} MB to write: " if size >= 100_000 else f"{size:,} bytes to write: "
 
 
 def damaged_file_error(path: object = None, what: str = "a Parquet file") -> KmbError:

@@ -117,8 +117,7 @@ class ParquetSink:
             self._flush_rows()
             self._writer.close()
             self._closed = True
-            with open(self._tmp, "rb") as fh:
-                os.fsync(fh.fileno())
+            commit_file(self._tmp, self.path)
             os.replace(self._tmp, self.path)
         except BaseException:  # a full disk at the last moment: nothing half-written stays behind
             self.abort()
@@ -168,8 +167,7 @@ def _fsynced_temporary(path: Path) -> Iterator[Path]:
     _umask_mode(tmp, 0o666)
     try:
         yield Path(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        commit_file(Path(tmp), path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -251,8 +249,7 @@ def replace_dir(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
     tmp, target = Path(tmp), Path(target)
     for file in tmp.rglob("*"):
         if file.is_file():
-            with open(file, "rb") as fh:
-                os.fsync(fh.fileno())
+            commit_file(file, target / file.relative_to(tmp))
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}{OLD_SUFFIX}")
@@ -484,6 +481,26 @@ def _umask_mode(path, mode: int) -> None:
     # mkstemp/mkdtemp create 0600/0700 whatever the umask; outputs get the mode a plain open() or
     # mkdir() would give, so a team on shared storage can read each other's files.
     os.chmod(path, mode & ~_UMASK)
+
+
+def commit_file(written: Path, target: Path) -> None:
+    """fsync ``written`` (the temporary of ``target``): the point where a full or read-only disk
+    shows. Its error then names the folder of ``target`` and how many bytes were to be written,
+    which :func:`kmb.faults.as_kmb_error` puts in the user's one line."""
+    with open(written, "rb") as fh:
+        fsync_open_file(fh, target)
+
+
+def fsync_open_file(handle, target: str | os.PathLike) -> None:
+    """fsync an open file (also an append-only log's), naming ``target``'s folder and the file's size
+    in the error when the disk refuses."""
+    try:
+        os.fsync(handle.fileno())
+    except OSError as exc:
+        exc.filename = str(Path(target).parent)
+        with contextlib.suppress(OSError):
+            exc.kmb_bytes = os.fstat(handle.fileno()).st_size
+        raise
 
 
 def _fsync_dir(folder: Path) -> None:

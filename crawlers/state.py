@@ -12,11 +12,10 @@ only at a clean stop, for a resume that finds Scrapy's JOBDIR queue intact. KCI:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from kmb.errors import KmbError
-from kmb.storage import write_json_atomic
+from kmb.storage import fsync_open_file, write_json_atomic
 
 DONE_DAYS_FILE = "done_days.txt"
 DAYS_STARTED_FILE = "days_started.json"  # days whose list requests are in the queue
@@ -40,7 +39,7 @@ def append_done_day(state_dir: Path, day: str) -> None:
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(day + "\n")
         fh.flush()
-        os.fsync(fh.fileno())
+        fsync_open_file(fh, path)
 
 
 def read_json(path: Path, default):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 
 import torch
 
-from kmb.storage import atomic_path, write_text_atomic
+from kmb.storage import atomic_path, fsync_open_file, write_text_atomic
 
 METRIC_KEYS = ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss")
 
@@ -71,7 +70,7 @@ def append_metrics(path: Path, record: dict) -> None:
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         fh.flush()
-        os.fsync(fh.fileno())
+        fsync_open_file(fh, path)
 
 
 def read_metrics(path: Path) -> list[dict]:

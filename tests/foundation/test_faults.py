@@ -266,6 +266,9 @@ def test_a_failing_disk_gives_one_line_keeps_earlier_outputs_and_a_rerun_equals_
     assert lines and lines[-1].startswith("kmb: error: ") and err.count("kmb: error") == 1, err
     assert "Traceback" not in err  # progress lines may come before the error, nothing after it
     assert ("no space left" if fault == errno.ENOSPC else "read-only") in lines[-1]
+    assert f"kmb: error: {ws}" in lines[-1], lines[-1]  # the folder where the write failed
+    if fault == errno.ENOSPC:  # and how much it was writing
+        assert " to write: no space left" in lines[-1], lines[-1]
     assert _digest(_files(ws, views_file)) == before, f"{name}: the fault changed earlier outputs"
 
     assert _run(main, ws, data, name, args) == 0
