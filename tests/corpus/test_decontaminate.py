@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -12,17 +13,11 @@ from kmb.corpus.overlap import corpus_overlap
 from kmb.errors import KmbError
 from kmb.storage import DOCUMENTS, write_rows
 
-CLEAN = [
-    "고혈압은 혈압이 지속적으로 높은 상태를 말한다.",
-    "당뇨병 환자는 정기적으로 혈당을 측정해야 한다.",
-    "규칙적인 운동은 심혈관 질환의 위험을 낮춘다.",
-    "흡연은 폐암의 가장 중요한 위험 요인이다.",
-]
-ITEMS = [
-    "천식 환자는 흡입제를 올바르게 사용하는 방법을 배워야 한다.",
-    "항생제 내성은 전 세계적인 보건 문제로 떠오르고 있다.",
-    "수면 부족은 면역 기능을 떨어뜨릴 수 있다는 연구 결과가 나왔다.",
-]
+# Corpus sentences and evaluation items we wrote, shared with test_decontaminate_kill.py.
+TEXTS = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "corpus" / "decontamination.json").read_text("utf-8")
+)
+CLEAN, ITEMS = TEXTS["clean"], TEXTS["items"]
 
 
 def add_raw(ws, name, docs):
