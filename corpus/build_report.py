@@ -73,8 +73,10 @@ def _removed_summary(removed: dict | None) -> str:
         return "-"
     kept = sum(removed["kept"].values())
     over = sum(removed["over budget (counted, not kept)"].values())
-    return f"{kept:,} in corpus/removed/ ({len(removed['kept'])} rules; `kmb corpus removed --rule NAME`)" + (
-        f", {over:,} over the budget" if over else ""
+    rules = len(removed["kept"])
+    return (
+        f"{kept:,} in corpus/removed/ ({rules} rule{'' if rules == 1 else 's'}; `kmb corpus removed --rule NAME`)"
+        + (f", {over:,} over the budget" if over else "")
     )
 
 
@@ -138,7 +140,10 @@ def progress_line(documents: int, expected: int, sentences: int, elapsed: float)
     """``  ... 1,200 / 20,000 documents (6%), 16,480 sentences, 410 documents/s, ETA 0:00:41``"""
     rate = documents / elapsed if elapsed > 0 else 0.0
     left = max(expected - documents, 0)
-    eta = time.strftime("%H:%M:%S", time.gmtime(left / rate)) if rate > 0 else "?"
+    if left == 0:
+        eta = "00:00:00"  # nothing left (also a build with no new documents: no rate to divide by)
+    else:
+        eta = time.strftime("%H:%M:%S", time.gmtime(left / rate)) if rate > 0 else "?"
     share = f" ({documents / expected:.0%})" if expected else ""
     return (
         f"  ... {documents:,} / {expected:,} documents{share}, {sentences:,} sentences, "

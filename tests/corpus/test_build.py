@@ -244,7 +244,8 @@ def test_progress_line():
 
     line = progress_line(1_000, 20_000, 14_000, 10.0)
     assert line == "  ... 1,000 / 20,000 documents (5%), 14,000 sentences, 100 documents/s, ETA 00:03:10"
-    assert progress_line(0, 0, 0, 0.0).endswith(" 0.0 documents/s, ETA ?")
+    assert progress_line(0, 0, 0, 0.0).endswith(" 0.0 documents/s, ETA 00:00:00")  # nothing new: nothing left
+    assert progress_line(0, 5, 0, 0.0).endswith(" 0.0 documents/s, ETA ?")  # no rate yet
     assert "0.5 documents/s" in progress_line(1, 6, 38, 2.0)  # a slow start still shows a rate
 
 
