@@ -19,8 +19,10 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(VENV)/bin/kmb quickstart --workspace demo-workspace
 
+# One pytest worker per core (pytest-xdist); a test file stays on one worker, so its module
+# fixtures (the quickstart run, the fault suite's workspaces) are built once.
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: install
 	$(VENV)/bin/ruff check .
