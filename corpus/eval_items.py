@@ -18,7 +18,7 @@ from pathlib import Path
 from kmb.corpus.classify_files import json_list_records, read_classify
 from kmb.corpus.eval_files import KORSTS_HEADER, read_medsts, read_ner, read_sts
 from kmb.errors import KmbError
-from kmb.json_lines import parse_object
+from kmb.json_lines import object_lines
 
 # Format names: evaluate's, made unique across tasks (NER and STS both have a "klue").
 EVAL_FORMATS = (
@@ -187,15 +187,8 @@ def _read_lines(path: Path) -> list[EvalItem]:
 
 def _read_text_jsonl(path: Path) -> list[EvalItem]:
     """JSON lines with a ``text`` field (and optionally ``text_pair``); other keys are ignored."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise KmbError(f"not UTF-8 text ({exc.reason})", path=path) from None
     items = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            continue
-        record = parse_object(raw, path, number, "a JSON object with a non-empty 'text' string")
+    for number, record in object_lines(path, "a JSON object with a non-empty 'text' string"):
         if not isinstance(record.get("text"), str) or not record["text"].strip():
             raise KmbError("expected a JSON object with a non-empty 'text' string", path=path, line=number)
         texts = [record["text"]]

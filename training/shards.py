@@ -95,7 +95,6 @@ class PairEncoder:
         self.max_length = max_length
         self.sep_id = tokenizer.sep_token_id
         self.backend = None
-        self._encodings = None  # the last batch's, for its word-start flips
         if type(tokenizer).__name__ in self.PLAIN and hasattr(tokenizer, "backend_tokenizer"):
             from tokenizers import Tokenizer
 
@@ -105,17 +104,16 @@ class PairEncoder:
             self.backend = backend
         self.word_start_flips = WordStartFlips(tokenizer)
 
-    def flips(self, texts_a: list[str], texts_b: list[str], ids: list[list[int]]) -> list[list[int]]:
-        """Each pair's word-start flips (:mod:`kmb.training.word_starts`) of the last batch encoded,
-        mostly empty."""
-        found = self.word_start_flips.for_pairs(texts_a, texts_b, ids, self.max_length, self._encodings)
-        return [found.get(row, []) for row in range(len(ids))]
-
     def __call__(self, texts_a: list[str], texts_b: list[str]) -> tuple[list[list[int]], np.ndarray]:
-        self._encodings = None
+        return self.encode(texts_a, texts_b)[:2]
+
+    def encode(self, texts_a: list[str], texts_b: list[str]) -> tuple[list[list[int]], np.ndarray, list[list[int]]]:
+        """(ids, segment-0 lengths, word-start flips per pair: :mod:`kmb.training.word_starts`, mostly
+        empty) of a batch; the flips come from the same encodings when the Rust backend made them."""
+        encodings = None
         if self.backend is not None:
-            self._encodings = self.backend.encode_batch(list(zip(texts_a, texts_b)))
-            ids = [e.ids for e in self._encodings]
+            encodings = self.backend.encode_batch(list(zip(texts_a, texts_b)))
+            ids = [e.ids for e in encodings]
         else:
             ids = self.tokenizer(
                 texts_a,
@@ -127,7 +125,8 @@ class PairEncoder:
             )["input_ids"]
         sep = self.sep_id
         n_first = np.fromiter((row.index(sep) + 1 for row in ids), dtype=np.int16, count=len(ids))
-        return ids, n_first
+        found = self.word_start_flips.for_pairs(texts_a, texts_b, ids, self.max_length, encodings)
+        return ids, n_first, [found.get(row, []) for row in range(len(ids))]
 
 
 def build_shards(
@@ -202,8 +201,7 @@ def _write_split(tmp, split, sentences, encoder, schema, seed, shard_pairs, chun
     writer = sink = None
     in_file = 0
     for chunk in iter_pair_chunks(sentences, seed, chunk_pairs):
-        ids, n_first = encoder(chunk.texts_a, chunk.texts_b)
-        flips = encoder.flips(chunk.texts_a, chunk.texts_b, ids)
+        ids, n_first, flips = encoder.encode(chunk.texts_a, chunk.texts_b)
         lengths = np.fromiter((len(r) for r in ids), dtype=np.int16, count=len(ids))
         batch = pa.record_batch(
             [
