@@ -182,7 +182,7 @@ def sentence_files(folder: str | os.PathLike) -> list[Path]:
     files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
     if not files:
         raise KmbError("no corpus sentences yet: run `kmb corpus build` first", path=folder)
-    from kmb.storage import parquet_footer
+    from kmb.stored_parquet import parquet_footer
 
     for part in files:  # a damaged part is one line naming it, before any reader starts work
         parquet_footer(part)

@@ -106,55 +106,51 @@ def write_corpus(ws, terms: list[str], n_sentences: int, seed: int) -> None:
             )
 
 
-def duckdb_join_counts(ws, terms: list[str]) -> dict[str, tuple[int, int]]:
-    """The best plain-SQL way we found: words -> prefixes -> hash join with the terms."""
+def duckdb_term_join(ws, terms: list[str], matches_sql: str) -> dict[str, tuple[int, int]]:
+    """Count and doc frequency per term in plain DuckDB: ``matches_sql`` turns the train
+    sentences (``s``: doc_id, text) into candidate strings (``cand``: doc_id, term) that are
+    hash-joined with the terms; ``{max_len}`` in it is the longest term's length."""
     import duckdb
     import pyarrow as pa
 
     max_len = max(len(t) for t in terms)
+    glob = (ws.corpus / "sentences" / "*.parquet").as_posix()
     con = duckdb.connect()
     con.execute(f"set threads to {os.cpu_count() or 1}")
     con.register("term_table", pa.table({"term": terms}))
-    glob = (ws.corpus / "sentences" / "*.parquet").as_posix()
-    rows = con.sql(
-        f"""
-        with words as (
-            select doc_id, unnest(string_split(text, ' ')) as w from read_parquet('{glob}') where split = 'train'
-        ), prefixes as (
-            select doc_id, w, unnest(range(1, least(length(w), {max_len}) + 1)) as k from words
-        )
-        select p.term, count(*) as count, count(distinct p.doc_id) as doc_freq
-        from (select doc_id, left(w, k::int) as term from prefixes) p
-        join term_table using (term)
-        group by p.term
-        """
-    ).fetchall()
-    con.close()
-    return {term: (count, docs) for term, count, docs in rows}
-
-
-def duckdb_substring_join_counts(ws, terms: list[str]) -> dict[str, tuple[int, int]]:
-    """`--anywhere` in plain SQL: every substring up to the longest term, hash-joined with the terms."""
-    import duckdb
-    import pyarrow as pa
-
-    max_len = max(len(t) for t in terms)
-    con = duckdb.connect()
-    con.execute(f"set threads to {os.cpu_count() or 1}")
-    con.register("term_table", pa.table({"term": terms}))
-    glob = (ws.corpus / "sentences" / "*.parquet").as_posix()
     rows = con.sql(
         f"""
         with s as (select doc_id, text from read_parquet('{glob}') where split = 'train'),
-        starts as (select doc_id, text, unnest(range(1, length(text) + 1)) as i from s),
-        subs as (select doc_id, substring(text, i::int, unnest(range(1, least({max_len}, length(text) - i + 1) + 1))::int) as term from starts)
+        {matches_sql.format(max_len=max_len)}
         select term, count(*) as count, count(distinct doc_id) as doc_freq
-        from subs join term_table using (term)
+        from cand join term_table using (term)
         group by term
         """
     ).fetchall()
     con.close()
     return {term: (count, docs) for term, count, docs in rows}
+
+
+def duckdb_join_counts(ws, terms: list[str]) -> dict[str, tuple[int, int]]:
+    """The best plain-SQL way we found: words -> prefixes -> hash join with the terms."""
+    return duckdb_term_join(
+        ws,
+        terms,
+        """words as (select doc_id, unnest(string_split(text, ' ')) as w from s),
+        prefixes as (select doc_id, w, unnest(range(1, least(length(w), {max_len}) + 1)) as k from words),
+        cand as (select doc_id, left(w, k::int) as term from prefixes)""",
+    )
+
+
+def duckdb_substring_join_counts(ws, terms: list[str]) -> dict[str, tuple[int, int]]:
+    """`--anywhere` in plain SQL: every substring up to the longest term, hash-joined with the terms."""
+    return duckdb_term_join(
+        ws,
+        terms,
+        """starts as (select doc_id, text, unnest(range(1, length(text) + 1)) as i from s),
+        cand as (select doc_id, substring(text, i::int,
+            unnest(range(1, least({max_len}, length(text) - i + 1) + 1))::int) as term from starts)""",
+    )
 
 
 def bench_anywhere(n_terms: int, n_sentences: int, workers: int, seed: int) -> list[str]:

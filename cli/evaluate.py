@@ -9,17 +9,18 @@ import typer
 
 from kmb.cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, echo_summary, group
 from kmb.evaluation.options import (
-    CLASSIFY_FOLDS,
-    CLASSIFY_SEEDS,
-    NER_FOLDS,
     PAIRS_MIN_CHARS,
     PAIRS_PER_TYPE,
+    ClassifyTask,
     FinetuneConfig,
     IntrinsicConfig,
+    NerTask,
+    StsTask,
 )
 
 app = group("Evaluate and compare models: MLM, NSP, NER, STS, classification, and the report.")
 FINETUNE, INTRINSIC = FinetuneConfig, IntrinsicConfig  # the defaults, written once
+NER, STS, CLASSIFY = NerTask, StsTask, ClassifyTask
 
 Models = Annotated[
     list[str],
@@ -50,6 +51,13 @@ DevFraction = Annotated[
         "--dev-fraction", help="Share of the training data cut off as the dev split that picks the grid setting."
     ),
 ]
+
+
+def finetune_config(grid, seed, batch_size, max_length, dev_fraction, device) -> FinetuneConfig:
+    """The shared fine-tuning options of ner, sts and classify."""
+    return FinetuneConfig(
+        grid=grid, seed=seed, batch_size=batch_size, max_length=max_length, dev_fraction=dev_fraction, device=device
+    )
 
 
 def run_name(default: str):
@@ -94,10 +102,10 @@ def mlm(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Masked-token accuracy with the pretraining masking rule, repeated; per model and corpus type."""
-    from kmb.evaluation.commands import mlm_command
+    from kmb.evaluation.commands import intrinsic_command
 
     config = IntrinsicConfig(repeats=repeats, batch_size=batch_size, max_length=max_length, seed=seed, device=device)
-    summary = mlm_command(workspace, model, out, data, config, typer.echo)
+    summary = intrinsic_command("mlm", workspace, model, out, data, config, typer.echo)
     echo_summary(summary.title, summary.rows)
 
 
@@ -119,10 +127,10 @@ def nsp(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Next-sentence accuracy at threshold 0.5 per label and type (paper Table 2, Fig. 4); n/a without an NSP head."""
-    from kmb.evaluation.commands import nsp_command
+    from kmb.evaluation.commands import intrinsic_command
 
     config = IntrinsicConfig(batch_size=batch_size, max_length=max_length, seed=seed, device=device)
-    summary = nsp_command(workspace, model, out, data, config, typer.echo)
+    summary = intrinsic_command("nsp", workspace, model, out, data, config, typer.echo)
     echo_summary(summary.title, summary.rows)
 
 
@@ -138,24 +146,24 @@ def ner(
     ],
     fmt: Annotated[
         str, typer.Option("--format", help="kmbert (WORD MASK TAG), klue (character TSV) or conll (WORD TAG).")
-    ] = "kmbert",
+    ] = NER.fmt,
     folds: Annotated[
         int, typer.Option("--folds", help="Cross-validation folds when --data is one file (paper: 5).")
-    ] = NER_FOLDS,
+    ] = NER.folds,
     scheme: Annotated[
         str,
         typer.Option(
             "--scheme",
             help="bio: IOB2 on each word's first sub-token, seqeval entity F1 + word-level F1; paper: the KM-BERT authors' merged classes on every sub-token, word-level F1 only.",
         ),
-    ] = "bio",
+    ] = NER.scheme,
     drop_leaks: Annotated[
         bool,
         typer.Option(
             "--drop-leaks",
             help="Remove from each fold's training data the sentences that repeat one of its test sentences.",
         ),
-    ] = False,
+    ] = NER.drop_leaks,
     out: Annotated[str, run_name("ner")] = "ner",
     predictions_out: Annotated[
         Path | None,
@@ -175,22 +183,9 @@ def ner(
     """Fine-tune token classification with k-fold CV; seqeval entity F1, the paper's word-level macro F1, leaks per fold."""
     from kmb.evaluation.commands import ner_command
 
-    config = FinetuneConfig(
-        grid=grid, seed=seed, batch_size=batch_size, max_length=max_length, dev_fraction=dev_fraction, device=device
-    )
-    summary = ner_command(
-        workspace,
-        model,
-        out,
-        data,
-        fmt=fmt,
-        folds=folds,
-        scheme=scheme,
-        drop_leaks=drop_leaks,
-        config=config,
-        predictions_out=predictions_out,
-        progress=typer.echo,
-    )
+    task = NerTask(fmt=fmt, folds=folds, scheme=scheme, drop_leaks=drop_leaks, predictions_out=predictions_out)
+    config = finetune_config(grid, seed, batch_size, max_length, dev_fraction, device)
+    summary = ner_command(workspace, model, out, data, task, config, typer.echo)
     echo_summary(summary.title, summary.rows)
 
 
@@ -201,7 +196,7 @@ def sts(
     test: Annotated[Path, typer.Option("--test", help="Test pairs file (only predicted, never used to choose).")],
     fmt: Annotated[
         str, typer.Option("--format", help="korsts (TSV), medsts (KM-BERT's cp949 CSV) or klue (KLUE-STS JSON).")
-    ] = "korsts",
+    ] = STS.fmt,
     six_class: Annotated[
         bool,
         typer.Option(
@@ -232,23 +227,10 @@ def sts(
     """Fine-tune a regression head (MSE) on sentence pairs; Pearson and Spearman on the test set."""
     from kmb.evaluation.commands import sts_command
 
-    config = FinetuneConfig(
-        grid=grid, seed=seed, batch_size=batch_size, max_length=max_length, dev_fraction=dev_fraction, device=device
-    )
-    summary = sts_command(
-        workspace,
-        model,
-        out,
-        train,
-        test,
-        fmt=fmt,
-        six_class=six_class,
-        config=config,
-        predictions_out=predictions_out,
-        max_train=max_train,
-        max_test=max_test,
-        progress=typer.echo,
-    )
+    heads = StsTask.heads_for(six_class)
+    task = StsTask(fmt=fmt, heads=heads, predictions_out=predictions_out, max_train=max_train, max_test=max_test)
+    config = finetune_config(grid, seed, batch_size, max_length, dev_fraction, device)
+    summary = sts_command(workspace, model, out, train, test, task, config, typer.echo)
     echo_summary(summary.title, summary.rows)
 
 
@@ -279,17 +261,17 @@ def classify(
             "--format",
             help="auto (by suffix: .tsv/.txt, .csv, .jsonl, .json = klue-nli), tsv or csv (header text[, text_pair], label), jsonl (keys text[, text_pair], label), klue-nli (KLUE-NLI JSON: premise, hypothesis, gold_label).",
         ),
-    ] = "auto",
+    ] = CLASSIFY.fmt,
     folds: Annotated[
         int, typer.Option("--folds", help="Cross-validation folds when --data is one file.")
-    ] = CLASSIFY_FOLDS,
+    ] = CLASSIFY.folds,
     seeds: Annotated[
         int,
         typer.Option(
             "--seeds",
             help="Training runs per fold, with seeds --seed, --seed + 1, ...; scores are mean ± std over folds x seeds.",
         ),
-    ] = CLASSIFY_SEEDS,
+    ] = CLASSIFY.seeds,
     out: Annotated[str, run_name("classify")] = "classify",
     predictions_out: Annotated[
         Path | None,
@@ -309,23 +291,9 @@ def classify(
     """Fine-tune a sequence-classification head on single texts or text pairs; accuracy and macro F1, mean ± std."""
     from kmb.evaluation.commands import classify_command
 
-    config = FinetuneConfig(
-        grid=grid, seed=seed, batch_size=batch_size, max_length=max_length, dev_fraction=dev_fraction, device=device
-    )
-    summary = classify_command(
-        workspace,
-        model,
-        out,
-        data=data,
-        train=train,
-        test=test,
-        fmt=fmt,
-        folds=folds,
-        seeds=seeds,
-        config=config,
-        predictions_out=predictions_out,
-        progress=typer.echo,
-    )
+    task = ClassifyTask(data, train, test, fmt, folds, seeds, predictions_out)
+    config = finetune_config(grid, seed, batch_size, max_length, dev_fraction, device)
+    summary = classify_command(workspace, model, out, task, config, typer.echo)
     echo_summary(summary.title, summary.rows)
 
 

@@ -32,7 +32,8 @@ from pathlib import Path
 from kmb.corpus.text_encoding import UndecodableText, decode_korean_text, guess_language
 from kmb.crawlers.pdf_text import PdfError, pdf_text
 from kmb.errors import KmbError
-from kmb.storage import LOCAL_DOCUMENTS, REJECTS, ParquetSink, doc_ids, part_name, write_rows
+from kmb.storage import LOCAL_DOCUMENTS, REJECTS, ParquetSink, part_name, write_rows
+from kmb.stored_parquet import doc_ids
 from kmb.workspace import Workspace
 
 SOURCES = ("textbook", "article", "news", "clinical", "other")

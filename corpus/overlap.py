@@ -280,7 +280,7 @@ def scan_corpus(files: Sequence[Path], index: OverlapIndex, batch_rows: int = BA
     """Stream the sentences of ``files`` (corpus parts) through ``index`` in batches; returns the count."""
     import pyarrow.parquet as pq
 
-    from kmb.storage import parquet_footer
+    from kmb.stored_parquet import parquet_footer
 
     for part in files:
         parquet_footer(part)  # a damaged part is one line before any work

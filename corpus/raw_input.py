@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kmb.errors import KmbError
-from kmb.storage import parquet_footer
+from kmb.stored_parquet import parquet_footer
 from kmb.workspace import Workspace
 
 

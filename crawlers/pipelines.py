@@ -55,11 +55,10 @@ from kmb.storage import (
     NAVER_DOCUMENTS,
     REJECTS,
     ParquetSink,
-    doc_ids,
     part_name,
-    reject_keys,
     write_rows,
 )
+from kmb.stored_parquet import doc_ids, reject_keys
 from kmb.workspace import Workspace
 
 KCI = "kci"

@@ -37,19 +37,9 @@ from kmb.evaluation.classify_data import (
     load_splits,
 )
 from kmb.evaluation.finetune import cut_dev, load_for_finetuning, run_grid, seed_everything
-from kmb.evaluation.options import FinetuneConfig, check_folds, check_seeds
-from kmb.evaluation.results import (
-    ModelRef,
-    atomic_text,
-    load_model_tokenizer,
-    mean_pm_std,
-    per_model_path,
-    table_start,
-    winner,
-    write_csv,
-    write_json,
-    write_markdown,
-)
+from kmb.evaluation.options import ClassifyTask, FinetuneConfig, check_folds, check_seeds
+from kmb.evaluation.results import Bars, ModelRef, atomic_text, load_model_tokenizer, per_model_path, write_task_files
+from kmb.evaluation.tables import mean_pm_std, table_start, winner
 
 
 def check_classify_options(
@@ -73,9 +63,9 @@ def run_classify(
     data: Path | None = None,
     train: Path | None = None,
     test: Path | None = None,
-    fmt: str = "auto",
-    folds: int = 5,
-    seeds: int = 1,
+    fmt: str = ClassifyTask.fmt,
+    folds: int = ClassifyTask.folds,
+    seeds: int = ClassifyTask.seeds,
     config: FinetuneConfig | None = None,
     predictions_out: Path | None = None,
     progress: Callable[[str], None] = print,
@@ -176,9 +166,7 @@ def evaluate_run(
 
     best = run_grid(
         base,
-        examples["train"],
-        examples["dev"],
-        examples["test"],
+        examples,
         dev_score=on_dev,
         config=config,
         pad_id=pad_id,
@@ -243,19 +231,15 @@ def write_predictions(path: Path, predictions: list[dict], paired: bool, opener:
 
 
 def write_outputs(out_dir: Path, result: dict) -> None:
-    from kmb.evaluation import plots
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = result["per_run"]
-    write_csv(out_dir / "classify_runs.csv", rows, list(rows[0]) if rows else ["model"])
-    write_markdown(out_dir / "classify.md", classify_markdown(result))
-    plots.bar_with_errors(
-        out_dir / "classify.png",
+    bars = Bars(
+        "classify.png",
         {m: (s["macro_f1"]["mean"], s["macro_f1"]["std"]) for m, s in result["models"].items()},
         title=f"Classification macro F1, mean ± std over {runs_phrase(result)}",
         ylabel="macro F1",
     )
-    write_json(out_dir / "result.json", result)
+    write_task_files(
+        out_dir, result, ("classify.md", classify_markdown(result)), bars, ("classify_runs.csv", result["per_run"])
+    )
 
 
 def runs_phrase(result: dict) -> str:

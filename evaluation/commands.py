@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kmb.evaluation.options import check_pairs_options
-from kmb.evaluation.results import ModelRef, Summary, mean_pm_std, resolve_models
+from kmb.evaluation.results import ModelRef, Summary, resolve_models
+from kmb.evaluation.tables import mean_pm_std
 from kmb.storage import files_together
 
 if TYPE_CHECKING:
-    from kmb.evaluation.options import FinetuneConfig, IntrinsicConfig
+    from kmb.evaluation.options import ClassifyTask, FinetuneConfig, IntrinsicConfig, NerTask, StsTask
 
 
 def open_run(workspace: Path, model_specs: Sequence[str], run: str):
@@ -94,47 +96,41 @@ def make_pairs_command(
     return Summary(f"pairs written to {target}", {**counts, "total": sum(counts.values())}, {"counts": counts})
 
 
-def _intrinsic_run(runner, workspace, model_specs, run, data, config: IntrinsicConfig, progress) -> tuple[Path, dict]:
-    """Check the options, open the models, run ``runner`` (run_mlm or run_nsp) into the run folder."""
+def intrinsic_command(
+    task: str,
+    workspace: Path,
+    model_specs: Sequence[str],
+    run: str,
+    data: Path,
+    config: IntrinsicConfig,
+    progress: Callable[[str], None],
+) -> Summary:
+    """`kmb evaluate mlm` or `nsp` (``task``): the options checked, then the models opened and run."""
+    from kmb.evaluation.intrinsic import run_intrinsic
+
     config.check()
     ws, models, out_dir = open_run(workspace, model_specs, run)
     with run_folder(ws, run) as tmp:
-        result = runner(models, data, tmp, config=config, progress=progress)
-    return out_dir, result
+        result = run_intrinsic(task, models, data, tmp, config=config, progress=progress)
+    if task == "mlm":
+        rows = {m: mean_pm_std(s["overall"]) for m, s in result["models"].items()}
+    else:
+        rows = {
+            m: "n/a (no NSP head)" if s["accuracy"] is None else f"{s['accuracy']['overall']:.3f}"
+            for m, s in result["models"].items()
+        }
+    return Summary(f"{task} results in {out_dir}", rows, result)
 
 
-def mlm_command(
-    workspace: Path,
-    model_specs: Sequence[str],
-    run: str,
-    data: Path,
-    config: IntrinsicConfig,
-    progress: Callable[[str], None],
-) -> Summary:
-    from kmb.evaluation.intrinsic import run_mlm
-
-    out_dir, result = _intrinsic_run(run_mlm, workspace, model_specs, run, data, config, progress)
-    return Summary(
-        f"mlm results in {out_dir}", {m: mean_pm_std(s["overall"]) for m, s in result["models"].items()}, result
-    )
-
-
-def nsp_command(
-    workspace: Path,
-    model_specs: Sequence[str],
-    run: str,
-    data: Path,
-    config: IntrinsicConfig,
-    progress: Callable[[str], None],
-) -> Summary:
-    from kmb.evaluation.intrinsic import run_nsp
-
-    out_dir, result = _intrinsic_run(run_nsp, workspace, model_specs, run, data, config, progress)
-    rows = {
-        m: "n/a (no NSP head)" if s["accuracy"] is None else f"{s['accuracy']['overall']:.3f}"
-        for m, s in result["models"].items()
-    }
-    return Summary(f"nsp results in {out_dir}", rows, result)
+def _finetune_run(task: str, workspace, model_specs, run, test_data, runner, summary_rows, config, progress) -> Summary:
+    """Open the models, warn about test data seen in pretraining, and run ``runner`` (run_ner,
+    run_sts or run_classify with the task's options bound) into the run folder; --predictions-out
+    files appear only with the run. ``test_data`` is what the overlap warning checks."""
+    ws, models, out_dir = open_run(workspace, model_specs, run)
+    warn_about_overlap(ws, [test_data], task, runner.keywords["fmt"])
+    with files_together() as predictions, run_folder(ws, run) as tmp:
+        result = runner(models, out_dir=tmp, config=config, progress=progress, predictions_file=predictions.text)
+    return Summary(f"{task} results in {out_dir}", summary_rows(result), result)
 
 
 def ner_command(
@@ -142,35 +138,15 @@ def ner_command(
     model_specs: Sequence[str],
     run: str,
     data: Path,
-    *,
-    fmt: str,
-    folds: int,
-    scheme: str,
-    drop_leaks: bool,
+    task: NerTask,
     config: FinetuneConfig,
-    predictions_out: Path | None,
     progress: Callable[[str], None],
 ) -> Summary:
     from kmb.evaluation.ner import check_ner_options, run_ner, summary_rows
 
-    check_ner_options(folds, scheme, config)
-    ws, models, out_dir = open_run(workspace, model_specs, run)
-    warn_about_overlap(ws, [data], "ner", fmt)
-    with files_together() as predictions, run_folder(ws, run) as tmp:  # predictions only with the run
-        result = run_ner(
-            models,
-            data,
-            tmp,
-            fmt=fmt,
-            folds=folds,
-            scheme=scheme,
-            drop_leaks=drop_leaks,
-            config=config,
-            predictions_out=predictions_out,
-            progress=progress,
-            predictions_file=predictions.text,
-        )
-    return Summary(f"ner results in {out_dir}", summary_rows(result), result)
+    check_ner_options(task.folds, task.scheme, config)
+    runner = partial(run_ner, data=data, **vars(task))
+    return _finetune_run("ner", workspace, model_specs, run, data, runner, summary_rows, config, progress)
 
 
 def sts_command(
@@ -179,78 +155,34 @@ def sts_command(
     run: str,
     train: Path,
     test: Path,
-    *,
-    fmt: str,
-    six_class: bool,
+    task: StsTask,
     config: FinetuneConfig,
-    predictions_out: Path | None,
-    max_train: int | None,
-    max_test: int | None,
     progress: Callable[[str], None],
 ) -> Summary:
     from kmb.evaluation.sts import check_sts_options, run_sts, summary_rows
 
-    heads = ("regression", "6class") if six_class else ("regression",)
-    check_sts_options(heads, config, max_train, max_test)
-    ws, models, out_dir = open_run(workspace, model_specs, run)
-    warn_about_overlap(ws, [test], "sts", fmt)
-    with files_together() as predictions, run_folder(ws, run) as tmp:  # predictions only with the run
-        result = run_sts(
-            models,
-            train,
-            test,
-            tmp,
-            fmt=fmt,
-            heads=heads,
-            config=config,
-            predictions_out=predictions_out,
-            max_train=max_train,
-            max_test=max_test,
-            progress=progress,
-            predictions_file=predictions.text,
-        )
-    return Summary(f"sts results in {out_dir}", summary_rows(result), result)
+    check_sts_options(task.heads, config, task.max_train, task.max_test)
+    runner = partial(run_sts, train_path=train, test_path=test, **vars(task))
+    return _finetune_run("sts", workspace, model_specs, run, test, runner, summary_rows, config, progress)
 
 
 def classify_command(
     workspace: Path,
     model_specs: Sequence[str],
     run: str,
-    *,
-    data: Path | None,
-    train: Path | None,
-    test: Path | None,
-    fmt: str,
-    folds: int,
-    seeds: int,
+    task: ClassifyTask,
     config: FinetuneConfig,
-    predictions_out: Path | None,
     progress: Callable[[str], None],
 ) -> Summary:
     from kmb.evaluation.classify import check_classify_options, run_classify, summary_rows
     from kmb.evaluation.classify_data import load_splits
 
-    check_classify_options(data, train, test, fmt, folds, seeds, config)
-    splits = load_splits(data, train, test, fmt, folds, config.seed)  # bad input stops here: nothing written yet
-    ws, models, out_dir = open_run(workspace, model_specs, run)
-    warn_about_overlap(ws, [test if test is not None else data], "classify", fmt)
-    with files_together() as predictions, run_folder(ws, run) as tmp:  # predictions only with the run
-        result = run_classify(
-            models,
-            tmp,
-            data=data,
-            train=train,
-            test=test,
-            fmt=fmt,
-            folds=folds,
-            seeds=seeds,
-            config=config,
-            predictions_out=predictions_out,
-            progress=progress,
-            predictions_file=predictions.text,
-            splits=splits,
-        )
-    return Summary(f"classify results in {out_dir}", summary_rows(result), result)
+    check_classify_options(task.data, task.train, task.test, task.fmt, task.folds, task.seeds, config)
+    # Bad input stops here, before the workspace is opened: nothing is written yet.
+    splits = load_splits(task.data, task.train, task.test, task.fmt, task.folds, config.seed)
+    runner = partial(run_classify, splits=splits, **vars(task))
+    test_data = task.test if task.test is not None else task.data
+    return _finetune_run("classify", workspace, model_specs, run, test_data, runner, summary_rows, config, progress)
 
 
 def report_command(workspace: Path) -> tuple[str, Path]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -162,26 +162,25 @@ class GridResult:
 
 def run_grid(
     base_model,
-    train_examples: Sequence[Example],
-    dev_examples: Sequence[Example],
-    test_examples: Sequence[Example],
+    examples: Mapping[str, Sequence[Example]],
     *,
     dev_score: Callable[[list[np.ndarray]], float],
     config: FinetuneConfig,
     pad_id: int,
     seed: int,
 ) -> GridResult:
-    """Train one copy of ``base_model`` per grid setting, pick the best on dev, predict test with it."""
+    """Train one copy of ``base_model`` per grid setting on ``examples["train"]``, pick the best on
+    ``examples["dev"]``, predict ``examples["test"]`` with it."""
     started = time.perf_counter()
     best: GridResult | None = None
     tried: list[dict] = []
     for lr, epochs in config.settings():
         model = copy.deepcopy(base_model)
-        train(model, train_examples, lr=lr, epochs=epochs, config=config, pad_id=pad_id, seed=seed)
-        score = float(dev_score(predict(model, dev_examples, config=config, pad_id=pad_id)))
+        train(model, examples["train"], lr=lr, epochs=epochs, config=config, pad_id=pad_id, seed=seed)
+        score = float(dev_score(predict(model, examples["dev"], config=config, pad_id=pad_id)))
         tried.append({"lr": lr, "epochs": epochs, "dev_score": score})
         if best is None or score > best.dev_score:
-            best = GridResult(lr, epochs, score, predict(model, test_examples, config=config, pad_id=pad_id))
+            best = GridResult(lr, epochs, score, predict(model, examples["test"], config=config, pad_id=pad_id))
         del model
     assert best is not None
     best.dev_scores = tried

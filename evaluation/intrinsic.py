@@ -25,15 +25,8 @@ from kmb.evaluation import metrics
 from kmb.evaluation.finetune import quiet_from_pretrained, uses_token_types
 from kmb.evaluation.options import IntrinsicConfig
 from kmb.evaluation.pairs import SentencePair, ordered_types, read_pairs
-from kmb.evaluation.results import (
-    ModelRef,
-    load_model_tokenizer,
-    table_start,
-    winner,
-    write_csv,
-    write_json,
-    write_markdown,
-)
+from kmb.evaluation.results import ModelRef, load_model_tokenizer, write_csv, write_json, write_markdown
+from kmb.evaluation.tables import table_start, winner
 from kmb.training.masking import IGNORE_INDEX
 
 HEAD_NAMES = {"mlm": "masked-LM", "nsp": "next-sentence-prediction"}
@@ -163,7 +156,8 @@ def mlm_accuracy_runs(model, tokenizer, pairs: Sequence[SentencePair], config: I
     return rows
 
 
-def run_mlm(
+def run_intrinsic(
+    task: str,
     models: Sequence[ModelRef],
     data: str | Path,
     out_dir: Path,
@@ -171,10 +165,27 @@ def run_mlm(
     config: IntrinsicConfig | None = None,
     progress: Callable[[str], None] = print,
 ) -> dict:
+    """`kmb evaluate mlm` or `nsp` (``task``) on the PAIRS TSV ``data``, written to ``out_dir``:
+    the settings checked, the pairs read and every tokenizer loaded before any model is."""
     config = config or IntrinsicConfig()
     config.check()
     pairs = read_pairs(data)
     tokenizers = {m.name: load_model_tokenizer(m) for m in models}
+    run = {"mlm": _mlm, "nsp": _nsp}[task]
+    return run(models, data, pairs, tokenizers, out_dir, config, progress)
+
+
+def run_mlm(models: Sequence[ModelRef], data: str | Path, out_dir: Path, **options) -> dict:
+    """Masked-token accuracy over ``config.repeats`` maskings, per model and corpus type."""
+    return run_intrinsic("mlm", models, data, out_dir, **options)
+
+
+def run_nsp(models: Sequence[ModelRef], data: str | Path, out_dir: Path, **options) -> dict:
+    """NSP accuracy per model; a model without an NSP head is reported n/a (all of them: an error)."""
+    return run_intrinsic("nsp", models, data, out_dir, **options)
+
+
+def _mlm(models, data, pairs, tokenizers, out_dir: Path, config: IntrinsicConfig, progress) -> dict:
     all_rows: list[dict] = []
     summary: dict = {}
     for model in models:
@@ -269,23 +280,11 @@ def is_next_probabilities(model, tokenizer, pairs: Sequence[SentencePair], confi
     return out
 
 
-def run_nsp(
-    models: Sequence[ModelRef],
-    data: str | Path,
-    out_dir: Path,
-    *,
-    config: IntrinsicConfig | None = None,
-    progress: Callable[[str], None] = print,
-) -> dict:
-    """NSP accuracy per model; a model without an NSP head is reported n/a (all of them: an error)."""
-    config = config or IntrinsicConfig()
-    config.check()
-    positives = read_pairs(data)
+def _nsp(models, data, positives, tokenizers, out_dir: Path, config: IntrinsicConfig, progress) -> dict:
     negatives = not_next_pairs(positives, config.seed)
     pairs = list(positives) + negatives
     gold = ["IsNext"] * len(positives) + ["NotNext"] * len(negatives)
     types = ordered_types({p.type for p in positives})
-    tokenizers = {m.name: load_model_tokenizer(m) for m in models}
     summary: dict = {}
     prediction_rows: list[dict] = []
     for model in models:

@@ -45,19 +45,9 @@ from kmb.evaluation.ner_data import (
     split_dev,
     tokenize_windows,
 )
-from kmb.evaluation.options import FinetuneConfig, check_folds
-from kmb.evaluation.results import (
-    ModelRef,
-    atomic_text,
-    load_model_tokenizer,
-    mean_pm_std,
-    per_model_path,
-    table_start,
-    winner,
-    write_csv,
-    write_json,
-    write_markdown,
-)
+from kmb.evaluation.options import FinetuneConfig, NerTask, check_folds
+from kmb.evaluation.results import Bars, ModelRef, atomic_text, load_model_tokenizer, per_model_path, write_task_files
+from kmb.evaluation.tables import mean_pm_std, table_start, winner
 
 SCHEMES = ("bio", "paper")
 
@@ -142,10 +132,10 @@ def run_ner(
     data: str | Path,
     out_dir: Path,
     *,
-    fmt: str = "kmbert",
-    folds: int = 5,
-    scheme: str = "bio",
-    drop_leaks: bool = False,
+    fmt: str = NerTask.fmt,
+    folds: int = NerTask.folds,
+    scheme: str = NerTask.scheme,
+    drop_leaks: bool = NerTask.drop_leaks,
     config: FinetuneConfig | None = None,
     predictions_out: Path | None = None,
     progress: Callable[[str], None] = print,
@@ -245,9 +235,7 @@ def evaluate_fold(
 
     best = run_grid(
         base,
-        examples["train"],
-        examples["dev"],
-        examples["test"],
+        examples,
         dev_score=on_dev,
         config=config,
         pad_id=pad_id,
@@ -324,20 +312,14 @@ def headline_score(result: dict) -> tuple[str, str]:
 
 
 def write_outputs(out_dir: Path, result: dict) -> None:
-    from kmb.evaluation import plots
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = result["per_fold"]
-    write_csv(out_dir / "ner_folds.csv", rows, list(rows[0]) if rows else ["model"])
-    write_markdown(out_dir / "ner.md", ner_markdown(result))
     key, what = headline_score(result)
-    plots.bar_with_errors(
-        out_dir / "ner_f1.png",
+    bars = Bars(
+        "ner_f1.png",
         {m: (s[key]["mean"], s[key]["std"]) for m, s in result["models"].items()},
         title=f"{what}, mean ± std over {result['folds']} folds",
         ylabel="F1",
     )
-    write_json(out_dir / "result.json", result)
+    write_task_files(out_dir, result, ("ner.md", ner_markdown(result)), bars, ("ner_folds.csv", result["per_fold"]))
 
 
 SCHEME_CAPTIONS = {

@@ -7,6 +7,7 @@ A light module (no torch at import), so the CLI reads its defaults from these da
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from kmb import checks
 from kmb.errors import KmbError
@@ -80,12 +81,44 @@ class IntrinsicConfig:
         return torch_device(self.device)
 
 
-# The defaults of the commands' own numbers.
+# The defaults of `kmb evaluate make-pairs`.
 PAIRS_MIN_CHARS = 20
 PAIRS_PER_TYPE = 294  # the paper's pairs per corpus type
-NER_FOLDS = 5  # the paper's cross-validation
-CLASSIFY_FOLDS = 5  # the same for `kmb evaluate classify --data FILE`
-CLASSIFY_SEEDS = 1  # training runs per fold, seeds --seed, --seed + 1, ...
+
+
+# What each fine-tuning task runs on, besides the models and FinetuneConfig. The fields are the
+# keyword options of run_ner / run_sts / run_classify, so a command hands them over as they are.
+@dataclass
+class NerTask:
+    fmt: str = "kmbert"  # kmbert (WORD MASK TAG), klue (character TSV) or conll (WORD TAG)
+    folds: int = 5  # the paper's cross-validation
+    scheme: str = "bio"  # bio (IOB2, seqeval) or paper (the KM-BERT authors' merged classes)
+    drop_leaks: bool = False
+    predictions_out: Path | None = None
+
+
+@dataclass
+class StsTask:
+    fmt: str = "korsts"
+    heads: tuple[str, ...] = ("regression", "6class")  # the 6-class head is KM-BERT's variant
+    predictions_out: Path | None = None
+    max_train: int | None = None
+    max_test: int | None = None
+
+    @staticmethod
+    def heads_for(six_class: bool) -> tuple[str, ...]:
+        return StsTask.heads if six_class else StsTask.heads[:1]
+
+
+@dataclass
+class ClassifyTask:
+    data: Path | None = None  # one labelled file (stratified folds) or a folder of folds
+    train: Path | None = None  # or a given split: --train with --test
+    test: Path | None = None
+    fmt: str = "auto"
+    folds: int = 5
+    seeds: int = 1  # training runs per fold, seeds --seed, --seed + 1, ...
+    predictions_out: Path | None = None
 
 
 def check_pairs_options(min_chars: int, per_type: int, seed: int) -> None:

@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 
 from kmb.errors import KmbError
-from kmb.evaluation.results import winner, write_markdown
+from kmb.evaluation.results import write_markdown
+from kmb.evaluation.tables import winner
 
 TASK_ORDER = ("mlm", "nsp", "sts", "ner", "classify")
 FIGURES = {"mlm": "mlm.png", "nsp": "nsp.png", "sts": "sts.png", "ner": "ner_f1.png", "classify": "classify.png"}

@@ -39,6 +39,30 @@ def write_markdown(path: Path, text: str) -> Path:
     return path
 
 
+@dataclass
+class Bars:
+    """A bar plot of one score per model: (mean, std) per model name."""
+
+    file: str
+    values: dict[str, tuple[float, float]]
+    title: str
+    ylabel: str
+
+
+def write_task_files(out_dir: Path, result: dict, markdown: tuple[str, str], bars: Bars, rows=None) -> None:
+    """A fine-tuning task's run folder: the per-run rows as CSV (``rows`` = (file, list of
+    dicts)), the Markdown table (``markdown`` = (file, text)), the bar plot and ``result.json``."""
+    from kmb.evaluation import plots
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if rows is not None:
+        file, table = rows
+        write_csv(out_dir / file, table, list(table[0]) if table else ["model"])
+    write_markdown(out_dir / markdown[0], markdown[1])
+    plots.bar_with_errors(out_dir / bars.file, bars.values, title=bars.title, ylabel=bars.ylabel)
+    write_json(out_dir / "result.json", result)
+
+
 @dataclass(frozen=True)
 class ModelRef:
     """A model to evaluate: a label for tables and the Hugging Face model directory."""
@@ -96,32 +120,6 @@ def load_model_tokenizer(model: ModelRef):
             path=model.path,
         )
     return load_tokenizer(model.path)
-
-
-def winner(scores: dict[str, float]) -> str | None:
-    """The model with the highest score; None when tied (or no model), so no false winner is named."""
-    if not scores:
-        return None
-    top = max(scores.values())
-    leaders = [m for m, v in scores.items() if abs(v - top) < 1e-12]
-    return leaders[0] if len(leaders) == 1 else None
-
-
-def table_start(title: str, caption: str, columns: Sequence[str]) -> list[str]:
-    """The opening lines of a result table: heading, caption, header row and separator."""
-    return [
-        f"### {title}",
-        "",
-        caption,
-        "",
-        "| Model | " + " | ".join(columns) + " |",
-        "|---" * (len(columns) + 1) + "|",
-    ]
-
-
-def mean_pm_std(score: dict | None) -> str:
-    """``0.812 ± 0.031`` for a {mean, std} score; ``n/a`` where the score does not exist."""
-    return "n/a" if score is None else f"{score['mean']:.3f} ± {score['std']:.3f}"
 
 
 @dataclass

@@ -26,19 +26,12 @@ import numpy as np
 from kmb.errors import KmbError
 from kmb.evaluation import metrics
 from kmb.evaluation.finetune import Example, cut_dev, load_for_finetuning, run_grid, seed_everything
-from kmb.evaluation.options import FinetuneConfig, check_sizes
-from kmb.evaluation.results import (
-    ModelRef,
-    atomic_text,
-    load_model_tokenizer,
-    per_model_path,
-    winner,
-    write_json,
-    write_markdown,
-)
+from kmb.evaluation.options import FinetuneConfig, StsTask, check_sizes
+from kmb.evaluation.results import Bars, ModelRef, atomic_text, load_model_tokenizer, per_model_path, write_task_files
 from kmb.evaluation.sts_data import StsPair, read_sts
+from kmb.evaluation.tables import winner
 
-HEADS = ("regression", "6class")
+HEADS = StsTask.heads  # regression (MSE), and KM-BERT's 6-class variant
 
 
 def six_class_label(score: float) -> int:
@@ -107,7 +100,7 @@ def run_sts(
     test_path: str | Path,
     out_dir: Path,
     *,
-    fmt: str = "korsts",
+    fmt: str = StsTask.fmt,
     heads: Sequence[str] = HEADS,
     config: FinetuneConfig | None = None,
     predictions_out: Path | None = None,
@@ -163,9 +156,7 @@ def fit_head(
     dev_gold = [p.score for p in splits["dev"]]
     best = run_grid(
         base,
-        examples["train"],
-        examples["dev"],
-        examples["test"],
+        examples,
         dev_score=lambda logits: metrics.correlations(dev_gold, to_scores(logits, head))["pearson"],
         config=config,
         pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
@@ -191,18 +182,14 @@ def _write_predictions(path: Path, pairs: Sequence[StsPair], predicted: Sequence
 
 
 def write_outputs(out_dir: Path, result: dict) -> None:
-    from kmb.evaluation import plots
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_markdown(out_dir / "sts.md", sts_markdown(result))
     head = result["heads"][0]
-    plots.bar_with_errors(
-        out_dir / "sts.png",
+    bars = Bars(
+        "sts.png",
         {m: (s[head]["pearson"], 0.0) for m, s in result["models"].items()},
         title=f"STS Pearson correlation ({head} head)",
         ylabel="Pearson r",
     )
-    write_json(out_dir / "result.json", result)
+    write_task_files(out_dir, result, ("sts.md", sts_markdown(result)), bars)
 
 
 def sts_markdown(result: dict) -> str:

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kmb.errors import KmbError
-from kmb.storage import parquet_footer
+from kmb.stored_parquet import parquet_footer
 from kmb.vocab.bidirectional import basic_words, read_vocab_file
 from kmb.vocab.tokenizers import BIDIRECTIONAL as BIDIRECTIONAL_WP
 from kmb.vocab.tokenizers import FORWARD as FORWARD_WP

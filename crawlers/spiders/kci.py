@@ -44,7 +44,7 @@ from kmb.crawlers.kci_oai import (
 from kmb.crawlers.options import HarvestOptions, fulltext_url_allowed, kci_options_from_args
 from kmb.crawlers.pdf_text import PdfError, pdf_text
 from kmb.crawlers.session import crawl_store
-from kmb.crawlers.stats import SourceStats
+from kmb.crawlers.spiders.base import KmbSpider
 
 SOURCE = "kci"
 MAX_RESTARTS = 3  # badResumptionToken restarts per harvest before giving up
@@ -64,8 +64,9 @@ def crawl_settings(options: HarvestOptions) -> dict:
     return settings
 
 
-class KciOaiSpider(scrapy.Spider):
+class KciOaiSpider(KmbSpider):
     name = "kci"
+    source = SOURCE
     custom_settings = {
         "ITEM_PIPELINES": {"kmb.crawlers.pipelines.KciParquetPipeline": 300},
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,  # OAI-PMH paging is sequential anyway
@@ -81,17 +82,8 @@ class KciOaiSpider(scrapy.Spider):
         self.kept = 0
         self.restarts = 0
 
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        # Scrapy (>= 2.11) applies settings changed here: the options decide delay and workspace.
-        crawler.settings.setdict(crawl_settings(spider.options), priority="spider")
-        return spider
-
-    @property
-    def stats(self) -> SourceStats:
-        """This source's counters in the crawl's stats (set once the crawl starts)."""
-        return SourceStats(self.crawler.stats, SOURCE)
+    def crawl_settings(self) -> dict:
+        return crawl_settings(self.options)
 
     async def start(self):
         if self.options.resume:

@@ -32,7 +32,7 @@ from kmb.crawlers.items import DayListedItem, NaverArticleItem, RejectItem
 from kmb.crawlers.middlewares import forbidden_by_robots
 from kmb.crawlers.options import NaverCrawlOptions, naver_options_from_args, parse_day
 from kmb.crawlers.session import crawl_store
-from kmb.crawlers.stats import SourceStats
+from kmb.crawlers.spiders.base import KmbSpider
 
 ROBOTS_CLOSE_REASON = "robots_forbidden"
 UNREACHABLE_CLOSE_REASON = "site_unreachable"
@@ -61,8 +61,9 @@ def crawl_settings(options: NaverCrawlOptions) -> dict:
     return settings
 
 
-class NaverHealthSpider(scrapy.Spider):
+class NaverHealthSpider(KmbSpider):
     name = "naver_health"
+    source = lists.SOURCE
     custom_settings = {"ITEM_PIPELINES": {"kmb.crawlers.pipelines.NaverParquetPipeline": 300}}
 
     def __init__(self, options: NaverCrawlOptions | None = None, sid1: str = "103", sid2: str = "241", **args):
@@ -82,17 +83,8 @@ class NaverHealthSpider(scrapy.Spider):
         self.store = None  # the pipeline: what is stored, which days are left (session.crawl_store)
         self.list_failures_in_a_row = 0
 
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        # Scrapy (>= 2.11) applies settings changed here: the options decide delay, robots, workspace.
-        crawler.settings.setdict(crawl_settings(spider.options), priority="spider")
-        return spider
-
-    @property
-    def stats(self) -> SourceStats:
-        """This source's counters in the crawl's stats (set once the crawl starts)."""
-        return SourceStats(self.crawler.stats, lists.SOURCE)
+    def crawl_settings(self) -> dict:
+        return crawl_settings(self.options)
 
     # --- start ----------------------------------------------------------------------------------
     async def start(self):

@@ -24,7 +24,7 @@ from kmb.demo.replay_server import ReplayServer
 from kmb.workspace import Workspace
 
 CRAWLERS = Path(__file__).resolve().parents[2] / "crawlers"
-SPIDERS = sorted((CRAWLERS / "spiders").glob("[!_]*.py"))
+SPIDERS = sorted(p for p in (CRAWLERS / "spiders").glob("[!_]*.py") if p.name != "base.py")
 # What stores or keeps state: a spider imports none of it, it asks its pipeline.
 OWNED_BY_PIPELINES = {"kmb.workspace", "kmb.storage", "kmb.crawlers.state", "kmb.crawlers.pipelines"}
 
@@ -41,6 +41,13 @@ def _imported(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
     return names
+
+
+def test_the_spiders_base_class_keeps_no_state_either():
+    # base.py holds only what both spiders share (settings from options, per-source stats).
+    tree = _tree(CRAWLERS / "spiders" / "base.py")
+    assert _imported(tree) & OWNED_BY_PIPELINES == set()
+    assert SPIDERS and all("KmbSpider" in p.read_text(encoding="utf-8") for p in SPIDERS)
 
 
 @pytest.mark.parametrize("spider", SPIDERS, ids=lambda p: p.name)

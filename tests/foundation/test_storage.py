@@ -11,7 +11,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from kmb import storage
-from kmb.errors import KmbError
 
 
 def _doc(i: int) -> dict:
@@ -154,13 +153,6 @@ def test_recover_dirs_drops_a_replaced_copy_and_keeps_the_live_one(tmp_path):
     assert (tmp_path / "m" / "w").read_text() == "new"
 
 
-def test_doc_ids_reads_every_part(tmp_path):
-    assert storage.doc_ids(tmp_path / "missing") == set()
-    storage.write_rows(tmp_path / storage.part_name(), [_doc(i) for i in range(3)], storage.DOCUMENTS)
-    storage.write_rows(tmp_path / storage.part_name(), [_doc(7)], storage.DOCUMENTS)
-    assert storage.doc_ids(tmp_path) == {"test:0", "test:1", "test:2", "test:7"}
-
-
 def test_sql_string_doubles_quotes_so_duckdb_reads_the_path_back(tmp_path):
     import duckdb
 
@@ -171,13 +163,3 @@ def test_sql_string_doubles_quotes_so_duckdb_reads_the_path_back(tmp_path):
         assert con.execute(f"select {storage.sql_string(folder)}").fetchone()[0] == folder.as_posix()
     finally:
         con.close()
-
-
-def test_parquet_footer_reads_a_good_file_and_names_a_damaged_one(tmp_path):
-    path = tmp_path / "part-1.parquet"
-    storage.write_rows(path, [_doc(i) for i in range(3)], storage.DOCUMENTS)
-    assert storage.parquet_footer(path).num_rows == 3
-    path.write_bytes(path.read_bytes()[:-30])
-    with pytest.raises(KmbError) as err:
-        storage.parquet_footer(path)
-    assert str(err.value).startswith(f"{path}: a Parquet file is damaged")
